@@ -1,0 +1,36 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export ENABLEY_DATABASE_URL ?= sqlite:///./enabley.db
+
+.PHONY: run test lint bench bench-quick fuzz clean
+
+$(BIN)/enabley: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.dev: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $(BIN)/enabley $@
+
+## run: install, migrate the SQLite database, create the demo account, serve on 127.0.0.1:8000
+run: $(BIN)/enabley
+	$(BIN)/enabley db upgrade
+	$(BIN)/enabley demo
+	$(BIN)/enabley serve --host 127.0.0.1 --port 8000
+
+## test: install with the dev extras and run the whole test suite
+test: $(VENV)/.dev
+	$(BIN)/pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+clean:
+	rm -rf $(VENV) enabley.db enabley.db-wal enabley.db-shm demo.env .pytest_cache

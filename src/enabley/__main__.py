@@ -1,0 +1,3 @@
+from enabley.cli import main
+
+main()

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from enabley.auth import service
+from enabley.auth.schemas import TokenRequest, TokenResponse
+from enabley.deps import Services
+from enabley.errors import InvalidRequest
+from enabley.schemas import ERRORS
+
+router = APIRouter(prefix="/api", tags=["Authorization"])
+
+MAX_CREDENTIAL_LENGTH = 512
+
+_BODY_DOC: dict[str, Any] = {
+    # Declared here rather than as parameters: this endpoint reads them itself (query first,
+    # then a JSON body), and FastAPI's per-parameter handling costs more than issuing the token.
+    "parameters": [
+        {"name": "clientKey", "in": "query", "description": "clientKey", "schema": {"type": "string"}},
+        {"name": "secret", "in": "query", "description": "secret", "schema": {"type": "string"}},
+    ],
+    "requestBody": {
+        "required": False,
+        "description": "Optional: the credentials as a JSON object, when not given in the query string.",
+        "content": {"application/json": {"schema": TokenRequest.model_json_schema()}},
+    },
+}
+
+
+@router.post(
+    "/v1/token",
+    summary="Token",
+    response_model=TokenResponse,
+    responses=ERRORS,
+    openapi_extra=_BODY_DOC,
+)
+async def token(request: Request) -> TokenResponse:
+    """Authorization token generation"""
+    services: Services = request.app.state.services
+    client_key = _credential("clientKey", request.query_params.get("clientKey"))
+    secret = _credential("secret", request.query_params.get("secret"))
+    if client_key is None or secret is None:
+        body = await _json_object(request)
+        client_key = client_key or _credential("clientKey", body.get("clientKey"))
+        secret = secret or _credential("secret", body.get("secret"))
+    if client_key is None or secret is None:
+        raise InvalidRequest("Missing required query parameters 'clientKey' and 'secret'")
+    return service.issue_token(services.db, services.keyring, services.settings, client_key, secret)
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    """The body when it is a JSON object; anything else (empty, ``[]``, not JSON) counts as no body."""
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _credential(name: str, value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    if len(value) > MAX_CREDENTIAL_LENGTH:
+        raise InvalidRequest(f"'{name}' is longer than {MAX_CREDENTIAL_LENGTH} characters")
+    return value

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+import typer
+
+from enabley.cli import server
+
+app = typer.Typer(
+    name="enabley",
+    help="Enabley-compatible LMS integration API server.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+server.register(app)

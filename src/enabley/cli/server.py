@@ -1,0 +1,229 @@
+"""Operator commands: they run on the server's machine against ENABLEY_DATABASE_URL."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from enabley import migrate
+from enabley.accounts import service as accounts_service
+from enabley.auth import service as auth_service
+from enabley.cli.common import one_line_errors
+from enabley.config import get_settings
+from enabley.db import Database, make_engine
+from enabley.errors import InvalidRequest
+from enabley.groups import service as groups_service
+from enabley.models import Account, ApiClient
+from enabley.security import ensure_server_keys, rotate_signing_key
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Accounts (tenants) and their sub-accounts.", no_args_is_help=True)
+clients_app = typer.Typer(help="API clients (clientKey and secret) of an account.", no_args_is_help=True)
+keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command()(demo)
+    app.add_typer(db_app, name="db")
+    app.add_typer(accounts_app, name="accounts")
+    app.add_typer(clients_app, name="clients")
+    app.add_typer(keys_app, name="keys")
+
+
+def _database() -> Database:
+    settings = get_settings()
+    return Database(make_engine(settings.database_url, pool_size=1, timeout=settings.db_timeout_seconds))
+
+
+@one_line_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Migrate the schema to head, then serve the API."""
+    import uvicorn
+
+    migrate.upgrade()
+    _ensure_keys()
+    typer.echo(f"enabley serving on http://{host}:{port} (docs at /docs)", err=True)
+    uvicorn.run(
+        "enabley.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+    )
+
+
+def _ensure_keys() -> None:
+    db = _database()
+    try:
+        with db.session(write=True) as session:
+            ensure_server_keys(session, get_settings())
+    finally:
+        db.dispose()
+
+
+@db_app.command("upgrade")
+@one_line_errors
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest revision."""
+    migrate.upgrade()
+    _ensure_keys()
+    typer.echo(f"database at revision {migrate.current_revision()}")
+
+
+@accounts_app.command("create")
+@one_line_errors
+def accounts_create(
+    name: str,
+    sub_account: Annotated[
+        list[str] | None, typer.Option("--sub-account", help="A sub-account (repeatable).")
+    ] = None,
+) -> None:
+    """Create an account (a tenant)."""
+    db = _database()
+    with db.session(write=True) as session:
+        accounts_service.create_account(session, name, sub_account or [])
+    typer.echo(f"account {name!r} created")
+
+
+@accounts_app.command("add-sub-account")
+@one_line_errors
+def accounts_add_sub_account(account: str, name: str) -> None:
+    """Add a sub-account to an account."""
+    db = _database()
+    with db.session(write=True) as session:
+        accounts_service.add_sub_account(session, accounts_service.get_account(session, account), name)
+    typer.echo(f"sub-account {name!r} added to {account!r}")
+
+
+@accounts_app.command("set-hierarchy")
+@one_line_errors
+def accounts_set_hierarchy(account: str, types: list[str]) -> None:
+    """Set the ordered group types of an account (top level first)."""
+    db = _database()
+    with db.session(write=True) as session:
+        acc = accounts_service.get_account(session, account)
+        hierarchy = groups_service.set_hierarchy(session, acc, types)
+    typer.echo(f"hierarchy of {account!r}: {' > '.join(hierarchy)}")
+
+
+@accounts_app.command("list")
+@one_line_errors
+def accounts_list() -> None:
+    """List accounts with their sub-accounts."""
+    db = _database()
+    with db.session() as session:
+        for account in session.scalars(select(Account).order_by(Account.name)):
+            subs = accounts_service.list_sub_accounts(session, account)
+            typer.echo(f"{account.name}" + (f"  (sub-accounts: {', '.join(subs)})" if subs else ""))
+
+
+@accounts_app.command("delete")
+@one_line_errors
+def accounts_delete(
+    name: str, yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False
+) -> None:
+    """Delete an account and everything it owns."""
+    if not yes:
+        typer.confirm(f"Delete account {name!r} and all its data?", abort=True)
+    db = _database()
+    with db.session(write=True) as session:
+        accounts_service.delete_account(session, name)
+    typer.echo(f"account {name!r} deleted")
+
+
+@clients_app.command("create")
+@one_line_errors
+def clients_create(
+    account: str,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object {clientKey, secret}.")
+    ] = False,
+) -> None:
+    """Create an API client; its secret is shown once."""
+    db = _database()
+    with db.session(write=True) as session:
+        client, secret = auth_service.create_client(session, account)
+        key = client.client_key
+    if as_json:
+        typer.echo(json.dumps({"clientKey": key, "secret": secret}))
+    else:
+        typer.echo(f"clientKey: {key}\nsecret:    {secret}\n(the secret is shown only once)")
+
+
+@clients_app.command("revoke")
+@one_line_errors
+def clients_revoke(client_key: str) -> None:
+    """Revoke a client: its tokens stop working at once."""
+    db = _database()
+    with db.session(write=True) as session:
+        auth_service.revoke_client(session, client_key)
+    typer.echo(f"client {client_key} revoked")
+
+
+@keys_app.command("rotate")
+@one_line_errors
+def keys_rotate() -> None:
+    """Sign new tokens with a new key; tokens signed before stay valid until they expire."""
+    db = _database()
+    with db.session(write=True) as session:
+        kid = rotate_signing_key(session, get_settings())
+    typer.echo(f"new signing key {kid} is in use")
+
+
+DEMO_ACCOUNT = "demo"
+
+
+@one_line_errors
+def demo(
+    env_file: Annotated[Path, typer.Option(help="Where to keep the demo credentials.")] = Path("demo.env"),
+) -> None:
+    """Make sure a demo account exists and print its credentials (kept in --env-file)."""
+    settings = get_settings()
+    db = _database()
+    existing = _read_env(env_file)
+    with db.session(write=True) as session:
+        account = session.scalar(select(Account).where(Account.name == DEMO_ACCOUNT))
+        if account is None:
+            accounts_service.create_account(session, DEMO_ACCOUNT, ["Europe", "Americas"])
+        key = existing.get("ENABLEY_CLIENT_KEY")
+        live = key is not None and session.scalar(
+            select(ApiClient.id).where(ApiClient.client_key == key, ApiClient.revoked_at.is_(None))
+        )
+        if live and existing.get("ENABLEY_SECRET"):
+            secret = existing["ENABLEY_SECRET"]
+        else:
+            client, secret = auth_service.create_client(session, DEMO_ACCOUNT)
+            key = client.client_key
+    if key is None:
+        raise InvalidRequest("could not create the demo client")
+    lines = {"ENABLEY_URL": settings.public_base_url, "ENABLEY_CLIENT_KEY": key, "ENABLEY_SECRET": secret}
+    env_file.write_text("".join(f"export {k}={v}\n" for k, v in lines.items()))
+    os.chmod(env_file, 0o600)
+    typer.echo(
+        f"demo account {DEMO_ACCOUNT!r}\n  clientKey: {key}\n  secret:    {secret}\n"
+        f"  (also in {env_file}: run `. ./{env_file}` in another shell)"
+    )
+
+
+def _read_env(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    found: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        if value:
+            found[name.strip()] = value.strip()
+    return found

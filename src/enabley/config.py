@@ -1,0 +1,41 @@
+"""Settings, read from the environment (prefix ``ENABLEY_``) and nowhere else."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ENABLEY_", extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///./enabley.db"
+    """SQLAlchemy URL: ``sqlite:///path`` or ``postgresql+psycopg://user@host/db``."""
+
+    token_ttl_seconds: int = Field(3600, ge=60, le=86400)
+    page_size: int = Field(100, ge=1, le=1000)
+    public_base_url: str = "http://127.0.0.1:8000"
+    jwt_secret: SecretStr | None = None
+    """When unset, signing keys are generated on first start and kept in the database."""
+
+    jwt_issuer: str = "enabley"
+    jwt_audience: str = "enabley-api"
+    pagination_key_ttl_seconds: int = Field(86400, ge=60)
+
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    """Limit for ordinary request bodies; the bulk upload has its own."""
+
+    max_upload_bytes: int = Field(100 * 1024 * 1024, ge=1024)
+
+    db_pool_size: int = Field(10, ge=1)
+    db_timeout_seconds: float = Field(5.0, gt=0)
+    """How long a request may wait for the database before answering 503."""
+
+    cert_expiry_warning_days: int = Field(30, ge=0)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

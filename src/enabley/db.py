@@ -1,0 +1,300 @@
+"""Database plumbing: the declarative base, column types, tenancy helper and units of work.
+
+Every request handler opens exactly one unit of work (``Database.session``) and finishes it
+before it returns: the commit happens before the response leaves, and no ``await`` can fall
+between a write and its commit (see docs/decisions/0001-execution-model.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import namedtuple
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, Protocol, TypeVar
+
+from sqlalchemy import (
+    JSON,
+    Connection,
+    DateTime,
+    Dialect,
+    Engine,
+    ForeignKey,
+    MetaData,
+    Select,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.types import TypeDecorator
+
+from enabley.errors import ServiceUnavailable
+
+WRITE_OPTION = "enabley_write"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on SQLite (which stores them naive) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: use datetime.now(UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    # Named constraints: SQLite batch migrations can only drop what has a name.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JsonType, list[str]: JsonType}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class TenantOwned:
+    """Mixin for every table that belongs to one account."""
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+
+
+class HasAccount(Protocol):
+    @property
+    def account_id(self) -> int: ...
+
+
+M = TypeVar("M", bound=TenantOwned)
+
+
+def owned(model: type[M], tenant: HasAccount) -> Select[tuple[M]]:
+    """The only place that writes ``account_id ==``: every tenant query starts here."""
+    return select(model).where(model.account_id == tenant.account_id)  # type: ignore[arg-type]
+
+
+def make_engine(url: str, *, pool_size: int = 10, timeout: float = 5.0) -> Engine:
+    parsed: URL = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(
+            parsed,
+            connect_args={"check_same_thread": False, "timeout": timeout},
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_timeout=timeout,
+        )
+        _configure_sqlite(engine, busy_ms=int(timeout * 1000))
+        return engine
+    return create_engine(
+        parsed,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=timeout,
+        pool_recycle=3600,
+        connect_args={"connect_timeout": max(1, int(timeout))},
+    )
+
+
+def _configure_sqlite(engine: Engine, *, busy_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite, so BEGIN/SAVEPOINT mean what they say.
+        dbapi_conn.isolation_level = None
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            f"busy_timeout={busy_ms}",
+        ):
+            dbapi_conn.execute(f"PRAGMA {pragma}")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # A writer takes the write lock up front: a deferred transaction that reads and then
+        # writes can fail with SQLITE_BUSY instead of waiting its turn.
+        write = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class Database:
+    """The engine and the units of work opened on it.
+
+    ``bind`` is the engine, except in tests, where it is one connection inside a transaction
+    that is rolled back after each test.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.bind: Engine | Connection = engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def new_session(self) -> Session:
+        if isinstance(self.bind, Connection):
+            return Session(bind=self.bind, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        return Session(bind=self.bind, expire_on_commit=False)
+
+    @contextmanager
+    def session(
+        self, *, write: bool = False, check: Callable[[Connection], None] | None = None
+    ) -> Iterator[Session]:
+        """One ORM transaction: committed when the block ends, rolled back if it raises.
+
+        ``check`` runs first, inside the transaction (the tenant uses it to confirm its client).
+        """
+        with self.new_session() as session:
+            try:
+                connection = session.connection(execution_options={WRITE_OPTION: True} if write else None)
+                if check is not None:
+                    check(connection)
+                yield session
+                session.commit()
+            except BaseException as exc:
+                _rollback_quietly(session)
+                if is_unavailable(exc):
+                    raise ServiceUnavailable("The database is unavailable; retry later") from exc
+                raise
+
+    @contextmanager
+    def read(self, *, check: Callable[[Reader], None] | None = None) -> Iterator[Reader]:
+        """A pooled DBAPI connection for a few ``FastQuery`` reads: the cheapest unit there is."""
+        dialect = self.engine.dialect
+        try:
+            if isinstance(self.bind, Connection):
+                reader = Reader(dialect, self.bind.connection)
+                if check is not None:
+                    check(reader)
+                yield reader
+                return
+            pooled = self.bind.raw_connection()
+            try:
+                reader = Reader(dialect, pooled)
+                if check is not None:
+                    check(reader)
+                yield reader
+            finally:
+                pooled.close()
+        except (DBAPIError, PoolTimeoutError) as exc:
+            if is_unavailable(exc):
+                raise ServiceUnavailable("The database is unavailable; retry later") from exc
+            raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class Reader(NamedTuple):
+    """What ``FastQuery`` runs on: a pooled DBAPI connection and its dialect."""
+
+    dialect: Dialect
+    pooled: PoolProxiedConnection
+
+
+class FastQuery:
+    """A fixed read statement run straight on the DBAPI cursor.
+
+    SQLAlchemy still writes the SQL (once per dialect) and converts the results with the column
+    types' own processors; only its per-execution machinery is skipped, which is most of the cost
+    of a one-row lookup (see docs/decisions/0001-execution-model.md). Rows come back as tuples in
+    the order of the statement's selected columns, as named tuples. Parameters must not need
+    bind processing.
+    """
+
+    def __init__(self, stmt: Select[Any]) -> None:
+        self.stmt = stmt
+        self._row = namedtuple("FastRow", [c.key for c in stmt.selected_columns], rename=True)  # type: ignore[misc]
+        self._prepared: dict[str, tuple[str, list[str] | None, dict[str, Any], list[Any]]] = {}
+
+    def _prepare(self, dialect: Dialect) -> tuple[str, list[str] | None, dict[str, Any], list[Any]]:
+        compiled = self.stmt.compile(dialect=dialect)
+        if compiled._bind_processors:
+            raise TypeError("FastQuery parameters must not need bind processing")
+        names = list(compiled.positiontup or ()) if compiled.positional else None
+        processors = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in self.stmt.selected_columns
+        ]
+        prepared = (str(compiled), names, dict(compiled.params), processors)
+        self._prepared[dialect.name] = prepared
+        return prepared
+
+    def all(self, reader: Reader, params: dict[str, Any]) -> list[Any]:
+        dialect = reader.dialect
+        sql, names, defaults, processors = self._prepared.get(dialect.name) or self._prepare(dialect)
+        values = {**defaults, **params}
+        raw = reader.pooled.driver_connection
+        try:
+            cursor = raw.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(sql, [values[n] for n in names] if names is not None else values)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, raw, None):  # type: ignore[arg-type]
+                reader.pooled.invalidate(exc)
+            raise DBAPIError.instance(sql, values, exc, dialect.loaded_dbapi.Error) from exc
+        make = self._row._make
+        return [
+            make(p(v) if p is not None else v for p, v in zip(processors, row, strict=True)) for row in rows
+        ]
+
+    def first(self, reader: Reader, params: dict[str, Any]) -> Any:
+        rows = self.all(reader, params)
+        return rows[0] if rows else None
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Errors that mean "the database can't serve now" (down, locked, timed out), not a bad statement."""
+    if isinstance(exc, PoolTimeoutError | OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def _rollback_quietly(session: Session) -> None:
+    # A failed rollback means the connection is gone; the pool has already invalidated it.
+    with contextlib.suppress(DBAPIError):
+        session.rollback()
+
+
+def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT rows, skipping those that collide with an existing key (idempotent link writes)."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(table).on_conflict_do_nothing(), rows)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)

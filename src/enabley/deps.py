@@ -1,0 +1,122 @@
+"""Request dependencies: the application's services and the calling tenant."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
+from enabley.auth.service import ACTIVE_CLIENT
+from enabley.config import Settings
+from enabley.db import Database, Reader
+from enabley.errors import AccessDenied
+from enabley.pagination import Paginator
+from enabley.security import KeyRing, TokenVerifier
+
+
+@dataclass(slots=True)
+class Services:
+    """Everything a request handler may need besides the tenant; one per application."""
+
+    settings: Settings
+    db: Database
+    keyring: KeyRing
+    verifier: TokenVerifier
+    paginator: Paginator
+    tenants: dict[str, Tenant] = field(default_factory=dict)
+    """client_key -> Tenant: which account and client a key stands for never changes."""
+
+
+async def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+AppServices = Annotated[Services, Depends(get_services)]
+
+_MAX_CACHED_TENANTS = 10_000
+
+
+def _revoked() -> AccessDenied:
+    return AccessDenied("The API client of this token has been revoked")
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """Who is calling, an account through one of its API clients, and the door to its data.
+
+    ``session()`` and ``read()`` are the only ways a route reaches the database, and both first
+    confirm, on the same connection, that the client is still active: revoking a client or
+    deleting its account takes effect on the very next call, on every process.
+    """
+
+    account_id: int
+    client_id: int
+    client_key: str = field(repr=False)
+    services: Services = field(repr=False, compare=False)
+
+    def session(self, *, write: bool = False) -> AbstractContextManager[Session]:
+        """An ORM unit of work, committed when the block ends."""
+        return self.services.db.session(write=write, check=self._ensure_active)
+
+    def read(self, *, checked_by_query: bool = False) -> AbstractContextManager[Reader]:
+        """A connection for ``FastQuery`` reads on hot paths.
+
+        ``checked_by_query``: the caller's query itself selects from the active client (see
+        ``auth.service.ACTIVE_CLIENT``), so the separate check would only repeat it.
+        """
+        return self.services.db.read(check=None if checked_by_query else self._ensure_active)
+
+    def revoked(self) -> AccessDenied:
+        return _revoked()
+
+    def _ensure_active(self, reader: Reader | Connection) -> None:
+        if isinstance(reader, Connection):
+            reader = Reader(reader.dialect, reader.connection)
+        row = ACTIVE_CLIENT.first(reader, {"client_key": self.client_key})
+        if row is None or row.id != self.client_id:
+            raise _revoked()
+
+
+BEARER_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "An access token from `POST /api/v1/token`, sent as `Authorization: Bearer <token>`.",
+}
+
+
+async def get_tenant(request: Request) -> Tenant:
+    """The tenant behind the bearer token; 401 ``access_denied`` for anything unacceptable.
+
+    The header is read here rather than through FastAPI's ``HTTPBearer``: a sub-dependency costs
+    as much as the token check itself on the hottest paths. ``openapi.py`` documents the scheme.
+    """
+    services: Services = request.app.state.services
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AccessDenied("Missing bearer token: send 'Authorization: Bearer <access_token>'")
+    claims = services.verifier.verify(token.strip(), services.db)
+    tenant = services.tenants.get(claims.client_key)
+    if tenant is None:
+        tenant = _load_tenant(services, claims.client_key)
+    return tenant
+
+
+def _load_tenant(services: Services, client_key: str) -> Tenant:
+    with services.db.read() as reader:
+        row = ACTIVE_CLIENT.first(reader, {"client_key": client_key})
+    if row is None:
+        raise _revoked()
+    if len(services.tenants) >= _MAX_CACHED_TENANTS:
+        services.tenants.clear()
+    tenant = Tenant(account_id=row.account_id, client_id=row.id, client_key=client_key, services=services)
+    services.tenants[client_key] = tenant
+    return tenant
+
+
+CurrentTenant = Annotated[Tenant, Depends(get_tenant)]

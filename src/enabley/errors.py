@@ -1,0 +1,137 @@
+"""One error family, rendered as the spec's ErrorResponse ``{"error", "error_description"}``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("enabley.errors")
+
+
+class AppError(Exception):
+    status_code = 500
+    error = "general_error"
+
+    def __init__(self, description: str = "General error", *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.headers = headers
+
+
+class InvalidRequest(AppError):
+    status_code, error = 400, "invalid_request"
+
+
+class InvalidClient(AppError):
+    """Wrong, unknown or revoked client credentials at the token endpoint."""
+
+    status_code, error = 401, "invalid_client"
+
+
+class AccessDenied(AppError):
+    """Missing, malformed, expired or otherwise unacceptable bearer token."""
+
+    status_code, error = 401, "access_denied"
+
+
+class NotFound(AppError):
+    status_code, error = 404, "not_found"
+
+
+class ItemExists(AppError):
+    status_code, error = 409, "item_exists"
+
+
+class ItemNotExists(AppError):
+    status_code, error = 409, "item_not_exists"
+
+
+class PayloadTooLarge(AppError):
+    status_code, error = 413, "invalid_request"
+
+
+class TooManyRequests(AppError):
+    status_code, error = 429, "access_denied"
+
+
+class ServiceUnavailable(AppError):
+    status_code, error = 503, "service_unavailable"
+
+
+def error_body(error: str, description: str) -> dict[str, str]:
+    return {"error": error, "error_description": description}
+
+
+def render(exc: AppError) -> JSONResponse:
+    headers = dict(exc.headers or {})
+    if exc.status_code == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    return JSONResponse(error_body(exc.error, exc.description), exc.status_code, headers or None)
+
+
+def _field_name(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in {"body", "query", "path", "header"} else list(loc)
+    return ".".join(str(p) for p in parts) or "body"
+
+
+def describe_validation_error(errors: Sequence[Any]) -> str:
+    """A one-line description naming every offending field."""
+    messages: list[str] = []
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        kind = err.get("type", "")
+        if kind == "json_invalid":
+            detail = err.get("ctx", {}).get("error", "invalid JSON")
+            messages.append(f"Malformed JSON body: {detail}")
+            continue
+        if kind == "missing":
+            where = "query parameter" if loc and loc[0] == "query" else "field"
+            if loc == ("body",):
+                messages.append("A JSON request body is required")
+            else:
+                messages.append(f"Missing required {where} '{_field_name(loc)}'")
+            continue
+        msg = str(err.get("msg", "invalid value"))
+        if loc == ("body",):
+            messages.append(f"Invalid request body: {msg}")
+        else:
+            messages.append(f"Invalid value for '{_field_name(loc)}': {msg}")
+    return "; ".join(dict.fromkeys(messages)) or "Invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def app_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AppError)
+        return render(exc)
+
+    async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return render(InvalidRequest(describe_validation_error(exc.errors())))
+
+    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            return render(NotFound("No such resource"))
+        if exc.status_code == 405:
+            return render(InvalidRequest("Method not allowed on this resource"))
+        if exc.status_code == 413:
+            return render(PayloadTooLarge("Request body is larger than this endpoint accepts"))
+        failure = AppError(str(exc.detail))
+        failure.status_code = exc.status_code
+        failure.error = "invalid_request" if exc.status_code < 500 else "general_error"
+        return render(failure)
+
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return render(AppError("General error"))
+
+    app.add_exception_handler(AppError, app_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected_error)

@@ -1,0 +1,93 @@
+"""The ASGI application: ``create_app()`` wires settings, database, keys, routers and handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from enabley import __version__
+from enabley.auth.router import router as auth_router
+from enabley.config import Settings, get_settings
+from enabley.db import Database, make_engine
+from enabley.deps import Services
+from enabley.docs import install_docs
+from enabley.errors import install_error_handlers
+from enabley.openapi import install_openapi
+from enabley.pagination import Paginator
+from enabley.security import KeyRing, TokenVerifier, ensure_server_keys
+from enabley.users.router import router as users_router
+
+DESCRIPTION = """
+Welcome to Enabley API documentation which will guide you on how to integrate an external
+application by using our REST APIs.
+
+Get a token with `POST /api/v1/token?clientKey=...&secret=...`, then send it on every other call
+as `Authorization: Bearer <access_token>`. Paged endpoints answer `{items, pageSize, currentPage,
+totalPages, paginationKey}`: pass `paginationKey` back to get the next page; it is `null` on the
+last page, and an invalid or expired key answers 404. Every error is
+`{"error", "error_description"}`.
+"""
+
+TAGS = [
+    {"name": "Authorization", "description": "Authorization"},
+    {"name": "Catalog", "description": "Catalog operations"},
+    {"name": "Certificates", "description": "Certificates related information"},
+    {"name": "Channels", "description": "Operations on Channels"},
+    {"name": "Groups", "description": "Operations on Groups"},
+    {"name": "Performance", "description": "User related performance"},
+    {"name": "Uploads", "description": "Uploads operations"},
+    {"name": "UserProfiles", "description": "Operations on UserProfiles"},
+    {"name": "Users", "description": "Operations on Users"},
+    {"name": "Admin", "description": "What the LMS side puts in: the integration API only reads it"},
+]
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    owns_database = database is None
+    db = database or Database(
+        make_engine(
+            settings.database_url, pool_size=settings.db_pool_size, timeout=settings.db_timeout_seconds
+        )
+    )
+    keyring = KeyRing(settings)
+    services = Services(
+        settings=settings,
+        db=db,
+        keyring=keyring,
+        verifier=TokenVerifier(keyring, settings),
+        paginator=Paginator(keyring, settings),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        with db.session(write=True) as session:
+            ensure_server_keys(session, settings)
+        with db.session() as session:
+            keyring.load(session)
+        yield
+        if owns_database:
+            db.dispose()
+
+    app = FastAPI(
+        title="Enabley API",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        max_body_size=settings.max_body_bytes,
+        strict_content_type=False,
+        # Tracing through FastAPI's OpenTelemetry hooks costs every request; off unless wanted.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    for router in (auth_router, users_router):
+        app.include_router(router)
+    install_openapi(app)
+    install_docs(app)
+    return app

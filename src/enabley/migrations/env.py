@@ -1,0 +1,32 @@
+"""Alembic environment: migrates the connection handed over by ``enabley.migrate``, or the
+database named by ENABLEY_DATABASE_URL when alembic is run by hand."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import enabley.models  # noqa: F401 - registers every table
+from enabley.db import Base
+
+target_metadata = Base.metadata
+
+
+def _run(connection: object) -> None:
+    context.configure(
+        connection=connection,  # type: ignore[arg-type]
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = context.config.attributes.get("connection")
+if connection is not None:
+    _run(connection)
+else:
+    from enabley.migrate import locked_connection
+
+    with locked_connection(context.config.get_main_option("sqlalchemy.url")) as conn:
+        _run(conn)

@@ -1,0 +1,34 @@
+"""ORM classes only; importing this package registers every table on ``Base.metadata``."""
+
+from enabley.models.account import Account, ApiClient, ServerSecret, SigningKey, SubAccount
+from enabley.models.catalog import CatalogEntry
+from enabley.models.certificate import Certificate, CertificateCourse, UserCertificate
+from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUser, ItemProgress
+from enabley.models.org import Group, Profile, UserGroup, UserProfile, Workspace
+from enabley.models.user import Entitlement, User, UserPermission, UserSubAccount
+
+__all__ = [
+    "Account",
+    "ApiClient",
+    "CatalogEntry",
+    "Certificate",
+    "CertificateCourse",
+    "Channel",
+    "ChannelGroup",
+    "ChannelItem",
+    "ChannelUser",
+    "Entitlement",
+    "Group",
+    "ItemProgress",
+    "Profile",
+    "ServerSecret",
+    "SigningKey",
+    "SubAccount",
+    "User",
+    "UserCertificate",
+    "UserGroup",
+    "UserPermission",
+    "UserProfile",
+    "UserSubAccount",
+    "Workspace",
+]

@@ -1,0 +1,66 @@
+"""Accounts (tenants), their sub-accounts, API clients and the server's own keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from enabley.db import Base, TenantOwned, utcnow
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    hierarchy: Mapped[list[str]] = mapped_column(default=list)
+    """Ordered group types; empty when the account sets no hierarchy."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def account_id(self) -> int:
+        """An account scopes queries like a tenant does (see ``db.owned``)."""
+        return self.id
+
+
+class SubAccount(TenantOwned, Base):
+    __tablename__ = "sub_accounts"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiClient(TenantOwned, Base):
+    __tablename__ = "api_clients"
+    __table_args__ = (Index("ix_api_clients_account_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_key: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    """HMAC-SHA256 of the secret under the server's credential key: the secret itself is never stored."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class SigningKey(Base):
+    """Keys that sign access tokens; the newest signs, older ones verify until their tokens expire."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ServerSecret(Base):
+    """Named random secrets shared by every process on the database (pagination keys, links)."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,54 @@
+"""Certificates, the courses that earn them, and per-user certificate facts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from enabley.db import Base, TenantOwned, utcnow
+
+
+class Certificate(TenantOwned, Base):
+    __tablename__ = "certificates"
+    __table_args__ = (
+        UniqueConstraint("account_id", "external_id"),
+        Index("ix_certificates_account_id_id", "account_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    expiration_duration: Mapped[int | None] = mapped_column(Integer)
+    expiration_period: Mapped[str | None] = mapped_column(String(8))
+    requires_learner_confirmation: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    modified_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CertificateCourse(Base):
+    __tablename__ = "certificate_courses"
+    __table_args__ = (Index("ix_certificate_courses_channel_id", "channel_id"),)
+
+    certificate_id: Mapped[int] = mapped_column(
+        ForeignKey("certificates.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UserCertificate(Base):
+    """What is recorded about a user and a certificate; the state itself is derived, never stored."""
+
+    __tablename__ = "user_certificates"
+    __table_args__ = (Index("ix_user_certificates_certificate_id", "certificate_id"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(
+        ForeignKey("certificates.id", ondelete="CASCADE"), primary_key=True
+    )
+    is_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]

@@ -1,0 +1,80 @@
+"""Users and what hangs directly off them: sub-account membership, permissions, entitlements."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from enabley.db import Base, TenantOwned, utcnow
+from enabley.models.account import SubAccount
+
+
+class UserSubAccount(Base):
+    __tablename__ = "user_sub_accounts"
+    __table_args__ = (Index("ix_user_sub_accounts_sub_account_id", "sub_account_id", "user_id"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    sub_account_id: Mapped[int] = mapped_column(
+        ForeignKey("sub_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class User(TenantOwned, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("account_id", "external_id"),
+        UniqueConstraint("account_id", "username_key"),
+        Index("ix_users_account_id_id", "account_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    first_name: Mapped[str | None] = mapped_column(String(255))
+    last_name: Mapped[str | None] = mapped_column(String(255))
+    username: Mapped[str | None] = mapped_column(String(255))
+    username_key: Mapped[str | None] = mapped_column(String(255))
+    """The username case-folded: usernames are unique per account whatever their case."""
+    # Case-folded copies for the substring filters, so both databases compare alike.
+    email_key: Mapped[str | None] = mapped_column(String(320))
+    first_name_key: Mapped[str | None] = mapped_column(String(255))
+    last_name_key: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(255))
+    address: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    possible_roles: Mapped[list[str]] = mapped_column(default=list)
+    custom_attributes: Mapped[dict[str, Any] | None]
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    modified_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    sub_accounts: Mapped[list[SubAccount]] = relationship(
+        secondary=UserSubAccount.__table__, lazy="raise", order_by=SubAccount.name, passive_deletes=True
+    )
+
+
+class UserPermission(Base):
+    __tablename__ = "user_permissions"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    permission: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Entitlement(TenantOwned, Base):
+    """A user's role on a course (channel), group or workspace."""
+
+    __tablename__ = "entitlements"
+    __table_args__ = (
+        UniqueConstraint("user_id", "entity_type", "entity_id", "role"),
+        Index("ix_entitlements_entity", "entity_type", "entity_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    entity_type: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[int]
+    role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,51 @@
+"""The OpenAPI document: FastAPI's, plus the bearer scheme on every route that needs a tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from enabley.deps import BEARER_SCHEME, get_tenant
+
+SCHEME_NAME = "bearerAuth"
+
+
+def dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from dependency_calls(sub)
+
+
+def needs_tenant(route: APIRoute) -> bool:
+    return get_tenant in set(dependency_calls(route.dependant))
+
+
+def install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                openapi_version=app.openapi_version,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+            )
+            schema.setdefault("components", {}).setdefault("securitySchemes", {})[SCHEME_NAME] = BEARER_SCHEME
+            paths = schema.get("paths", {})
+            for route in app.routes:
+                if isinstance(route, APIRoute) and route.include_in_schema and needs_tenant(route):
+                    for method in route.methods:
+                        operation = paths.get(route.path_format, {}).get(method.lower())
+                        if operation is not None:
+                            operation["security"] = [{SCHEME_NAME: []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,229 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from enabley.deps import CurrentTenant
+from enabley.pagination import Page, PaginationKeyQuery
+from enabley.schemas import CONFLICT, ERRORS, NOT_FOUND, OK_EMPTY, SubAccountQuery, path_identifier
+from enabley.security import hash_password
+from enabley.users import service
+from enabley.users.schemas import ExternalPermission, UserData, UserIdentity, UserInfo
+
+router = APIRouter(prefix="/api", tags=["Users"])
+
+UserIdentifier = Annotated[str, path_identifier("identifier", "User identifier")]
+
+
+EmailSubstring = Annotated[
+    str | None, Query(alias="emailSubstring", max_length=255, description="Email substring")
+]
+FirstNameSubstring = Annotated[
+    str | None, Query(alias="firstNameSubstring", max_length=255, description="First name substring")
+]
+LastNameSubstring = Annotated[
+    str | None, Query(alias="lastNameSubstring", max_length=255, description="Last name substring")
+]
+UsernameSubstring = Annotated[
+    str | None, Query(alias="usernameSubstring", max_length=255, description="Username substring")
+]
+IdentifierFilter = Annotated[str | None, Query(max_length=255, description="The unique id of user")]
+
+
+@router.get("/v2/users", summary="Find users by filter", response_model=list[UserInfo], responses=ERRORS)
+async def find_users_by_filter(
+    tenant: CurrentTenant,
+    email_substring: EmailSubstring = None,
+    first_name_substring: FirstNameSubstring = None,
+    identifier: IdentifierFilter = None,
+    last_name_substring: LastNameSubstring = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size. Max:200 items")] = 50,
+    start: Annotated[int, Query(ge=0, le=10_000_000, description="Start index")] = 0,
+    sub_account_name: SubAccountQuery = None,
+    username_substring: UsernameSubstring = None,
+) -> list[UserInfo]:
+    """Find users by filter"""
+    filters = service.UserFilters(
+        identifier,
+        email_substring,
+        first_name_substring,
+        last_name_substring,
+        username_substring,
+        sub_account_name,
+    )
+    with tenant.session() as session:
+        return service.find_users(session, tenant, filters, start=start, limit=limit)
+
+
+@router.put(
+    "/v2/users",
+    summary="Create or update User",
+    response_model=UserInfo,
+    status_code=status.HTTP_200_OK,
+    responses={
+        200: {"description": "User was updated"},
+        201: {"description": "User was created", "model": UserInfo},
+        **ERRORS,
+        **CONFLICT,
+    },
+)
+async def create_or_update_user(body: UserData, tenant: CurrentTenant, response: Response) -> UserInfo:
+    """Create new user or update an existing user based on consumer identifier"""
+    password_hash = await run_in_threadpool(hash_password, body.password) if body.password else None
+    with tenant.session(write=True) as session:
+        user, created, _ = service.upsert_user(session, tenant, body, password_hash)
+        info = service.info_of(session, user)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return info
+
+
+@router.put(
+    "/v2/users/identityManagement",
+    summary="Change the user identifier (user ID) for an existing user.",
+    response_model=UserInfo,
+    responses={**ERRORS, **NOT_FOUND, **CONFLICT},
+)
+async def change_user_identifier(body: UserIdentity, tenant: CurrentTenant) -> UserInfo:
+    """Change the user identifier (user ID) for an existing user. Memberships, progress and
+    certificates follow the user."""
+    with tenant.session(write=True) as session:
+        user = service.change_identifier(
+            session, tenant, body.current_user_identifier, body.new_user_identifier
+        )
+        return service.info_of(session, user)
+
+
+@router.get(
+    "/v2/users/{identifier}",
+    summary="Find user by identifier",
+    response_model=UserInfo,
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def find_user_by_identifier(
+    identifier: UserIdentifier,
+    tenant: CurrentTenant,
+    sub_account_name: SubAccountQuery = None,
+) -> UserInfo:
+    """Find user by identifier"""
+    with tenant.read(checked_by_query=True) as reader:
+        return service.get_user(reader, tenant, identifier, sub_account_name)
+
+
+@router.put(
+    "/v2/users/{identifier}",
+    summary="Update existing user status",
+    response_model=UserInfo,
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def update_existing_user_status(
+    identifier: UserIdentifier,
+    tenant: CurrentTenant,
+    is_active: Annotated[
+        bool,
+        Query(alias="isActive", description='User status. Possible values: "true" or "false". Default: true'),
+    ] = True,
+) -> UserInfo:
+    """Update existing user status"""
+    with tenant.session(write=True) as session:
+        user = service.set_status(session, tenant, identifier, is_active)
+        return service.info_of(session, user)
+
+
+@router.delete(
+    "/v2/users/{identifier}",
+    summary="Delete user by identifier",
+    response_class=Response,
+    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+)
+async def delete_user_by_identifier(identifier: UserIdentifier, tenant: CurrentTenant) -> Response:
+    """Delete user by identifier"""
+    with tenant.session(write=True) as session:
+        service.delete_user(session, tenant, identifier)
+    return Response(status_code=status.HTTP_200_OK)
+
+
+@router.delete(
+    "/v2/users/{identifier}/subAccountName/{subAccountName}",
+    summary="Remove a user from a particular sub-account",
+    response_class=Response,
+    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+)
+async def remove_user_from_sub_account(
+    identifier: UserIdentifier,
+    sub_account_name: Annotated[str, path_identifier("subAccountName", "Sub-account name")],
+    tenant: CurrentTenant,
+) -> Response:
+    """Removes a user from a particular sub-account"""
+    with tenant.session(write=True) as session:
+        service.remove_from_sub_account(session, tenant, identifier, sub_account_name)
+    return Response(status_code=status.HTTP_200_OK)
+
+
+@router.put(
+    "/v2/users/{userIdentifier}/permissions",
+    summary="Set user permissions",
+    response_model=ExternalPermission,
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def set_user_permissions(
+    user_identifier: Annotated[str, path_identifier("userIdentifier", "userIdentifier")],
+    body: ExternalPermission,
+    tenant: CurrentTenant,
+) -> ExternalPermission:
+    """Set user permissions for a user. The user role must be INSTRUCTOR. The permissions list will
+    override any existing permissions the user might have."""
+    with tenant.session(write=True) as session:
+        permissions = service.set_permissions(session, tenant, user_identifier, body.permissions)
+    return ExternalPermission.model_validate({"permissions": permissions})
+
+
+@router.get(
+    "/v2/users/{userIdentifier}/permissions",
+    summary="Get user permissions",
+    response_model=ExternalPermission,
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def get_user_permissions(
+    user_identifier: Annotated[str, path_identifier("userIdentifier", "userIdentifier")],
+    tenant: CurrentTenant,
+) -> ExternalPermission:
+    """The permissions set for a user (a read-back of *Set user permissions*)."""
+    with tenant.session() as session:
+        permissions = service.get_permissions(session, tenant, user_identifier)
+    return ExternalPermission.model_validate({"permissions": permissions})
+
+
+@router.get(
+    "/v3/users",
+    summary="Find users by filter V3 New",
+    response_model=Page[UserInfo],
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def find_users_by_filter_v3(
+    tenant: CurrentTenant,
+    email_substring: EmailSubstring = None,
+    first_name_substring: FirstNameSubstring = None,
+    identifier: IdentifierFilter = None,
+    last_name_substring: LastNameSubstring = None,
+    pagination_key: PaginationKeyQuery = None,
+    sub_account_name: SubAccountQuery = None,
+    username_substring: UsernameSubstring = None,
+) -> Page[UserInfo]:
+    """Find users by filter"""
+    filters = service.UserFilters(
+        identifier,
+        email_substring,
+        first_name_substring,
+        last_name_substring,
+        username_substring,
+        sub_account_name,
+    )
+    cursor = tenant.services.paginator.open(
+        pagination_key, account_id=tenant.account_id, endpoint="v3/users", filters=filters.as_dict()
+    )
+    with tenant.session() as session:
+        page, items = service.users_page(session, tenant, tenant.services.paginator, cursor)
+    return Page[UserInfo](items=items, **page.meta())

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, field_validator
+
+from enabley.schemas import ApiModel, Identifier, Name, Timestamp, UserRole
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _check_email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid email address ({exc})") from None
+    return value.strip()
+
+
+Email = Annotated[
+    str | None,
+    BeforeValidator(_blank_to_none),
+    Field(max_length=320),
+    AfterValidator(_check_email),
+]
+
+MAX_CUSTOM_ATTRIBUTES = 100
+
+
+class UserData(ApiModel):
+    """User data for create or update. Fields left out of an update keep their value."""
+
+    identifier: Identifier = Field(
+        description="The unique id of the model entity - defined by an external provider"
+    )
+    address: Annotated[str | None, Field(max_length=2000, description="User address")] = None
+    custom_attributes: dict[str, Any] | None = Field(
+        None,
+        description="User attributes. These custom attributes are exposed to external BI systems for data "
+        "analysis purposes (e.g. age, sex, geography, employee role in company, academic degree etc.)",
+    )
+    email: Email = Field(None, description="User email")
+    first_name: Name | None = Field(None, description="User first name")
+    is_active: bool = Field(
+        True, description='User status. Possible values: "true" or "false". Default: true'
+    )
+    last_name: Name | None = Field(None, description="User last name")
+    password: Annotated[str | None, Field(max_length=1024, description="User password")] = None
+    phone: Name | None = Field(None, description="User phone number")
+    possible_roles: list[UserRole] | None = Field(None, max_length=20, description="User possible roles")
+    sub_account_name: Name | None = Field(None, description="Sub-account name")
+    username: Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=255)] = Field(
+        None, description="Username"
+    )
+
+    @field_validator("custom_attributes")
+    @classmethod
+    def _bounded_attributes(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(value) > MAX_CUSTOM_ATTRIBUTES:
+            raise ValueError(f"at most {MAX_CUSTOM_ATTRIBUTES} custom attributes")
+        return value
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "identifier": "2f6a0f4e-6a55-4c3b-9d43-7f3a0c0e1b2a",
+                "email": "ana.souza@example.com",
+                "firstName": "Ana",
+                "lastName": "Souza",
+                "username": "30518472961",
+                "phone": "+55 11 5555 0100",
+                "address": "Av. Paulista 1000, São Paulo",
+                "isActive": True,
+                "possibleRoles": ["LEARNER"],
+                "subAccountName": "Brazil",
+                "customAttributes": {"department": "Sales"},
+            }
+        }
+    )
+
+
+class UserInfo(ApiModel):
+    """User info of existing user"""
+
+    address: str | None = Field(description="User address")
+    created: Timestamp = Field(description="User creation date")
+    custom_attributes: dict[str, Any] | None = Field(description="User attributes")
+    email: str | None = Field(description="User email")
+    first_name: str | None = Field(description="User first name")
+    identifier: str = Field(description="The unique id of the model entity - defined by an external provider")
+    is_active: bool = Field(description="User status")
+    last_name: str | None = Field(description="User last name")
+    modified: Timestamp = Field(description="User modification date")
+    phone: str | None = Field(description="User phone number")
+    possible_roles: list[UserRole] = Field(description="User possible roles")
+    user_sub_account_names: list[str] = Field(description="Sub-account name(s) to which the user belongs")
+    username: str | None = Field(description="Username")
+
+
+class UserIdentity(ApiModel):
+    """User identity data"""
+
+    current_user_identifier: Identifier = Field(description="Existing user identifier")
+    new_user_identifier: Identifier = Field(description="New user identifier to assign")
+
+
+class Permission(StrEnum):
+    INSTRUCTOR_CREATE_COURSE_INSTANCE = "INSTRUCTOR_CREATE_COURSE_INSTANCE"
+    INSTRUCTOR_CREATE_COURSE = "INSTRUCTOR_CREATE_COURSE"
+
+
+class ExternalPermission(ApiModel):
+    """The permissions of an instructor; setting them replaces the previous set."""
+
+    permissions: list[Permission] = Field(max_length=10)

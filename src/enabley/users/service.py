@@ -1,0 +1,361 @@
+"""Users: lookups, filters, upsert, status, identity, sub-accounts and permissions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Row, Select, and_, bindparam, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from enabley.accounts import service as accounts_service
+from enabley.auth import service as auth_service
+from enabley.db import FastQuery, HasAccount, Reader, insert_ignore, owned, utcnow
+from enabley.errors import InvalidRequest, ItemExists, NotFound
+from enabley.models import SubAccount, User, UserPermission, UserSubAccount
+from enabley.pagination import Cursor, PageResult, Paginator
+from enabley.schemas import UserRole
+from enabley.users.schemas import UserData, UserInfo
+
+if TYPE_CHECKING:
+    from enabley.deps import Tenant
+
+_COLUMNS = (
+    User.id,
+    User.external_id,
+    User.email,
+    User.first_name,
+    User.last_name,
+    User.username,
+    User.phone,
+    User.address,
+    User.is_active,
+    User.possible_roles,
+    User.custom_attributes,
+    User.created_at,
+    User.modified_at,
+)
+
+_SUB_NAME = SubAccount.name.label("sub_account_name")
+
+# The hot lookup in one round trip: the caller's active client, the user of its account with
+# that identifier, and the user's sub-account names (one row per name). No row: revoked client.
+_ACTIVE = auth_service.active_client.subquery("active_client")
+_BY_IDENTIFIER = FastQuery(
+    select(_ACTIVE.c.id.label("client_id"), *_COLUMNS, _SUB_NAME)
+    .select_from(_ACTIVE)
+    .outerjoin(
+        User, and_(User.account_id == _ACTIVE.c.account_id, User.external_id == bindparam("identifier"))
+    )
+    .outerjoin(UserSubAccount, UserSubAccount.user_id == User.id)
+    .outerjoin(SubAccount, SubAccount.id == UserSubAccount.sub_account_id)
+)
+_SUB_ACCOUNT_BY_NAME = FastQuery(
+    select(SubAccount.name).where(
+        SubAccount.account_id == bindparam("account_id"), SubAccount.name == bindparam("name")
+    )
+)
+
+
+def to_info(user: Any, sub_account_names: Sequence[str]) -> UserInfo:
+    """UserInfo from a ``User`` or a row of its columns."""
+    return UserInfo(
+        address=user.address,
+        created=user.created_at,
+        custom_attributes=user.custom_attributes,
+        email=user.email,
+        first_name=user.first_name,
+        identifier=user.external_id,
+        is_active=user.is_active,
+        last_name=user.last_name,
+        modified=user.modified_at,
+        phone=user.phone,
+        possible_roles=user.possible_roles,
+        user_sub_account_names=list(sub_account_names),
+        username=user.username,
+    )
+
+
+def require_user(session: Session, tenant: HasAccount, identifier: str) -> User:
+    """The tenant's user with this identifier; 404 otherwise."""
+    user = session.scalar(owned(User, tenant).where(User.external_id == identifier))
+    if user is None:
+        raise NotFound(f"User {identifier!r} not found")
+    return user
+
+
+def get_user(reader: Reader, tenant: Tenant, identifier: str, sub_account_name: str | None) -> UserInfo:
+    """The hot lookup, on a ``tenant.read(checked_by_query=True)`` connection."""
+    rows = _BY_IDENTIFIER.all(reader, {"client_key": tenant.client_key, "identifier": identifier})
+    if not rows:
+        raise tenant.revoked()
+    if sub_account_name is not None and (
+        _SUB_ACCOUNT_BY_NAME.first(reader, {"account_id": tenant.account_id, "name": sub_account_name})
+        is None
+    ):
+        raise InvalidRequest(f"Unknown subAccountName {sub_account_name!r}")
+    if rows[0].id is None:
+        raise NotFound(f"User {identifier!r} not found")
+    names = sorted(row.sub_account_name for row in rows if row.sub_account_name is not None)
+    if sub_account_name is not None and sub_account_name not in names:
+        raise NotFound(f"User {identifier!r} not found in sub-account {sub_account_name!r}")
+    return to_info(rows[0], names)
+
+
+def infos(session: Session, rows: Sequence[Any]) -> list[UserInfo]:
+    """UserInfo for many users, their sub-account names loaded in one query."""
+    names = sub_account_names(session, [r.id for r in rows])
+    return [to_info(r, names.get(r.id, ())) for r in rows]
+
+
+def sub_account_names(session: Session, user_ids: Iterable[int]) -> dict[int, list[str]]:
+    ids = list(user_ids)
+    found: dict[int, list[str]] = defaultdict(list)
+    if not ids:
+        return found
+    rows = session.execute(
+        select(UserSubAccount.user_id, SubAccount.name)
+        .join(SubAccount, SubAccount.id == UserSubAccount.sub_account_id)
+        .where(UserSubAccount.user_id.in_(ids))
+        .order_by(SubAccount.name)
+    )
+    for user_id, name in rows:
+        found[user_id].append(name)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class UserFilters:
+    identifier: str | None = None
+    email_substring: str | None = None
+    first_name_substring: str | None = None
+    last_name_substring: str | None = None
+    username_substring: str | None = None
+    sub_account_name: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "identifier": self.identifier,
+            "emailSubstring": self.email_substring,
+            "firstNameSubstring": self.first_name_substring,
+            "lastNameSubstring": self.last_name_substring,
+            "usernameSubstring": self.username_substring,
+            "subAccountName": self.sub_account_name,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UserFilters:
+        return cls(
+            identifier=data.get("identifier"),
+            email_substring=data.get("emailSubstring"),
+            first_name_substring=data.get("firstNameSubstring"),
+            last_name_substring=data.get("lastNameSubstring"),
+            username_substring=data.get("usernameSubstring"),
+            sub_account_name=data.get("subAccountName"),
+        )
+
+
+def _filtered(session: Session, tenant: HasAccount, filters: UserFilters) -> Select[Any]:
+    stmt = select(*_COLUMNS).where(User.account_id == tenant.account_id)
+    if filters.identifier is not None:
+        stmt = stmt.where(User.external_id == filters.identifier)
+    for column, text in (
+        (User.email_key, filters.email_substring),
+        (User.first_name_key, filters.first_name_substring),
+        (User.last_name_key, filters.last_name_substring),
+        (User.username_key, filters.username_substring),
+    ):
+        if text:
+            stmt = stmt.where(column.contains(text.casefold(), autoescape=True))
+    sub = accounts_service.resolve_sub_account(session, tenant, filters.sub_account_name)
+    if sub is not None:
+        members = select(UserSubAccount.user_id).where(UserSubAccount.sub_account_id == sub.id)
+        stmt = stmt.where(User.id.in_(members))
+    return stmt
+
+
+def find_users(
+    session: Session, tenant: HasAccount, filters: UserFilters, *, start: int, limit: int
+) -> list[UserInfo]:
+    rows = session.execute(
+        _filtered(session, tenant, filters).order_by(User.id).offset(start).limit(limit)
+    ).all()
+    return infos(session, rows)
+
+
+def users_page(
+    session: Session, tenant: HasAccount, paginator: Paginator, cursor: Cursor
+) -> tuple[PageResult, list[UserInfo]]:
+    stmt = _filtered(session, tenant, UserFilters.from_dict(cursor.filters))
+    page = paginator.fetch(session, cursor, stmt, [User.id], account_id=tenant.account_id)
+    return page, infos(session, page.rows)
+
+
+def info_of(session: Session, user: User) -> UserInfo:
+    return to_info(user, sub_account_names(session, [user.id]).get(user.id, ()))
+
+
+def upsert_user(
+    session: Session, tenant: HasAccount, data: UserData, password_hash: str | None
+) -> tuple[User, bool, bool]:
+    """Create or update; returns the user, whether it was created, and whether anything changed."""
+    sub = accounts_service.resolve_sub_account(session, tenant, data.sub_account_name)
+    user = session.scalar(owned(User, tenant).where(User.external_id == data.identifier))
+    created = user is None
+    if user is None:
+        now = utcnow()
+        user = User(
+            account_id=tenant.account_id,
+            external_id=data.identifier,
+            is_active=True,
+            possible_roles=[UserRole.LEARNER.value],
+            created_at=now,
+            modified_at=now,
+        )
+    changed = apply_user_data(user, data, password_hash, creating=created)
+    _check_username_free(session, tenant, user)
+    if created:
+        try:
+            with session.begin_nested():
+                session.add(user)
+        except IntegrityError:
+            # Created meanwhile by a concurrent request: this one becomes an update.
+            if session.scalar(owned(User, tenant).where(User.external_id == data.identifier)) is None:
+                raise ItemExists(f"Username {data.username!r} is already taken") from None
+            return upsert_user(session, tenant, data, password_hash)
+    elif changed:
+        user.modified_at = utcnow()
+        _flush_user(session, user)
+    if sub is not None:
+        insert_ignore(session, UserSubAccount.__table__, [{"user_id": user.id, "sub_account_id": sub.id}])
+    return user, created, changed or created
+
+
+def apply_user_data(user: User, data: UserData, password_hash: str | None, *, creating: bool) -> bool:
+    """Copy the fields the request carries onto ``user``; True when a stored value changed."""
+    given = data.model_fields_set
+    values: dict[str, Any] = {}
+    for field in ("address", "custom_attributes", "email", "first_name", "last_name", "phone", "username"):
+        if field in given:
+            values[field] = getattr(data, field)
+    if "is_active" in given or creating:
+        values["is_active"] = data.is_active
+    if data.possible_roles is not None:
+        values["possible_roles"] = [r.value for r in dict.fromkeys(data.possible_roles)]
+    if password_hash is not None:
+        values["password_hash"] = password_hash
+    changed = False
+    for field, value in values.items():
+        if getattr(user, field) != value:
+            setattr(user, field, value)
+            changed = True
+    user.username_key = user.username.casefold() if user.username else None
+    user.email_key = user.email.casefold() if user.email else None
+    user.first_name_key = user.first_name.casefold() if user.first_name else None
+    user.last_name_key = user.last_name.casefold() if user.last_name else None
+    return changed
+
+
+def _check_username_free(session: Session, tenant: HasAccount, user: User) -> None:
+    if user.username_key is None:
+        return
+    stmt = owned(User, tenant).where(User.username_key == user.username_key)
+    if user.id is not None:
+        stmt = stmt.where(User.id != user.id)
+    if session.scalar(stmt.with_only_columns(User.id)) is not None:
+        raise ItemExists(f"Username {user.username!r} is already taken")
+
+
+def _flush_user(session: Session, user: User) -> None:
+    try:
+        with session.begin_nested():
+            session.flush([user])
+    except IntegrityError:
+        raise ItemExists(f"Username {user.username!r} is already taken") from None
+
+
+def set_status(session: Session, tenant: HasAccount, identifier: str, is_active: bool) -> User:
+    user = require_user(session, tenant, identifier)
+    if user.is_active != is_active:
+        user.is_active = is_active
+        user.modified_at = utcnow()
+        session.flush()
+    return user
+
+
+def delete_user(session: Session, tenant: HasAccount, identifier: str) -> None:
+    user = require_user(session, tenant, identifier)
+    # The database cascades to memberships, progress and the rest.
+    session.execute(delete(User).where(User.id == user.id).execution_options(synchronize_session=False))
+    session.expunge(user)
+
+
+def remove_from_sub_account(
+    session: Session, tenant: HasAccount, identifier: str, sub_account_name: str
+) -> None:
+    user = require_user(session, tenant, identifier)
+    sub = accounts_service.resolve_sub_account(session, tenant, sub_account_name)
+    assert sub is not None
+    session.execute(
+        delete(UserSubAccount).where(
+            UserSubAccount.user_id == user.id, UserSubAccount.sub_account_id == sub.id
+        )
+    )
+
+
+def change_identifier(session: Session, tenant: HasAccount, current: str, new: str) -> User:
+    """Give a user a new identifier; everything that references the user follows (internal keys)."""
+    user = require_user(session, tenant, current)
+    if current == new:
+        return user
+    if (
+        session.scalar(owned(User, tenant).where(User.external_id == new).with_only_columns(User.id))
+        is not None
+    ):
+        raise ItemExists(f"User identifier {new!r} is already taken")
+    user.external_id = new
+    user.modified_at = utcnow()
+    try:
+        with session.begin_nested():
+            session.flush([user])
+    except IntegrityError:
+        raise ItemExists(f"User identifier {new!r} is already taken") from None
+    return user
+
+
+def set_permissions(
+    session: Session, tenant: HasAccount, identifier: str, permissions: Sequence[str]
+) -> list[str]:
+    user = require_user(session, tenant, identifier)
+    if UserRole.INSTRUCTOR.value not in user.possible_roles:
+        raise InvalidRequest(f"User {identifier!r} must have the INSTRUCTOR role to be given permissions")
+    session.execute(delete(UserPermission).where(UserPermission.user_id == user.id))
+    wanted = list(dict.fromkeys(permissions))
+    insert_ignore(session, UserPermission.__table__, [{"user_id": user.id, "permission": p} for p in wanted])
+    return sorted(wanted)
+
+
+def get_permissions(session: Session, tenant: HasAccount, identifier: str) -> list[str]:
+    user = require_user(session, tenant, identifier)
+    return list(
+        session.scalars(
+            select(UserPermission.permission)
+            .where(UserPermission.user_id == user.id)
+            .order_by(UserPermission.permission)
+        )
+    )
+
+
+def user_ids_by_identifier(
+    session: Session, tenant: HasAccount, identifiers: Iterable[str]
+) -> dict[str, int]:
+    wanted = list(identifiers)
+    if not wanted:
+        return {}
+    rows: Iterable[Row[tuple[str, int]]] = session.execute(
+        owned(User, tenant).with_only_columns(User.external_id, User.id).where(User.external_id.in_(wanted))
+    )
+    return {external_id: user_id for external_id, user_id in rows}
