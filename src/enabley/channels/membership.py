@@ -1,0 +1,89 @@
+"""Who learns in a channel: the one definition every domain uses.
+
+A user is a learner of a channel when assigned directly with role LEARNER, or as a member of a
+group assigned to the channel; for a group assigned with ``recursive``, members of any of its
+descendant groups learn too. Group assignments are live: they are resolved at query time, never
+copied, so joining or leaving a group changes a user's channels at once. INSTRUCTOR is not
+learnership.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, CompoundSelect, exists, func, or_, select, union
+from sqlalchemy.orm import Session
+
+from enabley.models import ChannelGroup, ChannelUser, Group, UserGroup
+
+LEARNER = "LEARNER"
+INSTRUCTOR = "INSTRUCTOR"
+
+
+def _assigned_groups(channel_id: Any) -> CompoundSelect[Any]:
+    """Every group whose members learn in the channel (``channel_id`` is a value or column)."""
+    tree = (
+        select(ChannelGroup.group_id.label("group_id"))
+        .where(ChannelGroup.channel_id == channel_id, ChannelGroup.recursive.is_(True))
+        .cte("learning_tree", recursive=True)
+    )
+    # UNION (not UNION ALL) stops at groups already seen, so even a corrupt cycle terminates.
+    tree = tree.union(select(Group.id).join(tree, Group.parent_id == tree.c.group_id))
+    return union(
+        select(ChannelGroup.group_id).where(ChannelGroup.channel_id == channel_id),
+        select(tree.c.group_id),
+    )
+
+
+def learner_ids(channel_id: int) -> CompoundSelect[Any]:
+    """``SELECT user_id`` of the channel's learners, each once."""
+    direct = select(ChannelUser.user_id.label("user_id")).where(
+        ChannelUser.channel_id == channel_id, ChannelUser.role == LEARNER
+    )
+    via_groups = select(UserGroup.user_id.label("user_id")).where(
+        UserGroup.group_id.in_(_assigned_groups(channel_id))
+    )
+    return union(direct, via_groups)
+
+
+def count_learners(session: Session, channel_id: int) -> int:
+    return session.execute(select(func.count()).select_from(learner_ids(channel_id).subquery())).scalar_one()
+
+
+def is_learner(session: Session, channel_id: int, user_id: int) -> bool:
+    return bool(session.execute(select(is_learner_clause(channel_id, user_id))).scalar())
+
+
+def is_learner_clause(channel_id: Any, user_id: Any) -> ColumnElement[bool]:
+    """A boolean SQL expression: is ``user_id`` a learner of ``channel_id`` (values or columns)."""
+    direct = exists().where(
+        ChannelUser.channel_id == channel_id, ChannelUser.user_id == user_id, ChannelUser.role == LEARNER
+    )
+    via_groups = exists().where(
+        UserGroup.user_id == user_id, UserGroup.group_id.in_(_assigned_groups(channel_id))
+    )
+    return or_(direct, via_groups)
+
+
+def channel_ids_of_learner(user_id: int) -> CompoundSelect[Any]:
+    """``SELECT channel_id`` of every channel the user learns in, each once."""
+    own_groups = select(UserGroup.group_id.label("group_id")).where(UserGroup.user_id == user_id)
+    # Walk up from the user's groups: an ancestor's recursive assignment reaches the user too.
+    ancestors = (
+        select(Group.parent_id.label("group_id"))
+        .where(Group.id.in_(own_groups), Group.parent_id.is_not(None))
+        .cte("learner_ancestors", recursive=True)
+    )
+    ancestors = ancestors.union(
+        select(Group.parent_id)
+        .join(ancestors, Group.id == ancestors.c.group_id)
+        .where(Group.parent_id.is_not(None))
+    )
+    direct = select(ChannelUser.channel_id.label("channel_id")).where(
+        ChannelUser.user_id == user_id, ChannelUser.role == LEARNER
+    )
+    via_own = select(ChannelGroup.channel_id).where(ChannelGroup.group_id.in_(own_groups))
+    via_ancestors = select(ChannelGroup.channel_id).where(
+        ChannelGroup.recursive.is_(True), ChannelGroup.group_id.in_(select(ancestors.c.group_id))
+    )
+    return union(direct, via_own, via_ancestors)
