@@ -44,6 +44,15 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"enabley databases: sqlite, {postgres}"
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not POSTGRES_URL and skipped:
+        terminalreporter.write_line(
+            f"PostgreSQL half skipped ({len(skipped)} tests): set ENABLEY_TEST_POSTGRES_URL to run it",
+            yellow=True,
+        )
+
+
 class ScratchDatabases:
     """Creates empty databases of one backend and drops them at the end of the run."""
 
@@ -87,7 +96,7 @@ def scratch(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     dbs.drop_all()
 
 
-def test_settings(url: str, **overrides: Any) -> Settings:
+def settings_for(url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"database_url": url, "public_base_url": "https://lms.example.test"}
     values.update(overrides)
     return Settings(**values)
@@ -105,7 +114,7 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url, pool_size=5)
     database = Database(engine)
     with database.session(write=True) as session:
-        ensure_server_keys(session, test_settings(database_url))
+        ensure_server_keys(session, settings_for(database_url))
     yield engine
     engine.dispose()
 
@@ -117,7 +126,7 @@ def app_database(engine: Engine) -> Database:
 
 @pytest.fixture(scope="session")
 def app(app_database: Database, database_url: str) -> FastAPI:
-    return create_app(test_settings(database_url), database=app_database)
+    return create_app(settings_for(database_url), database=app_database)
 
 
 @pytest.fixture(scope="session")
