@@ -207,6 +207,9 @@ class Database:
             if is_unavailable(exc):
                 raise ServiceUnavailable("The database is unavailable; retry later") from exc
             raise
+        except dialect.loaded_dbapi.OperationalError as exc:
+            # Raised by the pool itself when it can't connect: not wrapped by SQLAlchemy.
+            raise ServiceUnavailable("The database is unavailable; retry later") from exc
 
     def dispose(self) -> None:
         self.engine.dispose()

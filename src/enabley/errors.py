@@ -52,6 +52,10 @@ class ItemNotExists(AppError):
     status_code, error = 409, "item_not_exists"
 
 
+class MethodNotAllowed(AppError):
+    status_code, error = 405, "invalid_request"
+
+
 class PayloadTooLarge(AppError):
     status_code, error = 413, "invalid_request"
 
@@ -119,9 +123,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             return render(NotFound("No such resource"))
         if exc.status_code == 405:
-            return render(InvalidRequest("Method not allowed on this resource"))
+            return render(MethodNotAllowed("Method not allowed on this resource", headers=exc.headers))
         if exc.status_code == 413:
-            return render(PayloadTooLarge("Request body is larger than this endpoint accepts"))
+            return render(PayloadTooLarge(str(exc.detail)))
         failure = AppError(str(exc.detail))
         failure.status_code = exc.status_code
         failure.error = "invalid_request" if exc.status_code < 500 else "general_error"

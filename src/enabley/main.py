@@ -14,6 +14,7 @@ from enabley.db import Database, make_engine
 from enabley.deps import Services
 from enabley.docs import install_docs
 from enabley.errors import install_error_handlers
+from enabley.limits import BodyLimitMiddleware
 from enabley.openapi import install_openapi
 from enabley.pagination import Paginator
 from enabley.security import KeyRing, TokenVerifier, ensure_server_keys
@@ -29,6 +30,8 @@ totalPages, paginationKey}`: pass `paginationKey` back to get the next page; it 
 last page, and an invalid or expired key answers 404. Every error is
 `{"error", "error_description"}`.
 """
+
+UPLOADS_PREFIX = "/api/v1/uploads/"
 
 TAGS = [
     {"name": "Authorization", "description": "Authorization"},
@@ -79,12 +82,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        max_body_size=settings.max_body_bytes,
         strict_content_type=False,
         # Tracing through FastAPI's OpenTelemetry hooks costs every request; off unless wanted.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default=settings.max_body_bytes,
+        by_prefix={UPLOADS_PREFIX: settings.max_upload_bytes},
+    )
     install_error_handlers(app)
     for router in (auth_router, users_router):
         app.include_router(router)
