@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from enabley.deps import BEARER_SCHEME, get_tenant
 
@@ -26,6 +26,14 @@ def needs_tenant(route: APIRoute) -> bool:
     return get_tenant in set(dependency_calls(route.dependant))
 
 
+def api_routes(app: FastAPI) -> Iterator[tuple[str, set[str], APIRoute]]:
+    """Every API route with its full path, included routers flattened."""
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and context.path_format is not None:
+            yield context.path_format, set(context.methods or route.methods), route
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -39,10 +47,10 @@ def install_openapi(app: FastAPI) -> None:
             )
             schema.setdefault("components", {}).setdefault("securitySchemes", {})[SCHEME_NAME] = BEARER_SCHEME
             paths = schema.get("paths", {})
-            for route in app.routes:
-                if isinstance(route, APIRoute) and route.include_in_schema and needs_tenant(route):
-                    for method in route.methods:
-                        operation = paths.get(route.path_format, {}).get(method.lower())
+            for path, methods, route in api_routes(app):
+                if route.include_in_schema and needs_tenant(route):
+                    for method in methods:
+                        operation = paths.get(path, {}).get(method.lower())
                         if operation is not None:
                             operation["security"] = [{SCHEME_NAME: []}]
             app.openapi_schema = schema

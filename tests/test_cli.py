@@ -1,0 +1,136 @@
+"""Operator commands, run in-process against a database of their own."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import create_engine, select
+from typer.testing import CliRunner
+
+from enabley.cli import app
+from enabley.config import get_settings
+from enabley.models import Account, ApiClient, SigningKey
+from enabley.security import hash_client_secret
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_db(scratch, monkeypatch):
+    """A fresh, migrated database that the commands find through ENABLEY_DATABASE_URL."""
+    url = scratch.new()
+    monkeypatch.setenv("ENABLEY_DATABASE_URL", url)
+    monkeypatch.delenv("ENABLEY_JWT_SECRET", raising=False)
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    yield url
+    get_settings.cache_clear()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def one_line_error(result) -> str:
+    assert result.exit_code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def query(url, stmt):
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(stmt).all()
+    finally:
+        engine.dispose()
+
+
+def test_db_upgrade_is_idempotent_and_reports_the_revision(cli_db):
+    result = run("db", "upgrade")
+    assert result.exit_code == 0
+    assert "revision" in result.stdout
+
+
+def test_accounts_create_with_sub_accounts_and_list(cli_db):
+    result = run("accounts", "create", "acme", "--sub-account", "EU", "--sub-account", "US")
+    assert result.exit_code == 0, result.output
+    result = run("accounts", "list")
+    assert "acme" in result.stdout and "EU, US" in result.stdout
+    error = one_line_error(run("accounts", "create", "acme"))
+    assert "already exists" in error
+
+
+def test_add_sub_account_and_set_hierarchy(cli_db):
+    run("accounts", "create", "acme")
+    assert run("accounts", "add-sub-account", "acme", "Brazil").exit_code == 0
+    assert "already exists" in one_line_error(run("accounts", "add-sub-account", "acme", "Brazil"))
+    assert "not found" in one_line_error(run("accounts", "add-sub-account", "nobody", "X"))
+    result = run("accounts", "set-hierarchy", "acme", "Company", "Division", "Team")
+    assert result.exit_code == 0 and "Company > Division > Team" in result.stdout
+    hierarchy = query(cli_db, select(Account.hierarchy).where(Account.name == "acme"))[0][0]
+    assert hierarchy == ["Company", "Division", "Team"]
+    assert "unique" in one_line_error(run("accounts", "set-hierarchy", "acme", "A", "A"))
+
+
+def test_clients_create_json_prints_exactly_one_object_and_stores_only_a_hash(cli_db):
+    run("accounts", "create", "acme")
+    result = run("clients", "create", "acme", "--json")
+    assert result.exit_code == 0, result.output
+    credentials = json.loads(result.stdout)
+    assert set(credentials) == {"clientKey", "secret"}
+    assert len(credentials["secret"]) >= 40
+    stored = query(
+        cli_db, select(ApiClient.secret_hash).where(ApiClient.client_key == credentials["clientKey"])
+    )
+    assert stored == [(hash_client_secret(credentials["secret"]),)]
+    assert credentials["secret"] not in stored[0][0]
+    human = run("clients", "create", "acme")
+    assert "clientKey:" in human.stdout and "shown only once" in human.stdout
+    assert "not found" in one_line_error(run("clients", "create", "nobody", "--json"))
+
+
+def test_clients_revoke(cli_db):
+    run("accounts", "create", "acme")
+    key = json.loads(run("clients", "create", "acme", "--json").stdout)["clientKey"]
+    assert run("clients", "revoke", key).exit_code == 0
+    revoked = query(cli_db, select(ApiClient.revoked_at).where(ApiClient.client_key == key))[0][0]
+    assert revoked is not None
+    assert "No API client" in one_line_error(run("clients", "revoke", "unknown-key"))
+
+
+def test_keys_rotate_adds_a_signing_key(cli_db):
+    before = {k for (k,) in query(cli_db, select(SigningKey.kid))}
+    result = run("keys", "rotate")
+    assert result.exit_code == 0, result.output
+    after = {k for (k,) in query(cli_db, select(SigningKey.kid))}
+    assert before < after and len(after - before) == 1
+
+
+def test_demo_creates_the_account_once_and_keeps_its_credentials(cli_db, tmp_path):
+    env_file = tmp_path / "demo.env"
+    first = run("demo", "--env-file", str(env_file))
+    assert first.exit_code == 0, first.output
+    content = env_file.read_text()
+    assert "ENABLEY_CLIENT_KEY=" in content and "ENABLEY_SECRET=" in content
+    assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+    second = run("demo", "--env-file", str(env_file))
+    assert second.exit_code == 0 and env_file.read_text() == content
+    env_file.unlink()
+    third = run("demo", "--env-file", str(env_file))
+    assert third.exit_code == 0 and env_file.read_text() != content
+    assert len(query(cli_db, select(Account.id).where(Account.name == "demo"))) == 1
+
+
+def test_unreachable_database_is_one_clear_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("ENABLEY_DATABASE_URL", f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    get_settings.cache_clear()
+    try:
+        error = one_line_error(run("accounts", "create", "acme"))
+    finally:
+        get_settings.cache_clear()
+    assert "database" in error

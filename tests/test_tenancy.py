@@ -1,0 +1,38 @@
+"""Guard rails: every API route needs a tenant unless it is public on purpose."""
+
+from __future__ import annotations
+
+from fastapi.routing import iter_route_contexts
+
+from enabley.openapi import api_routes, needs_tenant
+
+# Public on purpose: getting a token, and opening a certificate PDF from a signed, expiring link.
+PUBLIC = {
+    ("POST", "/api/v1/token"),
+    ("GET", "/api/v1/certificates/pdf/{token}"),
+}
+
+
+def test_every_api_route_requires_a_tenant(app):
+    routes = list(api_routes(app))
+    assert len(routes) > 10, "the walk must see the routes of included routers"
+    open_routes = sorted(
+        f"{method} {path}"
+        for path, methods, route in routes
+        if path.startswith("/api/")
+        for method in methods
+        if (method, path) not in PUBLIC and not needs_tenant(route)
+    )
+    assert open_routes == []
+
+
+def test_public_routes_are_really_open(app, client):
+    paths = {(m, p) for p, methods, _ in api_routes(app) for m in methods}
+    assert ("POST", "/api/v1/token") in paths
+    assert client.post("/api/v1/token").status_code == 400, "reachable without a token"
+
+
+def test_non_api_routes_are_only_docs_and_probes(app):
+    allowed = {"/openapi.json", "/docs", "/redoc", "/docs/assets", "/healthz", "/readyz", "/metrics"}
+    paths = {context.path for context in iter_route_contexts(app.routes)}
+    assert {p for p in paths if p and not p.startswith("/api/")} <= allowed
