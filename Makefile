@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export ENABLEY_DATABASE_URL ?= sqlite:///./enabley.db
 
-.PHONY: run test lint bench bench-quick fuzz clean
+.PHONY: run test lint bench clean
 
 $(BIN)/enabley: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,8 @@ lint: $(VENV)/.dev
 
 clean:
 	rm -rf $(VENV) enabley.db enabley.db-wal enabley.db-shm demo.env .pytest_cache
+
+## bench: hot endpoints against a bare ASGI endpoint (wrk from Debian's packages)
+bench: $(VENV)/.dev
+	@command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python bench/run.py
