@@ -43,7 +43,7 @@ UVICORN = [
     "uvloop",
 ]
 
-sys.path.insert(0, str(HERE.parent))
+sys.path[:0] = [str(HERE.parent / "src"), str(HERE.parent)]
 from bench import data  # noqa: E402
 
 
@@ -87,17 +87,12 @@ def wrk(scenario: Scenario, seconds: int, connections: int) -> float:
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for header in scenario.headers:
         cmd += ["-H", header]
-    script = None
-    if scenario.method != "GET":
-        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-        script.write(f'wrk.method = "{scenario.method}"\n')
-        script.close()
-        cmd += ["-s", script.name]
-    try:
+    with tempfile.TemporaryDirectory() as tmp:
+        if scenario.method != "GET":
+            script = Path(tmp) / "method.lua"
+            script.write_text(f'wrk.method = "{scenario.method}"\n')
+            cmd += ["-s", str(script)]
         out = subprocess.run([*cmd, scenario.url], capture_output=True, text=True, check=True).stdout
-    finally:
-        if script:
-            os.unlink(script.name)
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if match is None or non2xx is not None:
@@ -124,7 +119,12 @@ def main() -> int:
 
     print(f"preparing a SQLite database of {opts.users:,} users ...", flush=True)
     url, creds = data.sqlite_database(opts.users)
-    env = {**os.environ, "ENABLEY_DATABASE_URL": url, "PYTHONPATH": str(HERE.parent)}
+    # The servers run the code of this checkout, whatever is installed.
+    env = {
+        **os.environ,
+        "ENABLEY_DATABASE_URL": url,
+        "PYTHONPATH": f"{HERE.parent / 'src'}{os.pathsep}{HERE.parent}",
+    }
     app_port, bare_port = free_port(), free_port()
     app_base, bare_base = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{bare_port}"
     results: dict[str, float] = {}
