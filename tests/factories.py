@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
-from enabley.models import Account
+from enabley.models import Account, Group, UserGroup
 
 _seq = itertools.count(1)
 
@@ -37,3 +37,23 @@ def user_body(identifier: str | None = None, **fields: Any) -> dict[str, Any]:
     }
     body.update(fields)
     return body
+
+
+def make_group(
+    session: Session, account: Account, external_id: str | None = None, parent: Group | None = None
+) -> Group:
+    external_id = external_id or unique("group")
+    group = Group(
+        account_id=account.id,
+        external_id=external_id,
+        name=external_id,
+        parent_id=parent.id if parent is not None else None,
+    )
+    session.add(group)
+    session.flush()
+    return group
+
+
+def add_to_group(session: Session, user_id: int, group: Group) -> None:
+    session.add(UserGroup(user_id=user_id, group_id=group.id))
+    session.flush()

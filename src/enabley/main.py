@@ -9,6 +9,9 @@ from fastapi import FastAPI
 
 from enabley import __version__
 from enabley.auth.router import router as auth_router
+from enabley.catalog.router import router as catalog_router
+from enabley.channels.admin_router import router as channels_admin_router
+from enabley.channels.router import router as channels_router
 from enabley.config import Settings, get_settings
 from enabley.db import Database, make_engine
 from enabley.deps import Services
@@ -93,7 +96,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         by_prefix={UPLOADS_PREFIX: settings.max_upload_bytes},
     )
     install_error_handlers(app)
-    for router in (auth_router, users_router):
+    for router in (auth_router, users_router, channels_router, channels_admin_router, catalog_router):
         app.include_router(router)
     install_openapi(app)
     install_docs(app)

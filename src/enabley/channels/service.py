@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from enabley.db import HasAccount, owned
-from enabley.errors import NotFound
-from enabley.models import Channel
+from sqlalchemy import Row, Select, func, insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from enabley.accounts import service as accounts_service
+from enabley.channels import rules
+from enabley.channels.schemas import (
+    ChannelAvailability,
+    ChannelData,
+    ChannelDetails,
+    ChannelDetailsData,
+    ChannelInfo,
+    ChannelStatus,
+    ChannelType,
+    ExternalChannelInstance,
+    ExternalMasterChannelGet,
+    MasterChannelData,
+    Schedule,
+)
+from enabley.db import HasAccount, owned, utcnow
+from enabley.errors import InvalidRequest, ItemExists, NotFound
+from enabley.models import Channel, ChannelItem, SubAccount
+from enabley.pagination import Cursor, PageResult, Paginator
+
+if TYPE_CHECKING:
+    from enabley.deps import Tenant
 
 
 def require_channel(
@@ -24,4 +50,365 @@ def require_channel(
     if channel is None:
         kind = "Master channel" if master else "Channel"
         raise NotFound(f"{kind} {identifier!r} not found")
+    return channel
+
+
+# Reading: every list is one query for the channels plus one aggregate for their items.
+
+_Master = aliased(Channel, name="master_channel")
+_SUB_NAME = SubAccount.name.label("sub_account_name")
+_INFO_COLUMNS = (
+    Channel.id,
+    Channel.external_id,
+    Channel.name,
+    Channel.type,
+    Channel.status,
+    Channel.categories,
+    Channel.schedule_start,
+    Channel.schedule_end,
+    Channel.created_at,
+    _SUB_NAME,
+    _Master.external_id.label("master_external_id"),
+)
+_MASTER_COLUMNS = (
+    Channel.external_id,
+    Channel.name,
+    Channel.published,
+    Channel.categories,
+    Channel.created_at,
+    _SUB_NAME,
+)
+
+
+def _info_select(tenant: HasAccount) -> Select[Any]:
+    return (
+        owned(Channel, tenant)
+        .with_only_columns(*_INFO_COLUMNS)
+        .outerjoin(SubAccount, SubAccount.id == Channel.sub_account_id)
+        .outerjoin(_Master, _Master.id == Channel.master_id)
+        .where(Channel.is_master.is_(False))
+    )
+
+
+def _master_select(tenant: HasAccount) -> Select[Any]:
+    return (
+        owned(Channel, tenant)
+        .with_only_columns(*_MASTER_COLUMNS)
+        .outerjoin(SubAccount, SubAccount.id == Channel.sub_account_id)
+        .where(Channel.is_master.is_(True))
+    )
+
+
+def item_totals(
+    session: Session, tenant: HasAccount, channel_ids: Sequence[int]
+) -> dict[int, rules.ItemTotals]:
+    """Item counts and content duration of many channels, in one aggregate query."""
+    if not channel_ids:
+        return {}
+    rows = session.execute(
+        owned(ChannelItem, tenant)
+        .with_only_columns(
+            ChannelItem.channel_id, ChannelItem.kind, func.count(), func.sum(ChannelItem.duration_seconds)
+        )
+        .where(ChannelItem.channel_id.in_(channel_ids))
+        .group_by(ChannelItem.channel_id, ChannelItem.kind)
+    )
+    by_channel: dict[int, list[tuple[str, int, int | None]]] = {}
+    for channel_id, kind, count, seconds in rows:
+        by_channel.setdefault(channel_id, []).append((kind, count, seconds))
+    return {channel_id: rules.tally(kinds) for channel_id, kinds in by_channel.items()}
+
+
+def schedule_of(start: datetime | None, end: datetime | None) -> Schedule | None:
+    if start is None and end is None:
+        return None
+    return Schedule(start_date=start, end_date=end)
+
+
+def direct_link(tenant: Tenant, identifier: str) -> str:
+    base = tenant.services.settings.public_base_url.rstrip("/")
+    return f"{base}/channels/{quote(identifier, safe='')}"
+
+
+def _to_info(
+    tenant: Tenant, row: Any, totals: rules.ItemTotals, include_categories: bool, now: datetime
+) -> ChannelInfo:
+    return ChannelInfo(
+        availability=ChannelAvailability(
+            schedule=schedule_of(row.schedule_start, row.schedule_end),
+            status=rules.availability(row.status, totals, row.schedule_start, row.schedule_end, now),
+        ),
+        categories=list(row.categories) if include_categories else None,
+        created=row.created_at,
+        direct_link=direct_link(tenant, row.external_id),
+        duration=rules.duration(totals),
+        identifier=row.external_id,
+        master_channel_id=row.master_external_id,
+        master_channel_instance=row.master_external_id is not None,
+        name=row.name,
+        sub_account_name=row.sub_account_name,
+        type=ChannelType(row.type),
+    )
+
+
+def infos(
+    session: Session, tenant: Tenant, rows: Sequence[Row[Any]], *, include_categories: bool
+) -> list[ChannelInfo]:
+    totals = item_totals(session, tenant, [row.id for row in rows])
+    now = utcnow()
+    empty = rules.ItemTotals()
+    return [_to_info(tenant, r, totals.get(r.id, empty), include_categories, now) for r in rows]
+
+
+def channel_info(
+    session: Session, tenant: Tenant, identifier: str, *, include_categories: bool = False
+) -> ChannelInfo:
+    row = session.execute(_info_select(tenant).where(Channel.external_id == identifier)).first()
+    if row is None:
+        raise NotFound(f"Channel {identifier!r} not found")
+    return infos(session, tenant, [row], include_categories=include_categories)[0]
+
+
+def _sub_account_filter(session: Session, tenant: HasAccount, stmt: Select[Any], name: Any) -> Select[Any]:
+    sub = accounts_service.resolve_sub_account(session, tenant, name)
+    return stmt if sub is None else stmt.where(Channel.sub_account_id == sub.id)
+
+
+def list_channels(
+    session: Session,
+    tenant: Tenant,
+    *,
+    created_since: datetime | None,
+    include_categories: bool,
+    sub_account_name: str | None,
+) -> list[ChannelInfo]:
+    stmt = _sub_account_filter(session, tenant, _info_select(tenant), sub_account_name)
+    if created_since is not None:
+        stmt = stmt.where(Channel.created_at >= created_since)
+    rows = session.execute(stmt.order_by(Channel.id)).all()
+    return infos(session, tenant, rows, include_categories=include_categories)
+
+
+def channels_page(
+    session: Session, tenant: Tenant, paginator: Paginator, cursor: Cursor
+) -> tuple[PageResult, list[ChannelInfo]]:
+    filters = cursor.filters
+    stmt = _sub_account_filter(session, tenant, _info_select(tenant), filters.get("subAccountName"))
+    page = paginator.fetch(session, cursor, stmt, [Channel.id], account_id=tenant.account_id)
+    return page, infos(session, tenant, page.rows, include_categories=bool(filters.get("includeCategories")))
+
+
+def _masters_filtered(
+    session: Session, tenant: HasAccount, only_published: Any, sub_account_name: Any
+) -> Select[Any]:
+    stmt = _sub_account_filter(session, tenant, _master_select(tenant), sub_account_name)
+    return stmt.where(Channel.published.is_(True)) if only_published else stmt
+
+
+def _to_master(row: Any) -> ExternalMasterChannelGet:
+    return ExternalMasterChannelGet(
+        categories=list(row.categories),
+        created=row.created_at,
+        identifier=row.external_id,
+        name=row.name,
+        published=row.published,
+        sub_account_name=row.sub_account_name,
+    )
+
+
+def list_masters(
+    session: Session, tenant: HasAccount, *, only_published: bool, sub_account_name: str | None
+) -> list[ExternalMasterChannelGet]:
+    stmt = _masters_filtered(session, tenant, only_published, sub_account_name)
+    return [_to_master(row) for row in session.execute(stmt.order_by(Channel.id))]
+
+
+def masters_page(
+    session: Session, tenant: HasAccount, paginator: Paginator, cursor: Cursor
+) -> tuple[PageResult, list[ExternalMasterChannelGet]]:
+    filters = cursor.filters
+    stmt = _masters_filtered(session, tenant, filters.get("onlyPublished"), filters.get("subAccountName"))
+    page = paginator.fetch(session, cursor, stmt, [Channel.id], account_id=tenant.account_id)
+    return page, [_to_master(row) for row in page.rows]
+
+
+def master_info(session: Session, tenant: HasAccount, identifier: str) -> ExternalMasterChannelGet:
+    row = session.execute(_master_select(tenant).where(Channel.external_id == identifier)).first()
+    if row is None:
+        raise NotFound(f"Master channel {identifier!r} not found")
+    return _to_master(row)
+
+
+# Writing.
+
+
+def _find(session: Session, tenant: HasAccount, identifier: str) -> Channel | None:
+    return session.scalar(owned(Channel, tenant).where(Channel.external_id == identifier))
+
+
+def _taken(identifier: str, master: bool) -> ItemExists:
+    kind = "a master channel" if master else "a channel"
+    return ItemExists(f"Identifier {identifier!r} is already used by {kind}")
+
+
+def _insert(session: Session, channel: Channel) -> bool:
+    """Add a new channel; False when a concurrent request created the identifier first."""
+    try:
+        with session.begin_nested():
+            session.add(channel)
+    except IntegrityError:
+        return False
+    return True
+
+
+def upsert_channel(session: Session, tenant: HasAccount, data: ChannelData) -> tuple[Channel, bool]:
+    """Create or update an ordinary channel; returns it and whether it was created."""
+    given = data.model_fields_set
+    sub = accounts_service.resolve_sub_account(session, tenant, data.sub_account_name)
+    channel = _find(session, tenant, data.identifier)
+    if channel is not None and channel.is_master:
+        raise _taken(data.identifier, master=True)
+    if channel is not None and channel.master_id is not None and data.type == ChannelType.STREAM:
+        raise InvalidRequest(f"Channel {data.identifier!r} is a master channel instance: it is a COURSE")
+    created = channel is None
+    now = utcnow()
+    if channel is None:
+        channel = Channel(
+            account_id=tenant.account_id,
+            external_id=data.identifier,
+            is_master=False,
+            published=False,
+            categories=[],
+            created_at=now,
+            type=ChannelType.COURSE.value,
+            status=ChannelStatus.ACTIVE.value,
+        )
+    channel.name = data.name
+    if data.type is not None:
+        channel.type = data.type.value
+    if data.status is not None:
+        channel.status = data.status.value
+    if created or "sub_account_name" in given:
+        channel.sub_account_id = sub.id if sub is not None else None
+    channel.modified_at = now
+    if created and not _insert(session, channel):
+        return upsert_channel(session, tenant, data)
+    session.flush()
+    return channel, created
+
+
+def upsert_master(session: Session, tenant: HasAccount, data: MasterChannelData) -> tuple[Channel, bool]:
+    given = data.model_fields_set
+    sub = accounts_service.resolve_sub_account(session, tenant, data.sub_account_name)
+    channel = _find(session, tenant, data.identifier)
+    if channel is not None and not channel.is_master:
+        raise _taken(data.identifier, master=False)
+    created = channel is None
+    now = utcnow()
+    if channel is None:
+        channel = Channel(
+            account_id=tenant.account_id,
+            external_id=data.identifier,
+            is_master=True,
+            type=ChannelType.COURSE.value,
+            status=ChannelStatus.ACTIVE.value,
+            published=False,
+            categories=[],
+            created_at=now,
+        )
+    channel.name = data.name
+    if data.published is not None:
+        channel.published = data.published
+    if data.categories is not None:
+        channel.categories = data.categories
+    if created or "sub_account_name" in given:
+        channel.sub_account_id = sub.id if sub is not None else None
+    channel.modified_at = now
+    if created and not _insert(session, channel):
+        return upsert_master(session, tenant, data)
+    session.flush()
+    return channel, created
+
+
+_COPIED_ITEM_COLUMNS = (
+    "account_id",
+    "external_id",
+    "kind",
+    "name",
+    "optional",
+    "scored",
+    "content_type",
+    "duration_seconds",
+    "description",
+    "from_date",
+    "until_date",
+    "all_day_event",
+    "is_published",
+    "live_session",
+    "location",
+)
+
+
+def create_instance(session: Session, tenant: HasAccount, data: ExternalChannelInstance) -> Channel:
+    """A COURSE channel made from a master: its items, training events, categories and schedule."""
+    master = require_channel(session, tenant, data.master_course_identifier, master=True)
+    sub = accounts_service.resolve_sub_account(session, tenant, data.sub_account_name)
+    existing = _find(session, tenant, data.identifier)
+    if existing is not None:
+        raise _taken(data.identifier, master=existing.is_master)
+    now = utcnow()
+    channel = Channel(
+        account_id=tenant.account_id,
+        external_id=data.identifier,
+        name=data.name or master.name,
+        type=ChannelType.COURSE.value,
+        status=ChannelStatus.ACTIVE.value,
+        is_master=False,
+        published=False,
+        master_id=master.id,
+        sub_account_id=sub.id if sub is not None else None,
+        categories=list(master.categories),
+        schedule_start=master.schedule_start,
+        schedule_end=master.schedule_end,
+        created_at=now,
+        modified_at=now,
+    )
+    if not _insert(session, channel):
+        raise _taken(data.identifier, master=False)
+    items = session.execute(
+        owned(ChannelItem, tenant)
+        .with_only_columns(*(getattr(ChannelItem, name) for name in _COPIED_ITEM_COLUMNS))
+        .where(ChannelItem.channel_id == master.id)
+        .order_by(ChannelItem.id)
+    ).all()
+    if items:
+        session.execute(
+            insert(ChannelItem),
+            [
+                {**row._asdict(), "channel_id": channel.id, "created_at": now, "modified_at": now}
+                for row in items
+            ],
+        )
+    return channel
+
+
+def details_of(channel: Channel) -> ChannelDetails:
+    return ChannelDetails(
+        identifier=channel.external_id,
+        categories=list(channel.categories),
+        schedule=schedule_of(channel.schedule_start, channel.schedule_end),
+    )
+
+
+def set_details(session: Session, tenant: HasAccount, identifier: str, data: ChannelDetailsData) -> Channel:
+    channel = require_channel(session, tenant, identifier, master=None)
+    given = data.model_fields_set
+    if "categories" in given:
+        channel.categories = data.categories or []
+    if "schedule" in given:
+        schedule = data.schedule
+        channel.schedule_start = schedule.start_date if schedule else None
+        channel.schedule_end = schedule.end_date if schedule else None
+    channel.modified_at = utcnow()
+    session.flush()
     return channel

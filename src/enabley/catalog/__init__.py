@@ -1,0 +1,1 @@
+"""The catalog: channels published account-wide or in one sub-account's catalog."""

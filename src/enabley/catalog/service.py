@@ -1,0 +1,118 @@
+"""Publishing channels in catalogs: the account-wide one, or one sub-account's."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from enabley.accounts import service as accounts_service
+from enabley.catalog.schemas import CatalogEntryInfo, ExternalCatalogItemGet
+from enabley.channels import service as channels_service
+from enabley.db import owned, utcnow
+from enabley.errors import NotFound
+from enabley.models import CatalogEntry, Channel, SubAccount
+
+if TYPE_CHECKING:
+    from enabley.deps import Tenant
+
+
+def link(tenant: Tenant, catalog_item_id: str) -> str:
+    return f"{tenant.services.settings.public_base_url.rstrip('/')}/catalog/{catalog_item_id}"
+
+
+def _item(tenant: Tenant, entry: CatalogEntry) -> ExternalCatalogItemGet:
+    return ExternalCatalogItemGet(
+        catalog_item_id=entry.catalog_item_id, link=link(tenant, entry.catalog_item_id)
+    )
+
+
+def _catalog_name(sub_account_name: str | None) -> str:
+    return f"sub-account {sub_account_name!r}" if sub_account_name is not None else "the account-wide catalog"
+
+
+def _find(
+    session: Session, tenant: Tenant, channel_identifier: str, sub_account_name: str | None
+) -> tuple[Channel, SubAccount | None, CatalogEntry | None]:
+    sub = accounts_service.resolve_sub_account(session, tenant, sub_account_name)
+    channel = channels_service.require_channel(session, tenant, channel_identifier)
+    stmt = owned(CatalogEntry, tenant).where(CatalogEntry.channel_id == channel.id)
+    stmt = stmt.where(
+        CatalogEntry.sub_account_id == sub.id if sub is not None else CatalogEntry.sub_account_id.is_(None)
+    )
+    return channel, sub, session.scalar(stmt)
+
+
+def get_item(
+    session: Session, tenant: Tenant, channel_identifier: str, sub_account_name: str | None
+) -> ExternalCatalogItemGet:
+    """The catalog item of a published channel; 404 when it isn't published in that catalog."""
+    _, _, entry = _find(session, tenant, channel_identifier, sub_account_name)
+    if entry is None:
+        raise NotFound(
+            f"Channel {channel_identifier!r} is not published in {_catalog_name(sub_account_name)}"
+        )
+    return _item(tenant, entry)
+
+
+def publish(
+    session: Session, tenant: Tenant, channel_identifier: str, sub_account_name: str | None
+) -> tuple[ExternalCatalogItemGet, bool]:
+    """Publish a channel in a catalog; returns its item and whether it was newly published."""
+    channel, sub, entry = _find(session, tenant, channel_identifier, sub_account_name)
+    if entry is not None:
+        return _item(tenant, entry), False
+    entry = CatalogEntry(
+        account_id=tenant.account_id,
+        catalog_item_id=str(uuid.uuid4()),
+        channel_id=channel.id,
+        sub_account_id=sub.id if sub is not None else None,
+        created_at=utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(entry)
+    except IntegrityError:
+        # Published meanwhile by a concurrent request: answer with that entry.
+        return get_item(session, tenant, channel_identifier, sub_account_name), False
+    return _item(tenant, entry), True
+
+
+def withdraw(session: Session, tenant: Tenant, channel_identifier: str, sub_account_name: str | None) -> None:
+    _, _, entry = _find(session, tenant, channel_identifier, sub_account_name)
+    if entry is None:
+        raise NotFound(
+            f"Channel {channel_identifier!r} is not published in {_catalog_name(sub_account_name)}"
+        )
+    session.execute(
+        delete(CatalogEntry).where(CatalogEntry.id == entry.id).execution_options(synchronize_session=False)
+    )
+    session.expunge(entry)
+
+
+def list_entries(session: Session, tenant: Tenant) -> list[CatalogEntryInfo]:
+    rows = session.execute(
+        owned(CatalogEntry, tenant)
+        .with_only_columns(
+            CatalogEntry.catalog_item_id,
+            CatalogEntry.created_at,
+            Channel.external_id,
+            SubAccount.name,
+        )
+        .join(Channel, Channel.id == CatalogEntry.channel_id)
+        .outerjoin(SubAccount, SubAccount.id == CatalogEntry.sub_account_id)
+        .order_by(CatalogEntry.id)
+    )
+    return [
+        CatalogEntryInfo(
+            catalog_item_id=item_id,
+            link=link(tenant, item_id),
+            channel_identifier=channel_identifier,
+            sub_account_name=sub_name,
+            created=created,
+        )
+        for item_id, created, channel_identifier, sub_name in rows
+    ]

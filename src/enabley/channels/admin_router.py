@@ -1,0 +1,226 @@
+"""Admin API: what the LMS side puts into channels (masters, content items, training events, details)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Response, status
+
+from enabley.channels import items_service, service
+from enabley.channels.schemas import (
+    ChannelDetails,
+    ChannelDetailsData,
+    ContentItemData,
+    ContentItemInfo,
+    ExternalMasterChannelGet,
+    MasterChannelData,
+    TrainingEventData,
+    TrainingEventInfo,
+)
+from enabley.deps import CurrentTenant
+from enabley.schemas import CONFLICT, ERRORS, NOT_FOUND, OK_EMPTY, path_identifier
+
+router = APIRouter(prefix="/api/admin/v1", tags=["Admin"])
+
+ChannelIdentifier = Annotated[
+    str, path_identifier("channelIdentifier", "Channel or master channel identifier")
+]
+ItemIdentifier = Annotated[str, path_identifier("itemIdentifier", "Item identifier within the channel")]
+
+
+def _upserted(model: type, name: str) -> dict[int | str, dict[str, object]]:
+    return {
+        200: {"description": f"{name} was updated"},
+        201: {"description": f"{name} was created", "model": model},
+        **ERRORS,
+        **NOT_FOUND,
+        **CONFLICT,
+    }
+
+
+@router.put(
+    "/masterChannels",
+    summary="Create or update a master channel",
+    response_model=ExternalMasterChannelGet,
+    responses=_upserted(ExternalMasterChannelGet, "Master channel"),
+)
+async def create_or_update_master_channel(
+    body: MasterChannelData, tenant: CurrentTenant, response: Response
+) -> ExternalMasterChannelGet:
+    """Create a master channel or update it. Its identifier must not be used by an ordinary channel
+    (409). Fields left out of an update keep their value."""
+    with tenant.session(write=True) as session:
+        channel, created = service.upsert_master(session, tenant, body)
+        info = service.master_info(session, tenant, channel.external_id)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return info
+
+
+@router.get(
+    "/masterChannels/{identifier}",
+    summary="Get a master channel",
+    response_model=ExternalMasterChannelGet,
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def get_master_channel(
+    identifier: Annotated[str, path_identifier("identifier", "Master channel identifier")],
+    tenant: CurrentTenant,
+) -> ExternalMasterChannelGet:
+    """A master channel (a read-back of *Create or update a master channel*)."""
+    with tenant.session() as session:
+        return service.master_info(session, tenant, identifier)
+
+
+@router.put(
+    "/channels/{channelIdentifier}/contentItems",
+    summary="Create or update a content item",
+    response_model=ContentItemInfo,
+    responses=_upserted(ContentItemInfo, "Content item"),
+)
+async def create_or_update_content_item(
+    channel_identifier: ChannelIdentifier, body: ContentItemData, tenant: CurrentTenant, response: Response
+) -> ContentItemInfo:
+    """Create or update a content item of a channel or master channel. A channel's content items and
+    training events share one identifier space (409 when a training event has the identifier).
+    Fields left out of an update keep their value."""
+    with tenant.session(write=True) as session:
+        item, created = items_service.upsert_content_item(session, tenant, channel_identifier, body)
+        info = items_service.content_info(item)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return info
+
+
+@router.get(
+    "/channels/{channelIdentifier}/contentItems",
+    summary="List content items",
+    response_model=list[ContentItemInfo],
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def list_content_items(
+    channel_identifier: ChannelIdentifier, tenant: CurrentTenant
+) -> list[ContentItemInfo]:
+    """The content items of a channel or master channel, in the order they were created."""
+    with tenant.session() as session:
+        return items_service.content_items(session, tenant, channel_identifier)
+
+
+@router.get(
+    "/channels/{channelIdentifier}/contentItems/{itemIdentifier}",
+    summary="Get a content item",
+    response_model=ContentItemInfo,
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def get_content_item(
+    channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
+) -> ContentItemInfo:
+    """One content item of a channel or master channel."""
+    with tenant.session() as session:
+        return items_service.content_item(session, tenant, channel_identifier, item_identifier)
+
+
+@router.delete(
+    "/channels/{channelIdentifier}/contentItems/{itemIdentifier}",
+    summary="Delete a content item",
+    response_class=Response,
+    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+)
+async def delete_content_item(
+    channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
+) -> Response:
+    """Delete a content item, with the learners' progress on it."""
+    with tenant.session(write=True) as session:
+        items_service.delete_content_item(session, tenant, channel_identifier, item_identifier)
+    return Response(status_code=status.HTTP_200_OK)
+
+
+@router.put(
+    "/channels/{channelIdentifier}/trainingEvents",
+    summary="Create or update a training event",
+    response_model=TrainingEventInfo,
+    responses=_upserted(TrainingEventInfo, "Training event"),
+)
+async def create_or_update_training_event(
+    channel_identifier: ChannelIdentifier, body: TrainingEventData, tenant: CurrentTenant, response: Response
+) -> TrainingEventInfo:
+    """Create or update a training event of a channel or master channel. untilDate must not be before
+    fromDate (400). A channel's content items and training events share one identifier space (409
+    when a content item has the identifier). Fields left out of an update keep their value."""
+    with tenant.session(write=True) as session:
+        item, created = items_service.upsert_training_event(session, tenant, channel_identifier, body)
+        info = items_service.event_info(item)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return info
+
+
+@router.get(
+    "/channels/{channelIdentifier}/trainingEvents",
+    summary="List training events",
+    response_model=list[TrainingEventInfo],
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def list_training_events(
+    channel_identifier: ChannelIdentifier, tenant: CurrentTenant
+) -> list[TrainingEventInfo]:
+    """The training events of a channel or master channel, in the order they were created."""
+    with tenant.session() as session:
+        return items_service.training_events(session, tenant, channel_identifier)
+
+
+@router.get(
+    "/channels/{channelIdentifier}/trainingEvents/{itemIdentifier}",
+    summary="Get a training event",
+    response_model=TrainingEventInfo,
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def get_training_event(
+    channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
+) -> TrainingEventInfo:
+    """One training event of a channel or master channel."""
+    with tenant.session() as session:
+        return items_service.training_event_of(session, tenant, channel_identifier, item_identifier)
+
+
+@router.delete(
+    "/channels/{channelIdentifier}/trainingEvents/{itemIdentifier}",
+    summary="Delete a training event",
+    response_class=Response,
+    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+)
+async def delete_training_event(
+    channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
+) -> Response:
+    """Delete a training event, with the learners' progress on it."""
+    with tenant.session(write=True) as session:
+        items_service.delete_training_event(session, tenant, channel_identifier, item_identifier)
+    return Response(status_code=status.HTTP_200_OK)
+
+
+@router.put(
+    "/channels/{channelIdentifier}/details",
+    summary="Set channel details",
+    response_model=ChannelDetails,
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def set_channel_details(
+    channel_identifier: ChannelIdentifier, body: ChannelDetailsData, tenant: CurrentTenant
+) -> ChannelDetails:
+    """Set the categories and schedule of a channel or master channel (endDate must not be before
+    startDate). Fields left out keep their value; `"schedule": null` removes the schedule."""
+    with tenant.session(write=True) as session:
+        channel = service.set_details(session, tenant, channel_identifier, body)
+        return service.details_of(channel)
+
+
+@router.get(
+    "/channels/{channelIdentifier}/details",
+    summary="Get channel details",
+    response_model=ChannelDetails,
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def get_channel_details(channel_identifier: ChannelIdentifier, tenant: CurrentTenant) -> ChannelDetails:
+    """The categories and schedule of a channel or master channel."""
+    with tenant.session() as session:
+        return service.details_of(service.require_channel(session, tenant, channel_identifier, master=None))

@@ -1,0 +1,297 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import AwareDatetime
+
+from enabley.channels import items_service, members_service, service
+from enabley.channels.schemas import (
+    ChannelData,
+    ChannelInfo,
+    ChannelRole,
+    ExternalChannelInstance,
+    ExternalChannelMembersInfoGet,
+    ExternalMasterChannelGet,
+    GroupMemberRole,
+    TrainingEvent,
+)
+from enabley.deps import CurrentTenant
+from enabley.pagination import Page, PaginationKeyQuery
+from enabley.schemas import CONFLICT, ERRORS, NOT_FOUND, OK_EMPTY, SubAccountQuery, path_identifier
+
+router = APIRouter(prefix="/api", tags=["Channels"])
+
+ChannelIdentifier = Annotated[str, path_identifier("channelIdentifier", "Channel identifier")]
+GroupIdentifier = Annotated[str, path_identifier("groupIdentifier", "Group identifier")]
+UserIdentifier = Annotated[str, path_identifier("userIdentifier", "User identifier")]
+IncludeCategories = Annotated[bool | None, Query(alias="includeCategories", description="Channel categories")]
+OnlyPublished = Annotated[
+    bool | None, Query(alias="onlyPublished", description="Only include published master channels")
+]
+
+
+@router.get(
+    "/v1/channels",
+    summary="Get account channels",
+    response_model=list[ChannelInfo],
+    responses=ERRORS,
+)
+async def get_account_channels(
+    tenant: CurrentTenant,
+    created_since: Annotated[
+        AwareDatetime | None,
+        Query(
+            alias="createdSince",
+            description="Filter by channels created since the specified date "
+            "(format: YYYY-MM-DDTHH:mm:ss.SSSZ)",
+        ),
+    ] = None,
+    include_categories: IncludeCategories = None,
+    sub_account_name: SubAccountQuery = None,
+) -> list[ChannelInfo]:
+    """Get all channels that a certain account contains"""
+    with tenant.session() as session:
+        return service.list_channels(
+            session,
+            tenant,
+            created_since=created_since,
+            include_categories=bool(include_categories),
+            sub_account_name=sub_account_name,
+        )
+
+
+@router.put(
+    "/v1/channels",
+    summary="Create or update Channel",
+    response_model=ChannelInfo,
+    responses={
+        200: {"description": "Channel was updated"},
+        201: {"description": "Channel was created", "model": ChannelInfo},
+        **ERRORS,
+        **CONFLICT,
+    },
+)
+async def create_or_update_channel(
+    body: ChannelData, tenant: CurrentTenant, response: Response
+) -> ChannelInfo:
+    """Operations that creates or update channel"""
+    with tenant.session(write=True) as session:
+        channel, created = service.upsert_channel(session, tenant, body)
+        info = service.channel_info(session, tenant, channel.external_id)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return info
+
+
+@router.get(
+    "/v1/channels/{channelIdentifier}/courses/events",
+    summary="Get Course Training Events",
+    response_model=list[TrainingEvent],
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def get_course_training_events(
+    channel_identifier: ChannelIdentifier, tenant: CurrentTenant
+) -> list[TrainingEvent]:
+    """Get all Course Training Events"""
+    with tenant.session() as session:
+        return items_service.course_events(session, tenant, channel_identifier)
+
+
+@router.post(
+    "/v1/channels/{channelIdentifier}/groups/{groupIdentifier}",
+    summary="Assign group to channel",
+    response_class=Response,
+    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+)
+async def assign_group_to_channel(
+    channel_identifier: ChannelIdentifier,
+    group_identifier: GroupIdentifier,
+    tenant: CurrentTenant,
+    recursive: Annotated[
+        bool | None,
+        Query(description="recursive: members of the group's descendant groups learn too (default false)"),
+    ] = None,
+    user_role: Annotated[
+        GroupMemberRole, Query(alias="userRole", description="Channel member type")
+    ] = GroupMemberRole.LEARNER,
+) -> Response:
+    """Assign group to channel"""
+    with tenant.session(write=True) as session:
+        members_service.assign_group(session, tenant, channel_identifier, group_identifier, recursive)
+    return Response(status_code=status.HTTP_200_OK)
+
+
+@router.delete(
+    "/v1/channels/{channelIdentifier}/groups/{groupIdentifier}",
+    summary="Remove group from channel",
+    response_class=Response,
+    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+)
+async def remove_group_from_channel(
+    channel_identifier: ChannelIdentifier, group_identifier: GroupIdentifier, tenant: CurrentTenant
+) -> Response:
+    """Remove group from channel"""
+    with tenant.session(write=True) as session:
+        members_service.remove_group(session, tenant, channel_identifier, group_identifier)
+    return Response(status_code=status.HTTP_200_OK)
+
+
+@router.delete(
+    "/v1/channels/{channelIdentifier}/users/{userIdentifier}",
+    summary="Remove user from channel",
+    response_class=Response,
+    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+)
+async def remove_user_from_channel(
+    channel_identifier: ChannelIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
+) -> Response:
+    """Remove user from channel"""
+    with tenant.session(write=True) as session:
+        members_service.remove_user(session, tenant, channel_identifier, user_identifier)
+    return Response(status_code=status.HTTP_200_OK)
+
+
+@router.get(
+    "/v1/channels/{identifier}",
+    summary="Find channel by identifier",
+    response_model=ChannelInfo,
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def find_channel_by_identifier(
+    identifier: Annotated[str, path_identifier("identifier", "Channel identifier")],
+    tenant: CurrentTenant,
+    include_categories: IncludeCategories = None,
+) -> ChannelInfo:
+    """Find channel by identifier"""
+    with tenant.session() as session:
+        return service.channel_info(session, tenant, identifier, include_categories=bool(include_categories))
+
+
+@router.get(
+    "/v2/channels/channels/masters",
+    summary="Get account master channels",
+    response_model=list[ExternalMasterChannelGet],
+    responses=ERRORS,
+)
+async def get_account_master_channels(
+    tenant: CurrentTenant,
+    only_published: OnlyPublished = None,
+    sub_account_name: SubAccountQuery = None,
+) -> list[ExternalMasterChannelGet]:
+    """Get all master channels within an account"""
+    with tenant.session() as session:
+        return service.list_masters(
+            session, tenant, only_published=bool(only_published), sub_account_name=sub_account_name
+        )
+
+
+@router.get(
+    "/v2/channels/channels/{channelIdentifier}/members/count",
+    summary="Retrieve the number of members in a channel",
+    response_model=ExternalChannelMembersInfoGet,
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def retrieve_the_number_of_members_in_a_channel(
+    channel_identifier: ChannelIdentifier, tenant: CurrentTenant
+) -> ExternalChannelMembersInfoGet:
+    """Retrieve the number of members in a channel: its distinct learners, directly or through groups"""
+    with tenant.session() as session:
+        learners = members_service.count_learners(session, tenant, channel_identifier)
+    return ExternalChannelMembersInfoGet(learners=learners)
+
+
+@router.put(
+    "/v2/channels/master/instance",
+    summary="Create a channel instance from a master course",
+    response_model=ChannelInfo,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "OK", "model": ChannelInfo},
+        201: {"description": "The channel instance was created"},
+        **ERRORS,
+        **NOT_FOUND,
+        **CONFLICT,
+    },
+)
+async def create_a_channel_instance_from_a_master_course(
+    body: ExternalChannelInstance, tenant: CurrentTenant
+) -> ChannelInfo:
+    """Operation that creates a channel instance from a master course. The instance is a COURSE
+    channel with the master's content items, training events, categories and schedule."""
+    with tenant.session(write=True) as session:
+        channel = service.create_instance(session, tenant, body)
+        return service.channel_info(session, tenant, channel.external_id)
+
+
+@router.post(
+    "/v2/channels/{channelIdentifier}/users/{userIdentifier}",
+    summary="Assign user to channel",
+    response_class=Response,
+    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+)
+async def assign_user_to_channel(
+    channel_identifier: ChannelIdentifier,
+    user_identifier: UserIdentifier,
+    tenant: CurrentTenant,
+    roles: Annotated[
+        list[ChannelRole] | None,
+        Query(
+            max_length=10,
+            description="Assign a user a role, Learner or Instructor, note that an instructor is "
+            "assigned with basic course permissions (default LEARNER)",
+        ),
+    ] = None,
+) -> Response:
+    """Assign user to channel"""
+    with tenant.session(write=True) as session:
+        members_service.assign_user(session, tenant, channel_identifier, user_identifier, roles or [])
+    return Response(status_code=status.HTTP_200_OK)
+
+
+@router.get(
+    "/v3/channels",
+    summary="Get account channels V3",
+    response_model=Page[ChannelInfo],
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def get_account_channels_v3(
+    tenant: CurrentTenant,
+    include_categories: IncludeCategories = None,
+    pagination_key: PaginationKeyQuery = None,
+    sub_account_name: SubAccountQuery = None,
+) -> Page[ChannelInfo]:
+    """Get all channels that a certain account contains"""
+    cursor = tenant.services.paginator.open(
+        pagination_key,
+        account_id=tenant.account_id,
+        endpoint="v3/channels",
+        filters={"includeCategories": include_categories, "subAccountName": sub_account_name},
+    )
+    with tenant.session() as session:
+        page, items = service.channels_page(session, tenant, tenant.services.paginator, cursor)
+    return Page[ChannelInfo](items=items, **page.meta())
+
+
+@router.get(
+    "/v3/channels/masters",
+    summary="Get account master channels V3",
+    response_model=Page[ExternalMasterChannelGet],
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def get_account_master_channels_v3(
+    tenant: CurrentTenant,
+    only_published: OnlyPublished = None,
+    pagination_key: PaginationKeyQuery = None,
+    sub_account_name: SubAccountQuery = None,
+) -> Page[ExternalMasterChannelGet]:
+    """Get all master channels within an account"""
+    cursor = tenant.services.paginator.open(
+        pagination_key,
+        account_id=tenant.account_id,
+        endpoint="v3/channels/masters",
+        filters={"onlyPublished": only_published, "subAccountName": sub_account_name},
+    )
+    with tenant.session() as session:
+        page, items = service.masters_page(session, tenant, tenant.services.paginator, cursor)
+    return Page[ExternalMasterChannelGet](items=items, **page.meta())
