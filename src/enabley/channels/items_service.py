@@ -160,7 +160,7 @@ def _start(
     return new, True
 
 
-def _save(session: Session, item: ChannelItem, created: bool) -> bool:
+def _save(session: Session, tenant: HasAccount, channel: Channel, item: ChannelItem, created: bool) -> bool:
     """Store the item; False when a concurrent request created its identifier first."""
     item.modified_at = utcnow()
     if created:
@@ -168,6 +168,8 @@ def _save(session: Session, item: ChannelItem, created: bool) -> bool:
             with session.begin_nested():
                 session.add(item)
         except IntegrityError:
+            if _find(session, tenant, channel, item.external_id) is None:
+                raise
             return False
     session.flush()
     return True
@@ -188,7 +190,7 @@ def upsert_content_item(
         value = getattr(data, field)
         if value is not None:
             setattr(item, field, value)
-    if not _save(session, item, created):
+    if not _save(session, tenant, channel, item, created):
         return upsert_content_item(session, tenant, channel_identifier, data)
     return item, created
 
@@ -215,6 +217,6 @@ def upsert_training_event(
             setattr(item, column, value)
     if item.from_date and item.until_date and item.until_date < item.from_date:
         raise InvalidRequest(f"Training event {data.identifier!r}: untilDate must not be before fromDate")
-    if not _save(session, item, created):
+    if not _save(session, tenant, channel, item, created):
         return upsert_training_event(session, tenant, channel_identifier, data)
     return item, created

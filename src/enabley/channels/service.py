@@ -251,12 +251,14 @@ def _taken(identifier: str, master: bool) -> ItemExists:
     return ItemExists(f"Identifier {identifier!r} is already used by {kind}")
 
 
-def _insert(session: Session, channel: Channel) -> bool:
+def _insert(session: Session, tenant: HasAccount, channel: Channel) -> bool:
     """Add a new channel; False when a concurrent request created the identifier first."""
     try:
         with session.begin_nested():
             session.add(channel)
     except IntegrityError:
+        if _find(session, tenant, channel.external_id) is None:
+            raise
         return False
     return True
 
@@ -291,7 +293,7 @@ def upsert_channel(session: Session, tenant: HasAccount, data: ChannelData) -> t
     if created or "sub_account_name" in given:
         channel.sub_account_id = sub.id if sub is not None else None
     channel.modified_at = now
-    if created and not _insert(session, channel):
+    if created and not _insert(session, tenant, channel):
         return upsert_channel(session, tenant, data)
     session.flush()
     return channel, created
@@ -324,7 +326,7 @@ def upsert_master(session: Session, tenant: HasAccount, data: MasterChannelData)
     if created or "sub_account_name" in given:
         channel.sub_account_id = sub.id if sub is not None else None
     channel.modified_at = now
-    if created and not _insert(session, channel):
+    if created and not _insert(session, tenant, channel):
         return upsert_master(session, tenant, data)
     session.flush()
     return channel, created
@@ -373,7 +375,7 @@ def create_instance(session: Session, tenant: HasAccount, data: ExternalChannelI
         created_at=now,
         modified_at=now,
     )
-    if not _insert(session, channel):
+    if not _insert(session, tenant, channel):
         raise _taken(data.identifier, master=False)
     items = session.execute(
         owned(ChannelItem, tenant)
