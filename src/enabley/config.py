@@ -35,6 +35,19 @@ class Settings(BaseSettings):
 
     cert_expiry_warning_days: int = Field(30, ge=0)
 
+    rate_limit: float = Field(100.0, ge=0)
+    """Requests per second each API client may make, on average; 0 turns the limit off."""
+    rate_limit_burst: int = Field(200, ge=1)
+    """How many requests a client may make at once before the average applies."""
+    redis_url: str | None = None
+    """When set, rate limits and failed-login counts are shared by every process through Redis."""
+    token_failure_limit: int = Field(10, ge=1)
+    """Failed token requests per clientKey, and per client address, before throttling (429)."""
+    token_failure_window_seconds: int = Field(300, ge=1)
+
+    access_log: bool = True
+    """One JSON line per request on stderr."""
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -105,6 +105,7 @@ def make_engine(url: str, *, pool_size: int = 10, timeout: float = 5.0) -> Engin
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
             parsed,
+            hide_parameters=True,
             connect_args={"check_same_thread": False, "timeout": timeout},
             pool_size=pool_size,
             max_overflow=pool_size,
@@ -114,6 +115,8 @@ def make_engine(url: str, *, pool_size: int = 10, timeout: float = 5.0) -> Engin
         return engine
     return create_engine(
         parsed,
+        # Parameters can hold secrets and personal data: keep them out of error messages and logs.
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=timeout,

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 from enabley.auth.service import ACTIVE_CLIENT
 from enabley.config import Settings
 from enabley.db import Database, Reader
-from enabley.errors import AccessDenied
+from enabley.errors import AccessDenied, TooManyRequests
+from enabley.observability import RATE_LIMITED
 from enabley.pagination import Paginator
+from enabley.ratelimit import FailureCounter, Limiter
 from enabley.security import KeyRing, TokenVerifier
 
 
@@ -27,6 +29,8 @@ class Services:
     keyring: KeyRing
     verifier: TokenVerifier
     paginator: Paginator
+    limiter: Limiter
+    failures: FailureCounter
     tenants: dict[str, Tenant] = field(default_factory=dict)
     """client_key -> Tenant: which account and client a key stands for never changes."""
 
@@ -104,6 +108,17 @@ async def get_tenant(request: Request) -> Tenant:
     tenant = services.tenants.get(claims.client_key)
     if tenant is None:
         tenant = _load_tenant(services, claims.client_key)
+    request.state.tenant = tenant
+    decision = await services.limiter.hit(tenant.client_key)
+    if decision is not None:
+        request.state.rate_limit = decision
+        if not decision.allowed:
+            RATE_LIMITED.labels("api").inc()
+            raise TooManyRequests(
+                f"Rate limit of {services.settings.rate_limit:g} requests per second exceeded; "
+                f"retry in {decision.retry_after} s",
+                headers={"Retry-After": str(decision.retry_after)},
+            )
     return tenant
 
 

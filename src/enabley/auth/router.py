@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request
 from enabley.auth import service
 from enabley.auth.schemas import TokenRequest, TokenResponse
 from enabley.deps import Services
-from enabley.errors import InvalidRequest
+from enabley.errors import InvalidClient, InvalidRequest, TooManyRequests
+from enabley.observability import RATE_LIMITED
 from enabley.schemas import ERRORS
 
 router = APIRouter(prefix="/api", tags=["Authorization"])
@@ -48,7 +49,19 @@ async def token(request: Request) -> TokenResponse:
         secret = secret or _credential("secret", body.get("secret"))
     if client_key is None or secret is None:
         raise InvalidRequest("Missing required query parameters 'clientKey' and 'secret'")
-    return service.issue_token(services.db, services.keyring, services.settings, client_key, secret)
+    # Guessing secrets is throttled per clientKey and per client address.
+    keys = [f"key:{client_key}", f"addr:{request.client.host if request.client else '-'}"]
+    wait = await services.failures.blocked_for(keys)
+    if wait:
+        RATE_LIMITED.labels("token").inc()
+        raise TooManyRequests(
+            f"Too many failed token requests; retry in {wait} s", headers={"Retry-After": str(wait)}
+        )
+    try:
+        return service.issue_token(services.db, services.keyring, services.settings, client_key, secret)
+    except InvalidClient:
+        await services.failures.record(keys)
+        raise
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
