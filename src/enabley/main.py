@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from enabley import __version__
+from enabley import __version__, ratelimit
 from enabley.auth.router import router as auth_router
 from enabley.catalog.router import router as catalog_router
 from enabley.channels.admin_router import router as channels_admin_router
@@ -18,6 +18,7 @@ from enabley.deps import Services
 from enabley.docs import install_docs
 from enabley.errors import install_error_handlers
 from enabley.limits import BodyLimitMiddleware
+from enabley.observability import install_observability
 from enabley.openapi import install_openapi
 from enabley.pagination import Paginator
 from enabley.security import KeyRing, TokenVerifier, ensure_server_keys
@@ -59,12 +60,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         )
     )
     keyring = KeyRing(settings)
+    limiter, failures = ratelimit.build(settings)
     services = Services(
         settings=settings,
         db=db,
         keyring=keyring,
         verifier=TokenVerifier(keyring, settings),
         paginator=Paginator(keyring, settings),
+        limiter=limiter,
+        failures=failures,
     )
 
     @asynccontextmanager
@@ -98,6 +102,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     for router in (auth_router, users_router, channels_router, channels_admin_router, catalog_router):
         app.include_router(router)
+    install_observability(app, access_log=settings.access_log)
     install_openapi(app)
     install_docs(app)
     return app
