@@ -34,6 +34,17 @@ def api_routes(app: FastAPI) -> Iterator[tuple[str, set[str], APIRoute]]:
             yield context.path_format, set(context.methods or route.methods), route
 
 
+def _drop_validation_errors(schema: dict[str, Any]) -> None:
+    """FastAPI documents a 422 on every operation; this server answers every such failure with a
+    400 ErrorResponse instead (errors.py), so the 422 and its schemas would only mislead."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -47,6 +58,7 @@ def install_openapi(app: FastAPI) -> None:
             )
             schema.setdefault("components", {}).setdefault("securitySchemes", {})[SCHEME_NAME] = BEARER_SCHEME
             paths = schema.get("paths", {})
+            _drop_validation_errors(schema)
             for path, methods, route in api_routes(app):
                 if route.include_in_schema and needs_tenant(route):
                     for method in methods:
