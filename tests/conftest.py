@@ -196,3 +196,21 @@ def page_size(services: Services) -> Iterator[Callable[[int], None]]:
 
     yield set_size
     services.paginator.page_size = original
+
+
+@pytest.fixture
+def app_with(db: Session, engine: Engine, database_url: str) -> Iterator[Callable[..., TestClient]]:
+    """``app_with(**settings)``: a client of an app built with other settings, in this test's transaction."""
+    clients: list[TestClient] = []
+
+    def build(**overrides: Any) -> TestClient:
+        database = Database(engine)
+        database.bind = db.connection()
+        client = TestClient(create_app(settings_for(database_url, **overrides), database=database))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.__exit__(None, None, None)
