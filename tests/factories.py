@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
-from enabley.models import Account, Group, UserGroup
+from enabley.models import Account, Channel, Group, UserGroup
 
 _seq = itertools.count(1)
 
@@ -57,3 +60,29 @@ def make_group(
 def add_to_group(session: Session, user_id: int, group: Group) -> None:
     session.add(UserGroup(user_id=user_id, group_id=group.id))
     session.flush()
+
+
+def make_course(
+    session: Session, account: Account, external_id: str | None = None, *, is_master: bool = False
+) -> Channel:
+    """A channel row (ordinary unless ``is_master``), for tests that only need one to exist."""
+    external_id = external_id or unique("course")
+    channel = Channel(account_id=account.id, external_id=external_id, name=external_id, is_master=is_master)
+    session.add(channel)
+    session.flush()
+    return channel
+
+
+@contextmanager
+def counted_statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements run through ``engine`` inside the block (to keep N+1 queries out)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

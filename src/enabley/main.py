@@ -16,13 +16,18 @@ from enabley.config import Settings, get_settings
 from enabley.db import Database, make_engine
 from enabley.deps import Services
 from enabley.docs import install_docs
+from enabley.entitlements.router import router as entitlements_router
 from enabley.errors import install_error_handlers
+from enabley.groups.router import admin_router as groups_admin_router
+from enabley.groups.router import router as groups_router
 from enabley.limits import BodyLimitMiddleware
 from enabley.observability import install_observability
 from enabley.openapi import install_openapi
 from enabley.pagination import Paginator
+from enabley.profiles.router import router as profiles_router
 from enabley.security import KeyRing, TokenVerifier, ensure_server_keys
 from enabley.users.router import router as users_router
+from enabley.workspaces.router import router as workspaces_router
 
 DESCRIPTION = """
 Welcome to Enabley API documentation which will guide you on how to integrate an external
@@ -100,7 +105,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         by_prefix={UPLOADS_PREFIX: settings.max_upload_bytes},
     )
     install_error_handlers(app)
-    for router in (auth_router, users_router, channels_router, channels_admin_router, catalog_router):
+    for router in (
+        auth_router,
+        # Before users: DELETE /api/v2/users/entitlements would otherwise match /api/v2/users/{identifier}.
+        entitlements_router,
+        users_router,
+        groups_router,
+        groups_admin_router,
+        profiles_router,
+        workspaces_router,
+        channels_router,
+        channels_admin_router,
+        catalog_router,
+    ):
         app.include_router(router)
     install_observability(app, access_log=settings.access_log)
     install_openapi(app)

@@ -7,7 +7,15 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+)
 from pydantic.alias_generators import to_camel
 
 MAX_IDENTIFIER = 255
@@ -28,6 +36,16 @@ Identifier = Annotated[str, StringConstraints(min_length=1, max_length=MAX_IDENT
 """An integrator's external id: case-sensitive, unique per account and kind."""
 
 Name = Annotated[str, StringConstraints(max_length=255)]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+RequiredName = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_not_blank)]
+"""A display name that must be given: 1-255 characters, not only spaces, any script."""
 
 PathIdentifier = Annotated[str, Path(min_length=1, max_length=MAX_IDENTIFIER)]
 

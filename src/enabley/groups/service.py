@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, delete, select
+from sqlalchemy.orm import Session, aliased
 
-from enabley.db import HasAccount, owned
-from enabley.errors import InvalidRequest
-from enabley.models import Account, Group
+from enabley.accounts import service as accounts_service
+from enabley.db import HasAccount, insert_ignore, owned, utcnow
+from enabley.entitlements.schemas import EntityType
+from enabley.errors import InvalidRequest, NotFound
+from enabley.groups import rules
+from enabley.groups.schemas import GroupData, GroupInfo
+from enabley.models import Account, Entitlement, Group, SubAccount, UserGroup
+from enabley.users import service as users_service
+
+_PARENT = aliased(Group, name="parent_group")
 
 
 def get_hierarchy(session: Session, tenant: HasAccount) -> list[str]:
@@ -22,6 +31,8 @@ def set_hierarchy(session: Session, tenant: HasAccount, types: Sequence[str]) ->
         raise InvalidRequest("Hierarchy types must be 1 to 255 characters")
     if len(set(cleaned)) != len(cleaned):
         raise InvalidRequest("Hierarchy types must be unique")
+    # A group typed concurrently must not slip past the check below.
+    lock_account(session, tenant)
     if cleaned:
         stray = list(
             session.scalars(
@@ -41,3 +52,221 @@ def set_hierarchy(session: Session, tenant: HasAccount, types: Sequence[str]) ->
     account.hierarchy = cleaned
     session.flush()
     return cleaned
+
+
+def lock_account(session: Session, tenant: HasAccount) -> list[str]:
+    """Serialise this account's tree writes until commit; answers the account's hierarchy.
+
+    Re-parenting checks the tree and then changes it: two such writes interleaving could each pass
+    their check and together close a cycle. (SQLite already serialises writers.)
+    """
+    hierarchy = session.execute(
+        select(Account.hierarchy).where(Account.id == tenant.account_id).with_for_update()
+    ).scalar_one()
+    return list(hierarchy)
+
+
+def require_group(session: Session, tenant: HasAccount, identifier: str) -> Group:
+    """The tenant's group with this identifier; 404 otherwise."""
+    group = session.scalar(owned(Group, tenant).where(Group.external_id == identifier))
+    if group is None:
+        raise NotFound(f"Group {identifier!r} not found")
+    return group
+
+
+def _info_select(tenant: HasAccount) -> Select[*tuple[Any, ...]]:
+    return (
+        owned(Group, tenant)
+        .with_only_columns(
+            Group.id,
+            Group.external_id,
+            Group.name,
+            Group.type,
+            Group.created_at,
+            Group.modified_at,
+            _PARENT.external_id.label("parent_identifier"),
+            SubAccount.name.label("sub_account_name"),
+        )
+        .outerjoin(_PARENT, _PARENT.id == Group.parent_id)
+        .outerjoin(SubAccount, SubAccount.id == Group.sub_account_id)
+        .order_by(Group.id)
+    )
+
+
+def _to_info(row: Any) -> GroupInfo:
+    return GroupInfo(
+        created=row.created_at,
+        identifier=row.external_id,
+        modified=row.modified_at,
+        name=row.name,
+        parent_identifier=row.parent_identifier,
+        sub_account_name=row.sub_account_name,
+        type=row.type,
+    )
+
+
+def _infos(session: Session, stmt: Select[*tuple[Any, ...]]) -> list[GroupInfo]:
+    return [_to_info(row) for row in session.execute(stmt)]
+
+
+def info_of(session: Session, tenant: HasAccount, group: Group) -> GroupInfo:
+    return _to_info(session.execute(_info_select(tenant).where(Group.id == group.id)).one())
+
+
+def list_groups(session: Session, tenant: HasAccount, sub_account_name: str | None) -> list[GroupInfo]:
+    stmt = _info_select(tenant)
+    sub = accounts_service.resolve_sub_account(session, tenant, sub_account_name)
+    if sub is not None:
+        stmt = stmt.where(Group.sub_account_id == sub.id)
+    return _infos(session, stmt)
+
+
+def get_group(
+    session: Session, tenant: HasAccount, identifier: str, sub_account_name: str | None
+) -> GroupInfo:
+    sub = accounts_service.resolve_sub_account(session, tenant, sub_account_name)
+    group = require_group(session, tenant, identifier)
+    if sub is not None and group.sub_account_id != sub.id:
+        raise NotFound(f"Group {identifier!r} not found in sub-account {sub_account_name!r}")
+    return info_of(session, tenant, group)
+
+
+def groups_of_user(
+    session: Session, tenant: HasAccount, user_identifier: str, sub_account_name: str | None
+) -> list[GroupInfo]:
+    sub = accounts_service.resolve_sub_account(session, tenant, sub_account_name)
+    user = users_service.require_user(session, tenant, user_identifier)
+    stmt = _info_select(tenant).where(
+        Group.id.in_(select(UserGroup.group_id).where(UserGroup.user_id == user.id))
+    )
+    if sub is not None:
+        stmt = stmt.where(Group.sub_account_id == sub.id)
+    return _infos(session, stmt)
+
+
+def upsert_group(session: Session, tenant: HasAccount, data: GroupData) -> tuple[Group, bool, bool]:
+    """Create or update; returns the group, whether it was created, and whether anything changed.
+
+    Fields the request leaves out keep their stored value; an explicit null clears them.
+    """
+    # The lock also settles a concurrent create of the same identifier: the second one waits,
+    # then finds the group and updates it.
+    hierarchy = lock_account(session, tenant)
+    group = session.scalar(owned(Group, tenant).where(Group.external_id == data.identifier))
+    created = group is None
+    given = data.model_fields_set
+    wanted: dict[str, Any] = {"name": data.name}
+    if created or "sub_account_name" in given:
+        sub = accounts_service.resolve_sub_account(session, tenant, data.sub_account_name)
+        wanted["sub_account_id"] = sub.id if sub is not None else None
+    if created or "type" in given:
+        if not rules.type_allowed(data.type, hierarchy):
+            raise InvalidRequest(
+                f"Group type {data.type!r} is not in the account's hierarchy "
+                f"({', '.join(map(repr, hierarchy))})"
+            )
+        wanted["type"] = data.type
+    if created or "parent_identifier" in given:
+        wanted["parent_id"] = _parent_id(session, tenant, group, data)
+    if group is None:
+        now = utcnow()
+        group = Group(
+            account_id=tenant.account_id,
+            external_id=data.identifier,
+            created_at=now,
+            modified_at=now,
+            **wanted,
+        )
+        session.add(group)
+        session.flush()
+        return group, True, True
+    diff = rules.changes({key: getattr(group, key) for key in wanted}, wanted)
+    if diff:
+        for key, value in diff.items():
+            setattr(group, key, value)
+        group.modified_at = utcnow()
+        session.flush()
+    return group, False, bool(diff)
+
+
+def _parent_id(session: Session, tenant: HasAccount, group: Group | None, data: GroupData) -> int | None:
+    identifier = data.parent_identifier
+    if identifier is None:
+        return None
+    if identifier == data.identifier:
+        raise InvalidRequest(f"Group {identifier!r} can't be its own parent")
+    parent = session.scalar(owned(Group, tenant).where(Group.external_id == identifier))
+    if parent is None:
+        raise InvalidRequest(f"Parent group {identifier!r} not found")
+    if group is not None and group.parent_id != parent.id:
+        chain = _ancestor_ids(session, tenant, parent.id)
+        if rules.makes_cycle(group.id, parent.id, chain):
+            raise InvalidRequest(
+                f"Group {identifier!r} is a descendant of group {data.identifier!r}: "
+                "it can't become its parent"
+            )
+    return parent.id
+
+
+def _ancestor_ids(session: Session, tenant: HasAccount, group_id: int) -> set[int]:
+    """The group and all of its ancestors."""
+    chain = (
+        owned(Group, tenant)
+        .with_only_columns(Group.id, Group.parent_id)
+        .where(Group.id == group_id)
+        .cte("ancestors", recursive=True)
+    )
+    # UNION (not UNION ALL) stops at groups already seen, so even a corrupt cycle terminates.
+    chain = chain.union(
+        owned(Group, tenant)
+        .with_only_columns(Group.id, Group.parent_id)
+        .join(chain, Group.id == chain.c.parent_id)
+    )
+    return set(session.scalars(select(chain.c.id)))
+
+
+def assign_user(
+    session: Session, tenant: HasAccount, group_identifier: str, user_identifier: str, *, replace: bool
+) -> None:
+    group = require_group(session, tenant, group_identifier)
+    user = users_service.require_user(session, tenant, user_identifier)
+    if replace:
+        session.execute(delete(UserGroup).where(UserGroup.user_id == user.id, UserGroup.group_id != group.id))
+    insert_ignore(session, UserGroup.__table__, [{"user_id": user.id, "group_id": group.id}])
+
+
+def remove_user(session: Session, tenant: HasAccount, group_identifier: str, user_identifier: str) -> None:
+    group = require_group(session, tenant, group_identifier)
+    user = users_service.require_user(session, tenant, user_identifier)
+    session.execute(delete(UserGroup).where(UserGroup.user_id == user.id, UserGroup.group_id == group.id))
+
+
+def delete_group(session: Session, tenant: HasAccount, identifier: str) -> None:
+    """Delete a group without child groups, with its memberships, channel assignments and
+    GROUP entitlements."""
+    # No child may be hung under this group while it goes.
+    lock_account(session, tenant)
+    group = require_group(session, tenant, identifier)
+    children = list(
+        session.scalars(
+            owned(Group, tenant)
+            .with_only_columns(Group.external_id)
+            .where(Group.parent_id == group.id)
+            .order_by(Group.id)
+            .limit(5)
+        )
+    )
+    if children:
+        raise InvalidRequest(
+            f"Group {identifier!r} has child groups ({', '.join(map(repr, children))}"
+            f"{', ...' if len(children) == 5 else ''}): delete or move them first"
+        )
+    entitlements = (
+        owned(Entitlement, tenant)
+        .with_only_columns(Entitlement.id)
+        .where(Entitlement.entity_type == EntityType.GROUP.value, Entitlement.entity_id == group.id)
+    )
+    session.execute(delete(Entitlement).where(Entitlement.id.in_(entitlements)))
+    # The database cascades to memberships and channel assignments.
+    session.execute(delete(Group).where(Group.id == group.id).execution_options(synchronize_session=False))
+    session.expunge(group)

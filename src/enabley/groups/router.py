@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Response, status
+
+from enabley.deps import CurrentTenant
+from enabley.groups import service
+from enabley.groups.schemas import MAX_HIERARCHY_TYPES, GroupData, GroupInfo
+from enabley.schemas import ERRORS, NOT_FOUND, OK_EMPTY, Name, SubAccountQuery, path_identifier
+
+router = APIRouter(prefix="/api", tags=["Groups"])
+admin_router = APIRouter(prefix="/api/admin", tags=["Admin"])
+
+GroupIdentifier = Annotated[str, path_identifier("groupIdentifier", "Group identifier")]
+UserIdentifier = Annotated[str, path_identifier("userIdentifier", "User identifier")]
+Identifier = Annotated[str, path_identifier("identifier", "Group identifier")]
+
+
+@router.put(
+    "/v1/groups",
+    summary="Create or update Group",
+    response_model=GroupInfo,
+    status_code=status.HTTP_200_OK,
+    responses={
+        200: {"description": "Group was updated"},
+        201: {"description": "Group was created", "model": GroupInfo},
+        **ERRORS,
+    },
+)
+async def create_or_update_group(body: GroupData, tenant: CurrentTenant, response: Response) -> GroupInfo:
+    """Operations that creates or update Group"""
+    with tenant.session(write=True) as session:
+        group, created, _ = service.upsert_group(session, tenant, body)
+        info = service.info_of(session, tenant, group)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return info
+
+
+@router.get("/v1/groups/hierarchy", summary="Get hierarchy", response_model=list[str], responses=ERRORS)
+async def get_hierarchy(tenant: CurrentTenant) -> list[str]:
+    """Get account's group hierarchy"""
+    with tenant.session() as session:
+        return service.get_hierarchy(session, tenant)
+
+
+@router.get("/v1/groups/list", summary="Get Groups", response_model=list[GroupInfo], responses=ERRORS)
+async def get_groups(tenant: CurrentTenant, sub_account_name: SubAccountQuery = None) -> list[GroupInfo]:
+    """Get groups by account or sub-account name"""
+    with tenant.session() as session:
+        return service.list_groups(session, tenant, sub_account_name)
+
+
+@router.post(
+    "/v1/groups/{groupIdentifier}/users/{userIdentifier}",
+    summary="Assign User to Group",
+    response_class=Response,
+    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+)
+async def assign_user_to_group(
+    group_identifier: GroupIdentifier,
+    user_identifier: UserIdentifier,
+    tenant: CurrentTenant,
+    replace: Annotated[bool, Query(description="Remove all current mapping of user to groups")] = False,
+) -> Response:
+    """Assign User to Group"""
+    with tenant.session(write=True) as session:
+        service.assign_user(session, tenant, group_identifier, user_identifier, replace=replace)
+    return Response(status_code=status.HTTP_200_OK)
+
+
+@router.delete(
+    "/v1/groups/{groupIdentifier}/users/{userIdentifier}",
+    summary="Remove User from Group",
+    response_class=Response,
+    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+)
+async def remove_user_from_group(
+    group_identifier: GroupIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
+) -> Response:
+    """Remove User from Group"""
+    with tenant.session(write=True) as session:
+        service.remove_user(session, tenant, group_identifier, user_identifier)
+    return Response(status_code=status.HTTP_200_OK)
+
+
+@router.get(
+    "/v1/groups/{identifier}",
+    summary="Find group",
+    response_model=GroupInfo,
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def find_group(
+    identifier: Identifier, tenant: CurrentTenant, sub_account_name: SubAccountQuery = None
+) -> GroupInfo:
+    """Find group by identifier"""
+    with tenant.session() as session:
+        return service.get_group(session, tenant, identifier, sub_account_name)
+
+
+@router.delete(
+    "/v1/groups/{identifier}",
+    summary="deleteGroup",
+    response_class=Response,
+    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+)
+async def delete_group(identifier: Identifier, tenant: CurrentTenant) -> Response:
+    """Delete a group that has no child groups, with its user memberships, channel assignments and
+    GROUP entitlements. A group with child groups is refused (400)."""
+    with tenant.session(write=True) as session:
+        service.delete_group(session, tenant, identifier)
+    return Response(status_code=status.HTTP_200_OK)
+
+
+@router.get(
+    "/v1/users/{identifier}/groups",
+    summary="Find user group(s) by user identifier",
+    response_model=list[GroupInfo],
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def find_user_groups_by_user_identifier(
+    identifier: Annotated[str, path_identifier("identifier", "User identifier")],
+    tenant: CurrentTenant,
+    sub_account_name: SubAccountQuery = None,
+) -> list[GroupInfo]:
+    """Find user group(s) by user identifier"""
+    with tenant.session() as session:
+        return service.groups_of_user(session, tenant, identifier, sub_account_name)
+
+
+@admin_router.put(
+    "/v1/groups/hierarchy",
+    summary="Set group hierarchy",
+    response_model=list[str],
+    responses=ERRORS,
+)
+async def set_group_hierarchy(
+    tenant: CurrentTenant,
+    types: Annotated[
+        list[Name],
+        Body(
+            max_length=MAX_HIERARCHY_TYPES,
+            description="The account's group types, in order from the top of the tree down",
+            examples=[["Region", "Country", "City"]],
+        ),
+    ],
+) -> list[str]:
+    """Replace the account's ordered group hierarchy (the group types). Groups that already have a
+    type must keep a type of the new hierarchy; an empty array removes the hierarchy, and then any
+    group type is accepted."""
+    with tenant.session(write=True) as session:
+        return service.set_hierarchy(session, tenant, types)

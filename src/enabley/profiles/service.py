@@ -1,0 +1,105 @@
+"""User profiles (job profiles) and the users who hold them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from enabley.db import HasAccount, insert_ignore, owned, utcnow
+from enabley.errors import NotFound
+from enabley.models import Profile, UserProfile
+from enabley.profiles.schemas import UserProfileData, UserProfileInfo
+from enabley.users import service as users_service
+
+
+def to_info(profile: Profile) -> UserProfileInfo:
+    return UserProfileInfo(
+        created=profile.created_at,
+        identifier=profile.external_id,
+        modified=profile.modified_at,
+        name=profile.name,
+    )
+
+
+def require_profile(session: Session, tenant: HasAccount, identifier: str) -> Profile:
+    """The tenant's profile with this identifier; 404 otherwise."""
+    profile = session.scalar(owned(Profile, tenant).where(Profile.external_id == identifier))
+    if profile is None:
+        raise NotFound(f"User profile {identifier!r} not found")
+    return profile
+
+
+def profiles_by_identifiers(
+    session: Session, tenant: HasAccount, identifiers: Sequence[str]
+) -> list[UserProfileInfo]:
+    """The profiles among ``identifiers`` that exist, each once; unknown identifiers are skipped."""
+    wanted = list(dict.fromkeys(identifiers))
+    if not wanted:
+        return []
+    profiles = session.scalars(
+        owned(Profile, tenant).where(Profile.external_id.in_(wanted)).order_by(Profile.id)
+    )
+    return [to_info(p) for p in profiles]
+
+
+def upsert_profile(session: Session, tenant: HasAccount, data: UserProfileData) -> tuple[Profile, bool, bool]:
+    """Create or update; returns the profile, whether it was created, and whether anything changed."""
+    find = owned(Profile, tenant).where(Profile.external_id == data.identifier)
+    profile = session.scalar(find)
+    if profile is None:
+        now = utcnow()
+        new = Profile(
+            account_id=tenant.account_id,
+            external_id=data.identifier,
+            name=data.name,
+            created_at=now,
+            modified_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(new)
+            return new, True, True
+        except IntegrityError:
+            # Created meanwhile by a concurrent request: this one becomes an update.
+            profile = session.scalar(find)
+            if profile is None:
+                raise
+    if profile.name == data.name:
+        return profile, False, False
+    profile.name = data.name
+    profile.modified_at = utcnow()
+    session.flush()
+    return profile, False, True
+
+
+def profiles_of_user(session: Session, tenant: HasAccount, user_identifier: str) -> list[UserProfileInfo]:
+    user = users_service.require_user(session, tenant, user_identifier)
+    profiles = session.scalars(
+        owned(Profile, tenant)
+        .where(Profile.id.in_(select(UserProfile.profile_id).where(UserProfile.user_id == user.id)))
+        .order_by(Profile.id)
+    )
+    return [to_info(p) for p in profiles]
+
+
+def assign_user(
+    session: Session, tenant: HasAccount, profile_identifier: str, user_identifier: str, *, replace: bool
+) -> None:
+    profile = require_profile(session, tenant, profile_identifier)
+    user = users_service.require_user(session, tenant, user_identifier)
+    if replace:
+        session.execute(
+            delete(UserProfile).where(UserProfile.user_id == user.id, UserProfile.profile_id != profile.id)
+        )
+    insert_ignore(session, UserProfile.__table__, [{"user_id": user.id, "profile_id": profile.id}])
+
+
+def remove_user(session: Session, tenant: HasAccount, profile_identifier: str, user_identifier: str) -> None:
+    profile = require_profile(session, tenant, profile_identifier)
+    user = users_service.require_user(session, tenant, user_identifier)
+    session.execute(
+        delete(UserProfile).where(UserProfile.user_id == user.id, UserProfile.profile_id == profile.id)
+    )

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Response, status
+
+from enabley.deps import CurrentTenant
+from enabley.schemas import ERRORS, NOT_FOUND, path_identifier
+from enabley.workspaces import service
+from enabley.workspaces.schemas import WorkspaceData, WorkspaceInfo
+
+router = APIRouter(prefix="/api/admin", tags=["Admin"])
+
+
+@router.put(
+    "/v1/workspaces",
+    summary="Create or update Workspace",
+    response_model=WorkspaceInfo,
+    status_code=status.HTTP_200_OK,
+    responses={
+        200: {"description": "Workspace was updated"},
+        201: {"description": "Workspace was created", "model": WorkspaceInfo},
+        **ERRORS,
+    },
+)
+async def create_or_update_workspace(
+    body: WorkspaceData, tenant: CurrentTenant, response: Response
+) -> WorkspaceInfo:
+    """Create a workspace or rename an existing one, based on its identifier"""
+    with tenant.session(write=True) as session:
+        workspace, created, _ = service.upsert_workspace(session, tenant, body)
+        info = service.to_info(workspace)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return info
+
+
+@router.get("/v1/workspaces", summary="Get Workspaces", response_model=list[WorkspaceInfo], responses=ERRORS)
+async def get_workspaces(tenant: CurrentTenant) -> list[WorkspaceInfo]:
+    """The account's workspaces"""
+    with tenant.session() as session:
+        return service.list_workspaces(session, tenant)
+
+
+@router.get(
+    "/v1/workspaces/{identifier}",
+    summary="Find workspace",
+    response_model=WorkspaceInfo,
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def find_workspace(
+    identifier: Annotated[str, path_identifier("identifier", "Workspace identifier")], tenant: CurrentTenant
+) -> WorkspaceInfo:
+    """Find workspace by identifier"""
+    with tenant.session() as session:
+        return service.to_info(service.require_workspace(session, tenant, identifier))

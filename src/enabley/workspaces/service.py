@@ -1,0 +1,64 @@
+"""Workspaces: put in by the LMS side, the targets of WORKSPACE entitlements."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from enabley.db import HasAccount, owned, utcnow
+from enabley.errors import NotFound
+from enabley.models import Workspace
+from enabley.workspaces.schemas import WorkspaceData, WorkspaceInfo
+
+
+def to_info(workspace: Workspace) -> WorkspaceInfo:
+    return WorkspaceInfo(
+        identifier=workspace.external_id,
+        name=workspace.name,
+        created=workspace.created_at,
+        modified=workspace.modified_at,
+    )
+
+
+def require_workspace(session: Session, tenant: HasAccount, identifier: str) -> Workspace:
+    """The tenant's workspace with this identifier; 404 otherwise."""
+    workspace = session.scalar(owned(Workspace, tenant).where(Workspace.external_id == identifier))
+    if workspace is None:
+        raise NotFound(f"Workspace {identifier!r} not found")
+    return workspace
+
+
+def list_workspaces(session: Session, tenant: HasAccount) -> list[WorkspaceInfo]:
+    return [to_info(w) for w in session.scalars(owned(Workspace, tenant).order_by(Workspace.id))]
+
+
+def upsert_workspace(
+    session: Session, tenant: HasAccount, data: WorkspaceData
+) -> tuple[Workspace, bool, bool]:
+    """Create or update; returns the workspace, whether it was created, and whether anything changed."""
+    find = owned(Workspace, tenant).where(Workspace.external_id == data.identifier)
+    workspace = session.scalar(find)
+    if workspace is None:
+        now = utcnow()
+        new = Workspace(
+            account_id=tenant.account_id,
+            external_id=data.identifier,
+            name=data.name,
+            created_at=now,
+            modified_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(new)
+            return new, True, True
+        except IntegrityError:
+            # Created meanwhile by a concurrent request: this one becomes an update.
+            workspace = session.scalar(find)
+            if workspace is None:
+                raise
+    if workspace.name == data.name:
+        return workspace, False, False
+    workspace.name = data.name
+    workspace.modified_at = utcnow()
+    session.flush()
+    return workspace, False, True
