@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
-from enabley.models import Account, Channel, Group, UserGroup
+from enabley.models import Account, Channel, ChannelGroup, ChannelItem, ChannelUser, Group, User, UserGroup
 
 _seq = itertools.count(1)
 
@@ -86,3 +86,59 @@ def counted_statements(engine: Engine) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def make_user(session: Session, account: Account, external_id: str | None = None, **fields: Any) -> User:
+    """A user row; ``fields`` are User columns (first_name, last_name, ...)."""
+    user = User(account_id=account.id, external_id=external_id or unique("user"), **fields)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def make_channel(
+    session: Session, account: Account, external_id: str | None = None, name: str | None = None
+) -> Channel:
+    external_id = external_id or unique("channel")
+    channel = Channel(account_id=account.id, external_id=external_id, name=name or external_id)
+    session.add(channel)
+    session.flush()
+    return channel
+
+
+def make_channel_item(
+    session: Session,
+    channel: Channel,
+    external_id: str | None = None,
+    *,
+    kind: str = "CONTENT",
+    optional: bool = False,
+    scored: bool = False,
+) -> ChannelItem:
+    """A content item (kind CONTENT) or training event (kind EVENT) of the channel."""
+    external_id = external_id or unique("item")
+    item = ChannelItem(
+        account_id=channel.account_id,
+        channel_id=channel.id,
+        external_id=external_id,
+        kind=kind,
+        name=external_id,
+        optional=optional,
+        scored=scored,
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
+def enrol_user(session: Session, channel: Channel, user: User, role: str = "LEARNER") -> None:
+    """Assign the user to the channel directly."""
+    session.add(ChannelUser(channel_id=channel.id, user_id=user.id, role=role))
+    session.flush()
+
+
+def assign_channel_group(
+    session: Session, channel: Channel, group: Group, *, recursive: bool = False
+) -> None:
+    session.add(ChannelGroup(channel_id=channel.id, group_id=group.id, recursive=recursive))
+    session.flush()

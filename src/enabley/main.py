@@ -24,6 +24,7 @@ from enabley.limits import BodyLimitMiddleware
 from enabley.observability import install_observability
 from enabley.openapi import install_openapi
 from enabley.pagination import Paginator
+from enabley.performance.router import router as performance_router
 from enabley.profiles.router import router as profiles_router
 from enabley.security import KeyRing, TokenVerifier, ensure_server_keys
 from enabley.users.router import router as users_router
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         channels_router,
         channels_admin_router,
         catalog_router,
+        performance_router,
     ):
         app.include_router(router)
     install_observability(app, access_log=settings.access_log)

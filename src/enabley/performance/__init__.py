@@ -1,0 +1,1 @@
+"""Learner progress on channel items, the performance derived from it, and force-complete."""
