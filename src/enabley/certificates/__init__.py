@@ -1,0 +1,1 @@
+"""Certificates: the courses that earn them, and each connected user's derived state."""

@@ -1,0 +1,220 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from enabley.certificates import service
+from enabley.certificates.schemas import (
+    CertificateData,
+    CertificateInformation,
+    ExternalUserCertificateState,
+    requirementUpdate,
+)
+from enabley.deps import AppServices, CurrentTenant
+from enabley.pagination import Page, PaginationKeyQuery
+from enabley.schemas import CONFLICT, ERRORS, NOT_FOUND, path_identifier
+
+router = APIRouter(prefix="/api")
+
+CertificateIdentifier = Annotated[str, path_identifier("externalCertificateId", "External certificate id")]
+UserIdentifier = Annotated[str, path_identifier("userIdentifier", "User identifier")]
+
+STATE_RULES = """
+
+A user is connected to a certificate while he learns in any of its courses. His state is
+REVOKED once revoked; INIT while none of its courses has progress; IN_PROGRESS until every
+course is complete; AWAITS_LEARNER_CONFIRMATION when the certificate needs his confirmation;
+otherwise he is certified on the date he completed the last course, and the certification is
+ABOUT_TO_EXPIRE in the days before its expiration date and EXPIRED from then on. `pdfUrl` links
+to the certificate PDF while he is certified (CERTIFIED or ABOUT_TO_EXPIRE) and is null otherwise."""
+
+
+@router.get(
+    "/v1/certificates",
+    tags=["Certificates"],
+    summary="Get account certificates",
+    response_model=list[CertificateInformation],
+    responses=ERRORS,
+)
+async def get_account_certificates(tenant: CurrentTenant) -> list[CertificateInformation]:
+    """Get all certificates information for that account"""
+    with tenant.session() as session:
+        return service.list_certificates(session, tenant)
+
+
+@router.put(
+    "/v1/certificates/compliance",
+    tags=["Certificates"],
+    summary="Update Certificate Requirement for a User",
+    response_model=ExternalUserCertificateState,
+    responses={
+        200: {"description": "Requirement status was updated"},
+        **ERRORS,
+        404: {**NOT_FOUND[404], "description": "User or certificate not found"},
+        409: {**CONFLICT[409], "description": "No existing user-certificate connection"},
+    },
+)
+async def update_certificate_requirement_for_a_user(
+    body: requirementUpdate, tenant: CurrentTenant
+) -> ExternalUserCertificateState:
+    """Define whether the certificate is required for the user or not
+
+    Answers the user's resulting certificate state."""
+    with tenant.session(write=True) as session:
+        return service.set_requirement(
+            session, tenant, body.certificate_identifier, body.user_identifier, body.is_required
+        )
+
+
+@router.get(
+    "/v1/certificates/pdf/{token}",
+    tags=["Certificates"],
+    summary="Get certificate PDF",
+    response_class=Response,
+    responses={
+        200: {"description": "The certificate PDF", "content": {"application/pdf": {}}},
+        404: {**NOT_FOUND[404], "description": "Invalid or expired link, or the user is no longer certified"},
+        **{code: ERRORS[code] for code in (500, 503)},
+    },
+)
+async def get_certificate_pdf(
+    token: Annotated[str, path_identifier("token", "The token of a pdfUrl")], services: AppServices
+) -> Response:
+    """The certificate PDF a `pdfUrl` links to: the learner's name, the
+    certificate name, and the certification and expiration dates.
+
+    Needs no bearer token, so that it opens in a browser: the link itself is the credential. It is
+    valid for 7 days, and answers 404 once expired, altered, or when the user is no longer
+    certified (revoked, expired, or no longer a learner of its courses)."""
+    with services.db.session() as session:
+        document = service.certificate_document(session, services, token)
+    content = await run_in_threadpool(service.render_pdf, document)
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": 'inline; filename="certificate.pdf"', "Cache-Control": "private"},
+    )
+
+
+@router.get(
+    "/v1/certificates/users/{externalUserId}",
+    tags=["Certificates"],
+    summary="Get user\u2019s certificates",
+    response_model=list[ExternalUserCertificateState],
+    responses={**ERRORS, **NOT_FOUND},
+    description="Get all of the user\u2019s accomplishments in form of certificates" + STATE_RULES,
+)
+async def get_users_certificates(
+    external_user_id: Annotated[str, path_identifier("externalUserId", "externalUserId")],
+    tenant: CurrentTenant,
+) -> list[ExternalUserCertificateState]:
+    with tenant.session() as session:
+        return service.user_certificates(session, tenant, external_user_id)
+
+
+@router.get(
+    "/v2/certificates",
+    tags=["Certificates"],
+    summary="Get account certificates V2",
+    response_model=Page[CertificateInformation],
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def get_account_certificates_v2(
+    tenant: CurrentTenant, pagination_key: PaginationKeyQuery = None
+) -> Page[CertificateInformation]:
+    """Get all certificates information for that account"""
+    paginator = tenant.services.paginator
+    cursor = paginator.open(
+        pagination_key, account_id=tenant.account_id, endpoint="v2/certificates", filters={}
+    )
+    with tenant.session() as session:
+        page, items = service.certificates_page(session, tenant, paginator, cursor)
+    return Page[CertificateInformation](items=items, **page.meta())
+
+
+@router.get(
+    "/v2/certificates/{externalCertificateId}",
+    tags=["Certificates"],
+    summary="Get account certificate by external certificate id",
+    response_model=CertificateInformation,
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def get_account_certificate_by_external_certificate_id(
+    external_certificate_id: CertificateIdentifier, tenant: CurrentTenant
+) -> CertificateInformation:
+    """Get certificate by external certificate id"""
+    with tenant.session() as session:
+        return service.get_certificate(session, tenant, external_certificate_id)
+
+
+@router.put(
+    "/admin/v1/certificates",
+    tags=["Admin"],
+    summary="Create or update Certificate",
+    response_model=CertificateInformation,
+    responses={
+        200: {"description": "Certificate was updated"},
+        201: {"description": "Certificate was created", "model": CertificateInformation},
+        **ERRORS,
+    },
+)
+async def create_or_update_certificate(
+    body: CertificateData, tenant: CurrentTenant, response: Response
+) -> CertificateInformation:
+    """Create a certificate or update the one with this externalCertificateId. Its courses are
+    channel identifiers (an unknown one answers 400); completing all of them earns it."""
+    with tenant.session(write=True) as session:
+        info, created = service.upsert_certificate(session, tenant, body)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return info
+
+
+@router.get(
+    "/admin/v1/certificates/{externalCertificateId}",
+    tags=["Admin"],
+    summary="Find certificate",
+    response_model=CertificateInformation,
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def find_certificate(
+    external_certificate_id: CertificateIdentifier, tenant: CurrentTenant
+) -> CertificateInformation:
+    """The certificate with this externalCertificateId."""
+    with tenant.session() as session:
+        return service.get_certificate(session, tenant, external_certificate_id)
+
+
+@router.post(
+    "/admin/v1/certificates/{externalCertificateId}/users/{userIdentifier}/revoke",
+    tags=["Admin"],
+    summary="Revoke a user's certificate",
+    response_model=ExternalUserCertificateState,
+    responses={**ERRORS, **NOT_FOUND, **CONFLICT},
+)
+async def revoke_users_certificate(
+    external_certificate_id: CertificateIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
+) -> ExternalUserCertificateState:
+    """Revoke the certificate of a connected user: his state becomes REVOKED for good. Answers 409
+    item_not_exists when the user learns in none of its courses."""
+    with tenant.session(write=True) as session:
+        return service.revoke(session, tenant, external_certificate_id, user_identifier)
+
+
+@router.post(
+    "/admin/v1/certificates/{externalCertificateId}/users/{userIdentifier}/confirm",
+    tags=["Admin"],
+    summary="Confirm a user's certificate",
+    response_model=ExternalUserCertificateState,
+    responses={**ERRORS, **NOT_FOUND, **CONFLICT},
+)
+async def confirm_users_certificate(
+    external_certificate_id: CertificateIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
+) -> ExternalUserCertificateState:
+    """Record the learner's confirmation of a certificate that requires one: once every course is
+    complete he is certified. Answers 409 item_not_exists when the user learns in none of its
+    courses."""
+    with tenant.session(write=True) as session:
+        return service.confirm(session, tenant, external_certificate_id, user_identifier)

@@ -1,0 +1,460 @@
+"""Certificates: their definition (admin), and each connected user's derived state.
+
+A user is connected to a certificate while he learns in any of its courses. His state is
+derived on every read from his recorded progress in all of its courses (see ``rules``); only
+the facts set by hand (required, revoked, confirmed) are stored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import Select, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from enabley.certificates import pdf, rules
+from enabley.certificates.schemas import (
+    CertificateData,
+    CertificateExpiration,
+    CertificateInformation,
+    ExternalUserCertificateState,
+)
+from enabley.channels import membership
+from enabley.db import HasAccount, insert_ignore, owned, utcnow
+from enabley.errors import InvalidRequest, ItemNotExists, NotFound
+from enabley.models import Certificate, CertificateCourse, Channel, User, UserCertificate
+from enabley.pagination import Cursor, PageResult, Paginator
+from enabley.performance import rules as performance_rules
+from enabley.performance import service as performance_service
+from enabley.users import service as users_service
+
+if TYPE_CHECKING:
+    from enabley.deps import Services, Tenant
+
+PDF_PATH = "/api/v1/certificates/pdf/"
+PDF_TOKEN_TTL_SECONDS = 7 * 24 * 3600
+_PDF_PURPOSE = "certificate-pdf"
+
+
+# --- definitions -------------------------------------------------------------------------
+
+
+def require_certificate(session: Session, tenant: HasAccount, identifier: str) -> Certificate:
+    certificate = session.scalar(owned(Certificate, tenant).where(Certificate.external_id == identifier))
+    if certificate is None:
+        raise NotFound(f"Certificate {identifier!r} not found")
+    return certificate
+
+
+def _course_identifiers(session: Session, certificate_ids: Iterable[int]) -> dict[int, list[str]]:
+    ids = list(certificate_ids)
+    found: dict[int, list[str]] = defaultdict(list)
+    if not ids:
+        return found
+    rows = session.execute(
+        select(CertificateCourse.certificate_id, Channel.external_id)
+        .join(Channel, Channel.id == CertificateCourse.channel_id)
+        .where(CertificateCourse.certificate_id.in_(ids))
+        .order_by(CertificateCourse.certificate_id, CertificateCourse.position, Channel.id)
+    )
+    for certificate_id, identifier in rows:
+        found[certificate_id].append(identifier)
+    return found
+
+
+def _info(certificate: Certificate, course_ids: Sequence[str]) -> CertificateInformation:
+    expiration = None
+    if certificate.expiration_duration is not None and certificate.expiration_period is not None:
+        expiration = CertificateExpiration(
+            duration=certificate.expiration_duration,
+            period=rules.ExpirationPeriod(certificate.expiration_period),
+        )
+    return CertificateInformation.model_validate(
+        {
+            "course_ids": list(course_ids),
+            "created": certificate.created_at,
+            "expiration": expiration,
+            "external_certificate_id": certificate.external_id,
+            "name": certificate.name,
+            "status": certificate.status,
+        }
+    )
+
+
+def infos(session: Session, certificates: Sequence[Certificate]) -> list[CertificateInformation]:
+    courses = _course_identifiers(session, [c.id for c in certificates])
+    return [_info(c, courses.get(c.id, ())) for c in certificates]
+
+
+def list_certificates(session: Session, tenant: HasAccount) -> list[CertificateInformation]:
+    return infos(session, session.scalars(owned(Certificate, tenant).order_by(Certificate.id)).all())
+
+
+def certificates_page(
+    session: Session, tenant: HasAccount, paginator: Paginator, cursor: Cursor
+) -> tuple[PageResult, list[CertificateInformation]]:
+    page = paginator.fetch(
+        session, cursor, owned(Certificate, tenant), [Certificate.id], account_id=tenant.account_id
+    )
+    return page, infos(session, [row[0] for row in page.rows])
+
+
+def get_certificate(session: Session, tenant: HasAccount, identifier: str) -> CertificateInformation:
+    return infos(session, [require_certificate(session, tenant, identifier)])[0]
+
+
+def _resolve_courses(session: Session, tenant: HasAccount, identifiers: Sequence[str]) -> list[int]:
+    wanted = list(dict.fromkeys(identifiers))
+    if not wanted:
+        return []
+    found = {
+        identifier: channel_id
+        for identifier, channel_id in session.execute(
+            owned(Channel, tenant)
+            .with_only_columns(Channel.external_id, Channel.id)
+            .where(Channel.external_id.in_(wanted), Channel.is_master.is_(False))
+        )
+    }
+    missing = [identifier for identifier in wanted if identifier not in found]
+    if missing:
+        raise InvalidRequest(f"Unknown courseIds: {', '.join(map(repr, missing))}")
+    return [found[identifier] for identifier in wanted]
+
+
+def upsert_certificate(
+    session: Session, tenant: HasAccount, data: CertificateData
+) -> tuple[CertificateInformation, bool]:
+    """Create or update; returns the certificate's information and whether it was created."""
+    given = data.model_fields_set
+    certificate = session.scalar(
+        owned(Certificate, tenant).where(Certificate.external_id == data.external_certificate_id)
+    )
+    created = certificate is None
+    channel_ids = (
+        _resolve_courses(session, tenant, data.course_ids) if created or "course_ids" in given else None
+    )
+    if certificate is None:
+        now = utcnow()
+        certificate = Certificate(
+            account_id=tenant.account_id,
+            external_id=data.external_certificate_id,
+            created_at=now,
+            modified_at=now,
+        )
+        _apply(certificate, data, set(type(data).model_fields))
+        try:
+            with session.begin_nested():
+                session.add(certificate)
+        except IntegrityError:
+            # Created meanwhile by a concurrent request: this one becomes an update.
+            existing = session.scalar(
+                owned(Certificate, tenant).where(Certificate.external_id == data.external_certificate_id)
+            )
+            if existing is None:
+                raise
+            return upsert_certificate(session, tenant, data)
+        changed = False
+    else:
+        changed = _apply(certificate, data, given)
+    if channel_ids is not None and _replace_courses(session, certificate, channel_ids) and not created:
+        changed = True
+    if changed:
+        certificate.modified_at = utcnow()
+    session.flush()
+    return infos(session, [certificate])[0], created
+
+
+def _apply(certificate: Certificate, data: CertificateData, given: set[str]) -> bool:
+    values: dict[str, Any] = {"name": data.name}
+    if "expiration" in given:
+        values["expiration_duration"] = data.expiration.duration if data.expiration else None
+        values["expiration_period"] = data.expiration.period.value if data.expiration else None
+    if "status" in given:
+        values["status"] = data.status.value
+    if "requires_learner_confirmation" in given:
+        values["requires_learner_confirmation"] = data.requires_learner_confirmation
+    changed = False
+    for field, value in values.items():
+        if getattr(certificate, field) != value:
+            setattr(certificate, field, value)
+            changed = True
+    return changed
+
+
+def _replace_courses(session: Session, certificate: Certificate, channel_ids: list[int]) -> bool:
+    current = list(
+        session.scalars(
+            select(CertificateCourse.channel_id)
+            .where(CertificateCourse.certificate_id == certificate.id)
+            .order_by(CertificateCourse.position)
+        )
+    )
+    if current == channel_ids:
+        return False
+    session.execute(delete(CertificateCourse).where(CertificateCourse.certificate_id == certificate.id))
+    insert_ignore(
+        session,
+        CertificateCourse.__table__,
+        [
+            {"certificate_id": certificate.id, "channel_id": channel_id, "position": position}
+            for position, channel_id in enumerate(channel_ids)
+        ],
+    )
+    return True
+
+
+# --- a user's certificates ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccountScope:
+    """An account to scope queries by, where no tenant is at hand (the public PDF link)."""
+
+    account_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class UserOutcome:
+    certificate: Certificate
+    outcome: rules.Outcome
+    is_required: bool
+
+
+def _connected_ids(user_id: int) -> Select[Any]:
+    """Ids of the certificates the user is connected to (learner of any of their courses)."""
+    return select(CertificateCourse.certificate_id).where(
+        CertificateCourse.channel_id.in_(membership.channel_ids_of_learner(user_id))
+    )
+
+
+def _outcomes(
+    session: Session,
+    scope: HasAccount,
+    user: User,
+    certificates: Sequence[Certificate],
+    *,
+    now: datetime,
+    warning: timedelta,
+) -> list[UserOutcome]:
+    """Each certificate's state for the user, in three queries whatever their number."""
+    ids = [c.id for c in certificates]
+    if not ids:
+        return []
+    courses: dict[int, list[int]] = defaultdict(list)
+    for certificate_id, channel_id in session.execute(
+        select(CertificateCourse.certificate_id, CertificateCourse.channel_id).where(
+            CertificateCourse.certificate_id.in_(ids)
+        )
+    ):
+        courses[certificate_id].append(channel_id)
+    tallies = performance_service.course_tallies(
+        session, scope, user.id, [cid for channel_ids in courses.values() for cid in channel_ids]
+    )
+    facts = {
+        fact.certificate_id: fact
+        for fact in session.scalars(
+            select(UserCertificate).where(
+                UserCertificate.user_id == user.id, UserCertificate.certificate_id.in_(ids)
+            )
+        )
+    }
+    outcomes = []
+    for certificate in certificates:
+        fact = facts.get(certificate.id)
+        statuses = []
+        for channel_id in courses.get(certificate.id, ()):
+            tally = tallies.get(channel_id)
+            if tally is not None:
+                statuses.append(
+                    rules.CourseStatus(
+                        performance_rules.progress(tally), performance_rules.completion_date(tally)
+                    )
+                )
+        expiration = None
+        if certificate.expiration_duration is not None and certificate.expiration_period is not None:
+            expiration = (
+                certificate.expiration_duration,
+                rules.ExpirationPeriod(certificate.expiration_period),
+            )
+        outcome = rules.certificate_outcome(
+            statuses,
+            revoked=fact is not None and fact.revoked_at is not None,
+            requires_confirmation=certificate.requires_learner_confirmation,
+            confirmed=fact is not None and fact.confirmed_at is not None,
+            expiration=expiration,
+            now=now,
+            warning=warning,
+        )
+        outcomes.append(UserOutcome(certificate, outcome, bool(fact and fact.is_required)))
+    return outcomes
+
+
+def _warning(services: Services) -> timedelta:
+    return timedelta(days=services.settings.cert_expiry_warning_days)
+
+
+def _states(
+    session: Session, tenant: Tenant, user: User, certificates: Sequence[Certificate]
+) -> list[ExternalUserCertificateState]:
+    services = tenant.services
+    outcomes = _outcomes(session, tenant, user, certificates, now=utcnow(), warning=_warning(services))
+    return [
+        ExternalUserCertificateState(
+            certification_date=found.outcome.certification_date,
+            expiration_date=found.outcome.expiration_date,
+            external_certificate_id=found.certificate.external_id,
+            is_required=found.is_required,
+            name=found.certificate.name,
+            pdf_url=pdf_url(services, tenant.account_id, user.id, found.certificate.id)
+            if found.outcome.certified
+            else None,
+            state=found.outcome.state,
+        )
+        for found in outcomes
+    ]
+
+
+def user_certificates(
+    session: Session, tenant: Tenant, user_identifier: str
+) -> list[ExternalUserCertificateState]:
+    user = users_service.require_user(session, tenant, user_identifier)
+    certificates = session.scalars(
+        owned(Certificate, tenant).where(Certificate.id.in_(_connected_ids(user.id))).order_by(Certificate.id)
+    ).all()
+    return _states(session, tenant, user, certificates)
+
+
+def _connected(
+    session: Session, tenant: HasAccount, certificate_identifier: str, user_identifier: str
+) -> tuple[Certificate, User]:
+    certificate = require_certificate(session, tenant, certificate_identifier)
+    user = users_service.require_user(session, tenant, user_identifier)
+    linked = session.scalar(
+        select(_connected_ids(user.id).where(CertificateCourse.certificate_id == certificate.id).exists())
+    )
+    if not linked:
+        raise ItemNotExists(
+            f"User {user_identifier!r} is not connected to certificate {certificate_identifier!r}: "
+            "he learns in none of its courses"
+        )
+    return certificate, user
+
+
+def _fact(session: Session, certificate: Certificate, user: User) -> UserCertificate:
+    insert_ignore(
+        session,
+        UserCertificate.__table__,
+        [{"user_id": user.id, "certificate_id": certificate.id, "is_required": False}],
+    )
+    fact = session.scalar(
+        select(UserCertificate)
+        .where(UserCertificate.user_id == user.id, UserCertificate.certificate_id == certificate.id)
+        .with_for_update()
+    )
+    assert fact is not None
+    return fact
+
+
+def set_requirement(
+    session: Session, tenant: Tenant, certificate_identifier: str, user_identifier: str, is_required: bool
+) -> ExternalUserCertificateState:
+    certificate, user = _connected(session, tenant, certificate_identifier, user_identifier)
+    _fact(session, certificate, user).is_required = is_required
+    session.flush()
+    return _states(session, tenant, user, [certificate])[0]
+
+
+def revoke(
+    session: Session, tenant: Tenant, certificate_identifier: str, user_identifier: str
+) -> ExternalUserCertificateState:
+    certificate, user = _connected(session, tenant, certificate_identifier, user_identifier)
+    fact = _fact(session, certificate, user)
+    if fact.revoked_at is None:
+        fact.revoked_at = utcnow()
+        session.flush()
+    return _states(session, tenant, user, [certificate])[0]
+
+
+def confirm(
+    session: Session, tenant: Tenant, certificate_identifier: str, user_identifier: str
+) -> ExternalUserCertificateState:
+    certificate, user = _connected(session, tenant, certificate_identifier, user_identifier)
+    fact = _fact(session, certificate, user)
+    if fact.confirmed_at is None:
+        fact.confirmed_at = utcnow()
+        session.flush()
+    return _states(session, tenant, user, [certificate])[0]
+
+
+# --- the PDF link ------------------------------------------------------------------------
+
+
+def _fernet(services: Services) -> Fernet:
+    return Fernet(services.keyring.fernet_key(_PDF_PURPOSE))
+
+
+def pdf_url(services: Services, account_id: int, user_id: int, certificate_id: int) -> str:
+    """A link to the user's certificate PDF that opens without a token, valid for 7 days.
+
+    The token is encrypted and signed: it carries internal ids no client may read or alter.
+    """
+    payload = json.dumps({"a": account_id, "u": user_id, "c": certificate_id}, separators=(",", ":"))
+    token = _fernet(services).encrypt(payload.encode()).decode()
+    return services.settings.public_base_url.rstrip("/") + PDF_PATH + token
+
+
+def _read_token(services: Services, token: str) -> tuple[int, int, int]:
+    gone = NotFound("This certificate link is invalid or has expired")
+    if len(token) > 1024:
+        raise gone
+    try:
+        data = json.loads(_fernet(services).decrypt(token.encode(), ttl=PDF_TOKEN_TTL_SECONDS))
+    except (InvalidToken, ValueError, UnicodeError):
+        raise gone from None
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in ("a", "u", "c")):
+        raise gone
+    return data["a"], data["u"], data["c"]
+
+
+def _learner_name(user: User) -> str:
+    full = " ".join(part for part in (user.first_name, user.last_name) if part)
+    return full or user.username or user.email or user.external_id
+
+
+def certificate_document(session: Session, services: Services, token: str) -> pdf.CertificateDocument:
+    """What the PDF behind ``token`` shows; 404 unless the user is certified right now.
+
+    Every query is scoped by the account inside the token.
+    """
+    account_id, user_id, certificate_id = _read_token(services, token)
+    scope = AccountScope(account_id)
+    user = session.scalar(owned(User, scope).where(User.id == user_id))
+    certificate = session.scalar(
+        owned(Certificate, scope).where(
+            Certificate.id == certificate_id, Certificate.id.in_(_connected_ids(user_id))
+        )
+    )
+    if user is None or certificate is None:
+        raise NotFound("This certificate is not held by its learner")
+    (found,) = _outcomes(session, scope, user, [certificate], now=utcnow(), warning=_warning(services))
+    outcome = found.outcome
+    if not outcome.certified or outcome.certification_date is None:
+        raise NotFound("This certificate is not held by its learner")
+    return pdf.CertificateDocument(
+        learner_name=_learner_name(user),
+        certificate_name=certificate.name,
+        certification_date=outcome.certification_date,
+        expiration_date=outcome.expiration_date,
+    )
+
+
+def render_pdf(document: pdf.CertificateDocument) -> bytes:
+    """CPU-bound: run it in the threadpool."""
+    return pdf.render_certificate(document)
