@@ -6,6 +6,7 @@ CPU-bound (tens of milliseconds): call it through ``run_in_threadpool``.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -64,6 +65,7 @@ def render_certificate(doc: CertificateDocument) -> bytes:
     pdf.set_auto_page_break(auto=False)
     pdf.set_creator("Enabley")
     font = _unicode_font()
+    clean: Callable[[str], str]
     if font is not None:
         pdf.add_font("Body", "", str(font))
         family, clean = "Body", str

@@ -100,9 +100,8 @@ def list_certificates(session: Session, tenant: HasAccount) -> list[CertificateI
 def certificates_page(
     session: Session, tenant: HasAccount, paginator: Paginator, cursor: Cursor
 ) -> tuple[PageResult, list[CertificateInformation]]:
-    page = paginator.fetch(
-        session, cursor, owned(Certificate, tenant), [Certificate.id], account_id=tenant.account_id
-    )
+    order: list[Any] = [Certificate.id]
+    page = paginator.fetch(session, cursor, owned(Certificate, tenant), order, account_id=tenant.account_id)
     return page, infos(session, [row[0] for row in page.rows])
 
 

@@ -149,7 +149,7 @@ def _learner_pairs(tenant: HasAccount) -> Subquery:
 
 def performance_stmt(
     tenant: HasAccount, *, channel: Channel | None, user: User | None
-) -> tuple[Select[Any], list[ColumnElement[Any]]]:
+) -> tuple[Select[Any], list[Any]]:
     """The performance rows of current learners (of ``channel``, of ``user``, both or neither)
     and the unique order they are listed in."""
     required = _required_counts(tenant, channel.id if channel is not None else None)
@@ -164,7 +164,7 @@ def performance_stmt(
         Channel.name.label("channel_name"),
         *_tally_columns(required, tallies),
     )
-    order: list[ColumnElement[Any]]
+    order: list[Any]  # mapped columns, in a unique order
     if channel is not None:
         stmt = (
             owned(User, tenant)
