@@ -120,3 +120,20 @@ def test_oversized_streamed_body_is_413(client, headers, services):
     )
     body = assert_error(response, 413, "invalid_request")
     assert str(limit) in body["error_description"]
+
+
+def test_nul_characters_are_refused_everywhere(client, headers):
+    for response in (
+        client.put("/api/v2/users", json={"identifier": "a\x00b"}, headers=headers),
+        client.put("/api/v2/users", json={"identifier": "u1", "firstName": "x\u0000"}, headers=headers),
+        client.get("/api/v2/users/a%00b", headers=headers),
+        client.get("/api/v2/users", params={"emailSubstring": "a\x00"}, headers=headers),
+    ):
+        body = assert_error(response, 400, "invalid_request")
+        assert "NUL" in body["error_description"]
+
+
+def test_overlong_query_and_headers_are_refused(client, headers):
+    assert_error(client.get("/api/v2/users", params={"emailSubstring": "x" * 9000}, headers=headers), 400, "invalid_request")
+    big = {**headers, "X-Padding": "y" * 17000}
+    assert_error(client.get("/api/v2/users", headers=big), 431, "invalid_request")

@@ -121,7 +121,8 @@ def make_engine(url: str, *, pool_size: int = 10, timeout: float = 5.0) -> Engin
         max_overflow=pool_size,
         pool_timeout=timeout,
         pool_recycle=3600,
-        connect_args={"connect_timeout": max(1, int(timeout))},
+        # No request waits for a lock longer than it would wait for the database itself.
+        connect_args={"connect_timeout": max(1, int(timeout)), "options": f"-c lock_timeout={int(timeout * 1000)}"},
     )
 
 

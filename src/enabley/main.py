@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from enabley import __version__, ratelimit
 from enabley.auth.router import router as auth_router
 from enabley.catalog.router import router as catalog_router
-from enabley.certificates.router import router as certificates_router
 from enabley.channels.admin_router import router as channels_admin_router
 from enabley.channels.router import router as channels_router
 from enabley.config import Settings, get_settings
@@ -21,7 +20,7 @@ from enabley.entitlements.router import router as entitlements_router
 from enabley.errors import install_error_handlers
 from enabley.groups.router import admin_router as groups_admin_router
 from enabley.groups.router import router as groups_router
-from enabley.limits import BodyLimitMiddleware
+from enabley.limits import RequestLimitsMiddleware
 from enabley.observability import install_observability
 from enabley.openapi import install_openapi
 from enabley.pagination import Paginator
@@ -102,7 +101,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.services = services
     app.add_middleware(
-        BodyLimitMiddleware,
+        RequestLimitsMiddleware,
         default=settings.max_body_bytes,
         by_prefix={UPLOADS_PREFIX: settings.max_upload_bytes},
     )
@@ -120,7 +119,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         channels_admin_router,
         catalog_router,
         performance_router,
-        certificates_router,
     ):
         app.include_router(router)
     install_observability(app, access_log=settings.access_log)
