@@ -7,19 +7,17 @@ the facts set by hand (required, revoked, confirmed) are stored.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from enabley.certificates import pdf, rules
+from enabley.certificates import links, pdf, rules
 from enabley.certificates.schemas import (
     CertificateData,
     CertificateExpiration,
@@ -37,11 +35,6 @@ from enabley.users import service as users_service
 
 if TYPE_CHECKING:
     from enabley.deps import Services, Tenant
-
-PDF_PATH = "/api/v1/certificates/pdf/"
-PDF_TOKEN_TTL_SECONDS = 7 * 24 * 3600
-_PDF_PURPOSE = "certificate-pdf"
-
 
 # --- definitions -------------------------------------------------------------------------
 
@@ -311,7 +304,7 @@ def _states(
             external_certificate_id=found.certificate.external_id,
             is_required=found.is_required,
             name=found.certificate.name,
-            pdf_url=pdf_url(services, tenant.account_id, user.id, found.certificate.id)
+            pdf_url=links.pdf_url(services, tenant.account_id, user.id, found.certificate.id)
             if found.outcome.certified
             else None,
             state=found.outcome.state,
@@ -392,34 +385,7 @@ def confirm(
     return _states(session, tenant, user, [certificate])[0]
 
 
-# --- the PDF link ------------------------------------------------------------------------
-
-
-def _fernet(services: Services) -> Fernet:
-    return Fernet(services.keyring.fernet_key(_PDF_PURPOSE))
-
-
-def pdf_url(services: Services, account_id: int, user_id: int, certificate_id: int) -> str:
-    """A link to the user's certificate PDF that opens without a token, valid for 7 days.
-
-    The token is encrypted and signed: it carries internal ids no client may read or alter.
-    """
-    payload = json.dumps({"a": account_id, "u": user_id, "c": certificate_id}, separators=(",", ":"))
-    token = _fernet(services).encrypt(payload.encode()).decode()
-    return services.settings.public_base_url.rstrip("/") + PDF_PATH + token
-
-
-def _read_token(services: Services, token: str) -> tuple[int, int, int]:
-    gone = NotFound("This certificate link is invalid or has expired")
-    if len(token) > 1024:
-        raise gone
-    try:
-        data = json.loads(_fernet(services).decrypt(token.encode(), ttl=PDF_TOKEN_TTL_SECONDS))
-    except (InvalidToken, ValueError, UnicodeError):
-        raise gone from None
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in ("a", "u", "c")):
-        raise gone
-    return data["a"], data["u"], data["c"]
+# --- the PDF ----------------------------------------------------------------------------
 
 
 def _learner_name(user: User) -> str:
@@ -432,7 +398,7 @@ def certificate_document(session: Session, services: Services, token: str) -> pd
 
     Every query is scoped by the account inside the token.
     """
-    account_id, user_id, certificate_id = _read_token(services, token)
+    account_id, user_id, certificate_id = links.read_token(services, token)
     scope = AccountScope(account_id)
     user = session.scalar(owned(User, scope).where(User.id == user_id))
     certificate = session.scalar(
