@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from enabley import __version__, ratelimit
 from enabley.auth.router import router as auth_router
 from enabley.catalog.router import router as catalog_router
+from enabley.certificates.router import router as certificates_router
 from enabley.channels.admin_router import router as channels_admin_router
 from enabley.channels.router import router as channels_router
 from enabley.config import Settings, get_settings
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         channels_admin_router,
         catalog_router,
         performance_router,
+        certificates_router,
     ):
         app.include_router(router)
     install_observability(app, access_log=settings.access_log)
