@@ -12,7 +12,7 @@ from collections import namedtuple
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeAlias, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -94,10 +94,13 @@ class HasAccount(Protocol):
 
 M = TypeVar("M", bound=TenantOwned)
 
+AnySelect: TypeAlias = Select[*tuple[Any, ...]]
+"""A SELECT of any columns (SQLAlchemy 2.1 types a Select by its column types)."""
 
-def owned(model: type[M], tenant: HasAccount) -> Select[tuple[M]]:
+
+def owned(model: type[M], tenant: HasAccount) -> Select[M]:
     """The only place that writes ``account_id ==``: every tenant query starts here."""
-    return select(model).where(model.account_id == tenant.account_id)  # type: ignore[arg-type]
+    return select(model).where(model.account_id == tenant.account_id)
 
 
 def make_engine(url: str, *, pool_size: int = 10, timeout: float = 5.0) -> Engine:
@@ -122,7 +125,10 @@ def make_engine(url: str, *, pool_size: int = 10, timeout: float = 5.0) -> Engin
         pool_timeout=timeout,
         pool_recycle=3600,
         # No request waits for a lock longer than it would wait for the database itself.
-        connect_args={"connect_timeout": max(1, int(timeout)), "options": f"-c lock_timeout={int(timeout * 1000)}"},
+        connect_args={
+            "connect_timeout": max(1, int(timeout)),
+            "options": f"-c lock_timeout={int(timeout * 1000)}",
+        },
     )
 
 
@@ -236,9 +242,9 @@ class FastQuery:
     bind processing.
     """
 
-    def __init__(self, stmt: Select[Any]) -> None:
+    def __init__(self, stmt: AnySelect) -> None:
         self.stmt = stmt
-        self._row = namedtuple("FastRow", [c.key for c in stmt.selected_columns], rename=True)  # type: ignore[misc]
+        self._row: Any = namedtuple("FastRow", [c.key for c in stmt.selected_columns], rename=True)  # type: ignore[misc]
         self._prepared: dict[str, tuple[str, list[str] | None, dict[str, Any], list[Any]]] = {}
 
     def _prepare(self, dialect: Dialect) -> tuple[str, list[str] | None, dict[str, Any], list[Any]]:
@@ -267,7 +273,7 @@ class FastQuery:
             finally:
                 cursor.close()
         except dialect.loaded_dbapi.Error as exc:
-            if dialect.is_disconnect(exc, raw, None):  # type: ignore[arg-type]
+            if dialect.is_disconnect(exc, raw, None):
                 reader.pooled.invalidate(exc)
             raise DBAPIError.instance(sql, values, exc, dialect.loaded_dbapi.Error) from exc
         make = self._row._make

@@ -123,7 +123,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             return render(NotFound("No such resource"))
         if exc.status_code == 405:
-            return render(MethodNotAllowed("Method not allowed on this resource", headers=exc.headers))
+            allow = dict(exc.headers) if exc.headers else None
+            return render(MethodNotAllowed("Method not allowed on this resource", headers=allow))
         if exc.status_code == 413:
             return render(PayloadTooLarge(str(exc.detail)))
         failure = AppError(str(exc.detail))

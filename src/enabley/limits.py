@@ -26,7 +26,9 @@ class BodyTooLarge(HTTPException):
     """Raised while reading a body past its limit; errors.py renders it as JSON."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(status_code=413, detail=f"Request body is larger than the {limit} bytes this endpoint accepts")
+        super().__init__(
+            status_code=413, detail=f"Request body is larger than the {limit} bytes this endpoint accepts"
+        )
 
 
 class NulInBody(HTTPException):

@@ -178,7 +178,7 @@ async def metrics(request: Request) -> Response:
     """Prometheus metrics: of every worker when PROMETHEUS_MULTIPROC_DIR is set, else of this one."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry = REGISTRY
     output = generate_latest(registry)

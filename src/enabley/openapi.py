@@ -31,7 +31,7 @@ def api_routes(app: FastAPI) -> Iterator[tuple[str, set[str], APIRoute]]:
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if isinstance(route, APIRoute) and context.path_format is not None:
-            yield context.path_format, set(context.methods or route.methods), route
+            yield context.path_format, set(context.methods or route.methods or ()), route
 
 
 def _drop_validation_errors(schema: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any, Generic, TypeVar
@@ -18,10 +18,11 @@ from typing import Annotated, Any, Generic, TypeVar
 from cryptography.fernet import Fernet, InvalidToken
 from fastapi import Query
 from pydantic import ConfigDict
-from sqlalchemy import ColumnElement, Row, Select, func, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, func, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from enabley.config import Settings
+from enabley.db import AnySelect
 from enabley.errors import NotFound
 from enabley.schemas import ApiModel
 from enabley.security import KeyRing
@@ -48,8 +49,8 @@ class Page(ApiModel, Generic[T]):
     model_config = ConfigDict(from_attributes=False)
 
     @classmethod
-    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
-        return f"PaginationResponse_{params[0].__name__}"
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
+        return f"PaginationResponse_{getattr(params[0], '__name__', 'Item')}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +94,14 @@ class Paginator:
         return Fernet(self._keyring.fernet_key("pagination-key"))
 
     def open(
-        self, key: str | None, *, account_id: int, endpoint: str, filters: dict[str, FilterValue]
+        self, key: str | None, *, account_id: int, endpoint: str, filters: Mapping[str, FilterValue]
     ) -> Cursor:
         """The cursor for this request; 404 for a key that isn't this walk's.
 
         Filters repeated next to a key must equal the key's; filters left out are the key's.
         """
         if key is None:
-            return Cursor(endpoint=endpoint, filters=filters)
+            return Cursor(endpoint=endpoint, filters=dict(filters))
         data = self._load(key)
         if data.get("a") != account_id or data.get("e") != endpoint:
             raise _invalid_key()
@@ -116,8 +117,8 @@ class Paginator:
         self,
         session: Session,
         cursor: Cursor,
-        stmt: Select[Any],
-        order: Sequence[ColumnElement[Any]],
+        stmt: AnySelect,
+        order: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
         *,
         account_id: int,
     ) -> PageResult:

@@ -108,7 +108,7 @@ class RedisBuckets:
     async def hit(self, key: str) -> Decision | None:
         try:
             allowed, tokens = await self._script(keys=[f"enabley:rate:{key}"], args=[self.rate, self.burst])
-        except Exception as exc:  # noqa: BLE001 - any Redis failure: let the request through
+        except Exception as exc:
             log.warning("rate limit not applied, Redis unavailable: %s", type(exc).__name__)
             return None
         return _decide(bool(allowed), float(tokens), self.rate, self.burst)
@@ -167,7 +167,7 @@ class RedisFailures:
                 if count is not None and int(count) >= self.limit:
                     waits.append(max(1, int(await self._redis.ttl(name))))
             return max(waits, default=0)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.warning("login throttling not applied, Redis unavailable: %s", type(exc).__name__)
             return 0
 
@@ -175,7 +175,7 @@ class RedisFailures:
         try:
             for key in keys:
                 await self._script(keys=[f"enabley:fail:{key}"], args=[self.window])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.warning("failed login not counted, Redis unavailable: %s", type(exc).__name__)
 
 
@@ -185,8 +185,14 @@ def build(settings: Any) -> tuple[Limiter, FailureCounter]:
 
         redis = Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
         limiter: Limiter = (
-            RedisBuckets(redis, settings.rate_limit, settings.rate_limit_burst) if settings.rate_limit else Unlimited()
+            RedisBuckets(redis, settings.rate_limit, settings.rate_limit_burst)
+            if settings.rate_limit
+            else Unlimited()
         )
-        return limiter, RedisFailures(redis, settings.token_failure_limit, settings.token_failure_window_seconds)
-    limiter = LocalBuckets(settings.rate_limit, settings.rate_limit_burst) if settings.rate_limit else Unlimited()
+        return limiter, RedisFailures(
+            redis, settings.token_failure_limit, settings.token_failure_window_seconds
+        )
+    limiter = (
+        LocalBuckets(settings.rate_limit, settings.rate_limit_burst) if settings.rate_limit else Unlimited()
+    )
     return limiter, LocalFailures(settings.token_failure_limit, settings.token_failure_window_seconds)

@@ -35,8 +35,12 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# One "now" for the whole module, so two calls of days_ago(n) always agree to the second.
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
 def days_ago(days: float) -> datetime:
-    return datetime.now(UTC).replace(microsecond=0) - timedelta(days=days)
+    return NOW - timedelta(days=days)
 
 
 def ok(response, status=200):

@@ -26,7 +26,7 @@ from enabley.channels.schemas import (
     MasterChannelData,
     Schedule,
 )
-from enabley.db import HasAccount, owned, utcnow
+from enabley.db import AnySelect, HasAccount, owned, utcnow
 from enabley.errors import InvalidRequest, ItemExists, NotFound
 from enabley.models import Channel, ChannelItem, SubAccount
 from enabley.pagination import Cursor, PageResult, Paginator
@@ -80,7 +80,7 @@ _MASTER_COLUMNS = (
 )
 
 
-def _info_select(tenant: HasAccount) -> Select[Any]:
+def _info_select(tenant: HasAccount) -> AnySelect:
     return (
         owned(Channel, tenant)
         .with_only_columns(*_INFO_COLUMNS)
@@ -90,7 +90,7 @@ def _info_select(tenant: HasAccount) -> Select[Any]:
     )
 
 
-def _master_select(tenant: HasAccount) -> Select[Any]:
+def _master_select(tenant: HasAccount) -> AnySelect:
     return (
         owned(Channel, tenant)
         .with_only_columns(*_MASTER_COLUMNS)

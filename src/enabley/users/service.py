@@ -355,7 +355,7 @@ def user_ids_by_identifier(
     wanted = list(identifiers)
     if not wanted:
         return {}
-    rows: Iterable[Row[tuple[str, int]]] = session.execute(
+    rows: Iterable[Row[str, int]] = session.execute(
         owned(User, tenant).with_only_columns(User.external_id, User.id).where(User.external_id.in_(wanted))
     )
     return {external_id: user_id for external_id, user_id in rows}
