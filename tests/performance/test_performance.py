@@ -241,7 +241,7 @@ def test_learner_pairs_agree_with_the_membership_rule(db, account):
     factories.enrol_user(db, channels[2], users[3])
     factories.enrol_user(db, channels[3], users[0])
     factories.enrol_user(db, channels[3], users[1], role="INSTRUCTOR")
-    pairs = performance_service._learner_pairs(account)
+    pairs = membership.learner_pairs(account)
     got = {tuple(row) for row in db.execute(select(pairs.c.channel_id, pairs.c.user_id))}
     expected = {
         (c.id, user_id)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, exists, func, or_, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, Subquery, exists, func, or_, select, union
 from sqlalchemy.orm import Session
 
-from enabley.models import ChannelGroup, ChannelUser, Group, UserGroup
+from enabley.db import HasAccount, owned
+from enabley.models import Channel, ChannelGroup, ChannelUser, Group, UserGroup
 
 LEARNER = "LEARNER"
 INSTRUCTOR = "INSTRUCTOR"
@@ -87,3 +88,41 @@ def channel_ids_of_learner(user_id: int) -> CompoundSelect[Any]:
         ChannelGroup.recursive.is_(True), ChannelGroup.group_id.in_(select(ancestors.c.group_id))
     )
     return union(direct, via_own, via_ancestors)
+
+
+def learner_pairs(tenant: HasAccount) -> Subquery:
+    """(channel_id, user_id) of every learner of every channel of the account, each once.
+
+    The set-wise form of the rule above, for listings that span every channel; a test holds it
+    to ``learner_ids``.
+    """
+    seed = (
+        owned(Channel, tenant)
+        .with_only_columns(
+            ChannelGroup.channel_id.label("channel_id"),
+            ChannelGroup.group_id.label("group_id"),
+            ChannelGroup.recursive.label("recursive"),
+        )
+        .select_from(Channel)
+        .join(ChannelGroup, ChannelGroup.channel_id == Channel.id)
+    )
+    tree = seed.cte("assigned_groups", recursive=True)
+    tree = tree.union(
+        select(tree.c.channel_id, Group.id, tree.c.recursive)
+        .select_from(tree)
+        .join(Group, Group.parent_id == tree.c.group_id)
+        .where(tree.c.recursive.is_(True))
+    )
+    direct = (
+        owned(Channel, tenant)
+        .with_only_columns(ChannelUser.channel_id.label("channel_id"), ChannelUser.user_id.label("user_id"))
+        .select_from(Channel)
+        .join(ChannelUser, ChannelUser.channel_id == Channel.id)
+        .where(ChannelUser.role == LEARNER)
+    )
+    via_groups = (
+        select(tree.c.channel_id, UserGroup.user_id)
+        .select_from(tree)
+        .join(UserGroup, UserGroup.group_id == tree.c.group_id)
+    )
+    return union(direct, via_groups).subquery("learner_pairs")

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, select, union, update
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,13 +20,9 @@ from enabley.db import HasAccount, insert_ignore, owned, utcnow
 from enabley.errors import InvalidRequest, NotFound
 from enabley.models import (
     Channel,
-    ChannelGroup,
     ChannelItem,
-    ChannelUser,
-    Group,
     ItemProgress,
     User,
-    UserGroup,
 )
 from enabley.pagination import Cursor, PageResult, Paginator
 from enabley.performance import rules
@@ -108,45 +104,6 @@ def _to_row(row: Any) -> ExternalUserChannelPerformance:
     )
 
 
-def _learner_pairs(tenant: HasAccount) -> Subquery:
-    """(channel_id, user_id) of every learner of every channel of the account, each once.
-
-    The set-wise form of ``channels.membership``'s rule (direct LEARNER assignments, members of
-    assigned groups, and of descendants of groups assigned recursively), for the one listing
-    that spans every channel; a test holds it to ``membership.learner_ids``.
-    """
-    seed = (
-        owned(Channel, tenant)
-        .with_only_columns(
-            ChannelGroup.channel_id.label("channel_id"),
-            ChannelGroup.group_id.label("group_id"),
-            ChannelGroup.recursive.label("recursive"),
-        )
-        .select_from(Channel)
-        .join(ChannelGroup, ChannelGroup.channel_id == Channel.id)
-    )
-    tree = seed.cte("assigned_groups", recursive=True)
-    tree = tree.union(
-        select(tree.c.channel_id, Group.id, tree.c.recursive)
-        .select_from(tree)
-        .join(Group, Group.parent_id == tree.c.group_id)
-        .where(tree.c.recursive.is_(True))
-    )
-    direct = (
-        owned(Channel, tenant)
-        .with_only_columns(ChannelUser.channel_id.label("channel_id"), ChannelUser.user_id.label("user_id"))
-        .select_from(Channel)
-        .join(ChannelUser, ChannelUser.channel_id == Channel.id)
-        .where(ChannelUser.role == membership.LEARNER)
-    )
-    via_groups = (
-        select(tree.c.channel_id, UserGroup.user_id)
-        .select_from(tree)
-        .join(UserGroup, UserGroup.group_id == tree.c.group_id)
-    )
-    return union(direct, via_groups).subquery("learner_pairs")
-
-
 def performance_stmt(
     tenant: HasAccount, *, channel: Channel | None, user: User | None
 ) -> tuple[Select[Any], list[Any]]:
@@ -186,7 +143,7 @@ def performance_stmt(
         )
         order = [Channel.id]
     else:
-        pairs = _learner_pairs(tenant)
+        pairs = membership.learner_pairs(tenant)
         stmt = (
             owned(Channel, tenant)
             .with_only_columns(*columns)
