@@ -23,12 +23,14 @@ def _check_email(value: str | None) -> str | None:
     return value.strip()
 
 
+# The length limit sits on the string itself: on the optional it would also meet the None a blank
+# value turns into, and fail as a server error.
 Email = Annotated[
-    str | None,
+    Annotated[str, Field(max_length=320)] | None,
     BeforeValidator(_blank_to_none),
-    Field(max_length=320),
     AfterValidator(_check_email),
 ]
+Username = Annotated[Annotated[str, Field(max_length=255)] | None, BeforeValidator(_blank_to_none)]
 
 MAX_CUSTOM_ATTRIBUTES = 100
 
@@ -55,9 +57,7 @@ class UserData(ApiModel):
     phone: Name | None = Field(None, description="User phone number")
     possible_roles: list[UserRole] | None = Field(None, max_length=20, description="User possible roles")
     sub_account_name: Name | None = Field(None, description="Sub-account name")
-    username: Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=255)] = Field(
-        None, description="Username"
-    )
+    username: Username = Field(None, description="Username")
 
     @field_validator("custom_attributes")
     @classmethod

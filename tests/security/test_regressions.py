@@ -1,0 +1,25 @@
+"""Requests the contract fuzz once answered with a 5xx, kept as plain tests."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"email": ""}, {"email": "   "}, {"username": ""}, {"username": " "}],
+    ids=["empty-email", "blank-email", "empty-username", "blank-username"],
+)
+def test_blank_optional_user_strings_count_as_absent(client, headers, fields):
+    # A blank email or username became None before the length limit ran on it: a TypeError, a 500.
+    response = client.put("/api/v2/users", json={"identifier": "u-blank", **fields}, headers=headers)
+    assert response.status_code == 201, response.text
+    assert response.json()[next(iter(fields))] is None
+
+
+@pytest.mark.parametrize("field, limit", [("email", 320), ("username", 255)])
+def test_over_long_user_strings_are_refused(client, headers, field, limit):
+    value = "a" * (limit - 6) + "@x.com" + "a"
+    response = client.put("/api/v2/users", json={"identifier": "u-long", field: value}, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request"
