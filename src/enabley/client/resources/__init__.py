@@ -1,0 +1,1 @@
+"""The API's resource groups, each as a sync class and its async twin."""
