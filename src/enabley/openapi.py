@@ -1,4 +1,5 @@
-"""The OpenAPI document: FastAPI's, plus the bearer scheme on every route that needs a tenant."""
+"""The OpenAPI document: FastAPI's, plus the bearer scheme on every route that needs a tenant and
+the answers the request limits can give on any route."""
 
 from __future__ import annotations
 
@@ -9,10 +10,45 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from enabley.deps import BEARER_SCHEME, get_tenant
 
 SCHEME_NAME = "bearerAuth"
+
+_BODY_MODELS: dict[str, type[BaseModel]] = {}
+
+
+def json_body(model: type[BaseModel], description: str) -> dict[str, Any]:
+    """``openapi_extra`` of a route that reads its JSON body itself (rather than have FastAPI
+    validate it as a parameter): the body refers to ``model``, which the document then carries."""
+    _BODY_MODELS[model.__name__] = model
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
+
+
+def _add_body_models(schema: dict[str, Any]) -> None:
+    if not _BODY_MODELS:
+        return
+    _, definitions = models_json_schema(
+        [(model, "validation") for model in _BODY_MODELS.values()],
+        ref_template="#/components/schemas/{model}",
+    )
+    schema.setdefault("components", {}).setdefault("schemas", {}).update(definitions.get("$defs", {}))
+
+
+AUTHORIZATION_PATH = "/api/v1/token"
+_ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorResponse"}
+_RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
+}
 
 
 def dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
@@ -45,6 +81,33 @@ def _drop_validation_errors(schema: dict[str, Any]) -> None:
         components.pop(name, None)
 
 
+def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": dict(_ERROR_SCHEMA)}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _document_limits(path: str, operation: dict[str, Any], *, tenant: bool) -> None:
+    """Answers that come from the request limits (limits.py, ratelimit.py) rather than the route:
+    they can reach any operation, so each one documents them."""
+    responses = operation.setdefault("responses", {})
+    responses.setdefault("400", _error("Invalid input"))
+    responses.setdefault("431", _error("Request headers too large"))
+    if "requestBody" in operation:
+        responses.setdefault("413", _error("Request body too large"))
+    if tenant:
+        responses.setdefault("429", _error("Rate limit of the API client exceeded", _RETRY_AFTER))
+    if path == AUTHORIZATION_PATH:
+        responses["401"] = _error("Invalid clientKey or secret, or a revoked client")
+        responses["429"] = _error(
+            "Too many failed token requests for this clientKey or address", _RETRY_AFTER
+        )
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -58,13 +121,19 @@ def install_openapi(app: FastAPI) -> None:
             )
             schema.setdefault("components", {}).setdefault("securitySchemes", {})[SCHEME_NAME] = BEARER_SCHEME
             paths = schema.get("paths", {})
+            _add_body_models(schema)
             _drop_validation_errors(schema)
             for path, methods, route in api_routes(app):
-                if route.include_in_schema and needs_tenant(route):
-                    for method in methods:
-                        operation = paths.get(path, {}).get(method.lower())
-                        if operation is not None:
-                            operation["security"] = [{SCHEME_NAME: []}]
+                if not route.include_in_schema:
+                    continue
+                tenant = needs_tenant(route)
+                for method in methods:
+                    operation = paths.get(path, {}).get(method.lower())
+                    if operation is None:
+                        continue
+                    if tenant:
+                        operation["security"] = [{SCHEME_NAME: []}]
+                    _document_limits(path, operation, tenant=tenant)
             app.openapi_schema = schema
         return app.openapi_schema
 
