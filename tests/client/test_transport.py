@@ -250,12 +250,14 @@ def test_an_answer_in_another_format_raises_invalid_response():
 
 def test_upload_reports_progress_and_sends_a_content_length():
     seen: list[tuple[int, int]] = []
-    script = Script(ok({"files": 1}))
+    counts = {"groups": 0, "users": 20_000}
+    summary = {"filesProcessed": 1, "created": counts, "updated": counts, "unchanged": counts}
+    script = Script(ok(summary))
     content = "identifier,email\n" + "".join(f"u{i},u{i}@example.com\n" for i in range(20_000))
     result = make(script).uploads.org(
         [("users.csv", content)], progress=lambda sent, total: seen.append((sent, total))
     )
-    assert result.model_extra == {"files": 1}
+    assert (result.files_processed, result.created.users) == (1, 20_000)
     request = script.requests[-1]
     total = int(request.headers["content-length"])
     assert len(request.read()) == total

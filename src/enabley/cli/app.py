@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import typer
 
-from enabley.cli import server
+from enabley.cli import remote, server
 
 app = typer.Typer(
     name="enabley",
@@ -12,3 +12,4 @@ app = typer.Typer(
     add_completion=False,
 )
 server.register(app)
+remote.register(app)

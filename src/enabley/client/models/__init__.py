@@ -67,7 +67,12 @@ from enabley.client.models.org import (
     WorkspaceData,
     WorkspaceInfo,
 )
-from enabley.client.models.uploads import ExternalOrgBulkUploadResponse, OrgBulkDataRequest, UploadRowError
+from enabley.client.models.uploads import (
+    ExternalOrgBulkUploadResponse,
+    OrgBulkDataRequest,
+    UploadCounts,
+    UploadRowError,
+)
 
 __all__ = [
     "ActivityData",
@@ -116,6 +121,7 @@ __all__ = [
     "TrainingEvent",
     "TrainingEventData",
     "TrainingEventInfo",
+    "UploadCounts",
     "UploadRowError",
     "Upserted",
     "UserData",

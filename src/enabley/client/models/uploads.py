@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import ConfigDict
-
 from enabley.client.models._base import DataModel, WireModel
 
 
@@ -22,11 +20,24 @@ class OrgBulkDataRequest(DataModel):
         return cls(file_name=path.name, content=path.read_text(encoding=encoding))
 
 
-class ExternalOrgBulkUploadResponse(WireModel):
-    """The server's summary of an upload (files processed; created, updated and unchanged counts per
-    kind). Its fields are the server's: read them as attributes or with ``model_dump()``."""
+class UploadCounts(WireModel):
+    """Rows per kind of file; a server that uploads more kinds adds fields (kept in ``model_extra``)."""
 
-    model_config = ConfigDict(extra="allow")
+    groups: int = 0
+    users: int = 0
+
+    def by_kind(self) -> dict[str, int]:
+        """Every kind's count, including kinds this SDK does not know yet."""
+        return {kind: int(count) for kind, count in self.model_dump().items()}
+
+
+class ExternalOrgBulkUploadResponse(WireModel):
+    """What an upload did: files processed, and rows created, updated and left unchanged per kind."""
+
+    files_processed: int
+    created: UploadCounts
+    updated: UploadCounts
+    unchanged: UploadCounts
 
 
 class UploadRowError(WireModel):
@@ -34,5 +45,5 @@ class UploadRowError(WireModel):
 
     file: str | None = None
     line: int | None = None
-    column: str | int | None = None
+    column: str | None = None
     message: str

@@ -24,14 +24,14 @@ from enabley.client.resources._base import AsyncResource, SyncResource
 
 
 class UserFilters(TypedDict, total=False):
-    """Filters of the user searches; all given must match."""
+    """Filters of the user searches; all given must match (``None``: no filter)."""
 
-    identifier: str
-    email_substring: str
-    first_name_substring: str
-    last_name_substring: str
-    username_substring: str
-    sub_account_name: str
+    identifier: str | None
+    email_substring: str | None
+    first_name_substring: str | None
+    last_name_substring: str | None
+    username_substring: str | None
+    sub_account_name: str | None
 
 
 _FILTER_NAMES = {

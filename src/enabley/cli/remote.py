@@ -1,0 +1,388 @@
+"""``enabley remote ...``: an integrator's commands, built on the SDK, against any compatible server.
+
+Credentials come from ENABLEY_URL, ENABLEY_CLIENT_KEY and ENABLEY_SECRET (``. ./demo.env``).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Annotated, Any, ParamSpec, TypeVar
+
+import httpx2
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from enabley.cli.common import fail
+from enabley.client import (
+    CertificateInformation,
+    ChannelInfo,
+    Client,
+    ConnectionFailed,
+    EnableyError,
+    ExternalOrgBulkUploadResponse,
+    ExternalUserChannelPerformance,
+    GroupInfo,
+    InvalidRequest,
+    OrgBulkDataRequest,
+    Page,
+    Unauthorized,
+    UserInfo,
+)
+from enabley.client.errors import error_from_response
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+remote_app = typer.Typer(
+    help="Talk to an Enabley-compatible server over HTTP (ENABLEY_URL, ENABLEY_CLIENT_KEY, ENABLEY_SECRET).",
+    no_args_is_help=True,
+)
+
+_http: httpx2.Client | None = None
+"""An HTTP client to send through instead of a new one (set by ``send_through``)."""
+_options: dict[str, Any] = {}
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(remote_app, name="remote")
+
+
+@contextmanager
+def send_through(http: httpx2.Client, **options: Any) -> Iterator[None]:
+    """Run the commands through ``http`` (e.g. a TestClient of the app) rather than the network,
+    with ``options`` for the ``Client`` (e.g. a ``sleep`` that does not wait)."""
+    global _http, _options
+    previous = _http, _options
+    _http, _options = http, options
+    try:
+        yield
+    finally:
+        _http, _options = previous
+
+
+def stderr() -> Console:
+    return Console(stderr=True)
+
+
+def _progress(console: Console, *columns: Any) -> Progress:
+    # Progress is drawn only on a terminal: piped stderr stays free for the one-line error.
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        *columns,
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+def remote_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a failed call into one ``error: ...`` line on stderr and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except Unauthorized as exc:
+            raise fail(f"the server refused the credentials ({exc.error}): {exc.error_description}") from None
+        except ConnectionFailed as exc:
+            raise fail(exc.error_description) from None
+        except EnableyError as exc:
+            raise fail(str(exc)) from None
+        except (ValueError, OSError) as exc:
+            raise fail(str(exc)) from None
+        except KeyboardInterrupt:
+            sys.exit(130)
+
+    return wrapper
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    url: str | None
+    client_key: str | None
+    secret: str | None
+
+    def client(self) -> Client:
+        missing = [
+            name
+            for name, value in (
+                ("ENABLEY_URL", self.url),
+                ("ENABLEY_CLIENT_KEY", self.client_key),
+                ("ENABLEY_SECRET", self.secret),
+            )
+            if not value
+        ]
+        if missing:
+            raise ValueError(
+                f"{', '.join(missing)} not set: run `. ./demo.env` or pass --url/--client-key/--secret"
+            )
+        assert self.url and self.client_key and self.secret
+        return Client(self.url, self.client_key, self.secret, http=_http, **_options)
+
+
+@remote_app.callback()
+def connect(
+    ctx: typer.Context,
+    url: Annotated[str | None, typer.Option("--url", envvar="ENABLEY_URL", help="Server base URL.")] = None,
+    client_key: Annotated[
+        str | None, typer.Option("--client-key", envvar="ENABLEY_CLIENT_KEY", help="API client key.")
+    ] = None,
+    secret: Annotated[
+        str | None,
+        typer.Option("--secret", envvar="ENABLEY_SECRET", help="API client secret.", show_default=False),
+    ] = None,
+) -> None:
+    ctx.obj = Credentials(url, client_key, secret)
+
+
+# -- upload -------------------------------------------------------------------------------------------
+
+
+def _read(paths: list[Path], progress: Progress) -> list[OrgBulkDataRequest]:
+    task = progress.add_task("reading", total=sum(path.stat().st_size for path in paths))
+    files = []
+    for path in paths:
+        chunks = []
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                chunks.append(chunk)
+                progress.advance(task, len(chunk))
+        try:
+            text = b"".join(chunks).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        files.append(OrgBulkDataRequest(file_name=path.name, content=text))
+    return files
+
+
+def _print_summary(result: ExternalOrgBulkUploadResponse) -> None:
+    counts = {"created": result.created.by_kind(), "updated": result.updated.by_kind()}
+    counts["unchanged"] = result.unchanged.by_kind()
+    kinds = sorted({kind for by_kind in counts.values() for kind in by_kind})
+    table = Table(
+        "kind", "created", "updated", "unchanged", title=f"Files processed: {result.files_processed}"
+    )
+    for kind in kinds:
+        table.add_row(
+            kind, *(str(counts[column].get(kind, 0)) for column in ("created", "updated", "unchanged"))
+        )
+    Console().print(table)
+
+
+def _print_rejection(exc: InvalidRequest) -> None:
+    for row in exc.errors:
+        where = ", ".join(part for part in (f"line {row.line}" if row.line else "", row.column or "") if part)
+        typer.echo(f"{row.file or '-'}{': ' + where if where else ''}: {row.message}", err=True)
+    if exc.more_errors:
+        typer.echo(f"... and {exc.more_errors} more", err=True)
+
+
+@remote_app.command()
+@remote_errors
+def upload(
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path], typer.Argument(exists=True, dir_okay=False, readable=True, help="groups.csv, users.csv")
+    ],
+) -> None:
+    """Upload organisation CSV files (POST /api/v1/uploads/org) and print what changed."""
+    with ctx.obj.client() as client, _progress(stderr(), BarColumn(), DownloadColumn()) as progress:
+        payload = _read(files, progress)
+        sending = progress.add_task("sending", total=None)
+
+        def sent(done: int, total: int) -> None:
+            progress.update(sending, completed=done, total=total)
+            if done == total:
+                progress.update(sending, description="processing")
+
+        try:
+            result = client.uploads.org(payload, progress=sent)
+        except InvalidRequest as exc:
+            progress.stop()
+            _print_rejection(exc)
+            raise fail(f"upload refused: {exc.error_description}") from None
+    _print_summary(result)
+
+
+# -- export -------------------------------------------------------------------------------------------
+
+
+class Kind(StrEnum):
+    users = "users"
+    groups = "groups"
+    channels = "channels"
+    performance = "performance"
+    certificates = "certificates"
+
+
+class Format(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+MODELS: dict[Kind, type[BaseModel]] = {
+    Kind.users: UserInfo,
+    Kind.groups: GroupInfo,
+    Kind.channels: ChannelInfo,
+    Kind.performance: ExternalUserChannelPerformance,
+    Kind.certificates: CertificateInformation,
+}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+class Writer:
+    """Items out as CSV (the model's fields as columns) or as JSON lines."""
+
+    def __init__(self, out: IO[str], fmt: Format, model: type[BaseModel]) -> None:
+        self.out, self.fmt, self.count = out, fmt, 0
+        self.csv: Any = None
+        if fmt is Format.csv:
+            columns = [field.alias or name for name, field in model.model_fields.items()]
+            self.csv = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\n")
+            self.csv.writeheader()
+
+    def write(self, items: Iterable[BaseModel]) -> None:
+        for item in items:
+            data = item.model_dump(mode="json", by_alias=True)
+            if self.csv is not None:
+                self.csv.writerow({key: _cell(value) for key, value in data.items()})
+            else:
+                self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
+            self.count += 1
+
+
+def _walk(pages: Iterable[Page[Any]], writer: Writer, progress: Progress, label: str) -> None:
+    task = progress.add_task(label, total=None)
+    for page in pages:
+        writer.write(page.items)
+        progress.update(task, advance=1, total=page.total_pages, description=f"{label}: {writer.count}")
+
+
+def _export(
+    client: Client, kind: Kind, writer: Writer, progress: Progress, sub_account: str | None,
+    channel: str | None, user: str | None,
+) -> None:  # fmt: skip
+    if kind is Kind.users:
+        _walk(client.users.pages(sub_account_name=sub_account), writer, progress, "users")
+    elif kind is Kind.groups:
+        writer.write(client.groups.list(sub_account_name=sub_account))
+    elif kind is Kind.channels:
+        pages = client.channels.pages(include_categories=True, sub_account_name=sub_account)
+        _walk(pages, writer, progress, "channels")
+    elif kind is Kind.certificates:
+        _walk(client.certificates.pages(), writer, progress, "certificates")
+    elif channel or user:
+        _walk(client.performance.pages(channel=channel, user=user), writer, progress, "performance")
+    else:
+        channels = [c.identifier for c in client.channels.iter()]
+        task = progress.add_task("performance", total=len(channels))
+        for identifier in channels:
+            for page in client.performance.pages(channel=identifier):
+                writer.write(page.items)
+            progress.update(task, advance=1, description=f"performance: {writer.count}")
+
+
+@remote_app.command()
+@remote_errors
+def export(
+    ctx: typer.Context,
+    kind: Annotated[Kind, typer.Argument(help="What to export.")],
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="csv, or one JSON object per line.")
+    ] = Format.csv,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+    sub_account: Annotated[
+        str | None, typer.Option("--sub-account", help="Only this sub-account (users, groups, channels).")
+    ] = None,
+    channel: Annotated[str | None, typer.Option(help="performance: only this channel.")] = None,
+    user: Annotated[str | None, typer.Option(help="performance: only this user.")] = None,
+) -> None:
+    """Export every item of a kind, page after page, as CSV or JSON lines."""
+    if sub_account and kind not in (Kind.users, Kind.groups, Kind.channels):
+        raise ValueError("--sub-account applies to users, groups and channels")
+    if (channel or user) and kind is not Kind.performance:
+        raise ValueError("--channel and --user apply to performance")
+    err = stderr()
+    with (
+        ctx.obj.client() as client,
+        _open(output) as out,
+        _progress(err, BarColumn(), MofNCompleteColumn()) as bar,
+    ):
+        writer = Writer(out, fmt, MODELS[kind])
+        _export(client, kind, writer, bar, sub_account, channel, user)
+    if output is not None or err.is_terminal:
+        typer.echo(f"exported {writer.count} {kind.value}" + (f" to {output}" if output else ""), err=True)
+
+
+@contextmanager
+def _open(output: Path | None) -> Iterator[IO[str]]:
+    if output is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    with output.open("w", encoding="utf-8", newline="") as handle:
+        yield handle
+
+
+# -- call ---------------------------------------------------------------------------------------------
+
+
+def _query(pairs: list[str]) -> dict[str, list[str]]:
+    params: dict[str, list[str]] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--query takes name=value, not {pair!r}")
+        params.setdefault(name, []).append(value)
+    return params
+
+
+@remote_app.command()
+@remote_errors
+def call(
+    ctx: typer.Context,
+    method: Annotated[str, typer.Argument(help="GET, PUT, POST or DELETE.")],
+    path: Annotated[str, typer.Argument(help="e.g. /api/v2/users/ana-1")],
+    data: Annotated[str | None, typer.Option("--data", "-d", help="JSON body (@file reads a file).")] = None,
+    query: Annotated[list[str] | None, typer.Option("--query", "-q", help="name=value, repeatable.")] = None,
+) -> None:
+    """Make any call, token included, and print the answer (JSON pretty-printed)."""
+    if data is not None and data.startswith("@"):
+        data = Path(data[1:]).read_text(encoding="utf-8")
+    try:
+        body = json.loads(data) if data is not None else None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--data is not JSON: {exc}") from None
+    with ctx.obj.client() as client:
+        response = client.request(method, path, params=_query(query or []), json=body)
+    if "json" in response.headers.get("content-type", "") and response.content:
+        Console(soft_wrap=True).print_json(response.text)
+    elif response.content:
+        typer.get_binary_stream("stdout").write(response.content)
+    if response.is_error:
+        raise fail(str(error_from_response(response)))
