@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -100,6 +101,10 @@ def remote_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise fail(exc.error_description) from None
         except EnableyError as exc:
             raise fail(str(exc)) from None
+        except BrokenPipeError:
+            # The reader went away (``| head``): stop quietly, as a process killed by SIGPIPE would.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
         except (ValueError, OSError) as exc:
             raise fail(str(exc)) from None
         except KeyboardInterrupt:
@@ -171,9 +176,9 @@ def _print_summary(result: ExternalOrgBulkUploadResponse) -> None:
     counts = {"created": result.created.by_kind(), "updated": result.updated.by_kind()}
     counts["unchanged"] = result.unchanged.by_kind()
     kinds = sorted({kind for by_kind in counts.values() for kind in by_kind})
-    table = Table(
-        "kind", "created", "updated", "unchanged", title=f"Files processed: {result.files_processed}"
-    )
+    table = Table("kind", title=f"Files processed: {result.files_processed}")
+    for column in ("created", "updated", "unchanged"):
+        table.add_column(column, justify="right")
     for kind in kinds:
         table.add_row(
             kind, *(str(counts[column].get(kind, 0)) for column in ("created", "updated", "unchanged"))
