@@ -23,3 +23,16 @@ def test_over_long_user_strings_are_refused(client, headers, field, limit):
     response = client.put("/api/v2/users", json={"identifier": "u-long", field: value}, headers=headers)
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("taken", ["ana.s", "ANA.S"], ids=["same-case", "other-case"])
+def test_taking_another_users_username_on_update_is_a_conflict(client, headers, taken):
+    # The uniqueness check queried with the changed user pending: autoflush ran the UPDATE first
+    # and the unique index answered instead of the check, as a 500.
+    for identifier, username in (("u-first", "ana.s"), ("u-second", "other")):
+        body = {"identifier": identifier, "username": username}
+        assert client.put("/api/v2/users", json=body, headers=headers).status_code == 201
+    response = client.put("/api/v2/users", json={"identifier": "u-second", "username": taken}, headers=headers)
+    assert response.status_code == 409, response.text
+    assert response.json()["error"] == "item_exists"
+    assert client.get("/api/v2/users/u-second", headers=headers).json()["username"] == "other"
