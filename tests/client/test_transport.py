@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx2
 import pytest
 
@@ -274,3 +276,11 @@ def test_closing_leaves_a_given_http_client_open():
     with Client("https://lms.example.com", "k", "s", http=http):
         pass
     assert not http.is_closed
+
+
+def test_the_secret_never_reaches_the_http_log(caplog):
+    script = Script(ok(user()))
+    with caplog.at_level(logging.INFO, logger="httpx2"):
+        make(script).users.get("ana")
+    assert "clientKey=key" in caplog.text and "/api/v2/users/ana" in caplog.text
+    assert "secret=secret" not in caplog.text

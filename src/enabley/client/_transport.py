@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -37,6 +38,22 @@ RETRY_STATUSES = frozenset({429, 503})
 _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 # The request may have reached the server: only calls that are safe to repeat are sent again.
 _MAYBE_SENT = (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError)
+
+
+class _RedactSecret(logging.Filter):
+    """httpx2 logs every request's URL at INFO, and the token request's URL carries the secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted(arg) if isinstance(arg, httpx2.URL) else arg for arg in record.args)
+        return True
+
+
+def _redacted(url: httpx2.URL) -> httpx2.URL:
+    return url.copy_set_param("secret", "***") if "secret" in url.params else url
+
+
+_REDACT_SECRET = _RedactSecret()
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +217,7 @@ class SyncEngine:
         self._sleep = sleep
         self._tokens = TokenCache(settings.clock)
         self._lock = threading.Lock()
+        logging.getLogger("httpx2").addFilter(_REDACT_SECRET)
 
     def send(self, call: Call[T]) -> T:
         return _result(call, self.request(call))
@@ -275,6 +293,7 @@ class AsyncEngine:
         self._sleep = sleep
         self._tokens = TokenCache(settings.clock)
         self._lock = asyncio.Lock()
+        logging.getLogger("httpx2").addFilter(_REDACT_SECRET)
 
     async def send(self, call: Call[T]) -> T:
         return _result(call, await self.request(call))
