@@ -31,8 +31,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.sql.selectable import Join
 from sqlalchemy.types import TypeDecorator
 
 from enabley.errors import ServiceUnavailable
@@ -311,3 +313,21 @@ def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]]) -> N
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         session.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
+
+
+class OrderedJoin(Join):
+    """An inner join that SQLite must run with the left side as the outer loop.
+
+    SQLite keeps the written order of a CROSS JOIN; elsewhere this is a plain JOIN.
+    """
+
+    inherit_cache = True
+
+
+@compiles(OrderedJoin, "sqlite")
+def _compile_ordered_join(join: OrderedJoin, compiler: Any, **kw: Any) -> str:
+    assert join.onclause is not None
+    kw["asfrom"] = True
+    left = join.left._compiler_dispatch(compiler, **kw)
+    right = join.right._compiler_dispatch(compiler, **kw)
+    return f"{left} CROSS JOIN {right} ON {join.onclause._compiler_dispatch(compiler, **kw)}"

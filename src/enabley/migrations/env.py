@@ -7,6 +7,7 @@ from alembic import context
 
 import enabley.models  # noqa: F401 - registers every table
 from enabley.db import Base
+from enabley.migrate import include_object, locked_connection
 
 target_metadata = Base.metadata
 
@@ -17,6 +18,7 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -26,7 +28,5 @@ connection = context.config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:
-    from enabley.migrate import locked_connection
-
     with locked_connection(context.config.get_main_option("sqlalchemy.url")) as conn:
         _run(conn)

@@ -7,13 +7,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, Select, and_, bindparam, delete, select
+from sqlalchemy import Integer, Row, String, and_, bindparam, column, delete, select, table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
-from enabley.db import FastQuery, HasAccount, Reader, insert_ignore, owned, utcnow
+from enabley.db import AnySelect, FastQuery, HasAccount, OrderedJoin, Reader, insert_ignore, owned, utcnow
 from enabley.errors import InvalidRequest, ItemExists, NotFound
 from enabley.models import SubAccount, User, UserPermission, UserSubAccount
 from enabley.pagination import Cursor, PageResult, Paginator
@@ -158,39 +158,63 @@ class UserFilters:
         )
 
 
-def _filtered(session: Session, tenant: HasAccount, filters: UserFilters) -> Select[Any]:
+# SQLite's FTS5 trigram index over the case-folded columns (migration 0002); PostgreSQL serves
+# the same LIKE filters from trigram GIN indexes on the columns themselves.
+_SEARCH = table(
+    "users_search",
+    column("rowid", Integer),
+    *(column(name, String) for name in ("email_key", "first_name_key", "last_name_key", "username_key")),
+)
+# Driving the join from the index yields users in id order, so a page stops reading as soon as
+# it is full, however common the searched text is.
+_SEARCH_JOIN = OrderedJoin(_SEARCH, User.__table__, User.id == _SEARCH.c.rowid)
+_TRIGRAM = 3
+
+
+def _filtered(session: Session, tenant: HasAccount, filters: UserFilters) -> tuple[AnySelect, list[Any]]:
+    """The filtered users and the unique order to list them in."""
+    wanted = [
+        (name, value.casefold())
+        for name, value in (
+            ("email_key", filters.email_substring),
+            ("first_name_key", filters.first_name_substring),
+            ("last_name_key", filters.last_name_substring),
+            ("username_key", filters.username_substring),
+        )
+        if value
+    ]
+    indexed = session.get_bind().dialect.name == "sqlite" and any(len(v) >= _TRIGRAM for _, v in wanted)
     stmt = select(*_COLUMNS).where(User.account_id == tenant.account_id)
+    order: list[Any] = [User.id]
+    if indexed:
+        stmt = stmt.select_from(_SEARCH_JOIN)
+        order = [_SEARCH.c.rowid]
+    for name, value in wanted:
+        target = _SEARCH.c[name] if indexed else User.__table__.c[name]
+        # FTS5 uses its index only for a plain LIKE: escape only when the text needs it.
+        stmt = stmt.where(target.contains(value, autoescape=any(ch in value for ch in "%_/")))
     if filters.identifier is not None:
         stmt = stmt.where(User.external_id == filters.identifier)
-    for column, text in (
-        (User.email_key, filters.email_substring),
-        (User.first_name_key, filters.first_name_substring),
-        (User.last_name_key, filters.last_name_substring),
-        (User.username_key, filters.username_substring),
-    ):
-        if text:
-            stmt = stmt.where(column.contains(text.casefold(), autoescape=True))
     sub = accounts_service.resolve_sub_account(session, tenant, filters.sub_account_name)
     if sub is not None:
         members = select(UserSubAccount.user_id).where(UserSubAccount.sub_account_id == sub.id)
         stmt = stmt.where(User.id.in_(members))
-    return stmt
+    return stmt, order
 
 
 def find_users(
     session: Session, tenant: HasAccount, filters: UserFilters, *, start: int, limit: int
 ) -> list[UserInfo]:
-    rows = session.execute(
-        _filtered(session, tenant, filters).order_by(User.id).offset(start).limit(limit)
-    ).all()
+    stmt, order = _filtered(session, tenant, filters)
+    rows = session.execute(stmt.order_by(*order).offset(start).limit(limit)).all()
     return infos(session, rows)
 
 
 def users_page(
     session: Session, tenant: HasAccount, paginator: Paginator, cursor: Cursor
 ) -> tuple[PageResult, list[UserInfo]]:
-    stmt = _filtered(session, tenant, UserFilters.from_dict(cursor.filters))
-    page = paginator.fetch(session, cursor, stmt, [User.id], account_id=tenant.account_id)
+    stmt, order = _filtered(session, tenant, UserFilters.from_dict(cursor.filters))
+    page = paginator.fetch(session, cursor, stmt, order, account_id=tenant.account_id)
     return page, infos(session, page.rows)
 
 
@@ -265,10 +289,7 @@ def _check_username_free(session: Session, tenant: HasAccount, user: User) -> No
     stmt = owned(User, tenant).where(User.username_key == user.username_key)
     if user.id is not None:
         stmt = stmt.where(User.id != user.id)
-    # Not flushed first: the pending change itself would meet the unique index and fail as a 500.
-    with session.no_autoflush:
-        taken = session.scalar(stmt.with_only_columns(User.id)) is not None
-    if taken:
+    if session.scalar(stmt.with_only_columns(User.id)) is not None:
         raise ItemExists(f"Username {user.username!r} is already taken")
 
 
