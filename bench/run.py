@@ -124,6 +124,9 @@ def main() -> int:
         **os.environ,
         "ENABLEY_DATABASE_URL": url,
         "PYTHONPATH": f"{HERE.parent / 'src'}{os.pathsep}{HERE.parent}",
+        # The limiter still runs on every request; it just never refuses the load generator.
+        "ENABLEY_RATE_LIMIT": "1000000000",
+        "ENABLEY_RATE_LIMIT_BURST": "1000000000",
     }
     app_port, bare_port = free_port(), free_port()
     app_base, bare_base = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{bare_port}"
