@@ -1,0 +1,521 @@
+"""Tenant isolation (OWASP API1, API5), generated from the route table.
+
+Accounts A and B each hold one object of every kind under the same identifiers (``sh-...``), and
+A holds a second set that only it has (``ao-...``). For every route of the app, B calls on A's
+identifiers, with A's pagination keys and with certificate links that mix A's objects into B's
+account. B must get what an unknown identifier gets: 404 for lookups and targeted writes, empty
+lists, a new object of its own for an upsert. Nothing B does may change a row reachable from A,
+tie an object of B to one of A, or show any of A's data (every name A chose carries "ALPHA").
+
+Each call is also made by A on its own objects, which must answer otherwise: the proof that the
+call named a real object of A. Each route runs in a savepoint that is rolled back afterwards.
+
+A route added to the app without a request builder in ``ROUTES`` fails the test by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from enabley.certificates import links
+from enabley.models import Certificate, User
+from enabley.openapi import api_routes
+from tests import factories
+from tests.security.conftest import bearer
+from tests.security.rows import account_rows, rows_spanning_accounts
+from tests.security.world import SUB_ACCOUNT, Ids, build_world, set_hierarchy
+
+A_ONLY, SHARED = Ids("ao-"), Ids("sh-")
+ALPHA, BRAVO = "ALPHA", "BRAVO"
+PAGED = ["/api/v3/users", "/api/v3/channels", "/api/v3/channels/masters", "/api/v2/certificates"]
+
+
+@dataclass
+class Call:
+    method: str
+    url: str
+    params: dict[str, Any] | None = None
+    json: Any = None
+    b: int | None = 404
+    """B's status on A's identifiers; None: B doesn't make this call."""
+    a: int | None = 200
+    """A's status on its own objects; None: A doesn't make this call."""
+    empty: bool = False
+    """B's answer is an empty list or page, A's is not."""
+
+
+@dataclass
+class Context:
+    ids: Ids
+    a_keys: dict[str, str]
+    a_client_key: str
+    a_secret: str
+    b_secret: str
+    pdf: dict[str, str] = field(default_factory=dict)
+
+
+Builder = Callable[[Context], list[Call]]
+
+
+def _get(url: str, **kw: Any) -> list[Call]:
+    return [Call("GET", url, **kw)]
+
+
+def _keyed(path: str, c: Context, **params: Any) -> Call:
+    return Call("GET", path, params={**params, "paginationKey": c.a_keys[path]})
+
+
+def _upload(users_csv: str) -> dict[str, Any]:
+    return {"files": [{"fileName": "users.csv", "content": users_csv}]}
+
+
+def _entitlement(c: Context, entity_type: str, entity: str) -> dict[str, str]:
+    return {
+        "entityIdentifier": entity,
+        "entityType": entity_type,
+        "userIdentifier": c.ids.instructor,
+        "userRole": "INSTRUCTOR",
+    }
+
+
+def _entitlements(method: str) -> Builder:
+    def build(c: Context) -> list[Call]:
+        i = c.ids
+        kinds = (("COURSE", i.channel), ("GROUP", i.group), ("WORKSPACE", i.workspace))
+        return [Call(method, "/api/v2/users/entitlements", json=_entitlement(c, t, e)) for t, e in kinds]
+
+    return build
+
+
+ADMIN = "/api/admin/v1"
+CH = ADMIN + "/channels"
+# (method, path) -> the calls B makes on A's identifiers (and A on its own), for every route.
+ROUTES: dict[tuple[str, str], Builder] = {
+    # Admin API
+    ("POST", ADMIN + "/activity"): lambda c: [
+        Call(
+            "POST",
+            ADMIN + "/activity",
+            json={
+                "userIdentifier": c.ids.user,
+                "channelIdentifier": c.ids.channel,
+                "itemIdentifier": c.ids.item,
+                "completed": True,
+            },
+        )
+    ],
+    ("GET", ADMIN + "/catalog"): lambda c: _get(ADMIN + "/catalog", b=200),
+    ("PUT", ADMIN + "/catalog/{channelIdentifier}"): lambda c: [
+        Call("PUT", f"{ADMIN}/catalog/{c.ids.channel}"),
+        Call("PUT", f"{ADMIN}/catalog/{c.ids.channel}", params={"subAccountName": SUB_ACCOUNT}),
+    ],
+    ("DELETE", ADMIN + "/catalog/{channelIdentifier}"): lambda c: [
+        Call("DELETE", f"{ADMIN}/catalog/{c.ids.channel}", params={"subAccountName": SUB_ACCOUNT})
+    ],
+    ("PUT", ADMIN + "/certificates"): lambda c: [
+        Call(
+            "PUT",
+            ADMIN + "/certificates",
+            json={"externalCertificateId": c.ids.certificate, "name": BRAVO, "courseIds": [c.ids.channel]},
+            b=400,
+        ),
+        Call(
+            "PUT",
+            ADMIN + "/certificates",
+            json={"externalCertificateId": c.ids.certificate, "name": BRAVO, "courseIds": []},
+            b=201,
+        ),
+    ],
+    ("GET", ADMIN + "/certificates/{externalCertificateId}"): lambda c: _get(
+        f"{ADMIN}/certificates/{c.ids.certificate}"
+    ),
+    ("POST", ADMIN + "/certificates/{externalCertificateId}/users/{userIdentifier}/confirm"): lambda c: [
+        Call("POST", f"{ADMIN}/certificates/{c.ids.confirmed_certificate}/users/{c.ids.user}/confirm")
+    ],
+    ("POST", ADMIN + "/certificates/{externalCertificateId}/users/{userIdentifier}/revoke"): lambda c: [
+        Call("POST", f"{ADMIN}/certificates/{c.ids.certificate}/users/{c.ids.user}/revoke")
+    ],
+    ("PUT", CH + "/{channelIdentifier}/contentItems"): lambda c: [
+        Call("PUT", f"{CH}/{channel}/contentItems", json={"identifier": c.ids.item, "name": BRAVO})
+        for channel in (c.ids.channel, c.ids.master)
+    ],
+    ("GET", CH + "/{channelIdentifier}/contentItems"): lambda c: [
+        Call("GET", f"{CH}/{channel}/contentItems") for channel in (c.ids.channel, c.ids.master)
+    ],
+    ("GET", CH + "/{channelIdentifier}/contentItems/{itemIdentifier}"): lambda c: _get(
+        f"{CH}/{c.ids.channel}/contentItems/{c.ids.item}"
+    ),
+    ("DELETE", CH + "/{channelIdentifier}/contentItems/{itemIdentifier}"): lambda c: [
+        Call("DELETE", f"{CH}/{c.ids.channel}/contentItems/{c.ids.item}")
+    ],
+    ("GET", CH + "/{channelIdentifier}/details"): lambda c: _get(f"{CH}/{c.ids.channel}/details"),
+    ("PUT", CH + "/{channelIdentifier}/details"): lambda c: [
+        Call("PUT", f"{CH}/{c.ids.channel}/details", json={"categories": [BRAVO]})
+    ],
+    ("PUT", CH + "/{channelIdentifier}/trainingEvents"): lambda c: [
+        Call("PUT", f"{CH}/{c.ids.channel}/trainingEvents", json={"identifier": c.ids.event, "name": BRAVO})
+    ],
+    ("GET", CH + "/{channelIdentifier}/trainingEvents"): lambda c: _get(
+        f"{CH}/{c.ids.channel}/trainingEvents"
+    ),
+    ("GET", CH + "/{channelIdentifier}/trainingEvents/{itemIdentifier}"): lambda c: _get(
+        f"{CH}/{c.ids.channel}/trainingEvents/{c.ids.event}"
+    ),
+    ("DELETE", CH + "/{channelIdentifier}/trainingEvents/{itemIdentifier}"): lambda c: [
+        Call("DELETE", f"{CH}/{c.ids.channel}/trainingEvents/{c.ids.event}")
+    ],
+    ("PUT", ADMIN + "/groups/hierarchy"): lambda c: [
+        Call("PUT", ADMIN + "/groups/hierarchy", json=[], b=200)
+    ],
+    ("PUT", ADMIN + "/masterChannels"): lambda c: [
+        Call("PUT", ADMIN + "/masterChannels", json={"identifier": c.ids.master, "name": BRAVO}, b=201)
+    ],
+    ("GET", ADMIN + "/masterChannels/{identifier}"): lambda c: _get(f"{ADMIN}/masterChannels/{c.ids.master}"),
+    ("PUT", ADMIN + "/workspaces"): lambda c: [
+        Call("PUT", ADMIN + "/workspaces", json={"identifier": c.ids.workspace, "name": BRAVO}, b=201)
+    ],
+    ("GET", ADMIN + "/workspaces"): lambda c: _get(ADMIN + "/workspaces", b=200),
+    ("GET", ADMIN + "/workspaces/{identifier}"): lambda c: _get(f"{ADMIN}/workspaces/{c.ids.workspace}"),
+    # Authorization and certificates
+    ("POST", "/api/v1/token"): lambda c: [
+        Call(
+            "POST", "/api/v1/token", params={"clientKey": c.a_client_key, "secret": c.b_secret}, b=401, a=None
+        ),
+        Call("POST", "/api/v1/token", params={"clientKey": c.a_client_key, "secret": c.a_secret}, b=None),
+    ],
+    ("GET", "/api/v1/catalog/catalogItem"): lambda c: [
+        Call("GET", "/api/v1/catalog/catalogItem", params={"externalChannelId": c.ids.channel}),
+        Call(
+            "GET",
+            "/api/v1/catalog/catalogItem",
+            params={"externalChannelId": c.ids.channel, "subAccountName": SUB_ACCOUNT},
+        ),
+    ],
+    ("GET", "/api/v1/certificates"): lambda c: _get("/api/v1/certificates", b=200),
+    ("PUT", "/api/v1/certificates/compliance"): lambda c: [
+        Call(
+            "PUT",
+            "/api/v1/certificates/compliance",
+            json={
+                "certificateIdentifier": c.ids.certificate,
+                "userIdentifier": c.ids.user,
+                "isRequired": False,
+            },
+        )
+    ],
+    ("GET", "/api/v1/certificates/pdf/{token}"): lambda c: [
+        Call("GET", f"/api/v1/certificates/pdf/{c.pdf['b-account']}", a=404),
+        Call("GET", f"/api/v1/certificates/pdf/{c.pdf['b-user']}", a=404),
+        Call("GET", f"/api/v1/certificates/pdf/{c.pdf['a']}", b=None),
+    ],
+    ("GET", "/api/v1/certificates/users/{externalUserId}"): lambda c: _get(
+        f"/api/v1/certificates/users/{c.ids.user}"
+    ),
+    ("GET", "/api/v2/certificates"): lambda c: [
+        Call("GET", "/api/v2/certificates", b=200),
+        _keyed(PAGED[3], c),
+    ],
+    ("GET", "/api/v2/certificates/{externalCertificateId}"): lambda c: _get(
+        f"/api/v2/certificates/{c.ids.certificate}"
+    ),
+    # Channels
+    ("PUT", "/api/v1/channels"): lambda c: [
+        Call("PUT", "/api/v1/channels", json={"identifier": c.ids.channel, "name": BRAVO}, b=201)
+    ],
+    ("GET", "/api/v1/channels"): lambda c: [
+        Call("GET", "/api/v1/channels", b=200),
+        Call("GET", "/api/v1/channels", params={"subAccountName": SUB_ACCOUNT}, b=200),
+    ],
+    ("GET", "/api/v1/channels/{channelIdentifier}/courses/events"): lambda c: _get(
+        f"/api/v1/channels/{c.ids.channel}/courses/events"
+    ),
+    ("POST", "/api/v1/channels/{channelIdentifier}/groups/{groupIdentifier}"): lambda c: [
+        Call("POST", f"/api/v1/channels/{c.ids.channel}/groups/{c.ids.group}")
+    ],
+    ("DELETE", "/api/v1/channels/{channelIdentifier}/groups/{groupIdentifier}"): lambda c: [
+        Call("DELETE", f"/api/v1/channels/{c.ids.channel}/groups/{c.ids.group}")
+    ],
+    ("DELETE", "/api/v1/channels/{channelIdentifier}/users/{userIdentifier}"): lambda c: [
+        Call("DELETE", f"/api/v1/channels/{c.ids.channel}/users/{c.ids.user}")
+    ],
+    ("GET", "/api/v1/channels/{identifier}"): lambda c: _get(f"/api/v1/channels/{c.ids.channel}"),
+    ("GET", "/api/v2/channels/channels/masters"): lambda c: _get("/api/v2/channels/channels/masters", b=200),
+    ("GET", "/api/v2/channels/channels/{channelIdentifier}/members/count"): lambda c: _get(
+        f"/api/v2/channels/channels/{c.ids.channel}/members/count"
+    ),
+    ("PUT", "/api/v2/channels/master/instance"): lambda c: [
+        Call(
+            "PUT",
+            "/api/v2/channels/master/instance",
+            json={"identifier": c.ids.second_instance, "masterCourseIdentifier": c.ids.master},
+            a=201,
+        )
+    ],
+    ("POST", "/api/v2/channels/{channelIdentifier}/users/{userIdentifier}"): lambda c: [
+        Call("POST", f"/api/v2/channels/{c.ids.channel}/users/{c.ids.instructor}")
+    ],
+    ("GET", "/api/v3/channels"): lambda c: [Call("GET", "/api/v3/channels", b=200), _keyed(PAGED[1], c)],
+    ("GET", "/api/v3/channels/masters"): lambda c: [
+        Call("GET", "/api/v3/channels/masters", b=200),
+        _keyed(PAGED[2], c),
+    ],
+    ("POST", "/api/v4/channels/forceComplete/channel/{channelIdentifier}/user/{userIdentifier}"): lambda c: [
+        Call("POST", f"/api/v4/channels/forceComplete/channel/{c.ids.channel}/user/{c.ids.user}")
+    ],
+    # Groups
+    ("PUT", "/api/v1/groups"): lambda c: [
+        Call(
+            "PUT",
+            "/api/v1/groups",
+            json={"identifier": c.ids.group, "name": BRAVO, "parentIdentifier": c.ids.root_group},
+            b=400,
+        ),
+        Call("PUT", "/api/v1/groups", json={"identifier": c.ids.group, "name": BRAVO}, b=201),
+    ],
+    ("GET", "/api/v1/groups/hierarchy"): lambda c: _get("/api/v1/groups/hierarchy", b=200),
+    ("GET", "/api/v1/groups/list"): lambda c: [
+        Call("GET", "/api/v1/groups/list", b=200),
+        Call("GET", "/api/v1/groups/list", params={"subAccountName": SUB_ACCOUNT}, b=200),
+    ],
+    ("POST", "/api/v1/groups/{groupIdentifier}/users/{userIdentifier}"): lambda c: [
+        Call("POST", f"/api/v1/groups/{c.ids.group}/users/{c.ids.instructor}")
+    ],
+    ("DELETE", "/api/v1/groups/{groupIdentifier}/users/{userIdentifier}"): lambda c: [
+        Call("DELETE", f"/api/v1/groups/{c.ids.group}/users/{c.ids.user}")
+    ],
+    ("DELETE", "/api/v1/groups/{identifier}"): lambda c: [Call("DELETE", f"/api/v1/groups/{c.ids.group}")],
+    ("GET", "/api/v1/groups/{identifier}"): lambda c: _get(f"/api/v1/groups/{c.ids.group}"),
+    ("GET", "/api/v1/users/{identifier}/groups"): lambda c: _get(f"/api/v1/users/{c.ids.user}/groups"),
+    # Performance
+    ("GET", "/api/v1/performance"): lambda c: [
+        Call("GET", "/api/v1/performance", params={"externalChannelId": c.ids.channel}),
+        Call("GET", "/api/v1/performance", params={"externalUserId": c.ids.user}),
+    ],
+    ("GET", "/api/v2/performance"): lambda c: [
+        Call("GET", "/api/v2/performance", params={"channelIdentifier": c.ids.channel}),
+        Call("GET", "/api/v2/performance", params={"userIdentifier": c.ids.user}),
+        Call(
+            "GET",
+            "/api/v2/performance",
+            params={"userIdentifier": c.ids.user, "paginationKey": c.a_keys["/api/v2/performance"]},
+        ),
+    ],
+    # User profiles
+    ("POST", "/api/v2/getUserProfiles"): lambda c: [
+        Call("POST", "/api/v2/getUserProfiles", json=[c.ids.profile], b=200, empty=True)
+    ],
+    ("PUT", "/api/v2/userProfiles"): lambda c: [
+        Call("PUT", "/api/v2/userProfiles", json={"identifier": c.ids.profile, "name": BRAVO}, b=201)
+    ],
+    ("POST", "/api/v2/userProfiles/users/{identifier}"): lambda c: [
+        Call("POST", f"/api/v2/userProfiles/users/{c.ids.user}")
+    ],
+    ("PUT", "/api/v2/userProfiles/{profileIdentifier}/users/{userIdentifier}"): lambda c: [
+        Call("PUT", f"/api/v2/userProfiles/{c.ids.profile}/users/{c.ids.instructor}")
+    ],
+    ("DELETE", "/api/v2/userProfiles/{profileIdentifier}/users/{userIdentifier}"): lambda c: [
+        Call("DELETE", f"/api/v2/userProfiles/{c.ids.profile}/users/{c.ids.user}")
+    ],
+    # Users
+    ("PUT", "/api/v2/users"): lambda c: [
+        Call("PUT", "/api/v2/users", json={"identifier": c.ids.user, "firstName": BRAVO}, b=201)
+    ],
+    ("GET", "/api/v2/users"): lambda c: [
+        Call("GET", "/api/v2/users", params={"identifier": c.ids.user}, b=200, empty=True),
+        Call("GET", "/api/v2/users", params={"emailSubstring": f"{c.ids.user}@"}, b=200, empty=True),
+    ],
+    ("GET", "/api/v3/users"): lambda c: [
+        Call("GET", "/api/v3/users", params={"identifier": c.ids.user}, b=200, empty=True),
+        _keyed(PAGED[0], c),
+    ],
+    ("POST", "/api/v2/users/entitlements"): _entitlements("POST"),
+    ("DELETE", "/api/v2/users/entitlements"): _entitlements("DELETE"),
+    ("PUT", "/api/v2/users/identityManagement"): lambda c: [
+        Call(
+            "PUT",
+            "/api/v2/users/identityManagement",
+            json={"currentUserIdentifier": c.ids.user, "newUserIdentifier": c.ids.renamed_user},
+        )
+    ],
+    ("DELETE", "/api/v2/users/{identifier}"): lambda c: [Call("DELETE", f"/api/v2/users/{c.ids.user}")],
+    ("GET", "/api/v2/users/{identifier}"): lambda c: _get(f"/api/v2/users/{c.ids.user}"),
+    ("PUT", "/api/v2/users/{identifier}"): lambda c: [
+        Call("PUT", f"/api/v2/users/{c.ids.user}", params={"isActive": "false"})
+    ],
+    ("GET", "/api/v2/users/{identifier}/entitlements"): lambda c: _get(
+        f"/api/v2/users/{c.ids.instructor}/entitlements"
+    ),
+    ("DELETE", "/api/v2/users/{identifier}/subAccountName/{subAccountName}"): lambda c: [
+        Call("DELETE", f"/api/v2/users/{c.ids.user}/subAccountName/{SUB_ACCOUNT}")
+    ],
+    ("GET", "/api/v2/users/{userIdentifier}/permissions"): lambda c: _get(
+        f"/api/v2/users/{c.ids.instructor}/permissions"
+    ),
+    ("PUT", "/api/v2/users/{userIdentifier}/permissions"): lambda c: [
+        Call(
+            "PUT",
+            f"/api/v2/users/{c.ids.instructor}/permissions",
+            json={"permissions": ["INSTRUCTOR_CREATE_COURSE_INSTANCE"]},
+        )
+    ],
+    # Uploads
+    ("POST", "/api/v1/uploads/org"): lambda c: [
+        Call(
+            "POST",
+            "/api/v1/uploads/org",
+            json=_upload(f"identifier,groups\n{c.ids.user},{c.ids.group}\n"),
+            b=400,
+        ),
+        Call(
+            "POST",
+            "/api/v1/uploads/org",
+            json=_upload(f"identifier,firstName\n{c.ids.user},{BRAVO}\n"),
+            b=200,
+        ),
+    ],
+    # Documentation, probes and metrics: no account data at all
+    **{
+        ("GET", path): (lambda p: lambda c: _get(p, b=200))(path)
+        for path in ("/docs", "/redoc", "/healthz", "/readyz", "/metrics")
+    },
+}
+
+
+@dataclass
+class Tenant:
+    account: Any
+    key: str
+    secret: str
+    headers: dict[str, str]
+
+
+def _tenant(db, client: TestClient, name: str) -> Tenant:
+    account = factories.make_account(db, name=name, sub_accounts=[SUB_ACCOUNT, "US"])
+    key, secret = factories.make_client(db, account)
+    return Tenant(account, key, secret, bearer(client, key, secret))
+
+
+def _a_keys(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
+    keys = {}
+    for path, params in [(p, {}) for p in PAGED] + [("/api/v2/performance", {"userIdentifier": A_ONLY.user})]:
+        body = client.get(path, params=params, headers=headers).json()
+        assert body["paginationKey"], (path, body)
+        keys[path] = body["paginationKey"]
+    return keys
+
+
+def _internal_id(db, model: Any, account_id: int, external_id: str) -> int:
+    return db.scalar(select(model.id).where(model.account_id == account_id, model.external_id == external_id))
+
+
+def _pdf_tokens(db, services: Any, a: Tenant, b: Tenant) -> dict[str, str]:
+    """Links that name A's certificate under B's account, and B's user under A's account."""
+    a_user = _internal_id(db, User, a.account.id, A_ONLY.user)
+    a_cert = _internal_id(db, Certificate, a.account.id, A_ONLY.certificate)
+    b_user = _internal_id(db, User, b.account.id, SHARED.user)
+
+    def token(account_id: int, user_id: int) -> str:
+        return links.pdf_url(services, account_id, user_id, a_cert).rsplit("/", 1)[1]
+
+    return {
+        "b-account": token(b.account.id, a_user),
+        "b-user": token(a.account.id, b_user),
+        "a": token(a.account.id, a_user),
+    }
+
+
+def _send(client: TestClient, call: Call, headers: dict[str, str]) -> Any:
+    return client.request(call.method, call.url, params=call.params, json=call.json, headers=headers)
+
+
+def _is_empty(body: Any) -> bool:
+    return body == [] or (isinstance(body, dict) and body.get("items") == [])
+
+
+def _leaks(response: Any, a: Tenant) -> list[str]:
+    text = response.text.lower()
+    return [marker for marker in (ALPHA.lower(), a.account.name.lower(), a.key) if marker.lower() in text]
+
+
+def test_every_route_has_a_request_builder(app):
+    routes = sorted(f"{method} {path}" for path, methods, _ in api_routes(app) for method in methods)
+    missing = [route for route in routes if tuple(route.split(" ", 1)) not in ROUTES]
+    assert missing == [], f"routes without a request builder in tests/security/test_isolation.py: {missing}"
+
+
+def test_one_account_never_reaches_another(db, app_with):
+    started = app_with(rate_limit=0, page_size=1, access_log=False)
+    # The same app, with server errors answered as 500s: every problem is listed, not the first.
+    client = TestClient(started.app, raise_server_exceptions=False)
+    services = client.app.state.services
+    a = _tenant(db, client, "tenant-alpha")
+    b = _tenant(db, client, "tenant-bravo")
+    set_hierarchy(client, a.headers, ALPHA)
+    build_world(client, a.headers, SHARED.prefix, ALPHA)
+    build_world(client, a.headers, A_ONLY.prefix, ALPHA, password=False)
+    set_hierarchy(client, b.headers, BRAVO)
+    build_world(client, b.headers, SHARED.prefix, BRAVO, password=False)
+    context = Context(A_ONLY, _a_keys(client, a.headers), a.key, a.secret, b.secret)
+    context.pdf = _pdf_tokens(db, services, a, b)
+    shared = Context(SHARED, context.a_keys, a.key, a.secret, b.secret, context.pdf)
+    conn = db.connection()
+    before = account_rows(conn, a.account.id)
+    spanning = rows_spanning_accounts(conn)
+    problems = [f"while the accounts were built: {found}" for found in spanning]
+    routes = sorted((method, path) for path, methods, _ in api_routes(client.app) for method in methods)
+    for method, path in routes:
+        build = ROUTES.get((method, path))
+        if build is None:
+            continue  # reported by test_every_route_has_a_request_builder
+        route = f"{method} {path}"
+        savepoint = conn.begin_nested()
+        try:
+            for call in build(context):
+                if call.b is None:
+                    continue
+                response = _send(client, call, b.headers)
+                where = f"{route}: B {call.method} {call.url} {call.params or ''}"
+                if response.status_code != call.b:
+                    problems.append(
+                        f"{where} answered {response.status_code}, expected {call.b}: {response.text[:200]}"
+                    )
+                if call.empty and not _is_empty(response.json()):
+                    problems.append(f"{where} listed something: {response.text[:200]}")
+                problems += [f"{where} shows A's {leak!r}" for leak in _leaks(response, a)]
+            for call in build(shared):
+                if call.b is None:
+                    continue
+                response = _send(client, call, b.headers)
+                where = f"{route}: B on its own {call.method} {call.url}"
+                if response.status_code >= 500:
+                    problems.append(f"{where} answered {response.status_code}")
+                problems += [f"{where} shows A's {leak!r}" for leak in _leaks(response, a)]
+            if account_rows(conn, a.account.id) != before:
+                problems.append(f"{route}: B's calls changed A's rows")
+            problems += [
+                f"{route}: {found}" for found in rows_spanning_accounts(conn) if found not in spanning
+            ]
+        finally:
+            savepoint.rollback()
+        savepoint = conn.begin_nested()
+        try:
+            for call in build(context):
+                if call.a is None:
+                    continue
+                response = _send(client, call, a.headers)
+                where = f"{route}: A {call.method} {call.url} {call.params or ''}"
+                if call.a != response.status_code:
+                    problems.append(
+                        f"{where} (the control) answered {response.status_code}, expected {call.a}"
+                    )
+                if call.empty and _is_empty(response.json()):
+                    problems.append(f"{where} (the control) listed nothing")
+        finally:
+            savepoint.rollback()
+    assert account_rows(conn, a.account.id) == before
+    assert problems == [], "\n".join(problems)
