@@ -289,7 +289,10 @@ def _check_username_free(session: Session, tenant: HasAccount, user: User) -> No
     stmt = owned(User, tenant).where(User.username_key == user.username_key)
     if user.id is not None:
         stmt = stmt.where(User.id != user.id)
-    if session.scalar(stmt.with_only_columns(User.id)) is not None:
+    # Not flushed first: the pending change itself would meet the unique index and fail as a 500.
+    with session.no_autoflush:
+        taken = session.scalar(stmt.with_only_columns(User.id)) is not None
+    if taken:
         raise ItemExists(f"Username {user.username!r} is already taken")
 
 
