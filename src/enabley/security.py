@@ -123,10 +123,16 @@ class KeyRing:
             self._hmac = bytes.fromhex(session.get_one(ServerSecret, "hmac").value)
             self._last_refresh = time.monotonic()
 
-    def key(self, kid: str, session: Session | None = None) -> bytes | None:
-        """The secret of ``kid``; an unknown kid triggers at most one reload a second."""
+    def key(self, kid: str, session: Session | None = None, *, signing: bool = False) -> bytes | None:
+        """The secret of ``kid``; an unknown kid triggers at most one reload a second.
+
+        ``signing``: the kid is the database's newest key, about to sign a token, so this process
+        has simply not loaded it yet (a rotation): reload at once. The limit is for kids that
+        come from tokens, which anyone can make up.
+        """
         found = self._keys.get(kid)
-        if found is None and session is not None and time.monotonic() - self._last_refresh > 1.0:
+        stale = signing or time.monotonic() - self._last_refresh > 1.0
+        if found is None and session is not None and stale:
             self.load(session)
             found = self._keys.get(kid)
         return found

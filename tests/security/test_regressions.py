@@ -32,7 +32,9 @@ def test_taking_another_users_username_on_update_is_a_conflict(client, headers, 
     for identifier, username in (("u-first", "ana.s"), ("u-second", "other")):
         body = {"identifier": identifier, "username": username}
         assert client.put("/api/v2/users", json=body, headers=headers).status_code == 201
-    response = client.put("/api/v2/users", json={"identifier": "u-second", "username": taken}, headers=headers)
+    response = client.put(
+        "/api/v2/users", json={"identifier": "u-second", "username": taken}, headers=headers
+    )
     assert response.status_code == 409, response.text
     assert response.json()["error"] == "item_exists"
     assert client.get("/api/v2/users/u-second", headers=headers).json()["username"] == "other"

@@ -71,7 +71,7 @@ def issue_token(
     key = keyring.key(kid)
     if key is None:
         with db.session() as session:
-            key = keyring.key(kid, session)
+            key = keyring.key(kid, session, signing=True)
     if key is None:
         raise RuntimeError("no signing key: run `enabley db upgrade` or start the server once")
     token = security.issue_token(
