@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export ENABLEY_DATABASE_URL ?= sqlite:///./enabley.db
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean fuzz
 
 $(BIN)/enabley: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ run: $(BIN)/enabley
 ## test: install with the dev extras and run the whole test suite
 test: $(VENV)/.dev
 	$(BIN)/pytest
+
+## fuzz: the contract fuzz in depth: FUZZ_EXAMPLES per operation, every check, a summary; PostgreSQL
+## too when ENABLEY_TEST_POSTGRES_URL is set. Repeat a run with ENABLEY_FUZZ_SEED=<seed it printed>.
+FUZZ_EXAMPLES ?= 100
+fuzz: $(VENV)/.dev
+	ENABLEY_FUZZ_DEEP=1 ENABLEY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/pytest -q -p no:cacheprovider tests/security/test_contract.py -k test_operation_keeps_its_contract
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench

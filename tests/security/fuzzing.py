@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 PREFIX = "fz-"
 MARKER = "FUZZ"
 DEEP = os.environ.get("ENABLEY_FUZZ_DEEP", "") not in ("", "0")
-EXAMPLES = int(os.environ.get("ENABLEY_FUZZ_EXAMPLES", "400" if DEEP else "6"))
+EXAMPLES = int(os.environ.get("ENABLEY_FUZZ_EXAMPLES", "100" if DEEP else "6"))
 SUMMARY = DEEP or os.environ.get("ENABLEY_FUZZ_SUMMARY", "") not in ("", "0")
 SEED = int(os.environ.get("ENABLEY_FUZZ_SEED") or (random.getrandbits(32) if DEEP else 1))
 
