@@ -168,6 +168,32 @@ def test_a_key_from_the_environment_signs_as_kid_env(app_with, db, account):
     assert client.get("/api/v2/users", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "header",
+    [{"alg": "HS256"}, {"alg": "HS512", "kid": "k1"}, {"alg": "HS384", "kid": "k1"}],
+    ids=["no-kid", "hs512", "hs384"],
+)
+def test_a_token_without_a_kid_or_with_another_algorithm_is_refused(client, db, account, services, header):
+    key, _ = factories.make_client(db, account)
+    now = int(time.time())
+    claims = {
+        "iss": services.settings.jwt_issuer,
+        "aud": services.settings.jwt_audience,
+        "sub": key,
+        "iat": now,
+        "exp": now + 600,
+    }
+    signing_key = services.keyring.key("k1")
+    token = jwt.encode(
+        claims, signing_key, algorithm=header["alg"], headers={k: v for k, v in header.items() if k != "alg"}
+    )
+    assert jwt.get_unverified_header(token).get("kid") == header.get("kid")
+    response = client.get("/api/v2/users", headers={"Authorization": f"Bearer {token}"})
+    assert (response.status_code, response.json()["error"]) == (401, "access_denied")
+    control = jwt.encode(claims, signing_key, algorithm="HS256", headers={"kid": "k1"})
+    assert client.get("/api/v2/users", headers={"Authorization": f"Bearer {control}"}).status_code == 200
+
+
 @pytest.fixture
 def compared(monkeypatch) -> list[tuple[str, str]]:
     """Every hmac.compare_digest call the credential check makes, with its arguments."""
@@ -206,7 +232,11 @@ def test_secrets_are_kept_only_as_hashes(client, db, account, headers):
     key, secret = factories.make_client(db, account)
     password = "a long and unguessable passphrase"
     body = factories.user_body(password=password)
-    assert client.put("/api/v2/users", json=body, headers=headers).status_code == 201
+    created = client.put("/api/v2/users", json=body, headers=headers)
+    assert created.status_code == 201
+    read = client.get(f"/api/v2/users/{body['identifier']}", headers=headers)
+    for answer in (created, read):
+        assert password not in answer.text and "argon2" not in answer.text and "password" not in answer.json()
     stored = db.scalar(select(ApiClient.secret_hash).where(ApiClient.client_key == key))
     assert stored == security.hash_client_secret(secret) != secret
     assert hmac.new(b"enabley.client-secret.v1", secret.encode(), "sha256").hexdigest() == stored
