@@ -1,0 +1,68 @@
+"""The OpenAPI document describes every operation of the API reference, and the docs work offline."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+SPEC = Path(__file__).parent / "spec" / "enabley-api.txt"
+OPERATION = re.compile(r"^(GET|POST|PUT|DELETE) (/api/\S+)$", re.MULTILINE)
+
+
+def spec_operations() -> list[tuple[str, str]]:
+    return OPERATION.findall(SPEC.read_text())
+
+
+@pytest.fixture(scope="module")
+def document(http):
+    response = http.get("/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_reference_lists_its_operations():
+    assert len(spec_operations()) >= 40
+
+
+def test_every_operation_of_the_reference_is_documented(document):
+    missing = [
+        f"{method} {path}"
+        for method, path in spec_operations()
+        if method.lower() not in document["paths"].get(path, {})
+    ]
+    assert missing == []
+
+
+def test_openapi_version_and_error_responses(document):
+    assert document["openapi"].startswith("3.1")
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert operation.get("summary"), f"{method} {path} has no summary"
+            responses = operation["responses"]
+            assert "400" in responses or method == "get", f"{method} {path} documents no 400"
+            for status, response in responses.items():
+                if status.startswith(("4", "5")):
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (method, path, status)
+
+
+def test_routes_that_need_a_token_say_so(document):
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    token = document["paths"]["/api/v1/token"]["post"]
+    assert "security" not in token
+    assert {p["name"] for p in token["parameters"]} == {"clientKey", "secret"}
+    assert document["paths"]["/api/v2/users"]["get"]["security"] == [{"bearerAuth": []}]
+
+
+def test_docs_are_served_without_any_outside_asset(http):
+    page = http.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(a.startswith("/docs/assets/") for a in assets), assets
+    assert "https://" not in page.text and "http://" not in page.text
+    for asset in assets:
+        assert http.get(asset).status_code == 200, asset
+    redoc = http.get("/redoc")
+    assert redoc.status_code == 200 and "https://" not in redoc.text
