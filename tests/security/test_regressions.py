@@ -38,3 +38,22 @@ def test_taking_another_users_username_on_update_is_a_conflict(client, headers, 
     assert response.status_code == 409, response.text
     assert response.json()["error"] == "item_exists"
     assert client.get("/api/v2/users/u-second", headers=headers).json()["username"] == "other"
+
+
+@pytest.mark.parametrize("path", ["/api/v2/users", "/api/v3/users"])
+def test_short_and_long_substrings_together_are_served(client, headers, path):
+    # SQLite's FTS5 trigram index crashed the whole process (SIGSEGV) on a pattern shorter than a
+    # trigram next to longer ones: any client could stop the server with one query string.
+    body = {"identifier": "u-sub", "email": "abc@example.com", "firstName": "Dan", "lastName": "Xyz"}
+    assert client.put("/api/v2/users", json=body, headers=headers).status_code == 201
+    for params in (
+        {"emailSubstring": "abc", "firstNameSubstring": "d", "lastNameSubstring": "xyz"},
+        {"firstNameSubstring": "d", "emailSubstring": "abc"},
+        {"usernameSubstring": "q", "firstNameSubstring": "da", "lastNameSubstring": "xyz"},
+        {"emailSubstring": "b%c", "firstNameSubstring": "_", "lastNameSubstring": "yz"},
+    ):
+        response = client.get(path, params=params, headers=headers)
+        assert response.status_code == 200, (params, response.text)
+    found = client.get(path, params={"emailSubstring": "abc", "firstNameSubstring": "d"}, headers=headers)
+    items = found.json() if path == "/api/v2/users" else found.json()["items"]
+    assert [user["identifier"] for user in items] == ["u-sub"]
