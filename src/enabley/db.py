@@ -105,6 +105,24 @@ def owned(model: type[M], tenant: HasAccount) -> Select[M]:
     return select(model).where(model.account_id == tenant.account_id)
 
 
+def locked(session: Session, stmt: Select[M], *, changing: bool = False) -> Select[M]:
+    """``stmt`` locking the rows it reads until commit, when ``session`` writes to PostgreSQL.
+
+    A write that looks a row up and then refers to it must not interleave with a concurrent
+    delete of that row (a foreign key error, or an UPDATE that matches nothing: a 500) or a
+    change of its identifier (two renames of one user both succeeding). Under FOR KEY SHARE
+    such a delete or re-key waits for this transaction; committed first, it hides the row, so
+    the lookup answers as it would have after it. ``changing``: this write itself deletes the
+    row or changes its unique columns, FOR UPDATE, so that two of them queue rather than
+    deadlock. SQLite needs no row locks: a writer holds the whole database (BEGIN IMMEDIATE).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return stmt
+    if not session.connection().get_execution_options().get(WRITE_OPTION, False):
+        return stmt
+    return stmt.with_for_update() if changing else stmt.with_for_update(read=True, key_share=True)
+
+
 def make_engine(url: str, *, pool_size: int = 10, timeout: float = 5.0) -> Engine:
     parsed: URL = make_url(url)
     if parsed.get_backend_name() == "sqlite":

@@ -397,3 +397,103 @@ def test_concurrent_rename_chains_and_swaps_keep_identifiers_unique(cluster):
                 assert len(set(final.values())) == len(final)
 
     run(scenario())
+
+
+# --- deletes racing writes -------------------------------------------------------------------
+
+
+async def exists(client: httpx2.AsyncClient, base: str, user: str) -> bool:
+    return bool(await ok(client, "GET", f"{base}/api/v2/users?identifier={user}"))
+
+
+def test_deletes_racing_writes_of_the_same_entity_answer_as_some_serial_order(cluster):
+    """A user or group deleted on one process at the instant another process writes something
+    that refers to it. In either serial order the write answers 2xx or 404, never 5xx, and
+    what is left is what that order leaves."""
+
+    async def scenario():
+        async with cluster.client() as client:
+            base = cluster.base(0)
+            channel = f"del-{tag()}"
+            await ok(client, "PUT", f"{base}/api/v1/channels", json={"identifier": channel, "name": channel})
+
+            async def case(name: str, first: tuple, second: tuple) -> tuple[Outcome, Outcome, str, str]:
+                marker = tag()
+                user, group = f"{marker}-u", f"{marker}-g"
+                await ok(client, "PUT", f"{base}/api/v2/users", json={"identifier": user})
+                await ok(client, "PUT", f"{base}/api/v1/groups", json={"identifier": group, "name": group})
+                requests = []
+                for i, (method, path, body) in enumerate((first, second)):
+                    url = cluster.base(i) + path.format(u=user, g=group, v=f"{marker}-v", w=f"{marker}-w")
+                    if body is not None:
+                        body = {
+                            k: v.format(u=user, v=f"{marker}-v", w=f"{marker}-w") for k, v in body.items()
+                        }
+                    requests.append(call(client, method, url, **({"json": body} if body else {})))
+                a, b = await gather(requests)
+                assert_no_server_errors([a, b])
+                return a, b, user, marker
+
+            delete_user = ("DELETE", "/api/v2/users/{u}", None)
+            delete_group = ("DELETE", "/api/v1/groups/{g}", None)
+            for _ in range(8):
+                for name, write in (
+                    ("user to channel", ("POST", f"/api/v2/channels/{channel}/users/{{u}}", None)),
+                    ("user to group", ("POST", "/api/v1/groups/{g}/users/{u}", None)),
+                    ("user status", ("PUT", "/api/v2/users/{u}?isActive=false", None)),
+                ):
+                    deleted, written, user, _ = await case(name, delete_user, write)
+                    assert (deleted.status, written.status) in ((200, 200), (200, 404)), (
+                        name,
+                        describe([deleted, written]),
+                    )
+                    assert not await exists(client, base, user)
+
+                for name, write in (
+                    ("group to channel", ("POST", f"/api/v1/channels/{channel}/groups/{{g}}", None)),
+                    ("user to group", ("POST", "/api/v1/groups/{g}/users/{u}", None)),
+                ):
+                    deleted, written, user, _ = await case(name, delete_group, write)
+                    assert (deleted.status, written.status) in ((200, 200), (200, 404)), (
+                        name,
+                        describe([deleted, written]),
+                    )
+                    groups = await ok(client, "GET", f"{base}/api/v1/users/{user}/groups")
+                    assert groups == []
+
+                # An update of a user being deleted: either it came first (and the user is gone)
+                # or the delete did (and the update created the user anew).
+                deleted, upserted, user, _ = await case(
+                    "upsert", delete_user, ("PUT", "/api/v2/users", {"identifier": "{u}", "firstName": "{v}"})
+                )
+                outcome = (deleted.status, upserted.status)
+                assert outcome in ((200, 200), (200, 201)), describe([deleted, upserted])
+                assert await exists(client, base, user) == (upserted.status == 201)
+
+                rename = (
+                    "PUT",
+                    "/api/v2/users/identityManagement",
+                    {"currentUserIdentifier": "{u}", "newUserIdentifier": "{v}"},
+                )
+                deleted, renamed, user, marker = await case("rename", delete_user, rename)
+                outcome = (deleted.status, renamed.status)
+                assert outcome in ((200, 404), (404, 200)), describe([deleted, renamed])
+                assert not await exists(client, base, user)
+                assert await exists(client, base, f"{marker}-v") == (renamed.status == 200)
+
+                # Two renames of one user: the second finds no user of the old identifier.
+                other = (
+                    "PUT",
+                    "/api/v2/users/identityManagement",
+                    {"currentUserIdentifier": "{u}", "newUserIdentifier": "{w}"},
+                )
+                first, second, user, marker = await case("rename twice", rename, other)
+                assert sorted([first.status, second.status]) == [200, 404], describe([first, second])
+                assert not await exists(client, base, user)
+                assert await exists(client, base, f"{marker}-v") == (first.status == 200)
+                assert await exists(client, base, f"{marker}-w") == (second.status == 200)
+
+            count = await ok(client, "GET", f"{base}/api/v2/channels/channels/{channel}/members/count")
+            assert count == {"learners": 0}
+
+    run(scenario())

@@ -10,14 +10,14 @@ from sqlalchemy.orm import Session
 from enabley.channels import membership
 from enabley.channels.schemas import ChannelRole
 from enabley.channels.service import require_channel
-from enabley.db import HasAccount, insert_ignore, owned
+from enabley.db import HasAccount, insert_ignore, locked, owned
 from enabley.errors import NotFound
 from enabley.models import ChannelGroup, ChannelUser, Group
 from enabley.users import service as users_service
 
 
 def _require_group(session: Session, tenant: HasAccount, identifier: str) -> Group:
-    group = session.scalar(owned(Group, tenant).where(Group.external_id == identifier))
+    group = session.scalar(locked(session, owned(Group, tenant).where(Group.external_id == identifier)))
     if group is None:
         raise NotFound(f"Group {identifier!r} not found")
     return group

@@ -9,7 +9,7 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session, aliased
 
 from enabley.accounts import service as accounts_service
-from enabley.db import HasAccount, insert_ignore, owned, utcnow
+from enabley.db import HasAccount, insert_ignore, locked, owned, utcnow
 from enabley.entitlements.schemas import EntityType
 from enabley.errors import InvalidRequest, NotFound
 from enabley.groups import rules
@@ -67,8 +67,8 @@ def lock_account(session: Session, tenant: HasAccount) -> list[str]:
 
 
 def require_group(session: Session, tenant: HasAccount, identifier: str) -> Group:
-    """The tenant's group with this identifier; 404 otherwise."""
-    group = session.scalar(owned(Group, tenant).where(Group.external_id == identifier))
+    """The tenant's group with this identifier; 404 otherwise. A write keeps it locked (``db.locked``)."""
+    group = session.scalar(locked(session, owned(Group, tenant).where(Group.external_id == identifier)))
     if group is None:
         raise NotFound(f"Group {identifier!r} not found")
     return group

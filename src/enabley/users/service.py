@@ -13,7 +13,17 @@ from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
-from enabley.db import AnySelect, FastQuery, HasAccount, OrderedJoin, Reader, insert_ignore, owned, utcnow
+from enabley.db import (
+    AnySelect,
+    FastQuery,
+    HasAccount,
+    OrderedJoin,
+    Reader,
+    insert_ignore,
+    locked,
+    owned,
+    utcnow,
+)
 from enabley.errors import InvalidRequest, ItemExists, NotFound
 from enabley.models import SubAccount, User, UserPermission, UserSubAccount
 from enabley.pagination import Cursor, PageResult, Paginator
@@ -79,9 +89,12 @@ def to_info(user: Any, sub_account_names: Sequence[str]) -> UserInfo:
     )
 
 
-def require_user(session: Session, tenant: HasAccount, identifier: str) -> User:
-    """The tenant's user with this identifier; 404 otherwise."""
-    user = session.scalar(owned(User, tenant).where(User.external_id == identifier))
+def require_user(session: Session, tenant: HasAccount, identifier: str, *, changing: bool = False) -> User:
+    """The tenant's user with this identifier; 404 otherwise. A write keeps it locked (see
+    ``db.locked``): ``changing`` when it deletes the user or changes its identifier."""
+    user = session.scalar(
+        locked(session, owned(User, tenant).where(User.external_id == identifier), changing=changing)
+    )
     if user is None:
         raise NotFound(f"User {identifier!r} not found")
     return user
@@ -230,7 +243,8 @@ def upsert_user(
 ) -> tuple[User, bool, bool]:
     """Create or update; returns the user, whether it was created, and whether anything changed."""
     sub = accounts_service.resolve_sub_account(session, tenant, data.sub_account_name)
-    user = session.scalar(owned(User, tenant).where(User.external_id == data.identifier))
+    found = owned(User, tenant).where(User.external_id == data.identifier)
+    user = session.scalar(locked(session, found, changing=True))
     created = user is None
     if user is None:
         now = utcnow()
@@ -317,7 +331,7 @@ def set_status(session: Session, tenant: HasAccount, identifier: str, is_active:
 
 
 def delete_user(session: Session, tenant: HasAccount, identifier: str) -> None:
-    user = require_user(session, tenant, identifier)
+    user = require_user(session, tenant, identifier, changing=True)
     # The database cascades to memberships, progress and the rest.
     session.execute(delete(User).where(User.id == user.id).execution_options(synchronize_session=False))
     session.expunge(user)
@@ -338,7 +352,7 @@ def remove_from_sub_account(
 
 def change_identifier(session: Session, tenant: HasAccount, current: str, new: str) -> User:
     """Give a user a new identifier; everything that references the user follows (internal keys)."""
-    user = require_user(session, tenant, current)
+    user = require_user(session, tenant, current, changing=True)
     if current == new:
         return user
     if (
