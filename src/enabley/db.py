@@ -98,6 +98,7 @@ M = TypeVar("M", bound=TenantOwned)
 
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 """A SELECT of any columns (SQLAlchemy 2.1 types a Select by its column types)."""
+AnySelectT = TypeVar("AnySelectT", bound=AnySelect)
 
 
 def owned(model: type[M], tenant: HasAccount) -> Select[M]:
@@ -105,7 +106,7 @@ def owned(model: type[M], tenant: HasAccount) -> Select[M]:
     return select(model).where(model.account_id == tenant.account_id)
 
 
-def locked(session: Session, stmt: Select[M], *, changing: bool = False) -> Select[M]:
+def locked(session: Session, stmt: AnySelectT, *, changing: bool = False) -> AnySelectT:
     """``stmt`` locking the rows it reads until commit, when ``session`` writes to PostgreSQL.
 
     A write that looks a row up and then refers to it must not interleave with a concurrent

@@ -496,4 +496,37 @@ def test_deletes_racing_writes_of_the_same_entity_answer_as_some_serial_order(cl
             count = await ok(client, "GET", f"{base}/api/v2/channels/channels/{channel}/members/count")
             assert count == {"learners": 0}
 
+            # A content item deleted while a learner's progress on it is recorded, or while the
+            # course is force-completed for the learner: either way the progress goes with it.
+            course, learner = f"{channel}-course", f"{channel}-learner"
+            await ok(client, "PUT", f"{base}/api/v1/channels", json={"identifier": course, "name": course})
+            await ok(client, "PUT", f"{base}/api/v2/users", json={"identifier": learner})
+            await ok(client, "POST", f"{base}/api/v2/channels/{course}/users/{learner}")
+            items = f"/api/admin/v1/channels/{course}/contentItems"
+            for _ in range(8):
+                for kind in ("activity", "force"):
+                    item = tag()
+                    await ok(client, "PUT", f"{base}{items}", json={"identifier": item, "name": item})
+                    if kind == "activity":
+                        body = {
+                            "userIdentifier": learner,
+                            "channelIdentifier": course,
+                            "itemIdentifier": item,
+                        }
+                        write = call(
+                            client,
+                            "POST",
+                            f"{cluster.base(1)}/api/admin/v1/activity",
+                            json={**body, "completed": True},
+                        )
+                    else:
+                        path = f"/api/v4/channels/forceComplete/channel/{course}/user/{learner}"
+                        write = call(client, "POST", f"{cluster.base(1)}{path}")
+                    deleted, written = await gather([call(client, "DELETE", f"{base}{items}/{item}"), write])
+                    assert_no_server_errors([deleted, written])
+                    allowed = ((200, 200), (200, 404)) if kind == "activity" else ((200, 200),)
+                    assert (deleted.status, written.status) in allowed, (kind, describe([deleted, written]))
+                    (row,) = await ok(client, "GET", f"{base}/api/v1/performance?externalChannelId={course}")
+                    assert (row["externalUserId"], row["progress"]) == (learner, 0), row
+
     run(scenario())

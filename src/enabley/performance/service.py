@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from enabley.channels import membership
 from enabley.channels import service as channels_service
-from enabley.db import HasAccount, insert_ignore, owned, utcnow
+from enabley.db import HasAccount, insert_ignore, locked, owned, utcnow
 from enabley.errors import InvalidRequest, NotFound
 from enabley.models import (
     Channel,
@@ -246,11 +246,15 @@ def record_activity(
     """Record a learner's progress on one item (one row per user and item, updated in place)."""
     user = users_service.require_user(session, tenant, data.user_identifier)
     channel = channels_service.require_channel(session, tenant, data.channel_identifier)
+    # Locked: an item deleted meanwhile would fail the progress row's foreign key.
     item = session.scalar(
-        owned(ChannelItem, tenant).where(
-            ChannelItem.channel_id == channel.id,
-            ChannelItem.external_id == data.item_identifier,
-            ChannelItem.kind.in_(ITEM_KINDS),
+        locked(
+            session,
+            owned(ChannelItem, tenant).where(
+                ChannelItem.channel_id == channel.id,
+                ChannelItem.external_id == data.item_identifier,
+                ChannelItem.kind.in_(ITEM_KINDS),
+            ),
         )
     )
     if item is None:
@@ -305,13 +309,17 @@ def force_complete(
     channel = channels_service.require_channel(session, tenant, channel_identifier)
     user = users_service.require_user(session, tenant, user_identifier)
     _require_learner(session, channel, user)
+    # Locked: an item deleted meanwhile would fail the progress rows' foreign key.
     item_ids: Sequence[int] = session.scalars(
-        owned(ChannelItem, tenant)
-        .with_only_columns(ChannelItem.id)
-        .where(
-            ChannelItem.channel_id == channel.id,
-            ChannelItem.optional.is_(False),
-            ChannelItem.kind.in_(ITEM_KINDS),
+        locked(
+            session,
+            owned(ChannelItem, tenant)
+            .with_only_columns(ChannelItem.id)
+            .where(
+                ChannelItem.channel_id == channel.id,
+                ChannelItem.optional.is_(False),
+                ChannelItem.kind.in_(ITEM_KINDS),
+            ),
         )
     ).all()
     if not item_ids:
