@@ -114,8 +114,9 @@ def locked(session: Session, stmt: AnySelectT, *, changing: bool = False) -> Any
     change of its identifier (two renames of one user both succeeding). Under FOR KEY SHARE
     such a delete or re-key waits for this transaction; committed first, it hides the row, so
     the lookup answers as it would have after it. ``changing``: this write itself deletes the
-    row or changes its unique columns, FOR UPDATE, so that two of them queue rather than
-    deadlock. SQLite needs no row locks: a writer holds the whole database (BEGIN IMMEDIATE).
+    row, changes its unique columns, or replaces what hangs off it as a whole: FOR UPDATE, so
+    that two such writes queue (rather than deadlock, or both add what each meant to replace).
+    SQLite needs no row locks: a writer holds the whole database (BEGIN IMMEDIATE).
     """
     if session.get_bind().dialect.name != "postgresql":
         return stmt

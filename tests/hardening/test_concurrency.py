@@ -289,6 +289,30 @@ def test_concurrent_assign_and_unassign_leave_a_serial_state(cluster):
     run(scenario())
 
 
+def test_concurrent_replacing_assignments_leave_the_user_in_one_group(cluster):
+    """``replace=true`` removes the user's other groups: two of them at once, to two groups,
+    leave the user in one, as either order would."""
+
+    async def scenario():
+        async with cluster.client() as client:
+            base, marker = cluster.base(0), tag()
+            groups = [f"{marker}-g1", f"{marker}-g2"]
+            for group in groups:
+                await ok(client, "PUT", f"{base}/api/v1/groups", json={"identifier": group, "name": group})
+            for n in range(PAIRED_ROUNDS):
+                user = f"{marker}-u{n}"
+                await ok(client, "PUT", f"{base}/api/v2/users", json={"identifier": user})
+                outcomes = await gather(
+                    call(client, "POST", f"{cluster.base(i)}/api/v1/groups/{group}/users/{user}?replace=true")
+                    for i, group in enumerate(groups)
+                )
+                assert statuses(outcomes) == {200: 2}, describe(outcomes)
+                found = await ok(client, "GET", f"{base}/api/v1/users/{user}/groups")
+                assert len(found) == 1, found
+
+    run(scenario())
+
+
 # --- identity changes ------------------------------------------------------------------------
 
 

@@ -229,7 +229,8 @@ def assign_user(
     session: Session, tenant: HasAccount, group_identifier: str, user_identifier: str, *, replace: bool
 ) -> None:
     group = require_group(session, tenant, group_identifier)
-    user = users_service.require_user(session, tenant, user_identifier)
+    # Replacing locks the user outright: two replacing assignments at once would each keep its own group.
+    user = users_service.require_user(session, tenant, user_identifier, changing=replace)
     if replace:
         session.execute(delete(UserGroup).where(UserGroup.user_id == user.id, UserGroup.group_id != group.id))
     insert_ignore(session, UserGroup.__table__, [{"user_id": user.id, "group_id": group.id}])

@@ -91,7 +91,8 @@ def to_info(user: Any, sub_account_names: Sequence[str]) -> UserInfo:
 
 def require_user(session: Session, tenant: HasAccount, identifier: str, *, changing: bool = False) -> User:
     """The tenant's user with this identifier; 404 otherwise. A write keeps it locked (see
-    ``db.locked``): ``changing`` when it deletes the user or changes its identifier."""
+    ``db.locked``): ``changing`` when it deletes the user, changes its identifier or replaces
+    its links as a whole."""
     user = session.scalar(
         locked(session, owned(User, tenant).where(User.external_id == identifier), changing=changing)
     )
