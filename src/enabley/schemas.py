@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -11,9 +12,11 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
+    Strict,
     StringConstraints,
 )
 from pydantic.alias_generators import to_camel
@@ -29,8 +32,38 @@ def format_timestamp(value: datetime) -> str:
 Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str)]
 """An outgoing timestamp."""
 
-TimestampIn = Annotated[AwareDatetime, PlainSerializer(format_timestamp, return_type=str)]
+_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_text(value: Any) -> Any:
+    # Pydantic would also read a number, or a string of one, as seconds since 1970.
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE_TIME.match(value)):
+        return value
+    raise ValueError("expected an ISO 8601 date and time with a zone, e.g. 2017-12-13T13:14:28.317Z")
+
+
+def _utc_representable(value: datetime) -> datetime:
+    # 0001-01-01T00:00:00+01:00 is valid ISO 8601 but falls before year 1 in UTC, where it is stored.
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("date and time out of range in UTC") from None
+    return value
+
+
+TimestampIn = Annotated[
+    AwareDatetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_utc_representable),
+    PlainSerializer(format_timestamp, return_type=str),
+]
 """An incoming timestamp: ISO 8601 with a zone, e.g. ``2017-12-13T13:14:28.317Z``."""
+
+JsonBool = Annotated[bool, Strict()]
+"""A boolean of a request body: JSON true or false, never 0, 1 or a string."""
+
+JsonInt = Annotated[int, Strict()]
+"""An integer of a request body: a JSON number without a fraction, never a string or a boolean."""
 
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=MAX_IDENTIFIER)]
 """An integrator's external id: case-sensitive, unique per account and kind."""

@@ -11,6 +11,7 @@ Two depths, chosen by environment variables (``make fuzz`` sets them):
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import re
@@ -106,6 +107,21 @@ def config() -> schemathesis.Config:
     }
     settings["seed"] = SEED
     return schemathesis.Config.from_dict(settings)
+
+
+@functools.cache
+def load_schema() -> schemathesis.BaseSchema:
+    """The app's /openapi.json, as Schemathesis sees it, with this module's run settings."""
+    from fastapi.testclient import TestClient
+
+    from enabley.main import create_app
+    from tests.conftest import settings_for
+
+    # The document is built from the routes alone: this app never opens its database.
+    app = create_app(settings_for("sqlite:///never-opened.db"))
+    response = TestClient(app).get("/openapi.json")
+    assert response.status_code == 200
+    return schemathesis.openapi.from_dict(response.json(), config=config())
 
 
 class Known:

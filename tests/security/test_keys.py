@@ -209,7 +209,9 @@ def compared(monkeypatch) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("case", ["right-secret", "wrong-secret", "unknown-key", "revoked"])
-def test_every_token_request_compares_one_secret_hash_in_constant_time(client, db, account, compared, case):
+def test_every_token_request_compares_one_secret_hash_in_constant_time(app_with, db, account, compared, case):
+    # An app of its own: failed token requests count against the client address of the app.
+    client = app_with()
     key, secret = factories.make_client(db, account)
     params = {
         "right-secret": {"clientKey": key, "secret": secret},

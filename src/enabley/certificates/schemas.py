@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, StringConstraints
 
 from enabley.certificates.rules import CertificateState, ExpirationPeriod
-from enabley.schemas import ApiModel, Identifier, Timestamp
+from enabley.schemas import ApiModel, Identifier, JsonBool, JsonInt, Timestamp
 
 MAX_COURSES = 500
 
@@ -22,7 +22,7 @@ class CertificateStatus(StrEnum):
 class CertificateExpiration(ApiModel):
     """CertificateExpiration: how long a certification stays valid."""
 
-    duration: int = Field(ge=1, le=10_000, description="How many periods the certification lasts")
+    duration: JsonInt = Field(ge=1, le=10_000, description="How many periods the certification lasts")
     period: ExpirationPeriod = Field(description="The unit of the duration (calendar months and years)")
 
 
@@ -54,7 +54,7 @@ class CertificateData(ApiModel):
         None, description="How long a certification stays valid; null: it never expires"
     )
     status: CertificateStatus = Field(CertificateStatus.ACTIVE, description="Certificate status")
-    requires_learner_confirmation: bool = Field(
+    requires_learner_confirmation: JsonBool = Field(
         False, description="Whether a learner who completed every course must confirm before being certified"
     )
 
@@ -96,7 +96,7 @@ class requirementUpdate(ApiModel):  # the spec's definition name
     """Certificate requirements update data"""
 
     certificate_identifier: Identifier = Field(description="certificateIdentifier")
-    is_required: bool = Field(description="isRequired")
+    is_required: JsonBool = Field(description="isRequired")
     user_identifier: Identifier = Field(description="userIdentifier")
 
     model_config = ConfigDict(

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime
 
 from enabley.channels import items_service, members_service, service
 from enabley.channels.schemas import (
@@ -18,7 +17,15 @@ from enabley.channels.schemas import (
 )
 from enabley.deps import CurrentTenant
 from enabley.pagination import Page, PaginationKeyQuery
-from enabley.schemas import CONFLICT, ERRORS, NOT_FOUND, OK_EMPTY, SubAccountQuery, path_identifier
+from enabley.schemas import (
+    CONFLICT,
+    ERRORS,
+    NOT_FOUND,
+    OK_EMPTY,
+    SubAccountQuery,
+    TimestampIn,
+    path_identifier,
+)
 
 router = APIRouter(prefix="/api", tags=["Channels"])
 
@@ -40,7 +47,7 @@ OnlyPublished = Annotated[
 async def get_account_channels(
     tenant: CurrentTenant,
     created_since: Annotated[
-        AwareDatetime | None,
+        TimestampIn | None,
         Query(
             alias="createdSince",
             description="Filter by channels created since the specified date "

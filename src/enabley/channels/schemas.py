@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
-from enabley.schemas import ApiModel, Identifier, Timestamp, TimestampIn
+from enabley.schemas import ApiModel, Identifier, JsonBool, JsonInt, Timestamp, TimestampIn
 
 MAX_CATEGORIES = 100
 
@@ -200,7 +200,7 @@ class MasterChannelData(ApiModel):
 
     identifier: Identifier = Field(description="The master channel's unique id, defined by the integrator")
     name: ChannelName = Field(description="The master channel name")
-    published: bool | None = Field(None, description="Offered for instantiation (default false)")
+    published: JsonBool | None = Field(None, description="Offered for instantiation (default false)")
     categories: Categories | None = None
     sub_account_name: Identifier | None = Field(
         None, description="The sub-account to which the master channel belongs"
@@ -225,11 +225,13 @@ class ContentItemData(ApiModel):
     identifier: Identifier = Field(description="The item's unique id within its channel")
     name: ChannelName = Field(description="The content item name")
     type: ContentItemType | None = Field(None, description="Content type (default OTHER)")
-    optional: bool | None = Field(None, description="Not required to complete the channel (default false)")
-    duration_seconds: Annotated[int | None, Field(ge=0, le=10**9)] = Field(
+    optional: JsonBool | None = Field(
+        None, description="Not required to complete the channel (default false)"
+    )
+    duration_seconds: Annotated[JsonInt | None, Field(ge=0, le=10**9)] = Field(
         None, description="How long the item takes, in seconds"
     )
-    scored: bool | None = Field(None, description="The item gives a score (default false)")
+    scored: JsonBool | None = Field(None, description="The item gives a score (default false)")
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -264,12 +266,14 @@ class TrainingEventData(ApiModel):
     )
     from_date: TimestampIn | None = Field(None, description="Start date and time of the training event")
     until_date: TimestampIn | None = Field(None, description="End date and time of the training event")
-    all_day_event: bool | None = Field(None, description="Lasts the entire day (default false)")
-    include_grade: bool | None = Field(None, description="Grading is included (default false)")
-    is_published: bool | None = Field(None, description="Published (default false)")
-    live_session: bool | None = Field(None, description="A live session (default false)")
+    all_day_event: JsonBool | None = Field(None, description="Lasts the entire day (default false)")
+    include_grade: JsonBool | None = Field(None, description="Grading is included (default false)")
+    is_published: JsonBool | None = Field(None, description="Published (default false)")
+    live_session: JsonBool | None = Field(None, description="A live session (default false)")
     location: Annotated[str | None, Field(max_length=1024)] = Field(None, description="Event location")
-    optional: bool | None = Field(None, description="Not required to complete the channel (default false)")
+    optional: JsonBool | None = Field(
+        None, description="Not required to complete the channel (default false)"
+    )
 
     model_config = ConfigDict(
         json_schema_extra={

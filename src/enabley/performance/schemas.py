@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 
-from enabley.schemas import ApiModel, Identifier, Timestamp, TimestampIn
+from enabley.schemas import ApiModel, Identifier, JsonBool, JsonInt, Timestamp, TimestampIn
 
 
 class ExternalUserChannelPerformance(ApiModel):
@@ -33,11 +33,11 @@ class ActivityData(ApiModel):
     item_identifier: Identifier = Field(
         description="The identifier of a content item or training event of the channel"
     )
-    completed: bool = Field(
+    completed: JsonBool = Field(
         description="Whether the learner completed the item. A completion keeps its first date; "
         "false clears it, so a later completion starts a new one"
     )
-    score: int | None = Field(
+    score: JsonInt | None = Field(
         None,
         ge=0,
         le=100,
