@@ -66,6 +66,42 @@ def test_concurrent_puts_of_one_new_user_create_exactly_one(cluster):
     run(scenario())
 
 
+def test_concurrent_claims_of_one_username_let_exactly_one_through(cluster):
+    """Usernames are unique per account too: two new users, or two existing ones, given the same
+    username at once on both processes: one succeeds, the other is refused with 409."""
+
+    async def scenario():
+        async with cluster.client() as client:
+            for _ in range(PAIRED_ROUNDS // 2):
+                marker = tag()
+                for existing in (False, True):
+                    users = [f"{marker}-{existing}-{i}" for i in range(2)]
+                    if existing:
+                        for user in users:
+                            await ok(
+                                client, "PUT", f"{cluster.base(0)}/api/v2/users", json={"identifier": user}
+                            )
+                    username = f"{marker}-{existing}-name"
+                    outcomes = await gather(
+                        call(
+                            client,
+                            "PUT",
+                            f"{cluster.base(i)}/api/v2/users",
+                            json={"identifier": user, "username": username},
+                        )
+                        for i, user in enumerate(users)
+                    )
+                    assert statuses(outcomes) == {200 if existing else 201: 1, 409: 1}, describe(outcomes)
+                    (refused,) = [o for o in outcomes if o.status == 409]
+                    assert refused.body["error"] == "item_exists"
+                    holders = await ok(
+                        client, "GET", f"{cluster.base(1)}/api/v2/users?usernameSubstring={username}"
+                    )
+                    assert len(holders) == 1, holders
+
+    run(scenario())
+
+
 # --- groups ----------------------------------------------------------------------------------
 
 

@@ -315,11 +315,14 @@ def _check_username_free(session: Session, tenant: HasAccount, user: User) -> No
 
 
 def _flush_user(session: Session, user: User) -> None:
+    # Read before the flush: once it fails (on PostgreSQL, when a concurrent request took the
+    # username after the check), the user's attributes can't be loaded any more.
+    username = user.username
     try:
         with session.begin_nested():
             session.flush([user])
     except IntegrityError:
-        raise ItemExists(f"Username {user.username!r} is already taken") from None
+        raise ItemExists(f"Username {username!r} is already taken") from None
 
 
 def set_status(session: Session, tenant: HasAccount, identifier: str, is_active: bool) -> User:
