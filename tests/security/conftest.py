@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session
 
 from enabley.db import Database
 from enabley.main import create_app
@@ -79,8 +80,6 @@ def mint_pagination_keys(client: TestClient, headers: dict[str, str], world: Wor
 @pytest.fixture(scope="module")
 def seeded(engine: Engine, app_database: Database, unlimited_app: FastAPI) -> Iterator[Seed]:
     """One populated account per backend and module, in a transaction rolled back at the end."""
-    from sqlalchemy.orm import Session
-
     conn = engine.connect()
     outer = conn.begin()
     app_database.bind = conn
