@@ -269,7 +269,7 @@ def print_summary(reporter: Any) -> None:
     if not SUMMARY or not STATS:
         return
     reporter.section("contract fuzz summary")
-    reporter.write_line(f"ENABLEY_FUZZ_SEED={SEED}, {EXAMPLES} examples per operation and mode")
+    reporter.write_line(f"ENABLEY_FUZZ_SEED={SEED}, {EXAMPLES} examples per operation")
     total = Counter[int]()
     for label in sorted(STATS):
         counts = STATS[label]
