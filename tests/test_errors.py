@@ -134,6 +134,10 @@ def test_nul_characters_are_refused_everywhere(client, headers):
 
 
 def test_overlong_query_and_headers_are_refused(client, headers):
-    assert_error(client.get("/api/v2/users", params={"emailSubstring": "x" * 9000}, headers=headers), 400, "invalid_request")
+    assert_error(
+        client.get("/api/v2/users", params={"emailSubstring": "x" * 9000}, headers=headers),
+        400,
+        "invalid_request",
+    )
     big = {**headers, "X-Padding": "y" * 17000}
     assert_error(client.get("/api/v2/users", headers=big), 431, "invalid_request")

@@ -40,14 +40,18 @@ def upgrade() -> None:
         )
         op.execute(
             "CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN "
-            "INSERT INTO users_search(users_search, rowid, email_key, first_name_key, last_name_key, username_key) "
-            "VALUES ('delete', old.id, old.email_key, old.first_name_key, old.last_name_key, old.username_key); END"
+            "INSERT INTO users_search"
+            "(users_search, rowid, email_key, first_name_key, last_name_key, username_key) "
+            "VALUES ('delete', old.id, "
+            "old.email_key, old.first_name_key, old.last_name_key, old.username_key); END"
         )
         op.execute(
             "CREATE TRIGGER users_search_update "
             "AFTER UPDATE OF email_key, first_name_key, last_name_key, username_key ON users BEGIN "
-            "INSERT INTO users_search(users_search, rowid, email_key, first_name_key, last_name_key, username_key) "
-            "VALUES ('delete', old.id, old.email_key, old.first_name_key, old.last_name_key, old.username_key); "
+            "INSERT INTO users_search"
+            "(users_search, rowid, email_key, first_name_key, last_name_key, username_key) "
+            "VALUES ('delete', old.id, "
+            "old.email_key, old.first_name_key, old.last_name_key, old.username_key); "
             "INSERT INTO users_search(rowid, email_key, first_name_key, last_name_key, username_key) "
             "VALUES (new.id, new.email_key, new.first_name_key, new.last_name_key, new.username_key); END"
         )
