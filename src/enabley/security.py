@@ -105,7 +105,7 @@ class KeyRing:
         self._keys: dict[str, bytes] = {}
         self._hmac: bytes | None = None
         self._lock = threading.Lock()
-        self._last_refresh = 0.0
+        self._missing: dict[str, float] = {}
         if settings.jwt_secret is not None:
             secret = settings.jwt_secret.get_secret_value().encode()
             if len(secret) < MIN_SECRET_BYTES:
@@ -121,20 +121,26 @@ class KeyRing:
             if not self.from_environment:
                 self._keys = {k.kid: k.secret.encode() for k in session.scalars(select(SigningKey))}
             self._hmac = bytes.fromhex(session.get_one(ServerSecret, "hmac").value)
-            self._last_refresh = time.monotonic()
 
     def key(self, kid: str, session: Session | None = None, *, signing: bool = False) -> bytes | None:
-        """The secret of ``kid``; an unknown kid triggers at most one reload a second.
+        """The secret of ``kid``. A kid this process doesn't know makes it reload the key set (another
+        process rotated: the new key arrives and dropped keys go). Kids that come from tokens can
+        be made up by anyone, so a kid found missing is not looked up again for a second.
 
-        ``signing``: the kid is the database's newest key, about to sign a token, so this process
-        has simply not loaded it yet (a rotation): reload at once. The limit is for kids that
-        come from tokens, which anyone can make up.
+        ``signing``: the kid is the database's newest key, about to sign: always look it up.
         """
         found = self._keys.get(kid)
-        stale = signing or time.monotonic() - self._last_refresh > 1.0
-        if found is None and session is not None and stale:
-            self.load(session)
-            found = self._keys.get(kid)
+        if found is not None or session is None or self.from_environment:
+            return found
+        now = time.monotonic()
+        if not signing and now - self._missing.get(kid, -1.0) < 1.0:
+            return None
+        self.load(session)
+        found = self._keys.get(kid)
+        if found is None:
+            if len(self._missing) >= 1000:
+                self._missing.clear()
+            self._missing[kid] = now
         return found
 
     def derived(self, purpose: str) -> bytes:
