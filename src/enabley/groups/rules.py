@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 
 def type_allowed(group_type: str | None, hierarchy: Collection[str]) -> bool:
     """With a hierarchy, a typed group's type must be one of it; without one any type goes."""
     return group_type is None or not hierarchy or group_type in hierarchy
+
+
+def type_refusal(group_type: str | None, hierarchy: Sequence[str]) -> str | None:
+    """Why ``group_type`` can't be given to a group of this hierarchy; None when it can."""
+    if type_allowed(group_type, hierarchy):
+        return None
+    return f"Group type {group_type!r} is not in the account's hierarchy ({', '.join(map(repr, hierarchy))})"
 
 
 def makes_cycle(group_id: int | None, new_parent_id: int | None, parent_chain: Collection[int]) -> bool:

@@ -160,11 +160,9 @@ def upsert_group(session: Session, tenant: HasAccount, data: GroupData) -> tuple
         sub = accounts_service.resolve_sub_account(session, tenant, data.sub_account_name)
         wanted["sub_account_id"] = sub.id if sub is not None else None
     if created or "type" in given:
-        if not rules.type_allowed(data.type, hierarchy):
-            raise InvalidRequest(
-                f"Group type {data.type!r} is not in the account's hierarchy "
-                f"({', '.join(map(repr, hierarchy))})"
-            )
+        refusal = rules.type_refusal(data.type, hierarchy)
+        if refusal is not None:
+            raise InvalidRequest(refusal)
         wanted["type"] = data.type
     if created or "parent_identifier" in given:
         wanted["parent_id"] = _parent_id(session, tenant, group, data)

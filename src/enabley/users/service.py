@@ -28,6 +28,7 @@ from enabley.errors import InvalidRequest, ItemExists, NotFound
 from enabley.models import SubAccount, User, UserPermission, UserSubAccount
 from enabley.pagination import Cursor, PageResult, Paginator
 from enabley.schemas import UserRole
+from enabley.users import rules
 from enabley.users.schemas import UserData, UserInfo
 
 if TYPE_CHECKING:
@@ -252,10 +253,9 @@ def upsert_user(
         user = User(
             account_id=tenant.account_id,
             external_id=data.identifier,
-            is_active=True,
-            possible_roles=[UserRole.LEARNER.value],
             created_at=now,
             modified_at=now,
+            **rules.new_user_defaults(),
         )
     changed = apply_user_data(user, data, password_hash, creating=created)
     _check_username_free(session, tenant, user)
@@ -278,15 +278,7 @@ def upsert_user(
 
 def apply_user_data(user: User, data: UserData, password_hash: str | None, *, creating: bool) -> bool:
     """Copy the fields the request carries onto ``user``; True when a stored value changed."""
-    given = data.model_fields_set
-    values: dict[str, Any] = {}
-    for field in ("address", "custom_attributes", "email", "first_name", "last_name", "phone", "username"):
-        if field in given:
-            values[field] = getattr(data, field)
-    if "is_active" in given or creating:
-        values["is_active"] = data.is_active
-    if data.possible_roles is not None:
-        values["possible_roles"] = [r.value for r in dict.fromkeys(data.possible_roles)]
+    values = rules.user_values(data, creating=creating)
     if password_hash is not None:
         values["password_hash"] = password_hash
     changed = False
@@ -294,10 +286,8 @@ def apply_user_data(user: User, data: UserData, password_hash: str | None, *, cr
         if getattr(user, field) != value:
             setattr(user, field, value)
             changed = True
-    user.username_key = user.username.casefold() if user.username else None
-    user.email_key = user.email.casefold() if user.email else None
-    user.first_name_key = user.first_name.casefold() if user.first_name else None
-    user.last_name_key = user.last_name.casefold() if user.last_name else None
+    for field, key in rules.SEARCH_KEYS.items():
+        setattr(user, key, rules.search_key(getattr(user, field)))
     return changed
 
 
