@@ -23,6 +23,10 @@ class AppError(Exception):
         self.description = description
         self.headers = headers
 
+    def body(self) -> dict[str, Any]:
+        """The JSON body: the spec's ErrorResponse (an error may add fields of its own)."""
+        return error_body(self.error, self.description)
+
 
 class InvalidRequest(AppError):
     status_code, error = 400, "invalid_request"
@@ -76,7 +80,7 @@ def render(exc: AppError) -> JSONResponse:
     headers = dict(exc.headers or {})
     if exc.status_code == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
-    return JSONResponse(error_body(exc.error, exc.description), exc.status_code, headers or None)
+    return JSONResponse(exc.body(), exc.status_code, headers or None)
 
 
 def _field_name(loc: Sequence[Any]) -> str:
