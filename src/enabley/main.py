@@ -28,6 +28,7 @@ from enabley.pagination import Paginator
 from enabley.performance.router import router as performance_router
 from enabley.profiles.router import router as profiles_router
 from enabley.security import KeyRing, TokenVerifier, ensure_server_keys
+from enabley.uploads.router import router as uploads_router
 from enabley.users.router import router as users_router
 from enabley.workspaces.router import router as workspaces_router
 
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         catalog_router,
         performance_router,
         certificates_router,
+        uploads_router,
     ):
         app.include_router(router)
     install_observability(app, access_log=settings.access_log)

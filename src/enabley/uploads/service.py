@@ -1,0 +1,141 @@
+"""The organisation upload: groups.csv and users.csv, checked whole, then written in one go.
+
+Every row is checked before anything is written; a refused upload names every bad row (up to
+``MAX_LISTED_ERRORS``) and writes nothing. The caller runs all of it in one transaction, so a
+crash or a kill half-way leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from enabley.db import HasAccount, owned, utcnow
+from enabley.errors import InvalidRequest, ItemExists, describe_validation_error
+from enabley.groups import service as groups_service
+from enabley.models import Group, Profile, SubAccount
+from enabley.uploads import groups_file, users_file
+from enabley.uploads.csvfiles import CsvFile
+from enabley.uploads.rules import Problem, Problems
+from enabley.uploads.schemas import (
+    MAX_LISTED_ERRORS,
+    ExternalOrgBulkUploadRequest,
+    ExternalOrgBulkUploadResponse,
+    UploadCounts,
+    UploadErrorResponse,
+    UploadRowError,
+)
+
+GROUPS, USERS = "groups.csv", "users.csv"
+_FILES = {
+    GROUPS: (groups_file.COLUMNS, groups_file.REQUIRED),
+    USERS: (users_file.COLUMNS, users_file.REQUIRED),
+}
+
+
+class UploadRejected(InvalidRequest):
+    """400 with every problem found: the spec's ErrorResponse plus ``errors`` and ``moreErrors``."""
+
+    def __init__(self, description: str, problems: Sequence[Problem] = (), more: int = 0) -> None:
+        super().__init__(description)
+        self.problems = list(problems)
+        self.more = more
+
+    def body(self) -> dict[str, Any]:
+        return UploadErrorResponse.model_validate(
+            {
+                "error": self.error,
+                "error_description": self.description,
+                "errors": [UploadRowError(**p._asdict()) for p in self.problems],
+                "more_errors": self.more,
+            }
+        ).model_dump(mode="json", by_alias=True)
+
+
+def _rejection(problems: Problems) -> UploadRejected:
+    listed = problems.listed()
+    return UploadRejected(problems.summary(), listed, problems.total - len(listed))
+
+
+def read_files(raw: bytes) -> dict[str, CsvFile]:
+    """The request's files by name, their headers checked: what needs no database."""
+    try:
+        request = ExternalOrgBulkUploadRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        raise UploadRejected(describe_validation_error(exc.errors())) from None
+    names = [f.file_name for f in request.files]
+    problems = Problems(names, MAX_LISTED_ERRORS)
+    files: dict[str, CsvFile] = {}
+    for given in request.files:
+        name = given.file_name
+        if name not in _FILES:
+            problems.add(name, None, None, f"Unknown file {name!r}: expected {' or '.join(_FILES)}")
+        elif name in files:
+            problems.add(name, None, None, f"File {name!r} is given more than once")
+        else:
+            files[name] = CsvFile(name, given.content)
+    del request
+    for name, file in files.items():
+        file.read_header(*_FILES[name], problems)
+    if problems:
+        raise _rejection(problems)
+    return files
+
+
+def upload_org(
+    session: Session, tenant: HasAccount, files: dict[str, CsvFile]
+) -> ExternalOrgBulkUploadResponse:
+    """Check every row of the files, then create and update groups (parents first) and users."""
+    # Tree writes of this account wait for the upload, and a concurrent upload waits its turn.
+    hierarchy = groups_service.lock_account(session, tenant)
+    sub_accounts = {
+        name: id_
+        for name, id_ in session.execute(
+            owned(SubAccount, tenant).with_only_columns(SubAccount.name, SubAccount.id)
+        )
+    }
+    problems = Problems(files, MAX_LISTED_ERRORS)
+    now = utcnow()
+    groups = groups_file.GroupsUpload(session, tenant, files.get(GROUPS), hierarchy, sub_accounts, problems)
+    groups.check()
+    users = None
+    if USERS in files:
+        group_refs = users_file.References(
+            session,
+            tenant,
+            Group,
+            ids={identifier: group.id for identifier, group in groups.stored.items()},
+            pending=groups.identifiers - groups.stored.keys(),
+        )
+        profile_refs = users_file.References(session, tenant, Profile)
+        users = users_file.UsersUpload(
+            session, tenant, files[USERS], sub_accounts, group_refs, profile_refs, problems, now
+        )
+        users.check()
+    if problems:
+        raise _rejection(problems)
+    try:
+        group_ids = groups.write(now)
+        if users is not None:
+            users.groups.written(group_ids)
+            users.write()
+        session.flush()
+    except IntegrityError:
+        raise ItemExists(
+            "The organisation changed while the upload was written (a concurrent request took an "
+            "identifier or username, or removed a group or profile); nothing was written: retry"
+        ) from None
+    g_created, g_updated, g_unchanged = groups.counts()
+    u_created, u_updated, u_unchanged = (
+        (users.created, users.updated, users.unchanged) if users is not None else (0, 0, 0)
+    )
+    return ExternalOrgBulkUploadResponse(
+        files_processed=len(files),
+        created=UploadCounts(groups=g_created, users=u_created),
+        updated=UploadCounts(groups=g_updated, users=u_updated),
+        unchanged=UploadCounts(groups=g_unchanged, users=u_unchanged),
+    )

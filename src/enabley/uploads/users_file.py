@@ -1,0 +1,442 @@
+"""users.csv: read once, a chunk of rows at a time; written once the whole upload is known good.
+
+Each row is checked as *Create or update User* would check it (the same ``UserData``, the same
+``users.rules``) and compared with the stored user. What a chunk has to write is kept as a
+marshalled blob (about the size of the chunk's CSV text); what spans rows is kept as sets of
+identifiers and usernames. No statement runs per row: lookups and writes go by chunk.
+"""
+
+from __future__ import annotations
+
+import marshal
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
+from typing import Any, cast
+
+from pydantic import ValidationError
+from sqlalchemy import Table, bindparam, delete, select, text, update
+from sqlalchemy.orm import Session
+
+from enabley.db import HasAccount, owned
+from enabley.models import Group, Profile, User, UserGroup, UserProfile, UserSubAccount
+from enabley.uploads import rules
+from enabley.uploads.bulk import BulkInsert, BulkWrite, KeyedRead, bind, binds
+from enabley.uploads.csvfiles import CsvFile
+from enabley.uploads.rules import Problems, chunks
+from enabley.users import rules as user_rules
+from enabley.users.schemas import UserData
+
+COLUMNS = (
+    "identifier",
+    "email",
+    "firstName",
+    "lastName",
+    "username",
+    "phone",
+    "address",
+    "isActive",
+    "possibleRoles",
+    "subAccountName",
+    "groups",
+    "profiles",
+)
+REQUIRED = ("identifier",)
+CHUNK = 2000
+ANALYZE_AFTER = 10_000
+"""PostgreSQL plans queries from statistics that autovacuum refreshes once a tenth of a table
+has changed, a minute or so later. An upload can change far more than that at once, and the
+next one's lookups would be planned as if the tables were still empty (measured: each lookup of
+2,000 users scanning all 100,000). After writing this many rows, the upload refreshes them."""
+
+_USERS = cast(Table, User.__table__)
+_STORED = ("email", "first_name", "last_name", "username", "phone", "address", "is_active", "possible_roles")
+_AT = {column: i for i, column in enumerate(_STORED, start=2)}
+"""Where each stored column is in a row of the "stored" read: (id, external_id, *_STORED,
+username_key)."""
+_KEYS = tuple(user_rules.SEARCH_KEYS.items())
+_INSERTED = ("external_id", *_STORED, *(key for _, key in _KEYS), "account_id", "created_at", "modified_at")
+_LINKS: dict[str, tuple[Table, str]] = {
+    "subAccountName": (cast(Table, UserSubAccount.__table__), "sub_account_id"),
+    "groups": (cast(Table, UserGroup.__table__), "group_id"),
+    "profiles": (cast(Table, UserProfile.__table__), "profile_id"),
+}
+
+
+_INSERT_USERS = BulkInsert(_USERS, _INSERTED, returning=("external_id", "id"))
+_ADD_LINKS = {
+    kind: BulkInsert(table, ("user_id", column), ignore_conflicts=True)
+    for kind, (table, column) in _LINKS.items()
+}
+
+
+def _remove_links(table: Table, column: str) -> BulkWrite:
+    stmt = delete(table).where(table.c.user_id == bind("user_id"), table.c[column] == bind(column))
+    return BulkWrite(lambda: stmt, ("user_id", column))
+
+
+_REMOVE_LINKS = {kind: _remove_links(table, column) for kind, (table, column) in _LINKS.items()}
+_UPDATES: dict[tuple[str, ...], BulkWrite] = {}
+
+
+def _update_users(keys: tuple[str, ...]) -> BulkWrite:
+    """UPDATE users SET <keys> WHERE id = :id, one statement per set of keys."""
+    if keys not in _UPDATES:
+        stmt = update(_USERS).where(_USERS.c.id == bind("id")).values(binds(keys))
+        _UPDATES[keys] = BulkWrite(lambda: stmt, ("id", *keys))
+    return _UPDATES[keys]
+
+
+ParsedRow = tuple[int, UserData, dict[str, Any], dict[str, list[str]]]
+"""(line, the validated row, the stored values it sets, its list columns split)"""
+
+
+class References:
+    """The tenant's groups or profiles by identifier, looked up in batches as rows name them.
+
+    ``pending`` are created by this upload: known, but without an id until they are written.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        tenant: HasAccount,
+        model: type[Group] | type[Profile],
+        ids: Mapping[str, int] | None = None,
+        pending: Collection[str] = (),
+    ) -> None:
+        self.session, self.tenant, self.model = session, tenant, model
+        self.ids: dict[str, int | None] = dict(ids or {})
+        self.pending = set(pending)
+
+    def load(self, identifiers: Iterable[str]) -> None:
+        wanted = {i for i in identifiers if i not in self.ids and i not in self.pending}
+        model = self.model
+        for batch in chunks(wanted, CHUNK):
+            stmt = (
+                owned(model, self.tenant)
+                .with_only_columns(model.external_id, model.id)
+                .where(model.external_id.in_(batch))
+            )
+            found: dict[str, int] = {external_id: id_ for external_id, id_ in self.session.execute(stmt)}
+            for identifier in batch:
+                self.ids[identifier] = found.get(identifier)
+
+    def written(self, ids: Mapping[str, int]) -> None:
+        self.ids.update(ids)
+        self.pending.clear()
+
+
+class ChunkPlan:
+    """What a chunk writes. Users are named by id, or by identifier before they are created."""
+
+    def __init__(self) -> None:
+        self.inserts: list[tuple[Any, ...]] = []
+        self.updates: list[dict[str, Any]] = []
+        self.add: dict[str, list[tuple[int | str, int | str]]] = defaultdict(list)
+        self.remove: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self.created = self.updated = self.unchanged = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.inserts or self.updates or any(self.add.values()) or any(self.remove.values()))
+
+    def dump(self) -> bytes:
+        return marshal.dumps((self.inserts, self.updates, dict(self.add), dict(self.remove)))
+
+    @classmethod
+    def load(cls, blob: bytes) -> ChunkPlan:
+        plan = cls()
+        plan.inserts, plan.updates, add, remove = marshal.loads(blob)  # noqa: S302 (our own bytes)
+        plan.add.update(add)
+        plan.remove.update(remove)
+        return plan
+
+
+class UsersUpload:
+    def __init__(
+        self,
+        session: Session,
+        tenant: HasAccount,
+        file: CsvFile,
+        sub_accounts: Mapping[str, int],
+        groups: References,
+        profiles: References,
+        problems: Problems,
+        now: datetime,
+    ) -> None:
+        self.session, self.tenant, self.file, self.problems, self.now = session, tenant, file, problems, now
+        self.sub_accounts, self.groups, self.profiles = sub_accounts, groups, profiles
+        columns = file.columns
+        self.plain = [
+            (c, i) for c, i in columns.items() if c not in ("groups", "profiles", "isActive", "possibleRoles")
+        ]
+        self.active_index = columns.get("isActive")
+        self.roles_index = columns.get("possibleRoles")
+        self.lists = [(c, i) for c, i in columns.items() if c in ("groups", "profiles")]
+        self.links = [c for c in _LINKS if c in columns]
+        self.references = [
+            (column, refs, kind)
+            for column, refs, kind in (("groups", groups, "Group"), ("profiles", profiles, "User profile"))
+            if column in columns
+        ]
+        self.identifier_index = columns["identifier"]
+        self.has_username = "username" in columns
+        self.first_line: dict[str, int] = {}
+        self.usernames: dict[str, tuple[int, str]] = {}
+        self.taken: list[tuple[int, str, str, int]] = []
+        self.releasing: list[int] = []
+        self.plans: list[bytes] = []
+        self.created = self.updated = self.unchanged = 0
+        keys: Any = bindparam("keys", expanding=True)
+        self.reads = {
+            "stored": KeyedRead(
+                owned(User, tenant)
+                .with_only_columns(
+                    User.id, User.external_id, *(getattr(User, c) for c in _STORED), User.username_key
+                )
+                .where(User.external_id.in_(keys))
+            ),
+            "holders": KeyedRead(
+                owned(User, tenant)
+                .with_only_columns(User.username_key, User.external_id, User.id)
+                .where(User.username_key.in_(keys))
+            ),
+            **{
+                kind: KeyedRead(select(table.c.user_id, table.c[column]).where(table.c.user_id.in_(keys)))
+                for kind, (table, column) in _LINKS.items()
+            },
+        }
+        self.defaults = user_rules.new_user_defaults()
+
+    def check(self) -> None:
+        for chunk in chunks(self.file.rows(self.problems), CHUNK):
+            rows = [row for line, cells in chunk if (row := self._parse(line, cells))]
+            plan = self._plan(rows)
+            self.created += plan.created
+            self.updated += plan.updated
+            self.unchanged += plan.unchanged
+            if plan and not self.problems:
+                self.plans.append(plan.dump())
+        for line, username, holder, holder_id in self.taken:
+            if holder in self.first_line:
+                # The holder takes another username in this upload: it frees this one first.
+                self.releasing.append(holder_id)
+            else:
+                self.problems.add(
+                    self.file.name, line, "username", f"Username {username!r} is already taken by {holder!r}"
+                )
+
+    def write(self) -> None:
+        if self.releasing:
+            _update_users(("username_key",)).run(self.session, [(i, None) for i in self.releasing])
+        constants = (self.tenant.account_id, self.now, self.now)
+        group_ids = self.groups.ids
+        written = 0
+        for blob in self.plans:
+            plan = ChunkPlan.load(blob)
+            for keys, rows in _by_keys(plan.updates).items():
+                _update_users((*keys, "modified_at")).run(self.session, [(*row, self.now) for row in rows])
+            new_ids: dict[str, int] = dict(
+                _INSERT_USERS.run(self.session, [row + constants for row in plan.inserts])
+            )
+            written += len(plan.updates) + len(plan.inserts)
+            for kind in _LINKS:
+                removed, added = plan.remove.get(kind, ()), plan.add.get(kind, ())
+                _REMOVE_LINKS[kind].run(self.session, removed)
+                # Users and groups created by this upload were named by identifier until now.
+                _ADD_LINKS[kind].run(
+                    self.session,
+                    [
+                        (new_ids[u] if isinstance(u, str) else u, group_ids[t] if isinstance(t, str) else t)
+                        for u, t in added
+                    ],
+                )
+                written += len(removed) + len(added)
+        if written >= ANALYZE_AFTER and self.session.get_bind().dialect.name == "postgresql":
+            tables = ", ".join(table.name for table in (_USERS, *(table for table, _ in _LINKS.values())))
+            self.session.execute(text(f"ANALYZE {tables}"))
+
+    def _parse(self, line: int, cells: list[str]) -> ParsedRow | None:
+        identifier = cells[self.identifier_index]
+        first = self.first_line.setdefault(identifier, line)
+        if first != line:
+            self._problem(line, "identifier", f"Duplicate identifier {identifier!r}: already on line {first}")
+            return None
+        try:
+            data = UserData.model_validate(self._body(cells))
+        except ValidationError as exc:
+            for error in exc.errors():
+                self._problem(line, str(error["loc"][0]), rules.describe_error(error))
+            return None
+        lists = {column: rules.split_list(cells[index]) for column, index in self.lists}
+        return line, data, user_rules.user_values(data, creating=False), lists
+
+    def _body(self, cells: list[str]) -> dict[str, Any]:
+        """The row as the JSON body of *Create or update User*: an empty cell is null, except an
+        empty isActive, which is left out (true for a new user, unchanged otherwise)."""
+        body: dict[str, Any] = {column: cells[index] or None for column, index in self.plain}
+        if self.active_index is not None and cells[self.active_index]:
+            body["isActive"] = cells[self.active_index]
+        if self.roles_index is not None:
+            roles = cells[self.roles_index]
+            body["possibleRoles"] = rules.split_list(roles) if roles else None
+        return body
+
+    def _problem(self, line: int, column: str | None, message: str) -> None:
+        self.problems.add(self.file.name, line, column, message)
+
+    def _plan(self, rows: list[ParsedRow]) -> ChunkPlan:
+        stored = self._stored([data.identifier for _, data, _, _ in rows])
+        user_ids = [user[0] for user in stored.values()]
+        current = {kind: self._current(kind, user_ids) for kind in self.links}
+        for column, refs in (("groups", self.groups), ("profiles", self.profiles)):
+            refs.load(i for _, _, _, lists in rows for i in lists.get(column, ()))
+        holders = self._holders(rows, stored) if self.has_username else {}
+        plan = ChunkPlan()
+        for line, data, values, lists in rows:
+            targets = self._targets(line, data, lists)
+            if self.has_username and not self._username_free(line, data.identifier, values, holders):
+                continue
+            if targets is None:
+                continue
+            user = stored.get(data.identifier)
+            if user is None:
+                self._plan_create(plan, data.identifier, values, targets)
+            else:
+                self._plan_update(plan, user, values, targets, current)
+        return plan
+
+    def _targets(
+        self, line: int, data: UserData, lists: Mapping[str, list[str]]
+    ) -> dict[str, list[int | str]] | None:
+        """The row's memberships by kind: its sub-account (if any), its groups and profiles.
+        None, with problems reported, when it names any that doesn't exist."""
+        targets: dict[str, list[int | str]] = {}
+        ok = True
+        sub = data.sub_account_name
+        if sub is not None:
+            sub_id = self.sub_accounts.get(sub)
+            if sub_id is None:
+                self._problem(line, "subAccountName", f"Unknown subAccountName {sub!r}")
+                ok = False
+            else:
+                targets["subAccountName"] = [sub_id]
+        for column, refs, kind in self.references:
+            ids, pending = refs.ids, refs.pending
+            wanted: list[int | str] = []
+            unknown: list[str] = []
+            for identifier in lists[column]:
+                found = ids.get(identifier)
+                if found is not None:
+                    wanted.append(found)
+                elif identifier in pending:
+                    wanted.append(identifier)  # created by this upload: its id comes later
+                else:
+                    unknown.append(identifier)
+            if unknown:
+                self._problem(line, column, f"{kind} {', '.join(map(repr, unknown))} not found")
+                ok = False
+            targets[column] = wanted
+        return targets if ok else None
+
+    def _username_free(
+        self, line: int, identifier: str, values: Mapping[str, Any], holders: Mapping[str, tuple[str, int]]
+    ) -> bool:
+        """Usernames are unique per account whatever their case: within the upload, and against
+        stored users unless they take another username in this upload (settled in ``check``)."""
+        key = user_rules.search_key(values.get("username"))
+        if key is None:
+            return True
+        first, other = self.usernames.setdefault(key, (line, identifier))
+        if other != identifier:
+            self._problem(
+                line,
+                "username",
+                f"Username {values['username']!r} is also given to {other!r} on line {first}",
+            )
+            return False
+        holder = holders.get(key)
+        if holder is not None and holder[0] != identifier:
+            self.taken.append((line, values["username"], *holder))
+        return True
+
+    def _plan_create(
+        self, plan: ChunkPlan, identifier: str, values: dict[str, Any], targets: Mapping[str, list[int | str]]
+    ) -> None:
+        plan.created += 1
+        defaults = self.defaults
+        stored = [values[c] if c in values else defaults.get(c) for c in _STORED]
+        keys = [(v.casefold() if (v := values.get(field)) else None) for field, _ in _KEYS]
+        plan.inserts.append((identifier, *stored, *keys))
+        for kind, wanted in targets.items():
+            add = plan.add[kind]
+            for target in wanted:
+                add.append((identifier, target))
+
+    def _plan_update(
+        self,
+        plan: ChunkPlan,
+        user: tuple[Any, ...],
+        values: dict[str, Any],
+        targets: Mapping[str, list[int | str]],
+        current: Mapping[str, Mapping[int, set[int]]],
+    ) -> None:
+        user_id = user[0]
+        # Only the columns that change: an unchanged search key would still cost its index.
+        diff = {column: value for column, value in values.items() if user[_AT[column]] != value}
+        changed = bool(diff)
+        if diff:
+            for field, key in _KEYS:
+                if field in diff:
+                    diff[key] = user_rules.search_key(diff[field])
+            plan.updates.append({"id": user_id, **diff})
+        for kind, wanted in targets.items():
+            have = current[kind].get(user_id, ())
+            added = [t for t in wanted if t not in have]
+            # A sub-account is added, never removed (as with *Create or update User*).
+            removed = [] if kind == "subAccountName" else [t for t in have if t not in wanted]
+            if added:
+                plan.add[kind].extend([(user_id, t) for t in added])
+            if removed:
+                plan.remove[kind].extend([(user_id, t) for t in removed])
+            changed = changed or bool(added or removed)
+        if changed:
+            plan.updated += 1
+        else:
+            plan.unchanged += 1
+
+    def _stored(self, identifiers: list[str]) -> dict[str, tuple[Any, ...]]:
+        """Stored users by identifier: (id, identifier, *_STORED, username_key)."""
+        return {row[1]: row for row in self.reads["stored"].all(self.session, identifiers)}
+
+    def _current(self, kind: str, user_ids: list[int]) -> dict[int, set[int]]:
+        found: dict[int, set[int]] = defaultdict(set)
+        for user_id, target in self.reads[kind].all(self.session, user_ids):
+            found[user_id].add(target)
+        return found
+
+    def _holders(
+        self, rows: list[ParsedRow], stored: Mapping[str, tuple[Any, ...]]
+    ) -> dict[str, tuple[str, int]]:
+        """Stored users holding the usernames these rows give: key -> (identifier, id). A user
+        keeping its own username needs no look-up."""
+        keys = list(
+            {
+                key
+                for _, data, values, _ in rows
+                if (key := user_rules.search_key(values.get("username")))
+                and ((user := stored.get(data.identifier)) is None or user[-1] != key)
+            }
+        )
+        return {
+            key: (identifier, id_) for key, identifier, id_ in self.reads["holders"].all(self.session, keys)
+        }
+
+
+def _by_keys(updates: list[dict[str, Any]]) -> dict[tuple[str, ...], list[tuple[Any, ...]]]:
+    """Updates grouped by the columns they set, as rows of (id, *values)."""
+    grouped: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
+    for values in updates:
+        keys = tuple(key for key in values if key != "id")
+        grouped[keys].append((values["id"], *(values[key] for key in keys)))
+    return grouped
