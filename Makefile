@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export ENABLEY_DATABASE_URL ?= sqlite:///./enabley.db
 
-.PHONY: run test lint bench clean fuzz
+.PHONY: run test lint bench bench-upload clean fuzz
 
 $(BIN)/enabley: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,8 @@ clean:
 bench: $(VENV)/.dev
 	@command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python bench/run.py
+
+## bench-upload: one bulk upload of 100,000 users and 1,000 groups, then again, timed end to end
+## (SQLite; PostgreSQL too when ENABLEY_BENCH_POSTGRES_URL names a server)
+bench-upload: $(VENV)/.dev
+	$(BIN)/python bench/upload.py

@@ -1,0 +1,242 @@
+"""`make bench-upload`: the organisation bulk upload, end to end, on a fresh database per run.
+
+One upload of 100,000 users and 1,000 groups (5 levels; users in groups and with profiles) is
+timed from the HTTP request to the response, then the same files again (nothing changes), then
+the files with every tenth user changed. The server's memory is read from /proc: the peak RSS
+an upload adds over what the server held just before it. SQLite always; PostgreSQL too when
+ENABLEY_BENCH_POSTGRES_URL names a server (a database is created and dropped for the run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results"
+TARGET_SECONDS = 10.0
+TARGET_RSS_MB = 200.0
+
+sys.path[:0] = [str(HERE.parent / "src"), str(HERE.parent)]
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bench import org_data  # noqa: E402
+from enabley import migrate  # noqa: E402
+from enabley.accounts import service as accounts_service  # noqa: E402
+from enabley.auth import service as auth_service  # noqa: E402
+from enabley.config import Settings  # noqa: E402
+from enabley.db import Database, make_engine  # noqa: E402
+from enabley.security import ensure_server_keys  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def fresh_database(backend: str) -> Iterator[str]:
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{tmp}/upload.db"
+        return
+    admin_url = os.environ["ENABLEY_BENCH_POSTGRES_URL"]
+    name = f"enabley_bench_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(admin_url, pool_size=1)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def prepare(url: str) -> dict[str, str]:
+    """Migrate, then an account "bench" with sub-accounts EU and US and an API client."""
+    migrate.upgrade(url)
+    db = Database(make_engine(url))
+    try:
+        with db.session(write=True) as session:
+            ensure_server_keys(session, Settings(database_url=url))
+            accounts_service.create_account(session, "bench", ["EU", "US"])
+            client, secret = auth_service.create_client(session, "bench")
+            return {"clientKey": client.client_key, "secret": secret}
+    finally:
+        db.dispose()
+
+
+@contextmanager
+def server(url: str) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    # The server runs the code of this checkout, whatever is installed.
+    env = {
+        **os.environ,
+        "ENABLEY_DATABASE_URL": url,
+        "ENABLEY_ACCESS_LOG": "false",
+        "ENABLEY_RATE_LIMIT": "0",
+        "PYTHONPATH": f"{HERE.parent / 'src'}{os.pathsep}{HERE.parent}",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "enabley.main:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    proc = subprocess.Popen(cmd, env=env, cwd=HERE.parent)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}", proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def call(method: str, url: str, body: bytes | None = None, token: str | None = None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=600) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def memory_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+def timed_upload(base: str, token: str, pid: int, body: bytes) -> tuple[float, float, dict[str, Any]]:
+    """Seconds, peak RSS added (MB) and the answer of one upload."""
+    before = memory_kb(pid, "VmRSS")
+    # Reset the process's high-water mark to its current RSS (Linux: clear_refs 5).
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+    start = time.perf_counter()
+    status, answer = call("POST", f"{base}/api/v1/uploads/org", body, token)
+    seconds = time.perf_counter() - start
+    if status != 200:
+        raise RuntimeError(f"upload answered {status}: {json.dumps(answer)[:2000]}")
+    return seconds, (memory_kb(pid, "VmHWM") - before) / 1024, answer
+
+
+def request_body(users: str, groups: str) -> bytes:
+    files = [{"fileName": "groups.csv", "content": groups}, {"fileName": "users.csv", "content": users}]
+    return json.dumps({"files": files}, ensure_ascii=False).encode()
+
+
+def run(backend: str, users: int) -> list[dict[str, Any]]:
+    groups = org_data.groups_csv()
+    first = request_body(org_data.users_csv(users), groups)
+    changed = request_body(org_data.users_csv(users, changed_every=10), groups)
+    scenarios = [
+        ("first upload", first, {"groups": len(org_data.group_ids()), "users": users}, "created"),
+        ("same files again", first, {"groups": len(org_data.group_ids()), "users": users}, "unchanged"),
+        ("every 10th user changed", changed, {"groups": 0, "users": users // 10}, "updated"),
+    ]
+    results = []
+    with fresh_database(backend) as url:
+        creds = prepare(url)
+        with server(url) as (base, pid):
+            status, answer = call(
+                "POST", f"{base}/api/v1/token?clientKey={creds['clientKey']}&secret={creds['secret']}"
+            )
+            assert status == 200, answer
+            token = answer["access_token"]
+            status, _ = call(
+                "PUT", f"{base}/api/admin/v1/groups/hierarchy", json.dumps(org_data.HIERARCHY).encode(), token
+            )
+            assert status == 200
+            for profile in org_data.profile_ids():
+                body = json.dumps({"identifier": profile, "name": profile}).encode()
+                assert call("PUT", f"{base}/api/v2/userProfiles", body, token)[0] == 201
+            for name, body, expected, key in scenarios:
+                seconds, rss_mb, answer = timed_upload(base, token, pid, body)
+                if answer[key] != expected:
+                    raise RuntimeError(f"{name}: expected {key} {expected}, got {answer}")
+                print(f"  {backend:<10} {name:<26} {seconds:7.2f} s   +{rss_mb:6.1f} MB peak RSS", flush=True)
+                results.append(
+                    {
+                        "backend": backend,
+                        "scenario": name,
+                        "seconds": round(seconds, 2),
+                        "peak_rss_added_mb": round(rss_mb, 1),
+                        "body_mb": round(len(body) / 1e6, 1),
+                    }
+                )
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
+    opts = parser.parse_args()
+    backends = opts.backend or [
+        "sqlite",
+        *(["postgresql"] if os.environ.get("ENABLEY_BENCH_POSTGRES_URL") else []),
+    ]
+    print(f"upload of {opts.users:,} users and {sum(org_data.LEVELS):,} groups, end to end", flush=True)
+    results = [row for backend in backends for row in run(backend, opts.users)]
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
+        f"{platform.python_version()}, {platform.system()}",
+        "users": opts.users,
+        "results": results,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "upload-latest.json").write_text(json.dumps(report, indent=2))
+    print(f"machine: {report['machine']}; results in {RESULTS / 'upload-latest.json'}")
+    firsts = [r for r in results if r["scenario"] == "first upload"]
+    missed = [r for r in firsts if r["seconds"] > TARGET_SECONDS or r["peak_rss_added_mb"] > TARGET_RSS_MB]
+    for r in missed:
+        print(
+            f"MISSED on {r['backend']}: under {TARGET_SECONDS:g} s and {TARGET_RSS_MB:g} MB wanted",
+            file=sys.stderr,
+        )
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
