@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 
 import pytest
 
+from enabley import observability
 from enabley.observability import JsonFormatter
 from tests import factories
 
 
 @pytest.fixture
-def log_lines(caplog):
+def log_lines(caplog, monkeypatch):
+    """Every log line the server wrote: access lines (written straight to a stream) and other records."""
     caplog.set_level(logging.INFO, logger="enabley")
     formatter = JsonFormatter()
+    stream = io.StringIO()
+    monkeypatch.setattr(observability, "access_stream", stream)
 
     def lines() -> list[dict]:
-        return [json.loads(formatter.format(r)) for r in caplog.records]
+        access = [json.loads(line) for line in stream.getvalue().splitlines()]
+        return access + [json.loads(formatter.format(r)) for r in caplog.records]
 
     return lines
 
