@@ -5,7 +5,14 @@ from enabley.models.catalog import CatalogEntry
 from enabley.models.certificate import Certificate, CertificateCourse, UserCertificate
 from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUser, ItemProgress
 from enabley.models.org import Group, Profile, UserGroup, UserProfile, Workspace
-from enabley.models.user import Entitlement, User, UserPermission, UserSubAccount
+from enabley.models.user import (
+    Entitlement,
+    SubAccountTally,
+    User,
+    UserPermission,
+    UserSubAccount,
+    UserTally,
+)
 
 __all__ = [
     "Account",
@@ -24,11 +31,13 @@ __all__ = [
     "ServerSecret",
     "SigningKey",
     "SubAccount",
+    "SubAccountTally",
     "User",
     "UserCertificate",
     "UserGroup",
     "UserPermission",
     "UserProfile",
     "UserSubAccount",
+    "UserTally",
     "Workspace",
 ]

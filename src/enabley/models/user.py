@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from enabley.db import Base, TenantOwned, utcnow
@@ -54,6 +54,34 @@ class User(TenantOwned, Base):
     sub_accounts: Mapped[list[SubAccount]] = relationship(
         secondary=UserSubAccount.__table__, lazy="raise", order_by=SubAccount.name, passive_deletes=True
     )
+
+
+class UserTally(Base):
+    """How many users an account has, kept by the database's triggers (migration 0003), so the first
+    page of a user walk knows its page count without counting a million rows.
+
+    A count is the sum of its stripes: on PostgreSQL each connection adds to the stripe of its
+    backend, so a long upload and a single user's creation in the same account don't wait for each
+    other's row lock; SQLite writes one at a time and keeps stripe 0.
+    """
+
+    __tablename__ = "user_tallies"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    stripe: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    users: Mapped[int] = mapped_column(BigInteger)
+
+
+class SubAccountTally(Base):
+    """How many users a sub-account holds (``user_sub_accounts`` rows), kept like ``UserTally``."""
+
+    __tablename__ = "sub_account_tallies"
+
+    sub_account_id: Mapped[int] = mapped_column(
+        ForeignKey("sub_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    stripe: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    users: Mapped[int] = mapped_column(BigInteger)
 
 
 class UserPermission(Base):

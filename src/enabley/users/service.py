@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, Row, String, and_, bindparam, column, delete, select, table
+from sqlalchemy import Integer, Row, String, and_, bindparam, column, delete, func, select, table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,7 @@ from enabley.db import (
     utcnow,
 )
 from enabley.errors import InvalidRequest, ItemExists, NotFound
-from enabley.models import SubAccount, User, UserPermission, UserSubAccount
+from enabley.models import SubAccount, SubAccountTally, User, UserPermission, UserSubAccount, UserTally
 from enabley.pagination import Cursor, PageResult, Paginator
 from enabley.schemas import UserRole
 from enabley.users import rules
@@ -186,8 +186,10 @@ _SEARCH_JOIN = OrderedJoin(_SEARCH, User.__table__, User.id == _SEARCH.c.rowid)
 _TRIGRAM = 3
 
 
-def _filtered(session: Session, tenant: HasAccount, filters: UserFilters) -> tuple[AnySelect, list[Any]]:
-    """The filtered users and the unique order to list them in."""
+def _filtered(
+    session: Session, tenant: HasAccount, filters: UserFilters
+) -> tuple[AnySelect, list[Any], SubAccount | None]:
+    """The filtered users, the unique order to list them in, and the sub-account filtered on."""
     wanted = [
         (name, value.casefold())
         for name, value in (
@@ -217,13 +219,35 @@ def _filtered(session: Session, tenant: HasAccount, filters: UserFilters) -> tup
     if sub is not None:
         members = select(UserSubAccount.user_id).where(UserSubAccount.sub_account_id == sub.id)
         stmt = stmt.where(User.id.in_(members))
-    return stmt, order
+    return stmt, order, sub
+
+
+def _tallied_total(
+    session: Session, tenant: HasAccount, filters: UserFilters, sub: SubAccount | None
+) -> int | None:
+    """The number of users a walk lists, read off the tallies (migration 0003) when only the
+    sub-account narrows it; None when a text filter does (the walk counts its matches)."""
+    if any(
+        (
+            filters.identifier,
+            filters.email_substring,
+            filters.first_name_substring,
+            filters.last_name_substring,
+            filters.username_substring,
+        )
+    ):
+        return None
+    if sub is None:
+        stmt = select(func.sum(UserTally.users)).where(UserTally.account_id == tenant.account_id)
+    else:
+        stmt = select(func.sum(SubAccountTally.users)).where(SubAccountTally.sub_account_id == sub.id)
+    return int(session.execute(stmt).scalar_one() or 0)
 
 
 def find_users(
     session: Session, tenant: HasAccount, filters: UserFilters, *, start: int, limit: int
 ) -> list[UserInfo]:
-    stmt, order = _filtered(session, tenant, filters)
+    stmt, order, _ = _filtered(session, tenant, filters)
     rows = session.execute(stmt.order_by(*order).offset(start).limit(limit)).all()
     return infos(session, rows)
 
@@ -231,7 +255,10 @@ def find_users(
 def users_page(
     session: Session, tenant: HasAccount, paginator: Paginator, cursor: Cursor
 ) -> tuple[PageResult, list[UserInfo]]:
-    stmt, order = _filtered(session, tenant, UserFilters.from_dict(cursor.filters))
+    filters = UserFilters.from_dict(cursor.filters)
+    stmt, order, sub = _filtered(session, tenant, filters)
+    if cursor.total is None:
+        cursor = replace(cursor, total=_tallied_total(session, tenant, filters, sub))
     page = paginator.fetch(session, cursor, stmt, order, account_id=tenant.account_id)
     return page, infos(session, page.rows)
 
