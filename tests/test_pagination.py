@@ -163,3 +163,29 @@ def test_page_size_follows_the_setting(client, headers):
     make_users(client, headers, 3)
     body = page(client, headers)
     assert body["pageSize"] == 100 and body["paginationKey"] is None and body["totalPages"] == 1
+
+
+def test_the_walk_lists_what_the_filtered_listing_lists(client, headers, page_size):
+    """The plain walk (and one narrowed by sub-account) has a path of its own; it must answer
+    exactly what the general listing does, sub-account names and custom attributes included."""
+    page_size(3)
+    for i in range(7):
+        subs = [["EU"], ["EU", "US"], ["US"], []][i % 4]
+        body = {"identifier": f"w{i}", "customAttributes": {"n": i}, "possibleRoles": ["LEARNER"]}
+        for sub in subs or [None]:
+            r = client.put("/api/v2/users", json={**body, "subAccountName": sub}, headers=headers)
+            assert r.status_code in (200, 201), r.text
+    listed = client.get("/api/v2/users", params={"limit": 200}, headers=headers).json()
+    assert [u for p in walk(client, headers) for u in p["items"]] == listed
+    assert any(u["userSubAccountNames"] == ["EU", "US"] for u in listed)
+    for sub in ("EU", "US"):
+        pages = walk(client, headers, subAccountName=sub)
+        expected = client.get("/api/v2/users", params={"limit": 200, "subAccountName": sub}, headers=headers)
+        assert [u for p in pages for u in p["items"]] == expected.json()
+        assert {p["totalPages"] for p in pages} == {2}
+
+
+def test_an_unknown_sub_account_is_400(client, headers):
+    r = client.get("/api/v3/users", params={"subAccountName": "nowhere"}, headers=headers)
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_request"

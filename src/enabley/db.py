@@ -299,9 +299,16 @@ class FastQuery:
                 reader.pooled.invalidate(exc)
             raise DBAPIError.instance(sql, values, exc, dialect.loaded_dbapi.Error) from exc
         make = self._row._make
-        return [
-            make(p(v) if p is not None else v for p, v in zip(processors, row, strict=True)) for row in rows
-        ]
+        converted = [(i, p) for i, p in enumerate(processors) if p is not None]
+        if not converted:
+            return [make(row) for row in rows]
+        out = []
+        for row in rows:
+            values = list(row)
+            for i, process in converted:
+                values[i] = process(values[i])
+            out.append(make(values))
+        return out
 
     def first(self, reader: Reader, params: dict[str, Any]) -> Any:
         rows = self.all(reader, params)

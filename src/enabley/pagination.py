@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any, Generic, TypeVar
@@ -132,19 +132,30 @@ class Paginator:
         if cursor.after is not None:
             page_stmt = page_stmt.where(tuple_(*order) > tuple_(*cursor.after))
         rows = list(session.execute(page_stmt.order_by(*order).limit(self.page_size + 1)))
+        return self.result(cursor, rows, total, lambda row: list(row[-len(order) :]), account_id=account_id)
+
+    def result(
+        self,
+        cursor: Cursor,
+        rows: list[Any],
+        total: int,
+        position: Callable[[Any], list[Any]],
+        *,
+        account_id: int,
+    ) -> PageResult:
+        """The page of ``rows`` (up to ``page_size + 1`` of them, read after the cursor's position);
+        ``position`` gives a row's keyset values, the next key's starting point."""
         more = len(rows) > self.page_size
         rows = rows[: self.page_size]
         next_key = None
         if more:
-            last = rows[-1]
-            after = list(last[-len(order) :])
             next_key = self._dump(
                 {
                     "a": account_id,
                     "e": cursor.endpoint,
                     "f": cursor.filters,
                     "p": cursor.page + 1,
-                    "k": after,
+                    "k": position(rows[-1]),
                     "t": total,
                 }
             )

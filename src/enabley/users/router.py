@@ -224,6 +224,11 @@ async def find_users_by_filter_v3(
     cursor = tenant.services.paginator.open(
         pagination_key, account_id=tenant.account_id, endpoint="v3/users", filters=filters.as_dict()
     )
-    with tenant.session() as session:
-        page, items = service.users_page(session, tenant, tenant.services.paginator, cursor)
+    paginator = tenant.services.paginator
+    if service.walks_fast(cursor):
+        with tenant.read() as reader:
+            page, items = service.walk_page(reader, tenant, paginator, cursor)
+    else:
+        with tenant.session() as session:
+            page, items = service.users_page(session, tenant, paginator, cursor)
     return Page[UserInfo](items=items, **page.meta())

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import Integer, Row, String, and_, bindparam, column, delete, func, select, table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -222,28 +223,6 @@ def _filtered(
     return stmt, order, sub
 
 
-def _tallied_total(
-    session: Session, tenant: HasAccount, filters: UserFilters, sub: SubAccount | None
-) -> int | None:
-    """The number of users a walk lists, read off the tallies (migration 0003) when only the
-    sub-account narrows it; None when a text filter does (the walk counts its matches)."""
-    if any(
-        (
-            filters.identifier,
-            filters.email_substring,
-            filters.first_name_substring,
-            filters.last_name_substring,
-            filters.username_substring,
-        )
-    ):
-        return None
-    if sub is None:
-        stmt = select(func.sum(UserTally.users)).where(UserTally.account_id == tenant.account_id)
-    else:
-        stmt = select(func.sum(SubAccountTally.users)).where(SubAccountTally.sub_account_id == sub.id)
-    return int(session.execute(stmt).scalar_one() or 0)
-
-
 def find_users(
     session: Session, tenant: HasAccount, filters: UserFilters, *, start: int, limit: int
 ) -> list[UserInfo]:
@@ -255,12 +234,110 @@ def find_users(
 def users_page(
     session: Session, tenant: HasAccount, paginator: Paginator, cursor: Cursor
 ) -> tuple[PageResult, list[UserInfo]]:
-    filters = UserFilters.from_dict(cursor.filters)
-    stmt, order, sub = _filtered(session, tenant, filters)
-    if cursor.total is None:
-        cursor = replace(cursor, total=_tallied_total(session, tenant, filters, sub))
+    """A page of a walk filtered by text (``walk_page`` serves the others)."""
+    stmt, order, _ = _filtered(session, tenant, UserFilters.from_dict(cursor.filters))
     page = paginator.fetch(session, cursor, stmt, order, account_id=tenant.account_id)
     return page, infos(session, page.rows)
+
+
+# The unfiltered walk (or one narrowed only by sub-account), the way integrators sync their
+# users: a page after the keyset position and its users' sub-account names in one round trip on
+# the DBAPI cursor, the count read off the tallies, and the items validated in one call.
+_PAGE_COLUMNS = (*_COLUMNS, _SUB_NAME)
+
+
+def _walk_query(narrowed: bool) -> FastQuery:
+    after = and_(
+        User.account_id == bindparam("account_id"),
+        User.id > bindparam("after"),
+        *(
+            [
+                User.id.in_(
+                    select(UserSubAccount.user_id).where(UserSubAccount.sub_account_id == bindparam("sub_id"))
+                )
+            ]
+            if narrowed
+            else []
+        ),
+    )
+    page = select(*_COLUMNS).where(after).order_by(User.id).limit(bindparam("limit")).subquery()
+    return FastQuery(
+        select(*(page.c[c.key] for c in _COLUMNS), _SUB_NAME)
+        .select_from(page)
+        .outerjoin(UserSubAccount, UserSubAccount.user_id == page.c.id)
+        .outerjoin(SubAccount, SubAccount.id == UserSubAccount.sub_account_id)
+        .order_by(page.c.id, SubAccount.name)
+    )
+
+
+_WALK = _walk_query(narrowed=False)
+_WALK_IN_SUB_ACCOUNT = _walk_query(narrowed=True)
+_TALLY = FastQuery(select(func.sum(UserTally.users)).where(UserTally.account_id == bindparam("account_id")))
+_SUB_TALLY = FastQuery(
+    select(func.sum(SubAccountTally.users)).where(SubAccountTally.sub_account_id == bindparam("sub_id"))
+)
+_SUB_ACCOUNT_ID = FastQuery(
+    select(SubAccount.id).where(
+        SubAccount.account_id == bindparam("account_id"), SubAccount.name == bindparam("name")
+    )
+)
+_INFOS = TypeAdapter(list[UserInfo])
+
+
+def walks_fast(cursor: Cursor) -> bool:
+    """Whether ``walk_page`` serves this walk: no text or identifier filter."""
+    return not any(value for name, value in cursor.filters.items() if name != "subAccountName")
+
+
+def walk_page(
+    reader: Reader, tenant: HasAccount, paginator: Paginator, cursor: Cursor
+) -> tuple[PageResult, list[UserInfo]]:
+    """A page of the walk ``walks_fast`` accepts: the same page ``users_page`` answers, cheaper."""
+    account = {"account_id": tenant.account_id}
+    sub_name = cursor.filters.get("subAccountName")
+    sub_id = None
+    if sub_name is not None:
+        found = _SUB_ACCOUNT_ID.first(reader, {**account, "name": sub_name})
+        if found is None:
+            raise InvalidRequest(f"Unknown subAccountName {sub_name!r}")
+        sub_id = found.id
+    total = cursor.total
+    if total is None:
+        tally = (
+            _TALLY.first(reader, account) if sub_id is None else _SUB_TALLY.first(reader, {"sub_id": sub_id})
+        )
+        total = int(tally[0] or 0)
+    query = _WALK if sub_id is None else _WALK_IN_SUB_ACCOUNT
+    after = cursor.after[0] if cursor.after is not None else 0
+    params = {**account, "after": after, "limit": paginator.page_size + 1}
+    rows = query.all(reader, params if sub_id is None else {**params, "sub_id": sub_id})
+    users: list[dict[str, Any]] = []
+    ids: list[int] = []
+    for row in rows:
+        if ids and ids[-1] == row.id:
+            if row.sub_account_name is not None:
+                users[-1]["user_sub_account_names"].append(row.sub_account_name)
+            continue
+        ids.append(row.id)
+        users.append(
+            {
+                "address": row.address,
+                "created": row.created_at,
+                "custom_attributes": row.custom_attributes,
+                "email": row.email,
+                "first_name": row.first_name,
+                "identifier": row.external_id,
+                "is_active": row.is_active,
+                "last_name": row.last_name,
+                "modified": row.modified_at,
+                "phone": row.phone,
+                "possible_roles": row.possible_roles,
+                "user_sub_account_names": [] if row.sub_account_name is None else [row.sub_account_name],
+                "username": row.username,
+            }
+        )
+    page = paginator.result(cursor, ids, total, lambda user_id: [user_id], account_id=tenant.account_id)
+    return page, _INFOS.validate_python(users[: len(page.rows)])
 
 
 def info_of(session: Session, user: User) -> UserInfo:
