@@ -361,8 +361,12 @@ def upsert_user(
             modified_at=now,
             **rules.new_user_defaults(),
         )
+    username_before = None if created else user.username_key
     changed = apply_user_data(user, data, password_hash, creating=created)
-    _check_username_free(session, tenant, user)
+    # Only a new username can collide: an update that keeps it skips the check and the savepoint.
+    username_moved = created or user.username_key != username_before
+    if username_moved:
+        _check_username_free(session, tenant, user)
     if created:
         try:
             with session.begin_nested():
@@ -374,7 +378,8 @@ def upsert_user(
             return upsert_user(session, tenant, data, password_hash)
     elif changed:
         user.modified_at = utcnow()
-        _flush_user(session, user)
+        if username_moved:
+            _flush_user(session, user)
     if sub is not None:
         insert_ignore(session, UserSubAccount.__table__, [{"user_id": user.id, "sub_account_id": sub.id}])
     return user, created, changed or created
