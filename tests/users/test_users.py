@@ -149,6 +149,15 @@ def test_username_is_unique_per_account_whatever_its_case(client, headers, auth,
     assert put(client, other, identifier="u-9", username="ana.souza").status_code == 201
 
 
+def test_an_update_may_not_take_another_users_username(client, headers):
+    assert put(client, headers, identifier="u-1", username="ana").status_code == 201
+    assert put(client, headers, identifier="u-2", username="bia").status_code == 201
+    r = put(client, headers, identifier="u-2", username="ANA", firstName="Bia")
+    assert (r.status_code, r.json()["error"]) == (409, "item_exists")
+    assert client.get("/api/v2/users/u-2", headers=headers).json()["username"] == "bia"
+    assert put(client, headers, identifier="u-2", firstName="Bia").status_code == 200
+
+
 def test_sub_account_name_adds_and_unknown_is_400(client, headers):
     put(client, headers, identifier="u-1", subAccountName="EU")
     body = put(client, headers, identifier="u-1", subAccountName="US").json()
