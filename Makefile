@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export ENABLEY_DATABASE_URL ?= sqlite:///./enabley.db
 
-.PHONY: run test lint bench bench-upload clean fuzz
+.PHONY: run test lint bench bench-quick bench-upload clean fuzz
 
 $(BIN)/enabley: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,10 +42,18 @@ lint: $(VENV)/.dev
 clean:
 	rm -rf $(VENV) enabley.db enabley.db-wal enabley.db-shm demo.env .pytest_cache
 
-## bench: hot endpoints against a bare ASGI endpoint (wrk from Debian's packages)
+## bench: every hot path against its ceiling at 10k, 100k and 1M users, SQLite and PostgreSQL, then
+## the bulk upload (wrk from Debian's packages; the data is built once, then cached in bench/.cache)
+## bench-quick: the two-minute subset (SQLite, 10,000 users)
+ENABLEY_BENCH_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 bench: $(VENV)/.dev
 	@command -v wrk >/dev/null || apt-get install -y wrk
-	$(BIN)/python bench/run.py
+	ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/run.py
+	-ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/upload.py
+
+bench-quick: $(VENV)/.dev
+	@command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python bench/run.py --quick
 
 ## bench-upload: one bulk upload of 100,000 users and 1,000 groups, then again, timed end to end
 ## (SQLite; PostgreSQL too when ENABLEY_BENCH_POSTGRES_URL names a server)

@@ -1,0 +1,231 @@
+"""What every benchmark needs: a server of this checkout on a free port, wrk, timings, memory."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+
+
+def machine() -> str:
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
+        f"{platform.python_version()}, {platform.system()}"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def server_env(url: str) -> dict[str, str]:
+    """The environment of a server under load: this checkout's code, no access log, no refusals."""
+    return {
+        **os.environ,
+        "ENABLEY_DATABASE_URL": url,
+        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
+        "ENABLEY_ACCESS_LOG": "false",
+        # The limiter still runs on every request; it just never refuses the load generator.
+        "ENABLEY_RATE_LIMIT": "1000000000",
+        "ENABLEY_RATE_LIMIT_BURST": "1000000000",
+    }
+
+
+def uvicorn(app: list[str], port: int, workers: int = 1) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        *app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--http",
+        "httptools",
+        "--loop",
+        "uvloop",
+    ]
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match.group(1)) if match else 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+@dataclass
+class Server:
+    """A running server; ``peak_rss_mb`` is the largest RSS any of its processes reached."""
+
+    base: str
+    process: subprocess.Popen[bytes]
+    peak_rss_mb: float = 0.0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def watch_memory(self) -> None:
+        while not self._stop.wait(0.2):
+            pids = [self.process.pid, *_children(self.process.pid)]
+            peak = max(_rss_kb(pid) for pid in pids) / 1024
+            self.peak_rss_mb = max(self.peak_rss_mb, peak)
+
+
+@contextmanager
+def serve(app: list[str], env: dict[str, str], workers: int = 1) -> Iterator[Server]:
+    port = free_port()
+    proc = subprocess.Popen(uvicorn(app, port, workers), env=env, cwd=ROOT)
+    server = Server(f"http://127.0.0.1:{port}", proc)
+    watcher = threading.Thread(target=server.watch_memory, daemon=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                status, _ = request(server.base, "GET", "/healthz" if app[0] == "--factory" else "/")
+                if status == 200:
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"server exited with {proc.returncode}") from None
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("server did not start")
+        watcher.start()
+        yield server
+    finally:
+        server._stop.set()
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def request(
+    base: str, method: str, path: str, headers: dict[str, str] | None = None, body: Any = None
+) -> tuple[int, Any]:
+    """One request on a new connection; the status and the decoded JSON body."""
+    host = base.removeprefix("http://")
+    conn = http.client.HTTPConnection(host, timeout=120)
+    try:
+        payload = None if body is None else json.dumps(body).encode()
+        hdrs = {**(headers or {}), **({"Content-Type": "application/json"} if payload else {})}
+        conn.request(method, path, body=payload, headers=hdrs)
+        response = conn.getresponse()
+        raw = response.read()
+        return response.status, json.loads(raw) if raw else None
+    finally:
+        conn.close()
+
+
+class Client:
+    """One keep-alive connection, as an integrator's script holds it."""
+
+    def __init__(self, base: str, headers: dict[str, str]) -> None:
+        self._conn = http.client.HTTPConnection(base.removeprefix("http://"), timeout=120)
+        self._headers = headers
+
+    def get(self, path: str, **params: Any) -> Any:
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        target = f"{path}?{query}" if query else path
+        try:
+            self._conn.request("GET", target, headers=self._headers)
+            response = self._conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError):
+            # The server closes a connection left idle past its keep-alive timeout: reconnect.
+            self._conn.close()
+            self._conn.request("GET", target, headers=self._headers)
+            response = self._conn.getresponse()
+        raw = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"GET {path} {params}: {response.status} {raw[:300]!r}")
+        return json.loads(raw)
+
+    def latency_ms(self, path: str, count: int, **params: Any) -> float:
+        """The median of ``count`` sequential requests, in milliseconds (after two warm-up calls)."""
+        for _ in range(2):
+            self.get(path, **params)
+        times = []
+        for _ in range(count):
+            start = time.perf_counter()
+            self.get(path, **params)
+            times.append((time.perf_counter() - start) * 1000)
+        return statistics.median(times)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def token(base: str, client_key: str, secret: str) -> str:
+    status, body = request(
+        base, "POST", f"/api/v1/token?{urlencode({'clientKey': client_key, 'secret': secret})}"
+    )
+    if status != 200:
+        raise RuntimeError(f"token: {status} {body}")
+    return str(body["access_token"])
+
+
+@dataclass
+class Load:
+    """A wrk load: fixed requests, or a Lua ``request`` function for ones that vary."""
+
+    url: str
+    headers: Sequence[str] = ()
+    method: str = "GET"
+    lua: str = ""
+
+
+def lua_rotating(paths: Sequence[str]) -> str:
+    """Requests cycling over ``paths`` (GETs of different rows, not one row served from cache)."""
+    items = ",".join(json.dumps(p) for p in paths)
+    return (
+        f"local paths = {{{items}}}\nlocal i = 0\n"
+        "request = function()\n  i = i % #paths + 1\n  return wrk.format(nil, paths[i])\nend\n"
+    )
+
+
+def wrk(load: Load, seconds: int, connections: int = 16) -> float:
+    """Requests per second; any error or non-2xx answer aborts the benchmark."""
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
+    for header in load.headers:
+        cmd += ["-H", header]
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "load.lua"
+        script.write_text((f'wrk.method = "{load.method}"\n' if load.method != "GET" else "") + load.lua)
+        cmd += ["-s", str(script)]
+        out = subprocess.run([*cmd, load.url], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if match is None or re.search(r"Non-2xx or 3xx responses|Socket errors", out):
+        raise RuntimeError(f"wrk reported errors for {load.url}:\n{out}")
+    return float(match.group(1))
