@@ -20,12 +20,11 @@ from sqlalchemy.orm import Session
 
 from enabley.db import HasAccount, owned
 from enabley.models import Group, Profile, User, UserGroup, UserProfile, UserSubAccount
-from enabley.uploads import rules
+from enabley.uploads import rules, user_rows
 from enabley.uploads.bulk import BulkInsert, BulkWrite, KeyedRead, bind, binds
 from enabley.uploads.csvfiles import CsvFile
 from enabley.uploads.rules import Problems, chunks
 from enabley.users import rules as user_rules
-from enabley.users.schemas import UserData
 
 COLUMNS = (
     "identifier",
@@ -87,8 +86,8 @@ def _update_users(keys: tuple[str, ...]) -> BulkWrite:
     return _UPDATES[keys]
 
 
-ParsedRow = tuple[int, UserData, dict[str, Any], dict[str, list[str]]]
-"""(line, the validated row, the stored values it sets, its list columns split)"""
+ParsedRow = tuple[int, str, str | None, dict[str, Any], dict[str, list[str]]]
+"""(line, identifier, sub-account name, the stored values the row sets, its list columns split)"""
 
 
 class References:
@@ -167,11 +166,6 @@ class UsersUpload:
         self.session, self.tenant, self.file, self.problems, self.now = session, tenant, file, problems, now
         self.sub_accounts, self.groups, self.profiles = sub_accounts, groups, profiles
         columns = file.columns
-        self.plain = [
-            (c, i) for c, i in columns.items() if c not in ("groups", "profiles", "isActive", "possibleRoles")
-        ]
-        self.active_index = columns.get("isActive")
-        self.roles_index = columns.get("possibleRoles")
         self.lists = [(c, i) for c, i in columns.items() if c in ("groups", "profiles")]
         self.links = [c for c in _LINKS if c in columns]
         self.references = [
@@ -207,6 +201,7 @@ class UsersUpload:
             },
         }
         self.defaults = user_rules.new_user_defaults()
+        self.reader = user_rows.RowReader(columns)
 
     def check(self) -> None:
         for chunk in chunks(self.file.rows(self.problems), CHUNK):
@@ -263,57 +258,45 @@ class UsersUpload:
             self._problem(line, "identifier", f"Duplicate identifier {identifier!r}: already on line {first}")
             return None
         try:
-            data = UserData.model_validate(self._body(cells))
+            row = self.reader.read(cells)
         except ValidationError as exc:
             for error in exc.errors():
                 self._problem(line, str(error["loc"][0]), rules.describe_error(error))
             return None
         lists = {column: rules.split_list(cells[index]) for column, index in self.lists}
-        return line, data, user_rules.user_values(data, creating=False), lists
-
-    def _body(self, cells: list[str]) -> dict[str, Any]:
-        """The row as the JSON body of *Create or update User*: an empty cell is null, except an
-        empty isActive, which is left out (true for a new user, unchanged otherwise)."""
-        body: dict[str, Any] = {column: cells[index] or None for column, index in self.plain}
-        if self.active_index is not None and cells[self.active_index]:
-            body["isActive"] = cells[self.active_index]
-        if self.roles_index is not None:
-            roles = cells[self.roles_index]
-            body["possibleRoles"] = rules.split_list(roles) if roles else None
-        return body
+        return line, row[0], row[2], row[1], lists
 
     def _problem(self, line: int, column: str | None, message: str) -> None:
         self.problems.add(self.file.name, line, column, message)
 
     def _plan(self, rows: list[ParsedRow]) -> ChunkPlan:
-        stored = self._stored([data.identifier for _, data, _, _ in rows])
+        stored = self._stored([identifier for _, identifier, _, _, _ in rows])
         user_ids = [user[0] for user in stored.values()]
         current = {kind: self._current(kind, user_ids) for kind in self.links}
         for column, refs in (("groups", self.groups), ("profiles", self.profiles)):
-            refs.load(i for _, _, _, lists in rows for i in lists.get(column, ()))
+            refs.load(i for *_, lists in rows for i in lists.get(column, ()))
         holders = self._holders(rows, stored) if self.has_username else {}
         plan = ChunkPlan()
-        for line, data, values, lists in rows:
-            targets = self._targets(line, data, lists)
-            if self.has_username and not self._username_free(line, data.identifier, values, holders):
+        for line, identifier, sub, values, lists in rows:
+            targets = self._targets(line, sub, lists)
+            if self.has_username and not self._username_free(line, identifier, values, holders):
                 continue
             if targets is None:
                 continue
-            user = stored.get(data.identifier)
+            user = stored.get(identifier)
             if user is None:
-                self._plan_create(plan, data.identifier, values, targets)
+                self._plan_create(plan, identifier, values, targets)
             else:
                 self._plan_update(plan, user, values, targets, current)
         return plan
 
     def _targets(
-        self, line: int, data: UserData, lists: Mapping[str, list[str]]
+        self, line: int, sub: str | None, lists: Mapping[str, list[str]]
     ) -> dict[str, list[int | str]] | None:
         """The row's memberships by kind: its sub-account (if any), its groups and profiles.
         None, with problems reported, when it names any that doesn't exist."""
         targets: dict[str, list[int | str]] = {}
         ok = True
-        sub = data.sub_account_name
         if sub is not None:
             sub_id = self.sub_accounts.get(sub)
             if sub_id is None:
@@ -423,9 +406,9 @@ class UsersUpload:
         keys = list(
             {
                 key
-                for _, data, values, _ in rows
+                for _, identifier, _, values, _ in rows
                 if (key := user_rules.search_key(values.get("username")))
-                and ((user := stored.get(data.identifier)) is None or user[-1] != key)
+                and ((user := stored.get(identifier)) is None or user[-1] != key)
             }
         )
         return {
