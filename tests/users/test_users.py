@@ -149,6 +149,14 @@ def test_username_is_unique_per_account_whatever_its_case(client, headers, auth,
     assert put(client, other, identifier="u-9", username="ana.souza").status_code == 201
 
 
+def test_the_creation_answers_what_a_read_back_answers(client, headers):
+    for identifier, sub in (("u-1", "EU"), ("u-2", None)):
+        r = put(client, headers, identifier=identifier, subAccountName=sub, customAttributes={"a": 1})
+        assert r.status_code == 201
+        assert r.json() == client.get(f"/api/v2/users/{identifier}", headers=headers).json()
+    assert r.json()["userSubAccountNames"] == []
+
+
 def test_an_update_may_not_take_another_users_username(client, headers):
     assert put(client, headers, identifier="u-1", username="ana").status_code == 201
     assert put(client, headers, identifier="u-2", username="bia").status_code == 201
