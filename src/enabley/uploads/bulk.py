@@ -48,6 +48,12 @@ class _Processors:
             (i, process, {}) for i, process in processors
         ]
 
+    def split(self, width: int) -> tuple[_Processors, _Processors]:
+        """Those of a row's first ``width`` positions, and those of the rest (counted from there)."""
+        first = _Processors([(i, p) for i, p, _ in self.processors if i < width])
+        rest = _Processors([(i - width, p) for i, p, _ in self.processors if i >= width])
+        return first, rest
+
     def apply(self, row: Sequence[Any]) -> Sequence[Any]:
         if not self.processors:
             return row
@@ -193,14 +199,22 @@ class BulkInsert:
                 self._texts[(dialect.name, rows)] = sql
         return sql
 
-    def run(self, session: Session, rows: Iterable[Sequence[Any]]) -> list[Any]:
-        """Insert; answers the ``returning`` columns of the new rows, in no particular order."""
+    def run(
+        self, session: Session, rows: Iterable[Sequence[Any]], constants: Sequence[Any] = ()
+    ) -> list[Any]:
+        """Insert; answers the ``returning`` columns of the new rows, in no particular order.
+        ``constants`` are the last keys' values, the same in every row."""
         dialect = session.connection().dialect
         _, _, _, get, processors = self._prepare(dialect)
         native = _native(dialect)
+        per_row, constant = processors.split(len(self.keys) - len(constants))
+        tail = tuple(constant.apply(constants))
         returned: list[Any] = []
         for batch in chunks(rows, self.per_statement):
-            params = list(chain.from_iterable(get(processors.apply(row)) for row in batch))
+            if tail:
+                params = list(chain.from_iterable(get((*per_row.apply(row), *tail)) for row in batch))
+            else:
+                params = list(chain.from_iterable(get(per_row.apply(row)) for row in batch))
             sql = self._sql(dialect, len(batch))
             returned.extend(
                 _execute(session, dialect, sql, params, many=False, fetch=bool(self.returning), native=native)
@@ -327,11 +341,23 @@ class KeyedRead:
             cursor.close()
         if not read.processors:
             return [tuple(row) for row in rows]
+        # Processed values repeat (role lists): each distinct one is converted once, and rows
+        # share it, so callers must not change what they read.
+        memos: list[dict[Any, Any]] = [{} for _ in read.processors]
         result = []
         for row in rows:
             values = list(row)
-            for i, process in read.processors:
-                values[i] = process(values[i])
+            for (i, process), memo in zip(read.processors, memos, strict=True):
+                raw = values[i]
+                try:
+                    done = memo[raw]
+                except KeyError:
+                    done = process(raw)
+                    if len(memo) < _MEMO_LIMIT:
+                        memo[raw] = done
+                except TypeError:  # not hashable: the driver already converted it
+                    done = process(raw)
+                values[i] = done
             result.append(tuple(values))
         return result
 

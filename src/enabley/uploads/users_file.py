@@ -231,9 +231,7 @@ class UsersUpload:
             plan = ChunkPlan.load(blob)
             for keys, rows in _by_keys(plan.updates).items():
                 _update_users((*keys, "modified_at")).run(self.session, [(*row, self.now) for row in rows])
-            new_ids: dict[str, int] = dict(
-                _INSERT_USERS.run(self.session, [row + constants for row in plan.inserts])
-            )
+            new_ids: dict[str, int] = dict(_INSERT_USERS.run(self.session, plan.inserts, constants))
             written += len(plan.updates) + len(plan.inserts)
             for kind in _LINKS:
                 removed, added = plan.remove.get(kind, ()), plan.add.get(kind, ())
