@@ -359,6 +359,98 @@ def test_a_page_costs_the_same_queries_whatever_its_size(client, headers, db, ac
     assert 0 < counts[0] == counts[1]
 
 
+def _data_reads(seen: list[str]) -> list[str]:
+    """The reads after the lookup of the user or channel the request names (the first read)."""
+    reads = [s for s in seen if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    assert reads and "external_id = " in reads[0] and "item_progress" not in reads[0], reads
+    return reads[1:]
+
+
+@pytest.mark.parametrize(
+    ("path", "param", "queries"),
+    [
+        # The rows, with every channel's tally.
+        ("/api/v1/performance", "externalUserId", 1),
+        # The walk's total, then the page.
+        ("/api/v2/performance", "userIdentifier", 2),
+    ],
+)
+def test_one_users_performance_costs_one_or_two_queries_whatever_his_channels(
+    client, headers, db, account, services, page_size, path, param, queries
+):
+    page_size(50)
+    solo = factories.make_user(db, account, "solo")
+    parent = factories.make_group(db, account)
+    child = factories.make_group(db, account, parent=parent)
+    factories.add_to_group(db, solo.id, child)
+    made, counts = 0, []
+    for batch in (1, 29):
+        for _ in range(batch):
+            channel = factories.make_channel(db, account)
+            item = factories.make_channel_item(db, channel, "i", scored=True)
+            factories.make_channel_item(db, channel, "j")
+            # Learner directly, through his group and through an ancestor's recursive assignment.
+            if made % 3 == 0:
+                factories.enrol_user(db, channel, solo)
+            else:
+                group = child if made % 3 == 1 else parent
+                factories.assign_channel_group(db, channel, group, recursive=True)
+            db.add(
+                ItemProgress(
+                    user_id=solo.id,
+                    item_id=item.id,
+                    channel_id=channel.id,
+                    completed=True,
+                    score=40 + made,
+                    completed_at=T0,
+                )
+            )
+            made += 1
+        db.flush()
+        with _statements(services) as seen:
+            body = ok(client.get(path, params={param: "solo"}, headers=headers))
+        rows = body if isinstance(body, list) else body["items"]
+        assert len(rows) == made
+        assert [(r["progress"], r["score"]) for r in rows] == [(50, 40 + n) for n in range(made)]
+        counts.append(len(_data_reads(seen)))
+    assert counts == [queries, queries]
+
+
+def test_a_channel_walk_counts_each_learner_once_and_a_later_page_is_one_query(
+    client, headers, db, account, services, page_size
+):
+    page_size(2)
+    channel = factories.make_channel(db, account, "walk")
+    factories.make_channel_item(db, channel, "i")
+    top = factories.make_group(db, account)
+    mid = factories.make_group(db, account, parent=top)
+    leaf = factories.make_group(db, account, parent=mid)
+    factories.assign_channel_group(db, channel, top, recursive=True)
+    factories.assign_channel_group(db, channel, leaf)
+    users = [factories.make_user(db, account) for _ in range(5)]
+    for user, groups in zip(users, ((top,), (mid, leaf), (leaf,), (), (top, mid, leaf)), strict=True):
+        for group in groups:
+            factories.add_to_group(db, user.id, group)
+    for user in users[2:4]:
+        factories.enrol_user(db, channel, user)
+    factories.enrol_user(db, channel, factories.make_user(db, account), role="INSTRUCTOR")
+
+    pages, key, reads = [], None, []
+    while True:
+        params = {"paginationKey": key} if key else {"channelIdentifier": "walk"}
+        with _statements(services) as seen:
+            body = ok(_v2(client, headers, **params))
+        pages.append(body)
+        reads.append(len(_data_reads(seen)))
+        key = body["paginationKey"]
+        if key is None:
+            break
+    assert [r["externalUserId"] for p in pages for r in p["items"]] == [u.external_id for u in users]
+    assert {p["totalPages"] for p in pages} == {3}
+    # Page 1 counts the learners, then reads its rows; later pages read their rows only.
+    assert reads == [2, 1, 1]
+
+
 def _force(client, headers, channel, user, **kwargs):
     return client.post(
         f"/api/v4/channels/forceComplete/channel/{channel}/user/{user}", headers=headers, **kwargs

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, and_, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -219,6 +219,22 @@ class UserOutcome:
     is_required: bool
 
 
+CertificateFacts = tuple[Certificate, UserCertificate | None]
+"""A certificate and what is recorded about it for one user, if anything."""
+
+
+def _with_facts(scope: HasAccount, user_id: int) -> Select[Any]:
+    """The account's certificates, each with the user's recorded facts (``None`` when none)."""
+    return (
+        owned(Certificate, scope)
+        .add_columns(UserCertificate)
+        .outerjoin(
+            UserCertificate,
+            and_(UserCertificate.certificate_id == Certificate.id, UserCertificate.user_id == user_id),
+        )
+    )
+
+
 def _connected_ids(user_id: int) -> Select[Any]:
     """Ids of the certificates the user is connected to (learner of any of their courses)."""
     return select(CertificateCourse.certificate_id).where(
@@ -230,45 +246,31 @@ def _outcomes(
     session: Session,
     scope: HasAccount,
     user: User,
-    certificates: Sequence[Certificate],
+    certificates: Sequence[CertificateFacts],
     *,
     now: datetime,
     warning: timedelta,
 ) -> list[UserOutcome]:
-    """Each certificate's state for the user, in three queries whatever their number."""
-    ids = [c.id for c in certificates]
-    if not ids:
+    """Each certificate's state for the user, from his progress in all their courses read in one
+    query, whatever their number."""
+    if not certificates:
         return []
-    courses: dict[int, list[int]] = defaultdict(list)
-    for certificate_id, channel_id in session.execute(
-        select(CertificateCourse.certificate_id, CertificateCourse.channel_id).where(
-            CertificateCourse.certificate_id.in_(ids)
+    tallies: dict[int, list[performance_rules.Tally]] = defaultdict(list)
+    for row in session.execute(
+        select(
+            CertificateCourse.certificate_id,
+            *performance_service.tally_columns(scope, user.id, CertificateCourse.channel_id),
         )
+        .where(CertificateCourse.certificate_id.in_([c.id for c, _ in certificates]))
+        .order_by(CertificateCourse.certificate_id, CertificateCourse.position)
     ):
-        courses[certificate_id].append(channel_id)
-    tallies = performance_service.course_tallies(
-        session, scope, user.id, [cid for channel_ids in courses.values() for cid in channel_ids]
-    )
-    facts = {
-        fact.certificate_id: fact
-        for fact in session.scalars(
-            select(UserCertificate).where(
-                UserCertificate.user_id == user.id, UserCertificate.certificate_id.in_(ids)
-            )
-        )
-    }
+        tallies[row.certificate_id].append(performance_service.tally_of(row))
     outcomes = []
-    for certificate in certificates:
-        fact = facts.get(certificate.id)
-        statuses = []
-        for channel_id in courses.get(certificate.id, ()):
-            tally = tallies.get(channel_id)
-            if tally is not None:
-                statuses.append(
-                    rules.CourseStatus(
-                        performance_rules.progress(tally), performance_rules.completion_date(tally)
-                    )
-                )
+    for certificate, fact in certificates:
+        statuses = [
+            rules.CourseStatus(performance_rules.progress(tally), performance_rules.completion_date(tally))
+            for tally in tallies.get(certificate.id, ())
+        ]
         expiration = None
         if certificate.expiration_duration is not None and certificate.expiration_period is not None:
             expiration = (
@@ -293,7 +295,7 @@ def _warning(services: Services) -> timedelta:
 
 
 def _states(
-    session: Session, tenant: Tenant, user: User, certificates: Sequence[Certificate]
+    session: Session, tenant: Tenant, user: User, certificates: Sequence[CertificateFacts]
 ) -> list[ExternalUserCertificateState]:
     services = tenant.services
     outcomes = _outcomes(session, tenant, user, certificates, now=utcnow(), warning=_warning(services))
@@ -317,10 +319,12 @@ def user_certificates(
     session: Session, tenant: Tenant, user_identifier: str
 ) -> list[ExternalUserCertificateState]:
     user = users_service.require_user(session, tenant, user_identifier)
-    certificates = session.scalars(
-        owned(Certificate, tenant).where(Certificate.id.in_(_connected_ids(user.id))).order_by(Certificate.id)
-    ).all()
-    return _states(session, tenant, user, certificates)
+    certificates = session.execute(
+        _with_facts(tenant, user.id)
+        .where(Certificate.id.in_(_connected_ids(user.id)))
+        .order_by(Certificate.id)
+    )
+    return _states(session, tenant, user, [(certificate, fact) for certificate, fact in certificates])
 
 
 def _connected(
@@ -358,9 +362,10 @@ def set_requirement(
     session: Session, tenant: Tenant, certificate_identifier: str, user_identifier: str, is_required: bool
 ) -> ExternalUserCertificateState:
     certificate, user = _connected(session, tenant, certificate_identifier, user_identifier)
-    _fact(session, certificate, user).is_required = is_required
+    fact = _fact(session, certificate, user)
+    fact.is_required = is_required
     session.flush()
-    return _states(session, tenant, user, [certificate])[0]
+    return _states(session, tenant, user, [(certificate, fact)])[0]
 
 
 def revoke(
@@ -371,7 +376,7 @@ def revoke(
     if fact.revoked_at is None:
         fact.revoked_at = utcnow()
         session.flush()
-    return _states(session, tenant, user, [certificate])[0]
+    return _states(session, tenant, user, [(certificate, fact)])[0]
 
 
 def confirm(
@@ -382,7 +387,7 @@ def confirm(
     if fact.confirmed_at is None:
         fact.confirmed_at = utcnow()
         session.flush()
-    return _states(session, tenant, user, [certificate])[0]
+    return _states(session, tenant, user, [(certificate, fact)])[0]
 
 
 # --- the PDF ----------------------------------------------------------------------------
@@ -401,14 +406,17 @@ def certificate_document(session: Session, services: Services, token: str) -> pd
     account_id, user_id, certificate_id = links.read_token(services, token)
     scope = AccountScope(account_id)
     user = session.scalar(owned(User, scope).where(User.id == user_id))
-    certificate = session.scalar(
-        owned(Certificate, scope).where(
+    held = session.execute(
+        _with_facts(scope, user_id).where(
             Certificate.id == certificate_id, Certificate.id.in_(_connected_ids(user_id))
         )
-    )
-    if user is None or certificate is None:
+    ).first()
+    if user is None or held is None:
         raise NotFound("This certificate is not held by its learner")
-    (found,) = _outcomes(session, scope, user, [certificate], now=utcnow(), warning=_warning(services))
+    certificate, fact = held
+    (found,) = _outcomes(
+        session, scope, user, [(certificate, fact)], now=utcnow(), warning=_warning(services)
+    )
     outcome = found.outcome
     if not outcome.certified or outcome.certification_date is None:
         raise NotFound("This certificate is not held by its learner")

