@@ -1,5 +1,6 @@
 """Benchmark data at scale: an account of 10,000, 100,000 or 1,000,000 users, built once per
-schema revision and generator version, then reused.
+generator version, then reused (and migrated to the checkout's head revision when loaded, as an
+operator's database would be).
 
 What an account holds (the same for the same size, every time):
 
@@ -23,9 +24,9 @@ Everything goes through the project's own paths: groups and users through the or
 upload (``uploads.service.read_files`` + ``upload_org``, 100,000 users per call), profiles,
 channels, items, certificates and the two benchmark channels' group enrolments through their
 services, and the large row sets (enrolments, progress, certificate facts) through the upload's
-``BulkInsert``. SQLite: ``bench/.cache/scale-<users>-<rev>-v<N>.db``; PostgreSQL: a database
-``enabley_scale_<users>_<rev>_v<N>`` kept on the server; the ``Dataset`` of either in
-``bench/.cache/scale-<users>-<rev>-v<N>.<backend>.json``. Either is built under a temporary name
+``BulkInsert``. SQLite: ``bench/.cache/scale-<users>-v<N>.db``; PostgreSQL: a database
+``enabley_scale_<users>_v<N>`` kept on the server; the ``Dataset`` of either in
+``bench/.cache/scale-<users>-v<N>.<backend>.json``. Either is built under a temporary name
 and takes its real name only once complete and checked; an interrupted build is dropped by the
 next build of its size. PostgreSQL gets a VACUUM ANALYZE; SQLite is left as the server would
 leave it (no ANALYZE: the server never runs one). A server given the cached database writes to
@@ -56,7 +57,6 @@ import io
 import json
 import os
 import random
-import re
 import shutil
 import sys
 import time
@@ -829,12 +829,8 @@ class Builder:
 # --- cache and databases ---------------------------------------------------------------------
 
 
-def _revision() -> str:
-    return re.sub(r"[^a-z0-9]", "", (migrate.head_revision() or "none").lower())[:16] or "none"
-
-
 def _tag(users: int) -> str:
-    return f"scale-{users}-{_revision()}-v{GENERATOR_VERSION}"
+    return f"scale-{users}-v{GENERATOR_VERSION}"
 
 
 def _json_path(backend: str, users: int) -> Path:
@@ -915,7 +911,7 @@ def _sqlite(users: int, reporter: Reporter, rebuild: bool) -> Dataset:
     meta = _json_path("sqlite", users)
     if not rebuild and path.exists() and (cached := _load(meta, url)) is not None:
         return cached
-    # Whatever else is there for this size is stale (another revision or version) or unfinished.
+    # Whatever else is there for this size is stale (another generator version) or unfinished.
     for pattern in ("*.db", "*.db-*", "*.sqlite.json"):
         for stale in CACHE.glob(f"scale-{users}-{pattern}"):
             stale.unlink()
@@ -951,7 +947,7 @@ def _databases(admin: Engine, prefix: str) -> list[str]:
 
 def _postgresql(users: int, postgres_url: str, reporter: Reporter, rebuild: bool) -> Dataset:
     prefix = f"enabley_scale_{users}_"
-    name = f"{prefix}{_revision()}_v{GENERATOR_VERSION}"
+    name = f"{prefix}v{GENERATOR_VERSION}"
     url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
     meta = _json_path("postgresql", users)
     admin = _admin(postgres_url)
@@ -1008,6 +1004,10 @@ def dataset(
         found = _postgresql(users, postgres_url, reporter, rebuild)
     else:
         raise ValueError(f"unknown backend {backend!r}: 'sqlite' or 'postgresql'")
+    if found.build_seconds is None:
+        # Built by an earlier checkout: the schema may have moved on since (the upgrade is locked
+        # and a no-op when nothing changed).
+        migrate.upgrade(found.url)
     if found.build_seconds is not None:
         reporter.say(
             f"built {users:,} users on {backend} in {found.build_seconds:.1f} s: {reporter.summary()}"
