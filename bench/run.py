@@ -279,16 +279,26 @@ def run_largest(
                 "ms",
             )
         )
-        deep_perf = max(2, pages * 3 // 4)
-        perf_key = keys[deep_perf - 2]
-        p1 = client.latency_ms(perf, opts.samples, channelIdentifier=ds.perf_channel)
-        pd = client.latency_ms(perf, opts.samples, channelIdentifier=ds.perf_channel, paginationKey=perf_key)
-        record(Figure(ds.backend, ds.users, "performance page 1 p50", p1, "ms"))
+        # Page 1 carries the walk's total (the channel's learners, counted through the group tree:
+        # the members/count cost); from page 2 on, a page costs the same however deep it is.
+        deep_perf = max(3, pages * 3 // 4)
+        params = {"channelIdentifier": ds.perf_channel}
+        p1 = client.latency_ms(perf, opts.samples, **params)
+        p2 = client.latency_ms(perf, opts.samples, **params, paginationKey=keys[0])
+        pd = client.latency_ms(perf, opts.samples, **params, paginationKey=keys[deep_perf - 2])
+        record(Figure(ds.backend, ds.users, "performance page 1 (with the total) p50", p1, "ms"))
+        record(Figure(ds.backend, ds.users, "performance page 2 p50", p2, "ms"))
         record(Figure(ds.backend, ds.users, f"performance page {deep_perf:,} p50", pd, "ms"))
-        spread = max(p1, pd) / min(p1, pd)
+        spread = max(p2, pd) / min(p2, pd)
         record(
             Figure(
-                ds.backend, ds.users, "performance page 1 vs deep page", spread, "x", "<= 1.20", spread <= 1.2
+                ds.backend,
+                ds.users,
+                f"performance page 2 vs page {deep_perf:,}",
+                spread,
+                "x",
+                "<= 1.20",
+                spread <= 1.2,
             )
         )
     finally:
