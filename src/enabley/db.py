@@ -304,10 +304,10 @@ class FastQuery:
             return [make(row) for row in rows]
         out = []
         for row in rows:
-            values = list(row)
+            converting = list(row)
             for i, process in converted:
-                values[i] = process(values[i])
-            out.append(make(values))
+                converting[i] = process(converting[i])
+            out.append(make(converting))
         return out
 
     def first(self, reader: Reader, params: dict[str, Any]) -> Any:

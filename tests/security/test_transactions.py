@@ -17,11 +17,11 @@ def test_a_request_that_fails_after_writing_leaves_nothing_written(app_with, db,
     token = failing.post("/api/v1/token", params={"clientKey": key, "secret": secret}).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
 
-    def written_then_failed(session, user):
-        session.flush()
+    def written_then_failed(user, sub_account_names):
+        # The creation is already flushed (its savepoint released) when the answer is built.
         raise RuntimeError("failure after the write")
 
-    monkeypatch.setattr(users_service, "info_of", written_then_failed)
+    monkeypatch.setattr(users_service, "to_info", written_then_failed)
     response = failing.put("/api/v2/users", json={"identifier": "half-done"}, headers=headers)
     assert response.status_code == 500
     assert response.json() == {"error": "general_error", "error_description": "General error"}
