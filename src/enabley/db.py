@@ -185,6 +185,7 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.bind: Engine | Connection = engine
+        self._autocommit_reads = engine.dialect.name == "postgresql"
 
     @property
     def dialect(self) -> str:
@@ -228,12 +229,21 @@ class Database:
                 yield reader
                 return
             pooled = self.bind.raw_connection()
+            # Reads run outside a transaction, as they do on SQLite: on PostgreSQL that saves the
+            # BEGIN and the pool's ROLLBACK, two of a lookup's three round trips. Under READ
+            # COMMITTED each statement had its own snapshot anyway.
+            autocommit = self._autocommit_reads
+            if autocommit:
+                pooled.driver_connection.autocommit = True  # type: ignore[union-attr]
             try:
                 reader = Reader(dialect, pooled)
                 if check is not None:
                     check(reader)
                 yield reader
             finally:
+                if autocommit:
+                    with contextlib.suppress(dialect.loaded_dbapi.Error):
+                        pooled.driver_connection.autocommit = False  # type: ignore[union-attr]
                 pooled.close()
         except (DBAPIError, PoolTimeoutError) as exc:
             if is_unavailable(exc):
