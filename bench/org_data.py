@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+from collections.abc import Sequence
 
 HIERARCHY = ["Region", "Country", "Area", "City", "Team"]
 LEVELS = (5, 20, 75, 200, 700)
@@ -42,7 +43,7 @@ def group_ids() -> list[str]:
     return [f"group-{level}-{i}" for level, size in enumerate(LEVELS) for i in range(size)]
 
 
-def _write(columns: list[str], rows: list[list[str]]) -> str:
+def to_csv(columns: Sequence[str], rows: list[list[str]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
@@ -59,7 +60,7 @@ def groups_csv(seed: int = 1) -> str:
             sub = rnd.choice(["EU", "US", ""])
             rows.append([f"group-{level}-{i}", f"{HIERARCHY[level]} {i}", parent, HIERARCHY[level], sub])
     rnd.shuffle(rows)
-    return _write(GROUP_COLUMNS, rows)
+    return to_csv(GROUP_COLUMNS, rows)
 
 
 def users_csv(users: int, seed: int = 1, changed_every: int = 0) -> str:
@@ -87,4 +88,4 @@ def users_csv(users: int, seed: int = 1, changed_every: int = 0) -> str:
                 ";".join(rnd.sample(profiles, rnd.randint(1, 2))),
             ]
         )
-    return _write(USER_COLUMNS, rows)
+    return to_csv(USER_COLUMNS, rows)

@@ -52,8 +52,6 @@ dataset answers in about 3 s (imports included).
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import random
@@ -251,7 +249,7 @@ class Tree:
                 self.identifiers, self.names, self.parents, self.levels, self.sub_accounts, strict=True
             )
         ]
-        return _csv(org_data.GROUP_COLUMNS, rows)
+        return org_data.to_csv(org_data.GROUP_COLUMNS, rows)
 
 
 @dataclass
@@ -336,14 +334,6 @@ def certificate_plans() -> list[CertificateData]:
     return plans
 
 
-def _csv(columns: Sequence[str], rows: list[list[str]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return out.getvalue()
-
-
 @dataclass
 class UserChunk:
     """Users ``start`` to ``stop`` (exclusive): their users.csv, and each one's groups by index."""
@@ -386,7 +376,7 @@ def user_chunk(tree: Tree, users: int, start: int, stop: int) -> UserChunk:
                 ";".join(rnd.sample(profiles, rnd.randint(1, 2))),
             ]
         )
-    return UserChunk(start, stop, _csv(org_data.USER_COLUMNS, rows), teams, seconds)
+    return UserChunk(start, stop, org_data.to_csv(org_data.USER_COLUMNS, rows), teams, seconds)
 
 
 # --- progress and timings -------------------------------------------------------------------
