@@ -33,20 +33,22 @@ leave it (no ANALYZE: the server never runs one). A server given the cached data
 it: a benchmark that changes data should work on a copy, or rebuild (``--rebuild``) afterwards.
 
 Measured build times: ``python -m bench.scale_data --backend B --users N`` on x86_64, 2 cores,
-CPython 3.11, PostgreSQL 15 on the same machine, 2026-11-27. Each build ran beside another one
-(the 1M SQLite build beside the smaller ones, then the 1M PostgreSQL build beside it), with other
-work on the machine, so these are upper figures. Seconds of the build itself; the process's peak
-RSS; the size of what is cached:
+CPython 3.11, PostgreSQL 15 on the same machine, 2026-11-27. The first column was measured with
+other work running, before the upload's row shortcut; the 1M builds again on a quiet machine
+after it (``--rebuild``). Seconds of the build itself; the process's peak RSS; the size of what
+is cached:
 
 | users     | SQLite                    | PostgreSQL                | peak RSS |
 |-----------|--------------------------:|--------------------------:|---------:|
 | 10,000    |    11.6 s (14 MB file)    |    27.2 s (34 MB database)|   150 MB |
 | 100,000   |    80.7 s (123 MB)        |   138.0 s (179 MB)        |   265 MB |
 | 1,000,000 |   486 s (1.0 GB)          |   630 s (1.3 GB)          |   330 MB |
+| 1,000,000, quiet, after | 120 s       |   320 s                   |          |
 
-At 1M users the uploads take 352 s (SQLite) and 355 s (PostgreSQL), the enrolments and activity
-(1.05M direct enrolments, 3.8M progress rows) 127 s and 251 s, VACUUM ANALYZE 7 s. A cached
-dataset answers in about 3 s (imports included).
+The quiet 1M builds: the uploads 75 s (SQLite) and 176 s (PostgreSQL), the enrolments and
+activity (1.05M direct enrolments, 3.8M progress rows) 43 s and 138 s, VACUUM ANALYZE 2 s. The
+10,000-user SQLite build took 2.5 s on a fresh clone. A cached dataset answers in about 3 s
+(imports included).
 """
 
 from __future__ import annotations
