@@ -215,17 +215,49 @@ def lua_rotating(paths: Sequence[str]) -> str:
     )
 
 
-def wrk(load: Load, seconds: int, connections: int = 16) -> float:
-    """Requests per second; any error or non-2xx answer aborts the benchmark."""
+def _wrk_command(load: Load, seconds: int, connections: int, script: Path) -> list[str]:
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
     for header in load.headers:
         cmd += ["-H", header]
-    with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "load.lua"
-        script.write_text((f'wrk.method = "{load.method}"\n' if load.method != "GET" else "") + load.lua)
-        cmd += ["-s", str(script)]
-        out = subprocess.run([*cmd, load.url], capture_output=True, text=True, check=True).stdout
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if match is None or re.search(r"Non-2xx or 3xx responses|Socket errors", out):
+    script.write_text((f'wrk.method = "{load.method}"\n' if load.method != "GET" else "") + load.lua)
+    return [*cmd, "-s", str(script), load.url]
+
+
+def _checked(out: str, load: Load) -> str:
+    if re.search(r"Requests/sec:", out) is None or re.search(r"Non-2xx or 3xx responses|Socket errors", out):
         raise RuntimeError(f"wrk reported errors for {load.url}:\n{out}")
-    return float(match.group(1))
+    return out
+
+
+def wrk(load: Load, seconds: int, connections: int = 16) -> float:
+    """Requests per second; any error or non-2xx answer aborts the benchmark."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = _wrk_command(load, seconds, connections, Path(tmp) / "load.lua")
+        out = _checked(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout, load)
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+def wrk_staggered(
+    load: Load, seconds: int, connections: int = 16, parts: int = 2, stagger: float = 0.5
+) -> float:
+    """Requests per second of ``parts`` wrk processes started ``stagger`` seconds apart, each
+    with its share of the connections: all of them over the whole window.
+
+    uvicorn's workers share one listening socket, and the first to wake accepts every connection
+    waiting: a single wrk opening all its keep-alive connections at once hands them all to one
+    worker. Connections that arrive while one worker is busy go to an idle one, as they do from
+    clients connecting over time or through a load balancer.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        procs = []
+        for part in range(parts):
+            if part:
+                time.sleep(stagger)
+            cmd = _wrk_command(load, seconds, connections // parts, Path(tmp) / f"load{part}.lua")
+            procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True))
+        outs = [proc.communicate()[0] for proc in procs]
+    total = 0
+    for out in outs:
+        found = re.search(r"(\d+) requests in", _checked(out, load))
+        total += int(found.group(1)) if found else 0
+    return total / (seconds + stagger * (parts - 1))

@@ -28,7 +28,7 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from bench import harness, scale_data  # noqa: E402
-from bench.harness import Client, Load, lua_rotating, wrk  # noqa: E402
+from bench.harness import Client, Load, lua_rotating, wrk, wrk_staggered  # noqa: E402
 from enabley.db import make_engine  # noqa: E402
 
 RESULTS = harness.HERE / "results"
@@ -307,20 +307,32 @@ def run_largest(
 
 
 def run_workers(bench: Bench, ds: scale_data.Dataset) -> None:
-    """Read scenarios with one worker, then two, on the same two cores the load generator uses."""
+    """Read scenarios with one worker and with two, on the same two cores the load generator uses.
+
+    Both servers run side by side and are loaded in turn, twice each (the best kept), so a drift
+    in the machine's speed during the run weighs on both alike. The load connects in two waves
+    (``harness.wrk_staggered``) for both.
+    """
+    opts = bench.opts
     env = harness.server_env(ds.url)
-    rates: dict[int, dict[str, float]] = {}
-    for workers in (1, 2):
-        with harness.serve(APP, env, workers=workers) as app:
+    rates: dict[int, dict[str, float]] = {1: {}, 2: {}}
+    with harness.serve(APP, env, workers=1) as one, harness.serve(APP, env, workers=2) as two:
+        loads: dict[str, dict[int, Load]] = {}
+        for workers, app in ((1, one), (2, two)):
             hdrs, _ = _auth(harness.token(app.base, ds.client_key, ds.secret))
-            loads = {
-                "GET /api/v2/users/{identifier}": Load(
-                    app.base, hdrs, lua=lua_rotating([f"/api/v2/users/{i}" for i in ds.sample_users])
-                ),
-                "GET /api/v3/users page 1": Load(f"{app.base}/api/v3/users", hdrs),
-            }
-            rates[workers] = {name: bench.load(load) for name, load in loads.items()}
-            bench.peak_rss_mb = max(bench.peak_rss_mb, app.peak_rss_mb)
+            paths = [f"/api/v2/users/{i}" for i in ds.sample_users]
+            loads.setdefault("GET /api/v2/users/{identifier}", {})[workers] = Load(
+                app.base, hdrs, lua=lua_rotating(paths)
+            )
+            loads.setdefault("GET /api/v3/users page 1", {})[workers] = Load(f"{app.base}/api/v3/users", hdrs)
+        for name, by_workers in loads.items():
+            for load in by_workers.values():
+                wrk_staggered(load, 1, opts.connections)  # warm-up, and every worker's connections
+            for _ in range(max(2, opts.rounds)):
+                for workers, load in by_workers.items():
+                    rate = wrk_staggered(load, opts.seconds, opts.connections)
+                    rates[workers][name] = max(rate, rates[workers].get(name, 0.0))
+        bench.peak_rss_mb = max(bench.peak_rss_mb, one.peak_rss_mb, two.peak_rss_mb)
     for name in rates[1]:
         gain = rates[2][name] / rates[1][name]
         bench.record(
