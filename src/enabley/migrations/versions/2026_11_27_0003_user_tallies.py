@@ -27,10 +27,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 STRIPES = 16
-# (tally table, its key column, the counted table, the counted table's column holding that key)
+# (tally table, its key column, the table that key points to, the counted table, the counted
+# table's column holding that key)
 TALLIES = (
-    ("user_tallies", "account_id", "users", "account_id"),
-    ("sub_account_tallies", "sub_account_id", "user_sub_accounts", "sub_account_id"),
+    ("user_tallies", "account_id", "accounts", "users", "account_id"),
+    ("sub_account_tallies", "sub_account_id", "sub_accounts", "user_sub_accounts", "sub_account_id"),
 )
 
 
@@ -65,23 +66,16 @@ def _sqlite(tally: str, key: str, counted: str, column: str) -> None:
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
-    op.create_table(
-        "user_tallies",
-        sa.Column("account_id", sa.Integer(), nullable=False),
-        sa.Column("stripe", sa.SmallInteger(), nullable=False),
-        sa.Column("users", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("account_id", "stripe"),
-    )
-    op.create_table(
-        "sub_account_tallies",
-        sa.Column("sub_account_id", sa.Integer(), nullable=False),
-        sa.Column("stripe", sa.SmallInteger(), nullable=False),
-        sa.Column("users", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["sub_account_id"], ["sub_accounts.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("sub_account_id", "stripe"),
-    )
-    for tally, key, counted, column in TALLIES:
+    for tally, key, parent, _counted, _column in TALLIES:
+        op.create_table(
+            tally,
+            sa.Column(key, sa.Integer(), nullable=False),
+            sa.Column("stripe", sa.SmallInteger(), nullable=False),
+            sa.Column("users", sa.BigInteger(), nullable=False),
+            sa.ForeignKeyConstraint([key], [f"{parent}.id"], ondelete="CASCADE"),
+            sa.PrimaryKeyConstraint(key, "stripe"),
+        )
+    for tally, key, _parent, counted, column in TALLIES:
         # Lock the counted table while the tally is filled, so no write falls between the count
         # and the trigger (SQLite's migration already holds the database's write lock).
         if dialect == "postgresql":
@@ -97,7 +91,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
-    for tally, _key, counted, _column in TALLIES:
+    for tally, _key, _parent, counted, _column in TALLIES:
         for event in ("insert", "delete"):
             op.execute(
                 f"DROP TRIGGER IF EXISTS {tally}_{event}"
