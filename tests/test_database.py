@@ -44,3 +44,12 @@ def test_a_read_sees_what_a_committed_transaction_wrote(database):
         assert _ACCOUNTS.first(reader, {})[0] == 1
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Account)) == 1
+
+
+def test_a_read_whose_connection_was_lost_hands_it_back_quietly(database):
+    """A FastQuery that meets a lost connection invalidates it; leaving the read must not fail
+    on the connection that is gone (the request answers 503, not a dropped socket)."""
+    with database.read() as reader:
+        reader.pooled.invalidate()
+    with database.read() as reader:
+        assert _ACCOUNTS.first(reader, {})[0] == 0

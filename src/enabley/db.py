@@ -232,18 +232,21 @@ class Database:
             # Reads run outside a transaction, as they do on SQLite: on PostgreSQL that saves the
             # BEGIN and the pool's ROLLBACK, two of a lookup's three round trips. Under READ
             # COMMITTED each statement had its own snapshot anyway.
-            autocommit = self._autocommit_reads
-            if autocommit:
-                pooled.driver_connection.autocommit = True  # type: ignore[union-attr]
+            driver: Any = None
+            if self._autocommit_reads:
+                driver = pooled.driver_connection
+                driver.autocommit = True
             try:
                 reader = Reader(dialect, pooled)
                 if check is not None:
                     check(reader)
                 yield reader
             finally:
-                if autocommit:
+                # A connection lost meanwhile was invalidated (``driver_connection`` is gone) and
+                # will not be reused: only a live one needs its transactions back.
+                if driver is not None and pooled.driver_connection is not None:
                     with contextlib.suppress(dialect.loaded_dbapi.Error):
-                        pooled.driver_connection.autocommit = False  # type: ignore[union-attr]
+                        driver.autocommit = False
                 pooled.close()
         except (DBAPIError, PoolTimeoutError) as exc:
             if is_unavailable(exc):
