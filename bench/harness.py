@@ -73,13 +73,20 @@ def uvicorn(app: list[str], port: int, workers: int = 1) -> list[str]:
     ]
 
 
-def _rss_kb(pid: int) -> int:
+def status_kb(pid: int, field: str = "VmRSS") -> int:
+    """A memory figure of ``/proc/<pid>/status`` (VmRSS, VmHWM, ...) in kB; 0 for a process gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return 0
-    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    match = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
     return int(match.group(1)) if match else 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process, all its threads, so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:
@@ -101,7 +108,7 @@ class Server:
     def watch_memory(self) -> None:
         while not self._stop.wait(0.2):
             pids = [self.process.pid, *_children(self.process.pid)]
-            peak = max(_rss_kb(pid) for pid in pids) / 1024
+            peak = max(status_kb(pid) for pid in pids) / 1024
             self.peak_rss_mb = max(self.peak_rss_mb, peak)
 
 

@@ -12,24 +12,14 @@ import io
 import random
 from collections.abc import Sequence
 
+from enabley.uploads import groups_file, users_file
+
 HIERARCHY = ["Region", "Country", "Area", "City", "Team"]
 LEVELS = (5, 20, 75, 200, 700)
 PROFILES = 50
-GROUP_COLUMNS = ["identifier", "name", "parentIdentifier", "type", "subAccountName"]
-USER_COLUMNS = [
-    "identifier",
-    "email",
-    "firstName",
-    "lastName",
-    "username",
-    "phone",
-    "address",
-    "isActive",
-    "possibleRoles",
-    "subAccountName",
-    "groups",
-    "profiles",
-]
+# The upload's own column lists: every column, in the order the files document them.
+GROUP_COLUMNS = groups_file.COLUMNS
+USER_COLUMNS = users_file.COLUMNS
 FIRST = ["Ana", "João", "Maria", "Wei", "Olga", "Yuki", "Fatima", "Lars", "Chloé", "Kofi", "Анна", "美咲"]
 LAST = ["Souza", "Silva", "Chen", "Ivanova", "Sato", "Haddad", "Berg", "Dubois", "Mensah", "Петров", "山田"]
 ROLES = ["LEARNER", "LEARNER", "LEARNER", "LEARNER;MANAGER", "INSTRUCTOR;LEARNER"]

@@ -12,9 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,19 +33,13 @@ sys.path[:0] = [str(HERE.parent / "src"), str(HERE.parent)]
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench import org_data  # noqa: E402
+from bench import harness, org_data  # noqa: E402
 from enabley import migrate  # noqa: E402
 from enabley.accounts import service as accounts_service  # noqa: E402
 from enabley.auth import service as auth_service  # noqa: E402
 from enabley.config import Settings  # noqa: E402
 from enabley.db import Database, make_engine  # noqa: E402
 from enabley.security import ensure_server_keys  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -84,50 +75,6 @@ def prepare(url: str) -> dict[str, str]:
         db.dispose()
 
 
-@contextmanager
-def server(url: str) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    # The server runs the code of this checkout, whatever is installed.
-    env = {
-        **os.environ,
-        "ENABLEY_DATABASE_URL": url,
-        "ENABLEY_ACCESS_LOG": "false",
-        "ENABLEY_RATE_LIMIT": "0",
-        "PYTHONPATH": f"{HERE.parent / 'src'}{os.pathsep}{HERE.parent}",
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "enabley.main:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    proc = subprocess.Popen(cmd, env=env, cwd=HERE.parent)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}", proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-
-
 def call(method: str, url: str, body: bytes | None = None, token: str | None = None) -> tuple[int, Any]:
     headers = {"Content-Type": "application/json"}
     if token:
@@ -140,35 +87,22 @@ def call(method: str, url: str, body: bytes | None = None, token: str | None = N
         return exc.code, json.loads(exc.read() or b"null")
 
 
-def memory_kb(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {field} for process {pid}")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process, all its threads, so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def timed_upload(base: str, token: str, pid: int, body: bytes) -> tuple[float, float, float, dict[str, Any]]:
     """Seconds, the server's CPU seconds, peak RSS added (MB) and the answer of one upload.
 
     The CPU time is the server process's alone (not the database server's): unlike the
     seconds, it hardly moves when other work shares the machine."""
-    before = memory_kb(pid, "VmRSS")
+    before = harness.status_kb(pid, "VmRSS")
     # Reset the process's high-water mark to its current RSS (Linux: clear_refs 5).
     Path(f"/proc/{pid}/clear_refs").write_text("5")
-    cpu = cpu_seconds(pid)
+    cpu = harness.cpu_seconds(pid)
     start = time.perf_counter()
     status, answer = call("POST", f"{base}/api/v1/uploads/org", body, token)
     seconds = time.perf_counter() - start
-    cpu = cpu_seconds(pid) - cpu
+    cpu = harness.cpu_seconds(pid) - cpu
     if status != 200:
         raise RuntimeError(f"upload answered {status}: {json.dumps(answer)[:2000]}")
-    return seconds, cpu, (memory_kb(pid, "VmHWM") - before) / 1024, answer
+    return seconds, cpu, (harness.status_kb(pid, "VmHWM") - before) / 1024, answer
 
 
 def request_body(users: str, groups: str) -> bytes:
@@ -188,7 +122,8 @@ def run(backend: str, users: int) -> list[dict[str, Any]]:
     results = []
     with fresh_database(backend) as url:
         creds = prepare(url)
-        with server(url) as (base, pid):
+        with harness.serve(["--factory", "enabley.main:create_app"], harness.server_env(url)) as server:
+            base, pid = server.base, server.process.pid
             status, answer = call(
                 "POST", f"{base}/api/v1/token?clientKey={creds['clientKey']}&secret={creds['secret']}"
             )
@@ -236,8 +171,7 @@ def main() -> int:
     results = [row for backend in backends for row in run(backend, opts.users)]
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-        f"{platform.python_version()}, {platform.system()}",
+        "machine": harness.machine(),
         "users": opts.users,
         "results": results,
     }

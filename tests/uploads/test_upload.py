@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from enabley.models import User
+from enabley.uploads import groups_file, users_file
 from tests import factories
 from tests.uploads.helpers import (
     LONG_AGO_TEXT,
@@ -24,21 +25,8 @@ from tests.uploads.helpers import (
     upload,
 )
 
-GROUP_HEADER = ["identifier", "name", "parentIdentifier", "type", "subAccountName"]
-USER_HEADER = [
-    "identifier",
-    "email",
-    "firstName",
-    "lastName",
-    "username",
-    "phone",
-    "address",
-    "isActive",
-    "possibleRoles",
-    "subAccountName",
-    "groups",
-    "profiles",
-]
+GROUP_HEADER = list(groups_file.COLUMNS)
+USER_HEADER = list(users_file.COLUMNS)
 
 
 def org(client, headers):

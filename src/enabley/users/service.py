@@ -65,30 +65,35 @@ _BY_IDENTIFIER = FastQuery(
     .outerjoin(UserSubAccount, UserSubAccount.user_id == User.id)
     .outerjoin(SubAccount, SubAccount.id == UserSubAccount.sub_account_id)
 )
-_SUB_ACCOUNT_BY_NAME = FastQuery(
-    select(SubAccount.name).where(
+_SUB_ACCOUNT_ID = FastQuery(
+    select(SubAccount.id).where(
         SubAccount.account_id == bindparam("account_id"), SubAccount.name == bindparam("name")
     )
 )
 
 
+def _info_values(user: Any, sub_account_names: Sequence[str]) -> dict[str, Any]:
+    """UserInfo's fields from a ``User`` or a row of its columns."""
+    return {
+        "address": user.address,
+        "created": user.created_at,
+        "custom_attributes": user.custom_attributes,
+        "email": user.email,
+        "first_name": user.first_name,
+        "identifier": user.external_id,
+        "is_active": user.is_active,
+        "last_name": user.last_name,
+        "modified": user.modified_at,
+        "phone": user.phone,
+        "possible_roles": user.possible_roles,
+        "user_sub_account_names": list(sub_account_names),
+        "username": user.username,
+    }
+
+
 def to_info(user: Any, sub_account_names: Sequence[str]) -> UserInfo:
     """UserInfo from a ``User`` or a row of its columns."""
-    return UserInfo(
-        address=user.address,
-        created=user.created_at,
-        custom_attributes=user.custom_attributes,
-        email=user.email,
-        first_name=user.first_name,
-        identifier=user.external_id,
-        is_active=user.is_active,
-        last_name=user.last_name,
-        modified=user.modified_at,
-        phone=user.phone,
-        possible_roles=user.possible_roles,
-        user_sub_account_names=list(sub_account_names),
-        username=user.username,
-    )
+    return UserInfo(**_info_values(user, sub_account_names))
 
 
 def require_user(session: Session, tenant: HasAccount, identifier: str, *, changing: bool = False) -> User:
@@ -109,8 +114,7 @@ def get_user(reader: Reader, tenant: Tenant, identifier: str, sub_account_name: 
     if not rows:
         raise tenant.revoked()
     if sub_account_name is not None and (
-        _SUB_ACCOUNT_BY_NAME.first(reader, {"account_id": tenant.account_id, "name": sub_account_name})
-        is None
+        _SUB_ACCOUNT_ID.first(reader, {"account_id": tenant.account_id, "name": sub_account_name}) is None
     ):
         raise InvalidRequest(f"Unknown subAccountName {sub_account_name!r}")
     if rows[0].id is None:
@@ -247,20 +251,13 @@ _PAGE_COLUMNS = (*_COLUMNS, _SUB_NAME)
 
 
 def _walk_query(narrowed: bool) -> FastQuery:
-    after = and_(
-        User.account_id == bindparam("account_id"),
-        User.id > bindparam("after"),
-        *(
-            [
-                User.id.in_(
-                    select(UserSubAccount.user_id).where(UserSubAccount.sub_account_id == bindparam("sub_id"))
-                )
-            ]
-            if narrowed
-            else []
-        ),
-    )
-    page = select(*_COLUMNS).where(after).order_by(User.id).limit(bindparam("limit")).subquery()
+    """A page of users after ``after``, each with its sub-account names (one row per name);
+    ``narrowed``: only the members of the sub-account ``sub_id``."""
+    users = select(*_COLUMNS).where(User.account_id == bindparam("account_id"), User.id > bindparam("after"))
+    if narrowed:
+        members = select(UserSubAccount.user_id).where(UserSubAccount.sub_account_id == bindparam("sub_id"))
+        users = users.where(User.id.in_(members))
+    page = users.order_by(User.id).limit(bindparam("limit")).subquery()
     return FastQuery(
         select(*(page.c[c.key] for c in _COLUMNS), _SUB_NAME)
         .select_from(page)
@@ -275,11 +272,6 @@ _WALK_IN_SUB_ACCOUNT = _walk_query(narrowed=True)
 _TALLY = FastQuery(select(func.sum(UserTally.users)).where(UserTally.account_id == bindparam("account_id")))
 _SUB_TALLY = FastQuery(
     select(func.sum(SubAccountTally.users)).where(SubAccountTally.sub_account_id == bindparam("sub_id"))
-)
-_SUB_ACCOUNT_ID = FastQuery(
-    select(SubAccount.id).where(
-        SubAccount.account_id == bindparam("account_id"), SubAccount.name == bindparam("name")
-    )
 )
 _INFOS = TypeAdapter(list[UserInfo])
 
@@ -311,33 +303,18 @@ def walk_page(
     after = cursor.after[0] if cursor.after is not None else 0
     params = {**account, "after": after, "limit": paginator.page_size + 1}
     rows = query.all(reader, params if sub_id is None else {**params, "sub_id": sub_id})
-    users: list[dict[str, Any]] = []
-    ids: list[int] = []
+    # One row per user and sub-account name, a user's rows together, names in order.
+    users: list[tuple[Any, list[str]]] = []
     for row in rows:
-        if ids and ids[-1] == row.id:
-            if row.sub_account_name is not None:
-                users[-1]["user_sub_account_names"].append(row.sub_account_name)
-            continue
-        ids.append(row.id)
-        users.append(
-            {
-                "address": row.address,
-                "created": row.created_at,
-                "custom_attributes": row.custom_attributes,
-                "email": row.email,
-                "first_name": row.first_name,
-                "identifier": row.external_id,
-                "is_active": row.is_active,
-                "last_name": row.last_name,
-                "modified": row.modified_at,
-                "phone": row.phone,
-                "possible_roles": row.possible_roles,
-                "user_sub_account_names": [] if row.sub_account_name is None else [row.sub_account_name],
-                "username": row.username,
-            }
-        )
+        if not users or users[-1][0].id != row.id:
+            users.append((row, []))
+        if row.sub_account_name is not None:
+            users[-1][1].append(row.sub_account_name)
+    ids = [user.id for user, _ in users]
     page = paginator.result(cursor, ids, total, lambda user_id: [user_id], account_id=tenant.account_id)
-    return page, _INFOS.validate_python(users[: len(page.rows)])
+    return page, _INFOS.validate_python(
+        [_info_values(user, names) for user, names in users[: len(page.rows)]]
+    )
 
 
 def info_of(session: Session, user: User) -> UserInfo:
