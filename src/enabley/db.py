@@ -280,16 +280,20 @@ class FastQuery:
     def __init__(self, stmt: AnySelect) -> None:
         self.stmt = stmt
         self._row: Any = namedtuple("FastRow", [c.key for c in stmt.selected_columns], rename=True)  # type: ignore[misc]
-        self._prepared: dict[str, tuple[str, list[str] | None, dict[str, Any], list[Any]]] = {}
+        self._prepared: dict[str, tuple[str, list[str] | None, dict[str, Any], list[tuple[int, Any]]]] = {}
 
-    def _prepare(self, dialect: Dialect) -> tuple[str, list[str] | None, dict[str, Any], list[Any]]:
+    def _prepare(
+        self, dialect: Dialect
+    ) -> tuple[str, list[str] | None, dict[str, Any], list[tuple[int, Any]]]:
         compiled = self.stmt.compile(dialect=dialect)
         if compiled._bind_processors:
             raise TypeError("FastQuery parameters must not need bind processing")
         names = list(compiled.positiontup or ()) if compiled.positional else None
+        # (position, processor) of the columns whose values need converting.
         processors = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in self.stmt.selected_columns
+            (i, processor)
+            for i, column in enumerate(self.stmt.selected_columns)
+            if (processor := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
         ]
         prepared = (str(compiled), names, dict(compiled.params), processors)
         self._prepared[dialect.name] = prepared
@@ -312,13 +316,12 @@ class FastQuery:
                 reader.pooled.invalidate(exc)
             raise DBAPIError.instance(sql, values, exc, dialect.loaded_dbapi.Error) from exc
         make = self._row._make
-        converted = [(i, p) for i, p in enumerate(processors) if p is not None]
-        if not converted:
+        if not processors:
             return [make(row) for row in rows]
         out = []
         for row in rows:
             converting = list(row)
-            for i, process in converted:
+            for i, process in processors:
                 converting[i] = process(converting[i])
             out.append(make(converting))
         return out

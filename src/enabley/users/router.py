@@ -74,12 +74,7 @@ async def create_or_update_user(body: UserData, tenant: CurrentTenant, response:
     password_hash = await run_in_threadpool(hash_password, body.password) if body.password else None
     with tenant.session(write=True) as session:
         user, created, _ = service.upsert_user(session, tenant, body, password_hash)
-        # A user created now belongs to the one sub-account the request named, if any.
-        info = (
-            service.to_info(user, [body.sub_account_name] if body.sub_account_name else [])
-            if created
-            else service.info_of(session, user)
-        )
+        info = service.upserted_info(session, user, created, body)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return info

@@ -321,6 +321,14 @@ def info_of(session: Session, user: User) -> UserInfo:
     return to_info(user, sub_account_names(session, [user.id]).get(user.id, ()))
 
 
+def upserted_info(session: Session, user: User, created: bool, data: UserData) -> UserInfo:
+    """The answer to an upsert: a user created now belongs to the one sub-account the request
+    named, if any, so only an update reads its sub-accounts back."""
+    if created:
+        return to_info(user, [data.sub_account_name] if data.sub_account_name else [])
+    return info_of(session, user)
+
+
 def upsert_user(
     session: Session, tenant: HasAccount, data: UserData, password_hash: str | None
 ) -> tuple[User, bool, bool]:
