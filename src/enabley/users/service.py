@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Integer, Row, String, and_, bindparam, column, delete, func, select, table
+from sqlalchemy import Integer, String, and_, bindparam, column, delete, func, select, table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -479,15 +479,3 @@ def get_permissions(session: Session, tenant: HasAccount, identifier: str) -> li
             .order_by(UserPermission.permission)
         )
     )
-
-
-def user_ids_by_identifier(
-    session: Session, tenant: HasAccount, identifiers: Iterable[str]
-) -> dict[str, int]:
-    wanted = list(identifiers)
-    if not wanted:
-        return {}
-    rows: Iterable[Row[str, int]] = session.execute(
-        owned(User, tenant).with_only_columns(User.external_id, User.id).where(User.external_id.in_(wanted))
-    )
-    return {external_id: user_id for external_id, user_id in rows}
