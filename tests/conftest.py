@@ -7,6 +7,24 @@ and drops its own database there).
 from __future__ import annotations
 
 import os
+
+# The terminal is pinned before anything imports rich or typer: no test may depend on the width,
+# colour support or locale of whatever runs the suite (an 80-column terminal, CI without one).
+# Server processes started by the tests inherit the same environment.
+TERMINAL = {
+    "COLUMNS": "500",
+    "LINES": "100",
+    "TERM": "xterm",
+    "NO_COLOR": "1",
+    "LC_ALL": "C.UTF-8",
+    "LANG": "C.UTF-8",
+    "PYTHONIOENCODING": "utf-8",
+}
+_UNSET = ("FORCE_COLOR", "PY_COLORS", "CLICOLOR_FORCE", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "TERMINAL_WIDTH")
+for _name in _UNSET:
+    os.environ.pop(_name, None)
+os.environ.update(TERMINAL)
+
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path

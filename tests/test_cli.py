@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from sqlalchemy import create_engine, select
@@ -134,3 +135,13 @@ def test_unreachable_database_is_one_clear_line(monkeypatch, tmp_path):
     finally:
         get_settings.cache_clear()
     assert "database" in error
+
+
+def test_the_suite_runs_on_a_pinned_terminal_whatever_runs_it():
+    from rich.console import Console
+
+    from tests.conftest import TERMINAL
+
+    assert {name: os.environ.get(name) for name in TERMINAL} == TERMINAL
+    console = Console()
+    assert (console.width, console.no_color) == (int(TERMINAL["COLUMNS"]), True)
