@@ -8,11 +8,12 @@ between a write and its commit (see docs/decisions/0001-execution-model.md).
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol, TypeAlias, TypeVar
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -33,7 +34,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
-from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 from sqlalchemy.sql.selectable import Join
 from sqlalchemy.types import TypeDecorator
 
@@ -172,7 +173,14 @@ def _configure_sqlite(engine: Engine, *, busy_ms: int) -> None:
         # A writer takes the write lock up front: a deferred transaction that reads and then
         # writes can fail with SQLITE_BUSY instead of waiting its turn.
         write = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+        driver = conn.connection.driver_connection
+        try:
+            driver.execute(statement)
+        except sqlite3.Error as exc:
+            # Raised from an event hook, the driver's error would escape SQLAlchemy's wrapping:
+            # "database is locked" after busy_timeout must read as the OperationalError it is.
+            raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
 class Database:
@@ -204,18 +212,43 @@ class Database:
 
         ``check`` runs first, inside the transaction (the tenant uses it to confirm its client).
         """
-        with self.new_session() as session:
+        with self._opened(write=write, check=check) as session:
             try:
-                connection = session.connection(execution_options={WRITE_OPTION: True} if write else None)
-                if check is not None:
-                    check(connection)
                 yield session
                 session.commit()
             except BaseException as exc:
                 _rollback_quietly(session)
                 if is_unavailable(exc):
-                    raise ServiceUnavailable("The database is unavailable; retry later") from exc
+                    raise self.unavailable(exc) from exc
                 raise
+
+    @contextmanager
+    def _opened(self, *, write: bool, check: Callable[[Connection], None] | None) -> Iterator[Session]:
+        """A session with its transaction begun and ``check`` passed.
+
+        When ``check``, the transaction's first statement, finds its pooled connection dead (the
+        database restarted since), nothing has been done yet: it starts over once on a fresh one.
+        """
+        options = {WRITE_OPTION: True} if write else None
+        retries = 1 if check is not None and isinstance(self.bind, Engine) else 0
+        while True:
+            session = self.new_session()
+            try:
+                connection = session.connection(execution_options=options)
+                if check is not None:
+                    check(connection)
+                break
+            except BaseException as exc:
+                _rollback_quietly(session)
+                session.close()
+                if retries and isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                    retries -= 1
+                    continue
+                if is_unavailable(exc):
+                    raise self.unavailable(exc) from exc
+                raise
+        with session:
+            yield session
 
     @contextmanager
     def read(self, *, check: Callable[[Reader], None] | None = None) -> Iterator[Reader]:
@@ -228,43 +261,120 @@ class Database:
                     check(reader)
                 yield reader
                 return
-            pooled = self.bind.raw_connection()
-            # Reads run outside a transaction, as they do on SQLite: on PostgreSQL that saves the
-            # BEGIN and the pool's ROLLBACK, two of a lookup's three round trips. Under READ
-            # COMMITTED each statement had its own snapshot anyway.
-            driver: Any = None
-            if self._autocommit_reads:
-                driver = pooled.driver_connection
-                driver.autocommit = True
+            reader = Reader(dialect, self._checkout_for_reads(), reconnect=self._checkout_for_reads)
             try:
-                reader = Reader(dialect, pooled)
                 if check is not None:
                     check(reader)
                 yield reader
             finally:
-                # A connection lost meanwhile was invalidated (``driver_connection`` is gone) and
-                # will not be reused: only a live one needs its transactions back.
-                if driver is not None and pooled.driver_connection is not None:
-                    with contextlib.suppress(dialect.loaded_dbapi.Error):
-                        driver.autocommit = False
-                pooled.close()
+                reader.release()
         except (DBAPIError, PoolTimeoutError) as exc:
             if is_unavailable(exc):
-                raise ServiceUnavailable("The database is unavailable; retry later") from exc
+                raise self.unavailable(exc) from exc
             raise
         except dialect.loaded_dbapi.OperationalError as exc:
             # Raised by the pool itself when it can't connect: not wrapped by SQLAlchemy.
-            raise ServiceUnavailable("The database is unavailable; retry later") from exc
+            raise self.unavailable(exc) from exc
+
+    def _checkout_for_reads(self) -> PoolProxiedConnection:
+        assert isinstance(self.bind, Engine)
+        pooled = self.bind.raw_connection()
+        # Reads run outside a transaction, as they do on SQLite: on PostgreSQL that saves the
+        # BEGIN and the pool's ROLLBACK, two of a lookup's three round trips. Under READ
+        # COMMITTED each statement had its own snapshot anyway.
+        if self._autocommit_reads:
+            try:
+                pooled.driver_connection.autocommit = True  # type: ignore[union-attr]
+            except BaseException:
+                pooled.invalidate()
+                raise
+        return pooled
+
+    def unavailable(self, exc: BaseException) -> ServiceUnavailable:
+        """The 503 for ``exc``, an error for which ``is_unavailable`` holds: a client retries it."""
+        timeout = (
+            f"ENABLEY_DB_TIMEOUT_SECONDS={self.timeout:g} s" if self.timeout else "ENABLEY_DB_TIMEOUT_SECONDS"
+        )
+        headers = {"Retry-After": "1"}
+        if is_lock_timeout(exc):
+            return ServiceUnavailable(
+                f"Another write held the lock this write needs for longer than the database timeout "
+                f"({timeout}); retry later",
+                headers=headers,
+            )
+        if isinstance(exc, PoolTimeoutError):
+            return ServiceUnavailable(
+                f"Every database connection stayed busy for longer than the database timeout "
+                f"({timeout}); retry later",
+                headers=headers,
+            )
+        return ServiceUnavailable("The database is unavailable; retry later", headers=headers)
+
+    @property
+    def timeout(self) -> float | None:
+        """How long a unit of work waits for a connection or a lock (ENABLEY_DB_TIMEOUT_SECONDS)."""
+        pool = self.engine.pool
+        return pool.timeout() if isinstance(pool, QueuePool) else None
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-class Reader(NamedTuple):
-    """What ``FastQuery`` runs on: a pooled DBAPI connection and its dialect."""
+class Reader:
+    """What ``FastQuery`` runs on: a pooled DBAPI connection and its dialect.
 
-    dialect: Dialect
-    pooled: PoolProxiedConnection
+    A reader of the pool (not of a unit of work) may replace its connection once, when a
+    statement finds it dead before reaching the server: a restarted database leaves every pooled
+    connection dead, and a read can simply run again on a fresh one.
+    """
+
+    __slots__ = ("_lost", "_reconnect", "dialect", "pooled")
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        pooled: PoolProxiedConnection,
+        *,
+        reconnect: Callable[[], PoolProxiedConnection] | None = None,
+    ) -> None:
+        self.dialect = dialect
+        self.pooled = pooled
+        self._reconnect = reconnect
+        self._lost = False
+
+    def replace_dead_connection(self, exc: Exception) -> bool:
+        """After ``exc`` showed the connection dead: drop it, with every connection pooled before
+        it (they died with it), and take a fresh one. False when this reader may not retry."""
+        reconnect, self._reconnect = self._reconnect, None
+        if reconnect is None:
+            return False
+        invalidate_pool(self.pooled, exc)
+        self._lost = True
+        self.pooled = reconnect()
+        self._lost = False
+        return True
+
+    def release(self) -> None:
+        if self._lost:
+            return  # invalidated, so already back in its pool, and no fresh one could be had
+        pooled = self.pooled
+        # A connection lost meanwhile was invalidated (``driver_connection`` is gone) and
+        # will not be reused: only a live one needs its transactions back.
+        driver: Any = pooled.driver_connection
+        if driver is not None and self.dialect.name == "postgresql":
+            with contextlib.suppress(self.dialect.loaded_dbapi.Error):
+                driver.autocommit = False
+        pooled.close()
+
+
+def invalidate_pool(pooled: PoolProxiedConnection, exc: BaseException) -> None:
+    """Invalidate ``pooled`` and every connection its pool handed out before now: what SQLAlchemy
+    does itself when a statement of a ``Connection`` finds the database gone."""
+    pool = getattr(pooled, "_pool", None)
+    if pool is not None:
+        pool._invalidate(pooled, exc if isinstance(exc, Exception) else None)
+    else:
+        pooled.invalidate(exc if isinstance(exc, Exception) else None)
 
 
 class FastQuery:
@@ -313,7 +423,12 @@ class FastQuery:
                 cursor.close()
         except dialect.loaded_dbapi.Error as exc:
             if dialect.is_disconnect(exc, raw, None):
-                reader.pooled.invalidate(exc)
+                if reader.replace_dead_connection(exc):
+                    return self.all(reader, params)
+                invalidate_pool(reader.pooled, exc)
+                raise DBAPIError.instance(
+                    sql, values, exc, dialect.loaded_dbapi.Error, connection_invalidated=True
+                ) from exc
             raise DBAPIError.instance(sql, values, exc, dialect.loaded_dbapi.Error) from exc
         make = self._row._make
         if not processors:
@@ -336,6 +451,19 @@ def is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, PoolTimeoutError | OperationalError):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+_LOCK_NOT_AVAILABLE = "55P03"
+"""PostgreSQL's SQLSTATE for ``lock_timeout``."""
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """A wait for a lock held by another transaction ran out (SQLite's busy_timeout, PostgreSQL's
+    lock_timeout)."""
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, sqlite3.OperationalError):
+        return "locked" in str(orig) or "busy" in str(orig)
+    return getattr(orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE
 
 
 def _rollback_quietly(session: Session) -> None:

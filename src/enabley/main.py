@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from enabley import __version__, ratelimit
@@ -81,6 +82,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Write routes are sync handlers, run in the thread pool (decision 0002): no more threads
+        # than the pool's steady connections, so a wait for the database (a lock, a slow commit)
+        # holds a thread and a connection, never the event loop, and the loop's own reads still
+        # find a connection in the pool's overflow.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         with db.session(write=True) as session:
             ensure_server_keys(session, settings)
         with db.session() as session:

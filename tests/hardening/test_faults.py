@@ -173,6 +173,50 @@ def test_a_database_outage_answers_503_in_bounded_time_and_heals_without_restart
     assert len(written) >= 10
 
 
+def test_after_a_database_restart_the_first_requests_are_served(throwaway_postgres, servers):
+    """PostgreSQL restarts between two bursts: the connections the server pooled are dead, yet the
+    first token, lookup, search and write after the restart all succeed (a read, or a unit of work
+    whose first statement never reached the server, is retried once on a fresh connection)."""
+    cluster = throwaway_postgres
+    deployment = provision(cluster.create_database(), "postgresql")
+    (server,) = servers.launch(deployment.url, db_timeout_seconds=DB_TIMEOUT)
+    token = get_token(server.url, deployment)
+    marker = tag()
+    params = {"clientKey": deployment.client_key, "secret": deployment.secret}
+
+    async def burst(client: httpx2.AsyncClient, round_: str) -> list[Outcome]:
+        """Concurrent writes (each its own pooled connection), then one of every kind in turn."""
+        writes = [
+            call(client, "PUT", f"{server.url}/api/v2/users", json={"identifier": f"{marker}-{round_}-{i}"})
+            for i in range(8)
+        ]
+        outcomes = await gather(writes)
+        for i in range(8):
+            outcomes += [
+                await call(client, "POST", f"{server.url}/api/v1/token", params=params),
+                await call(client, "GET", f"{server.url}/api/v2/users/{marker}-{round_}-{i}"),
+                await call(client, "GET", f"{server.url}/api/v3/users?firstNameSubstring={marker}"),
+                await call(
+                    client,
+                    "PUT",
+                    f"{server.url}/api/v2/users",
+                    json={"identifier": f"{marker}-{round_}-{i}", "firstName": "again"},
+                ),
+            ]
+        return outcomes
+
+    async def scenario() -> tuple[list[Outcome], list[Outcome]]:
+        async with httpx2.AsyncClient(headers=bearer(token), timeout=ANSWER_BOUND + 6.0) as client:
+            before = await burst(client, "before")
+            await asyncio.to_thread(cluster.stop, "fast")
+            await asyncio.to_thread(cluster.start)
+            return before, await burst(client, "after")
+
+    before, after = run(scenario())
+    assert all(o.status in (200, 201) for o in before), describe(before)
+    assert all(o.status in (200, 201) for o in after), describe(after)
+
+
 # --- crashes ---------------------------------------------------------------------------------
 
 

@@ -72,7 +72,7 @@ async def list_catalog_entries(tenant: CurrentTenant) -> list[CatalogEntryInfo]:
         **NOT_FOUND,
     },
 )
-async def publish_channel_in_catalog(
+def publish_channel_in_catalog(
     channel_identifier: Annotated[str, path_identifier("channelIdentifier", "Channel identifier")],
     tenant: CurrentTenant,
     response: Response,
@@ -94,7 +94,7 @@ async def publish_channel_in_catalog(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-async def withdraw_channel_from_catalog(
+def withdraw_channel_from_catalog(
     channel_identifier: Annotated[str, path_identifier("channelIdentifier", "Channel identifier")],
     tenant: CurrentTenant,
     sub_account_name: CatalogSubAccount = None,

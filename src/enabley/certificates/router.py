@@ -56,7 +56,7 @@ async def get_account_certificates(tenant: CurrentTenant) -> list[CertificateInf
         409: {**CONFLICT[409], "description": "No existing user-certificate connection"},
     },
 )
-async def update_certificate_requirement_for_a_user(
+def update_certificate_requirement_for_a_user(
     body: requirementUpdate, tenant: CurrentTenant
 ) -> ExternalUserCertificateState:
     """Define whether the certificate is required for the user or not
@@ -160,7 +160,7 @@ async def get_account_certificate_by_external_certificate_id(
         **ERRORS,
     },
 )
-async def create_or_update_certificate(
+def create_or_update_certificate(
     body: CertificateData, tenant: CurrentTenant, response: Response
 ) -> CertificateInformation:
     """Create a certificate or update the one with this externalCertificateId. Its courses are
@@ -194,7 +194,7 @@ async def find_certificate(
     response_model=ExternalUserCertificateState,
     responses={**ERRORS, **NOT_FOUND, **CONFLICT},
 )
-async def revoke_users_certificate(
+def revoke_users_certificate(
     external_certificate_id: CertificateIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
 ) -> ExternalUserCertificateState:
     """Revoke the certificate of a connected user: his state becomes REVOKED for good. Answers 409
@@ -210,7 +210,7 @@ async def revoke_users_certificate(
     response_model=ExternalUserCertificateState,
     responses={**ERRORS, **NOT_FOUND, **CONFLICT},
 )
-async def confirm_users_certificate(
+def confirm_users_certificate(
     external_certificate_id: CertificateIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
 ) -> ExternalUserCertificateState:
     """Record the learner's confirmation of a certificate that requires one: once every course is

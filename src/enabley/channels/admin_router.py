@@ -44,7 +44,7 @@ def _upserted(model: type, name: str) -> dict[int | str, dict[str, object]]:
     response_model=ExternalMasterChannelGet,
     responses=_upserted(ExternalMasterChannelGet, "Master channel"),
 )
-async def create_or_update_master_channel(
+def create_or_update_master_channel(
     body: MasterChannelData, tenant: CurrentTenant, response: Response
 ) -> ExternalMasterChannelGet:
     """Create a master channel or update it. Its identifier must not be used by an ordinary channel
@@ -78,7 +78,7 @@ async def get_master_channel(
     response_model=ContentItemInfo,
     responses=_upserted(ContentItemInfo, "Content item"),
 )
-async def create_or_update_content_item(
+def create_or_update_content_item(
     channel_identifier: ChannelIdentifier, body: ContentItemData, tenant: CurrentTenant, response: Response
 ) -> ContentItemInfo:
     """Create or update a content item of a channel or master channel. A channel's content items and
@@ -126,7 +126,7 @@ async def get_content_item(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-async def delete_content_item(
+def delete_content_item(
     channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
 ) -> Response:
     """Delete a content item, with the learners' progress on it."""
@@ -141,7 +141,7 @@ async def delete_content_item(
     response_model=TrainingEventInfo,
     responses=_upserted(TrainingEventInfo, "Training event"),
 )
-async def create_or_update_training_event(
+def create_or_update_training_event(
     channel_identifier: ChannelIdentifier, body: TrainingEventData, tenant: CurrentTenant, response: Response
 ) -> TrainingEventInfo:
     """Create or update a training event of a channel or master channel. untilDate must not be before
@@ -189,7 +189,7 @@ async def get_training_event(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-async def delete_training_event(
+def delete_training_event(
     channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
 ) -> Response:
     """Delete a training event, with the learners' progress on it."""
@@ -204,7 +204,7 @@ async def delete_training_event(
     response_model=ChannelDetails,
     responses={**ERRORS, **NOT_FOUND},
 )
-async def set_channel_details(
+def set_channel_details(
     channel_identifier: ChannelIdentifier, body: ChannelDetailsData, tenant: CurrentTenant
 ) -> ChannelDetails:
     """Set the categories and schedule of a channel or master channel (endDate must not be before

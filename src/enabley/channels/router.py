@@ -79,9 +79,7 @@ async def get_account_channels(
         **CONFLICT,
     },
 )
-async def create_or_update_channel(
-    body: ChannelData, tenant: CurrentTenant, response: Response
-) -> ChannelInfo:
+def create_or_update_channel(body: ChannelData, tenant: CurrentTenant, response: Response) -> ChannelInfo:
     """Operations that creates or update channel"""
     with tenant.session(write=True) as session:
         channel, created = service.upsert_channel(session, tenant, body)
@@ -111,7 +109,7 @@ async def get_course_training_events(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-async def assign_group_to_channel(
+def assign_group_to_channel(
     channel_identifier: ChannelIdentifier,
     group_identifier: GroupIdentifier,
     tenant: CurrentTenant,
@@ -135,7 +133,7 @@ async def assign_group_to_channel(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-async def remove_group_from_channel(
+def remove_group_from_channel(
     channel_identifier: ChannelIdentifier, group_identifier: GroupIdentifier, tenant: CurrentTenant
 ) -> Response:
     """Remove group from channel"""
@@ -150,7 +148,7 @@ async def remove_group_from_channel(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-async def remove_user_from_channel(
+def remove_user_from_channel(
     channel_identifier: ChannelIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
 ) -> Response:
     """Remove user from channel"""
@@ -221,7 +219,7 @@ async def retrieve_the_number_of_members_in_a_channel(
         **CONFLICT,
     },
 )
-async def create_a_channel_instance_from_a_master_course(
+def create_a_channel_instance_from_a_master_course(
     body: ExternalChannelInstance, tenant: CurrentTenant
 ) -> ChannelInfo:
     """Operation that creates a channel instance from a master course. The instance is a COURSE
@@ -237,7 +235,7 @@ async def create_a_channel_instance_from_a_master_course(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-async def assign_user_to_channel(
+def assign_user_to_channel(
     channel_identifier: ChannelIdentifier,
     user_identifier: UserIdentifier,
     tenant: CurrentTenant,

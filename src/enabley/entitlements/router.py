@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api", tags=["Users"])
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-async def add_user_entity_role(body: ExternalEntitlement, tenant: CurrentTenant) -> Response:
+def add_user_entity_role(body: ExternalEntitlement, tenant: CurrentTenant) -> Response:
     """Add user entity role to Course, Group, Workspace"""
     with tenant.session(write=True) as session:
         service.add_entitlement(session, tenant, body)
@@ -31,7 +31,7 @@ async def add_user_entity_role(body: ExternalEntitlement, tenant: CurrentTenant)
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-async def remove_user_entity_role(body: ExternalEntitlement, tenant: CurrentTenant) -> Response:
+def remove_user_entity_role(body: ExternalEntitlement, tenant: CurrentTenant) -> Response:
     """Remove user entity role from Course, Group, Workspace"""
     with tenant.session(write=True) as session:
         service.remove_entitlement(session, tenant, body)

@@ -28,7 +28,7 @@ Identifier = Annotated[str, path_identifier("identifier", "Group identifier")]
         **ERRORS,
     },
 )
-async def create_or_update_group(body: GroupData, tenant: CurrentTenant, response: Response) -> GroupInfo:
+def create_or_update_group(body: GroupData, tenant: CurrentTenant, response: Response) -> GroupInfo:
     """Operations that creates or update Group"""
     with tenant.session(write=True) as session:
         group, created, _ = service.upsert_group(session, tenant, body)
@@ -58,7 +58,7 @@ async def get_groups(tenant: CurrentTenant, sub_account_name: SubAccountQuery = 
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-async def assign_user_to_group(
+def assign_user_to_group(
     group_identifier: GroupIdentifier,
     user_identifier: UserIdentifier,
     tenant: CurrentTenant,
@@ -76,7 +76,7 @@ async def assign_user_to_group(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-async def remove_user_from_group(
+def remove_user_from_group(
     group_identifier: GroupIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
 ) -> Response:
     """Remove User from Group"""
@@ -105,7 +105,7 @@ async def find_group(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-async def delete_group(identifier: Identifier, tenant: CurrentTenant) -> Response:
+def delete_group(identifier: Identifier, tenant: CurrentTenant) -> Response:
     """Delete a group that has no child groups, with its user memberships, channel assignments and
     GROUP entitlements. A group with child groups is refused (400)."""
     with tenant.session(write=True) as session:
@@ -135,7 +135,7 @@ async def find_user_groups_by_user_identifier(
     response_model=list[str],
     responses=ERRORS,
 )
-async def set_group_hierarchy(
+def set_group_hierarchy(
     tenant: CurrentTenant,
     types: Annotated[
         list[Name],

@@ -87,7 +87,7 @@ async def get_performance_by_user_channel_or_both(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-async def force_complete_a_channel_for_a_learner(
+def force_complete_a_channel_for_a_learner(
     channel_identifier: Annotated[str, path_identifier("channelIdentifier", "Channel identifier")],
     user_identifier: Annotated[str, path_identifier("userIdentifier", "User identifier")],
     tenant: CurrentTenant,
@@ -109,9 +109,7 @@ async def force_complete_a_channel_for_a_learner(
     response_model=ExternalUserChannelPerformance,
     responses={**ERRORS, **NOT_FOUND},
 )
-async def record_learner_activity(
-    body: ActivityData, tenant: CurrentTenant
-) -> ExternalUserChannelPerformance:
+def record_learner_activity(body: ActivityData, tenant: CurrentTenant) -> ExternalUserChannelPerformance:
     """Record a learner's progress on one content item or training event of a channel, and answer
     the learner's resulting performance in that channel.
 

@@ -48,7 +48,7 @@ async def get_profile_details_by_ids(
         **ERRORS,
     },
 )
-async def create_or_update_user_profile(
+def create_or_update_user_profile(
     body: UserProfileData, tenant: CurrentTenant, response: Response
 ) -> UserProfileInfo:
     """Operations that create or update user profile"""
@@ -80,7 +80,7 @@ async def find_profiles_of_a_user_by_user_identifier(
     response_class=Response,
     responses={200: {"description": "Assignment of profile of a user was updated"}, **ERRORS, **NOT_FOUND},
 )
-async def assign_profile_of_a_user_by_user_identifier_and_profile_identifier(
+def assign_profile_of_a_user_by_user_identifier_and_profile_identifier(
     profile_identifier: ProfileIdentifier,
     user_identifier: UserIdentifier,
     tenant: CurrentTenant,
@@ -102,7 +102,7 @@ async def assign_profile_of_a_user_by_user_identifier_and_profile_identifier(
         **NOT_FOUND,
     },
 )
-async def remove_profile_of_a_user_by_user_identifier_and_profile_identifier(
+def remove_profile_of_a_user_by_user_identifier_and_profile_identifier(
     profile_identifier: ProfileIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
 ) -> Response:
     """Remove profile of a user by user identifier and profile identifier"""

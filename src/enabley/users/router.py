@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from starlette.concurrency import run_in_threadpool
 
 from enabley.deps import CurrentTenant
 from enabley.pagination import Page, PaginationKeyQuery
@@ -69,9 +68,9 @@ async def find_users_by_filter(
         **CONFLICT,
     },
 )
-async def create_or_update_user(body: UserData, tenant: CurrentTenant, response: Response) -> UserInfo:
+def create_or_update_user(body: UserData, tenant: CurrentTenant, response: Response) -> UserInfo:
     """Create new user or update an existing user based on consumer identifier"""
-    password_hash = await run_in_threadpool(hash_password, body.password) if body.password else None
+    password_hash = hash_password(body.password) if body.password else None
     with tenant.session(write=True) as session:
         user, created, _ = service.upsert_user(session, tenant, body, password_hash)
         info = service.upserted_info(session, user, created, body)
@@ -86,7 +85,7 @@ async def create_or_update_user(body: UserData, tenant: CurrentTenant, response:
     response_model=UserInfo,
     responses={**ERRORS, **NOT_FOUND, **CONFLICT},
 )
-async def change_user_identifier(body: UserIdentity, tenant: CurrentTenant) -> UserInfo:
+def change_user_identifier(body: UserIdentity, tenant: CurrentTenant) -> UserInfo:
     """Change the user identifier (user ID) for an existing user. Memberships, progress and
     certificates follow the user."""
     with tenant.session(write=True) as session:
@@ -118,7 +117,7 @@ async def find_user_by_identifier(
     response_model=UserInfo,
     responses={**ERRORS, **NOT_FOUND},
 )
-async def update_existing_user_status(
+def update_existing_user_status(
     identifier: UserIdentifier,
     tenant: CurrentTenant,
     is_active: Annotated[
@@ -138,7 +137,7 @@ async def update_existing_user_status(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-async def delete_user_by_identifier(identifier: UserIdentifier, tenant: CurrentTenant) -> Response:
+def delete_user_by_identifier(identifier: UserIdentifier, tenant: CurrentTenant) -> Response:
     """Delete user by identifier"""
     with tenant.session(write=True) as session:
         service.delete_user(session, tenant, identifier)
@@ -151,7 +150,7 @@ async def delete_user_by_identifier(identifier: UserIdentifier, tenant: CurrentT
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-async def remove_user_from_sub_account(
+def remove_user_from_sub_account(
     identifier: UserIdentifier,
     sub_account_name: Annotated[str, path_identifier("subAccountName", "Sub-account name")],
     tenant: CurrentTenant,
@@ -168,7 +167,7 @@ async def remove_user_from_sub_account(
     response_model=ExternalPermission,
     responses={**ERRORS, **NOT_FOUND},
 )
-async def set_user_permissions(
+def set_user_permissions(
     user_identifier: Annotated[str, path_identifier("userIdentifier", "userIdentifier")],
     body: ExternalPermission,
     tenant: CurrentTenant,

@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/admin", tags=["Admin"])
         **ERRORS,
     },
 )
-async def create_or_update_workspace(
+def create_or_update_workspace(
     body: WorkspaceData, tenant: CurrentTenant, response: Response
 ) -> WorkspaceInfo:
     """Create a workspace or rename an existing one, based on its identifier"""
