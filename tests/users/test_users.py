@@ -245,7 +245,14 @@ def test_find_users_filters_case_insensitively_and_answers_a_bare_array(client, 
     assert _ids(find(emailSubstring="acme", lastNameSubstring="souza")) == ["a"]
     assert _ids(find(emailSubstring="%")) == []
     assert _ids(find(emailSubstring="_")) == []
+    # PostgreSQL's LIKE takes "\" as its escape character unless told another: "s\o" would find "so".
+    assert _ids(find(lastNameSubstring="s\\o")) == []
+    assert _ids(find(lastNameSubstring="\\")) == []
     assert find(subAccountName="Mars").status_code == 400
+    put(client, headers, identifier="d", firstName="50%_off", lastName="Back\\slash")
+    for text in ("\\", "k\\s", "ck\\sl", "%", "0%_", "%_o", "_"):
+        column = "lastNameSubstring" if "\\" in text else "firstNameSubstring"
+        assert _ids(find(**{column: text})) == ["d"], text
 
 
 def test_find_users_start_and_limit(client, headers):

@@ -189,6 +189,8 @@ _SEARCH = table(
 # it is full, however common the searched text is.
 _SEARCH_JOIN = OrderedJoin(_SEARCH, User.__table__, User.id == _SEARCH.c.rowid)
 _TRIGRAM = 3
+# What LIKE would not take literally on one database or the other, and autoescape's own "/".
+_LIKE_SPECIAL = "%_/\\"
 
 
 def _filtered(
@@ -216,8 +218,9 @@ def _filtered(
         # process on a shorter LIKE pattern beside another one, and can't use the index for it.
         fts = indexed and len(value) >= _TRIGRAM
         target = _SEARCH.c[name] if fts else User.__table__.c[name]
-        # FTS5 uses its index only for a plain LIKE: escape only when the text needs it.
-        stmt = stmt.where(target.contains(value, autoescape=any(ch in value for ch in "%_/")))
+        # FTS5 uses its index only for a plain LIKE: escape only when the text needs it. A backslash
+        # needs it too: PostgreSQL's LIKE escapes with it unless an ESCAPE clause names another.
+        stmt = stmt.where(target.contains(value, autoescape=any(ch in value for ch in _LIKE_SPECIAL)))
     if filters.identifier is not None:
         stmt = stmt.where(User.external_id == filters.identifier)
     sub = accounts_service.resolve_sub_account(session, tenant, filters.sub_account_name)
