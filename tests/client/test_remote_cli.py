@@ -120,6 +120,42 @@ def test_export_groups_certificates_and_performance(cli, sdk, page_size):
     assert (cert["externalCertificateId"], cert["courseIds"], cert["expiration"]) == ("cert", "c1;c2", "")
 
 
+FORMULAS = {
+    "firstName": '=HYPERLINK("http://evil.example","open")',
+    "lastName": "@SUM(1+1)*cmd|' /C calc'!A0",
+    "phone": "+55 11 5555 0100",
+    "address": "-2+3",
+    "username": "\t=1+1",
+    "customAttributes": {"note": "\r=1"},
+}
+
+
+def test_export_neutralises_formulas_in_csv_unless_raw(cli, sdk, tmp_path):
+    # A spreadsheet runs a cell starting with =, +, -, @, tab or CR as a formula (CSV injection).
+    sdk.users.upsert(UserData(identifier="=evil", **FORMULAS))
+    sdk.users.upsert(UserData(identifier="plain", firstName="Ana", lastName="O'Neil", phone="555 0100"))
+    result = cli("export", "users")
+    assert result.exit_code == 0, result.output
+    exported = {r["identifier"]: r for r in rows(result.stdout)}
+    evil = exported["'=evil"]
+    for column, value in FORMULAS.items():
+        if column != "customAttributes":
+            assert evil[column] == "'" + value, column
+    assert json.loads(evil["customAttributes"]) == {"note": "\r=1"}  # starts with "{": no formula
+    plain = exported["plain"]
+    assert (plain["firstName"], plain["lastName"], plain["phone"]) == ("Ana", "O'Neil", "555 0100")
+    assert plain["created"][0].isdigit() and plain["isActive"] == "true"
+
+    raw = {r["identifier"]: r for r in rows(cli("export", "users", "--raw").stdout)}
+    assert {column: raw["=evil"][column] for column in FORMULAS if column != "customAttributes"} == {
+        column: value for column, value in FORMULAS.items() if column != "customAttributes"
+    }
+    target = tmp_path / "users.jsonl"
+    assert cli("export", "users", "--format", "jsonl", "-o", str(target)).exit_code == 0
+    lines = {line["identifier"]: line for line in map(json.loads, target.read_text().splitlines())}
+    assert lines["=evil"]["firstName"] == FORMULAS["firstName"]  # JSON lines stay as stored
+
+
 def test_export_refuses_options_that_do_not_apply(cli):
     assert "apply to performance" in one_line_error(cli("export", "users", "--channel", "c1"))
     assert "--sub-account applies" in one_line_error(cli("export", "certificates", "--sub-account", "EU"))

@@ -258,11 +258,26 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-class Writer:
-    """Items out as CSV (the model's fields as columns) or as JSON lines."""
+# A spreadsheet opening the CSV runs a cell that starts with one of these as a formula (OWASP's
+# "CSV injection"); a leading ' makes it text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-    def __init__(self, out: IO[str], fmt: Format, model: type[BaseModel]) -> None:
+
+def _neutralised(value: Any) -> str:
+    text = _cell(value)
+    # A number field can't hold a formula, and stays a number for the spreadsheet.
+    if isinstance(value, str | list) and text.startswith(_FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+class Writer:
+    """Items out as CSV (the model's fields as columns) or as JSON lines. ``raw``: CSV cells as
+    stored, formulas included."""
+
+    def __init__(self, out: IO[str], fmt: Format, model: type[BaseModel], *, raw: bool = False) -> None:
         self.out, self.fmt, self.count = out, fmt, 0
+        self.cell = _cell if raw else _neutralised
         self.csv: Any = None
         if fmt is Format.csv:
             columns = [field.alias or name for name, field in model.model_fields.items()]
@@ -273,7 +288,7 @@ class Writer:
         for item in items:
             data = item.model_dump(mode="json", by_alias=True)
             if self.csv is not None:
-                self.csv.writerow({key: _cell(value) for key, value in data.items()})
+                self.csv.writerow({key: self.cell(value) for key, value in data.items()})
             else:
                 self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
             self.count += 1
@@ -326,6 +341,14 @@ def export(
     ] = None,
     channel: Annotated[str | None, typer.Option(help="performance: only this channel.")] = None,
     user: Annotated[str | None, typer.Option(help="performance: only this user.")] = None,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="CSV: write cells as stored. By default a cell starting with =, +, -, @, tab or CR "
+            "gets a leading ' so that a spreadsheet shows it instead of running it as a formula.",
+        ),
+    ] = False,
 ) -> None:
     """Export every item of a kind, page after page, as CSV or JSON lines."""
     if sub_account and kind not in (Kind.users, Kind.groups, Kind.channels):
@@ -338,7 +361,7 @@ def export(
         _open(output) as out,
         _progress(err, BarColumn(), MofNCompleteColumn()) as bar,
     ):
-        writer = Writer(out, fmt, MODELS[kind])
+        writer = Writer(out, fmt, MODELS[kind], raw=raw)
         _export(client, kind, writer, bar, sub_account, channel, user)
     if output is not None or err.is_terminal:
         typer.echo(f"exported {writer.count} {kind.value}" + (f" to {output}" if output else ""), err=True)
