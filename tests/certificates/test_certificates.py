@@ -17,7 +17,15 @@ from sqlalchemy import delete, event
 from enabley.models import ChannelUser
 from tests import factories
 
-INFO_FIELDS = {"courseIds", "created", "expiration", "externalCertificateId", "name", "status"}
+INFO_FIELDS = {
+    "courseIds",
+    "created",
+    "expiration",
+    "externalCertificateId",
+    "name",
+    "status",
+    "requiresLearnerConfirmation",
+}
 STATE_FIELDS = {
     "certificationDate",
     "expirationDate",
@@ -132,6 +140,30 @@ def test_create_answers_201_with_certificate_information_and_update_200(client, 
     )
     for path in ("/api/v2/certificates/cert-1", "/api/admin/v1/certificates/cert-1"):
         assert ok(client.get(path, headers=headers)) == cleared
+
+
+def test_every_field_the_admin_api_accepts_is_read_back(client, headers, courses):
+    sent = {"courseIds": ["course-a"], "status": "INACTIVE", "expiration": {"duration": 3, "period": "MONTH"}}
+    created = ok(put_certificate(client, headers, requiresLearnerConfirmation=True, **sent), 201)
+    assert created["requiresLearnerConfirmation"] is True
+    assert {**created, **sent, "name": "Forklift safety"} == created
+    reads = [
+        ok(client.get("/api/admin/v1/certificates/cert-1", headers=headers)),
+        ok(client.get("/api/v2/certificates/cert-1", headers=headers)),
+        *ok(client.get("/api/v1/certificates", headers=headers)),
+        *ok(client.get("/api/v2/certificates", headers=headers))["items"],
+    ]
+    assert reads == [created] * 4
+    # Left out of an update, it keeps its value; sent, it changes.
+    assert ok(put_certificate(client, headers))["requiresLearnerConfirmation"] is True
+    assert (
+        ok(put_certificate(client, headers, requiresLearnerConfirmation=False))["requiresLearnerConfirmation"]
+        is False
+    )
+    assert (
+        ok(client.get("/api/admin/v1/certificates/cert-1", headers=headers))["requiresLearnerConfirmation"]
+        is False
+    )
 
 
 def test_definition_errors(client, headers, courses, db, account):

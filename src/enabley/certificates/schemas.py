@@ -37,6 +37,11 @@ class CertificateInformation(ApiModel):
     external_certificate_id: str = Field(description="External Certificate Id")
     name: str = Field(description="Certificate name")
     status: CertificateStatus = Field(description="Certificate status")
+    # Not in the API reference's definition, whose fields are all kept: what the admin API accepts,
+    # every read of a certificate gives back.
+    requires_learner_confirmation: bool = Field(
+        description="Whether a learner who completed every course must confirm before being certified"
+    )
 
 
 class CertificateData(ApiModel):

@@ -77,6 +77,7 @@ def _info(certificate: Certificate, course_ids: Sequence[str]) -> CertificateInf
             "external_certificate_id": certificate.external_id,
             "name": certificate.name,
             "status": certificate.status,
+            "requires_learner_confirmation": certificate.requires_learner_confirmation,
         }
     )
 

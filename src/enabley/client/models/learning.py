@@ -160,6 +160,8 @@ class CertificateInformation(WireModel):
     external_certificate_id: str
     name: str
     status: CertificateStatus
+    requires_learner_confirmation: bool = False
+    """Whether a learner must confirm before being certified (absent from older servers' answers)."""
 
 
 class CertificateData(DataModel):
