@@ -6,13 +6,16 @@ import json
 import os
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 from typer.testing import CliRunner
 
 from enabley.cli import app
 from enabley.config import get_settings
-from enabley.models import Account, ApiClient, SigningKey
+from enabley.main import create_app
+from enabley.models import Account, ApiClient, SigningKey, User
 from enabley.security import hash_client_secret
+from tests.conftest import settings_for
 
 runner = CliRunner()
 
@@ -102,6 +105,23 @@ def test_clients_revoke(cli_db):
     revoked = query(cli_db, select(ApiClient.revoked_at).where(ApiClient.client_key == key))[0][0]
     assert revoked is not None
     assert "No API client" in one_line_error(run("clients", "revoke", "unknown-key"))
+
+
+def test_accounts_delete_removes_an_account_that_has_users_and_its_tokens_stop(cli_db):
+    run("accounts", "create", "acme", "--sub-account", "EU")
+    credentials = json.loads(run("clients", "create", "acme", "--json").stdout)
+    with TestClient(create_app(settings_for(cli_db))) as http:
+        token = http.post("/api/v1/token", params=credentials).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        body = {"identifier": "ana", "email": "ana@example.com", "subAccountName": "EU"}
+        assert http.put("/api/v2/users", json=body, headers=headers).status_code == 201
+        result = run("accounts", "delete", "acme", "--yes")
+        assert result.exit_code == 0, result.output
+        response = http.get("/api/v2/users/ana", headers=headers)
+        assert (response.status_code, response.json()["error"]) == (401, "access_denied")
+    assert query(cli_db, select(Account.id)) == []
+    assert query(cli_db, select(User.id)) == []
+    assert query(cli_db, select(ApiClient.id)) == []
 
 
 def test_keys_rotate_adds_a_signing_key(cli_db):

@@ -45,12 +45,28 @@ def locked_connection(url: str | None) -> Iterator[Connection]:
     """
     engine = make_engine(url or get_settings().database_url, pool_size=1, timeout=120)
     try:
-        with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
-            yield conn
+        with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
+            if conn.dialect.name == "sqlite":
+                # SQLite changes a table by building a new one and dropping the old: with foreign
+                # keys on, that drop would delete every row referencing the table. Off for this
+                # connection only (it can't change inside a transaction); the migration checks
+                # them before it commits (migrations/env.py).
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
+                yield conn
     finally:
         engine.dispose()
+
+
+def check_foreign_keys(conn: Connection) -> None:
+    """SQLite: fail, before the commit, a migration that left a row referencing nothing."""
+    if conn.dialect.name != "sqlite":
+        return
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise RuntimeError(f"The migration left rows whose foreign keys reference nothing: {broken[:10]}")
 
 
 def upgrade(url: str | None = None) -> None:

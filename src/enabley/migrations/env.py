@@ -7,7 +7,7 @@ from alembic import context
 
 import enabley.models  # noqa: F401 - registers every table
 from enabley.db import Base
-from enabley.migrate import include_object, locked_connection
+from enabley.migrate import check_foreign_keys, include_object, locked_connection
 
 target_metadata = Base.metadata
 
@@ -21,7 +21,10 @@ def _run(connection: object) -> None:
         include_object=include_object,
     )
     with context.begin_transaction():
+        before = context.get_context().get_current_heads()
         context.run_migrations()
+        if context.get_context().get_current_heads() != before:
+            check_foreign_keys(connection)  # type: ignore[arg-type]
 
 
 connection = context.config.attributes.get("connection")

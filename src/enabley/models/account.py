@@ -8,10 +8,12 @@ from sqlalchemy import Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enabley.db import Base, TenantOwned, utcnow
+from enabley.models.identity import NEVER_REUSED_IDS
 
 
 class Account(Base):
     __tablename__ = "accounts"
+    __table_args__ = NEVER_REUSED_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
@@ -27,7 +29,7 @@ class Account(Base):
 
 class SubAccount(TenantOwned, Base):
     __tablename__ = "sub_accounts"
-    __table_args__ = (UniqueConstraint("account_id", "name"),)
+    __table_args__ = (UniqueConstraint("account_id", "name"), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
@@ -36,7 +38,7 @@ class SubAccount(TenantOwned, Base):
 
 class ApiClient(TenantOwned, Base):
     __tablename__ = "api_clients"
-    __table_args__ = (Index("ix_api_clients_account_id", "account_id"),)
+    __table_args__ = (Index("ix_api_clients_account_id", "account_id"), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_key: Mapped[str] = mapped_column(String(64), unique=True)

@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enabley.db import Base, TenantOwned, utcnow
+from enabley.models.identity import NEVER_REUSED_IDS
 
 
 class CatalogEntry(TenantOwned, Base):
@@ -29,6 +30,9 @@ class CatalogEntry(TenantOwned, Base):
             sqlite_where=text("sub_account_id IS NULL"),
             postgresql_where=text("sub_account_id IS NULL"),
         ),
+        Index("ix_catalog_entries_account_id", "account_id"),
+        Index("ix_catalog_entries_sub_account_id", "sub_account_id"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

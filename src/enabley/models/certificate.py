@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enabley.db import Base, TenantOwned, utcnow
+from enabley.models.identity import NEVER_REUSED_IDS, link_id_column
 
 
 class Certificate(TenantOwned, Base):
@@ -15,10 +17,12 @@ class Certificate(TenantOwned, Base):
     __table_args__ = (
         UniqueConstraint("account_id", "external_id"),
         Index("ix_certificates_account_id_id", "account_id", "id"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(255))
+    link_id: Mapped[uuid.UUID] = link_id_column()
     name: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
     expiration_duration: Mapped[int | None] = mapped_column(Integer)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from enabley.db import Base, TenantOwned, utcnow
 from enabley.models.account import SubAccount
+from enabley.models.identity import NEVER_REUSED_IDS
 
 
 class Channel(TenantOwned, Base):
@@ -19,6 +20,8 @@ class Channel(TenantOwned, Base):
         UniqueConstraint("account_id", "external_id"),
         Index("ix_channels_account_id_is_master_id", "account_id", "is_master", "id"),
         Index("ix_channels_master_id", "master_id"),
+        Index("ix_channels_sub_account_id", "sub_account_id"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,7 +51,11 @@ class ChannelItem(TenantOwned, Base):
     """
 
     __tablename__ = "channel_items"
-    __table_args__ = (UniqueConstraint("channel_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel_id", "external_id"),
+        Index("ix_channel_items_account_id", "account_id"),
+        NEVER_REUSED_IDS,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
@@ -98,7 +105,10 @@ class ItemProgress(Base):
     """A learner's recorded state on one channel item; kept when the learner leaves the channel."""
 
     __tablename__ = "item_progress"
-    __table_args__ = (Index("ix_item_progress_channel_id_user_id", "channel_id", "user_id"),)
+    __table_args__ = (
+        Index("ix_item_progress_channel_id_user_id", "channel_id", "user_id"),
+        Index("ix_item_progress_item_id", "item_id"),
+    )
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("channel_items.id", ondelete="CASCADE"), primary_key=True)

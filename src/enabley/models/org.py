@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from enabley.db import Base, TenantOwned, utcnow
 from enabley.models.account import SubAccount
+from enabley.models.identity import NEVER_REUSED_IDS
 
 
 class Group(TenantOwned, Base):
@@ -17,6 +18,8 @@ class Group(TenantOwned, Base):
         UniqueConstraint("account_id", "external_id"),
         Index("ix_groups_account_id_id", "account_id", "id"),
         Index("ix_groups_parent_id", "parent_id"),
+        Index("ix_groups_sub_account_id", "sub_account_id"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +50,7 @@ class Profile(TenantOwned, Base):
     __table_args__ = (
         UniqueConstraint("account_id", "external_id"),
         Index("ix_profiles_account_id_id", "account_id", "id"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,6 +73,7 @@ class Workspace(TenantOwned, Base):
     __table_args__ = (
         UniqueConstraint("account_id", "external_id"),
         Index("ix_workspaces_account_id_id", "account_id", "id"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

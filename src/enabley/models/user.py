@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from enabley.db import Base, TenantOwned, utcnow
 from enabley.models.account import SubAccount
+from enabley.models.identity import NEVER_REUSED_IDS, link_id_column
 
 
 class UserSubAccount(Base):
@@ -28,10 +30,12 @@ class User(TenantOwned, Base):
         UniqueConstraint("account_id", "external_id"),
         UniqueConstraint("account_id", "username_key"),
         Index("ix_users_account_id_id", "account_id", "id"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(255))
+    link_id: Mapped[uuid.UUID] = link_id_column()
     email: Mapped[str | None] = mapped_column(String(320))
     first_name: Mapped[str | None] = mapped_column(String(255))
     last_name: Mapped[str | None] = mapped_column(String(255))
@@ -98,6 +102,8 @@ class Entitlement(TenantOwned, Base):
     __table_args__ = (
         UniqueConstraint("user_id", "entity_type", "entity_id", "role"),
         Index("ix_entitlements_entity", "entity_type", "entity_id"),
+        Index("ix_entitlements_account_id", "account_id"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

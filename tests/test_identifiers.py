@@ -1,0 +1,42 @@
+"""No internal id is ever given to a second row: links, pagination keys and caches that were
+issued for a row can never come to name another."""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, func, select
+
+from enabley.accounts import service as accounts_service
+from enabley.db import Base
+from tests import factories
+from tests.test_account_deletion import fill
+
+GENERATED_IDS = sorted(
+    table.name
+    for table in Base.metadata.sorted_tables
+    if [column.name for column in table.primary_key.columns] == ["id"]
+    and isinstance(table.c.id.type, Integer)
+)
+
+
+def ids_of(db, account_id: int, aggregate) -> dict[str, int]:
+    """Per table, ``aggregate`` (min or max) of the ids of the account's rows."""
+    found = {}
+    for name in GENERATED_IDS:
+        table = Base.metadata.tables[name]
+        owner = table.c.id if name == "accounts" else table.c.account_id
+        found[name] = db.scalar(select(aggregate(table.c.id)).where(owner == account_id))
+    return found
+
+
+def test_rows_made_after_a_deletion_never_get_a_deleted_rows_id(db):
+    assert {"accounts", "users", "certificates", "channels", "api_clients"} <= set(GENERATED_IDS)
+    account = factories.make_account(db, "acme", sub_accounts=["EU"])
+    fill(db, account)
+    deleted = ids_of(db, account.id, func.max)
+    accounts_service.delete_account(db, "acme")
+    again = factories.make_account(db, "acme", sub_accounts=["EU"])
+    fill(db, again)
+    made = ids_of(db, again.id, func.min)
+    assert None not in deleted.values() and None not in made.values()
+    reused = {name: (made[name], deleted[name]) for name in GENERATED_IDS if made[name] <= deleted[name]}
+    assert reused == {}
