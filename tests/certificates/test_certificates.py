@@ -6,6 +6,7 @@ import io
 import json
 import re
 import time
+import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -475,18 +476,15 @@ def test_pdf_link_refuses_tampered_expired_and_no_longer_certified(client, heade
     # A link older than 7 days has expired.
     fernet = Fernet(services.keyring.fernet_key("certificate-pdf"))
     payload = fernet.decrypt(path.removeprefix("/api/v1/certificates/pdf/").encode())
-    assert set(json.loads(payload)) == {"a", "u", "c"}
+    assert set(json.loads(payload)) == {"u", "c", "d"}
     old = fernet.encrypt_at_time(payload, int(time.time()) - 8 * 24 * 3600).decode()
     error(client.get(f"/api/v1/certificates/pdf/{old}"), 404, "not_found")
     fresh = fernet.encrypt_at_time(payload, int(time.time()) - 6 * 24 * 3600).decode()
     assert client.get(f"/api/v1/certificates/pdf/{fresh}").status_code == 200
-    # A token naming another account's ids finds nothing.
-    forged = json.loads(payload) | {"a": json.loads(payload)["a"] + 1000}
-    error(
-        client.get(f"/api/v1/certificates/pdf/{fernet.encrypt(json.dumps(forged).encode()).decode()}"),
-        404,
-        "not_found",
-    )
+    # A token naming another learner, another certificate or another certification finds nothing.
+    for changed in ({"u": uuid.uuid4().hex}, {"c": uuid.uuid4().hex}, {"d": json.loads(payload)["d"] + 1}):
+        forged = fernet.encrypt(json.dumps(json.loads(payload) | changed).encode()).decode()
+        error(client.get(f"/api/v1/certificates/pdf/{forged}"), 404, "not_found")
     # Un-completing an item means the learner is no longer certified.
     complete(client, headers, "ana", "course-a", "i1", days_ago(0), completed=False)
     error(client.get(path), 404, "not_found")

@@ -36,7 +36,7 @@ def delete_account(session: Session, name: str) -> None:
     """Delete an account with everything it owns; its clients' tokens stop working at once.
 
     One statement: every table referencing the account cascades from it in the database, through
-    indexed foreign keys, however many rows it owns (the ORM would load them one by one).
+    indexed foreign keys, however many rows it owns; no row is loaded into the session.
     """
     account = get_account(session, name)
     session.execute(delete(Account).where(Account.id == account.id))

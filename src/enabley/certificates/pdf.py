@@ -1,10 +1,14 @@
 """The certificate document: a one-page landscape PDF, rendered without I/O besides the font.
 
-CPU-bound (tens of milliseconds): call it through ``run_in_threadpool``.
+CPU-bound (tens of milliseconds): call it through ``run_in_threadpool``, and through a
+``PdfCache``, so that a document is rendered once however often it is fetched.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +16,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
+from cachetools import LRUCache
 from fpdf import FPDF
 
 # A Unicode TrueType font when the system has one, so every learner's name renders in its own
@@ -31,6 +36,16 @@ class CertificateDocument:
     certificate_name: str
     certification_date: datetime
     expiration_date: datetime | None
+
+    def key(self) -> str:
+        """A digest of everything the PDF shows, dates as printed: equal keys, equal pages."""
+        shown = [
+            self.learner_name,
+            self.certificate_name,
+            format_date(self.certification_date),
+            format_date(self.expiration_date) if self.expiration_date is not None else None,
+        ]
+        return hashlib.sha256(json.dumps(shown).encode()).hexdigest()
 
 
 @lru_cache(maxsize=1)
@@ -97,3 +112,53 @@ def render_certificate(doc: CertificateDocument) -> bytes:
     if doc.expiration_date is not None:
         line(f"Valid until {format_date(doc.expiration_date)}", 13, 3)
     return bytes(pdf.output())
+
+
+class PdfCache:
+    """Rendered PDFs by what they show (``CertificateDocument.key``), the least recently used
+    dropped once they hold more than ``max_bytes``.
+
+    Per process and in memory: a PDF depends on nothing but what it shows, so another process
+    (or this one after a restart) renders the same document again, and nothing needs sharing.
+    A change of what the PDF shows (a learner's name, a renewed certification) is a new key.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self._pdfs: LRUCache[str, bytes] = LRUCache(maxsize=max_bytes, getsizeof=len)
+        # Guards both tables: documents are rendered in the threadpool.
+        self._lock = threading.Lock()
+        self._rendering: dict[str, threading.Lock] = {}
+
+    @property
+    def bytes_held(self) -> int:
+        with self._lock:
+            return int(self._pdfs.currsize)
+
+    def cached(self, document: CertificateDocument) -> bytes | None:
+        """The document's PDF if it is held: cheap enough for the event loop."""
+        with self._lock:
+            return self._pdfs.get(document.key())
+
+    def render(self, document: CertificateDocument) -> bytes:
+        """The document's PDF, rendered unless held; CPU-bound. Fetches of one document at once
+        wait for a single rendering rather than each doing its own."""
+        key = document.key()
+        with self._lock:
+            found = self._pdfs.get(key)
+            if found is not None:
+                return found
+            rendering = self._rendering.setdefault(key, threading.Lock())
+        with rendering:
+            try:
+                with self._lock:
+                    found = self._pdfs.get(key)
+                if found is None:
+                    found = render_certificate(document)
+                    with self._lock:
+                        if len(found) <= self._pdfs.maxsize:
+                            self._pdfs[key] = found
+            finally:
+                with self._lock:
+                    if self._rendering.get(key) is rendering:
+                        del self._rendering[key]
+        return found

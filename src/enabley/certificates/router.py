@@ -90,7 +90,9 @@ async def get_certificate_pdf(
     certified (revoked, expired, or no longer a learner of its courses)."""
     with services.db.session() as session:
         document = service.certificate_document(session, services, token)
-    content = await run_in_threadpool(service.render_pdf, document)
+    content = service.cached_pdf(document)
+    if content is None:
+        content = await run_in_threadpool(service.render_pdf, document)
     return Response(
         content,
         media_type="application/pdf",

@@ -307,8 +307,10 @@ def _states(
             external_certificate_id=found.certificate.external_id,
             is_required=found.is_required,
             name=found.certificate.name,
-            pdf_url=links.pdf_url(services, tenant.account_id, user.id, found.certificate.id)
-            if found.outcome.certified
+            pdf_url=links.pdf_url(
+                services, user.link_id, found.certificate.link_id, found.outcome.certification_date
+            )
+            if found.outcome.certified and found.outcome.certification_date is not None
             else None,
             state=found.outcome.state,
         )
@@ -400,27 +402,36 @@ def _learner_name(user: User) -> str:
 
 
 def certificate_document(session: Session, services: Services, token: str) -> pdf.CertificateDocument:
-    """What the PDF behind ``token`` shows; 404 unless the user is certified right now.
+    """What the PDF behind ``token`` shows; 404 unless its learner holds that very certification
+    right now.
 
-    Every query is scoped by the account inside the token.
+    The learner is found by his link id, unique among all accounts; every other query is scoped
+    by his account.
     """
-    account_id, user_id, certificate_id = links.read_token(services, token)
-    scope = AccountScope(account_id)
-    user = session.scalar(owned(User, scope).where(User.id == user_id))
+    link = links.read_token(services, token)
+    not_held = NotFound("This certificate is not held by its learner")
+    user = session.scalar(select(User).where(User.link_id == link.user))
+    if user is None:
+        raise not_held
+    scope = AccountScope(user.account_id)
     held = session.execute(
-        _with_facts(scope, user_id).where(
-            Certificate.id == certificate_id, Certificate.id.in_(_connected_ids(user_id))
+        _with_facts(scope, user.id).where(
+            Certificate.link_id == link.certificate, Certificate.id.in_(_connected_ids(user.id))
         )
     ).first()
-    if user is None or held is None:
-        raise NotFound("This certificate is not held by its learner")
+    if held is None:
+        raise not_held
     certificate, fact = held
     (found,) = _outcomes(
         session, scope, user, [(certificate, fact)], now=utcnow(), warning=_warning(services)
     )
     outcome = found.outcome
-    if not outcome.certified or outcome.certification_date is None:
-        raise NotFound("This certificate is not held by its learner")
+    if (
+        not outcome.certified
+        or outcome.certification_date is None
+        or links.instant(outcome.certification_date) != link.certified_at
+    ):
+        raise not_held
     return pdf.CertificateDocument(
         learner_name=_learner_name(user),
         certificate_name=certificate.name,
@@ -429,6 +440,19 @@ def certificate_document(session: Session, services: Services, token: str) -> pd
     )
 
 
+PDF_CACHE_BYTES = 32 * 1024 * 1024
+"""What the rendered PDFs held by a process may weigh (a PDF weighs some ten kilobytes)."""
+
+# Per process: see ``pdf.PdfCache``.
+_PDFS = pdf.PdfCache(max_bytes=PDF_CACHE_BYTES)
+
+
+def cached_pdf(document: pdf.CertificateDocument) -> bytes | None:
+    """The document's PDF if this process has rendered it lately; cheap enough for the event loop."""
+    return _PDFS.cached(document)
+
+
 def render_pdf(document: pdf.CertificateDocument) -> bytes:
-    """CPU-bound: run it in the threadpool."""
-    return pdf.render_certificate(document)
+    """The document's PDF, rendered once and then held (see ``cached_pdf``). CPU-bound: run it in
+    the threadpool."""
+    return _PDFS.render(document)
