@@ -95,9 +95,11 @@ def unreachable_url(backend, tmp_path):
     return "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"
 
 
-def test_unreachable_database_is_503(database_url, unreachable_url, client, headers):
+def test_unreachable_database_is_503(database_url, unreachable_url, client, headers, db):
     app = create_app(settings_for(database_url), database=Database(make_engine(unreachable_url, timeout=1)))
-    # No lifespan: the database is down from the start, as it may go down at any time.
+    # No lifespan: the database is down from the start, as it may go down at any time; the
+    # signing keys were read when it still answered.
+    app.state.services.keyring.load(db)
     down = TestClient(app)
     assert_error(down.get("/api/v2/users/u1", headers=headers), 503, "service_unavailable")
     assert_error(down.get("/api/v2/users", headers=headers), 503, "service_unavailable")

@@ -16,6 +16,7 @@ from typing import Any
 
 import jwt
 from argon2 import PasswordHasher
+from cachetools import LRUCache
 from jwt.algorithms import HMACAlgorithm
 from jwt.api_jws import PyJWS
 from sqlalchemy import select
@@ -80,7 +81,9 @@ def rotate_signing_key(session: Session, settings: Settings) -> str:
     if settings.jwt_secret is not None:
         raise ValueError("signing keys come from ENABLEY_JWT_SECRET; change that variable to rotate")
     keys = list(session.scalars(select(SigningKey).order_by(SigningKey.created_at, SigningKey.kid)))
-    new = SigningKey(kid=f"k{secrets.token_hex(6)}", secret=secrets.token_hex(32))
+    _insert_if_missing(session, ServerSecret(name="hmac", value=secrets.token_hex(32)))
+    server_secret = bytes.fromhex(session.get_one(ServerSecret, "hmac").value)
+    new = SigningKey(kid=signed_kid(server_secret, f"k{secrets.token_hex(6)}"), secret=secrets.token_hex(32))
     session.add(new)
     session.flush()
     # A key may go once its successor has signed for longer than the longest token lifetime.
@@ -89,6 +92,25 @@ def rotate_signing_key(session: Session, settings: Settings) -> str:
         if successor.created_at.timestamp() < horizon:
             session.delete(older)
     return new.kid
+
+
+def _kid_tag(server_secret: bytes, stem: str) -> str:
+    purpose = hmac.new(server_secret, b"signing-key-id", hashlib.sha256).digest()
+    return hmac.new(purpose, stem.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def signed_kid(server_secret: bytes, stem: str) -> str:
+    """A kid that only the holder of the server secret can make: ``<stem>.<tag>``.
+
+    A process meeting a kid it doesn't know reads the key set again only for a kid like this
+    (another process has just rotated), so made-up kids, however many, never reach the database.
+    """
+    return f"{stem}.{_kid_tag(server_secret, stem)}"
+
+
+def _is_signed_kid(server_secret: bytes, kid: str) -> bool:
+    stem, dot, tag = kid.rpartition(".")
+    return bool(dot) and hmac.compare_digest(tag, _kid_tag(server_secret, stem))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +122,15 @@ class Claims:
 class KeyRing:
     """Signing keys and shared secrets as this process knows them, refreshed from the database."""
 
+    MAX_DROPPED = 1024
+
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._keys: dict[str, bytes] = {}
         self._hmac: bytes | None = None
         self._lock = threading.Lock()
-        self._missing: dict[str, float] = {}
+        self._dropped: LRUCache[str, bool] = LRUCache(self.MAX_DROPPED)
+        """Signed kids read for and not found: keys dropped by a rotation, looked up once."""
         if settings.jwt_secret is not None:
             secret = settings.jwt_secret.get_secret_value().encode()
             if len(secret) < MIN_SECRET_BYTES:
@@ -118,29 +143,40 @@ class KeyRing:
 
     def load(self, session: Session) -> None:
         with self._lock:
-            if not self.from_environment:
-                self._keys = {k.kid: k.secret.encode() for k in session.scalars(select(SigningKey))}
             self._hmac = bytes.fromhex(session.get_one(ServerSecret, "hmac").value)
+        self._reload(session)
 
-    def key(self, kid: str, session: Session | None = None, *, signing: bool = False) -> bytes | None:
-        """The secret of ``kid``. A kid this process doesn't know makes it reload the key set (another
-        process rotated: the new key arrives and dropped keys go). Kids that come from tokens can
-        be made up by anyone, so a kid found missing is not looked up again for a second.
+    def _reload(self, session: Session) -> None:
+        if self.from_environment:
+            return
+        keys = {k.kid: k.secret.encode() for k in session.scalars(select(SigningKey))}
+        with self._lock:
+            self._keys = keys
 
-        ``signing``: the kid is the database's newest key, about to sign: always look it up.
+    def key(self, kid: str) -> bytes | None:
+        """The secret of ``kid`` as this process knows it, without asking the database."""
+        return self._keys.get(kid)
+
+    def find(self, kid: str, db: Database, *, signing: bool = False) -> bytes | None:
+        """The secret of ``kid``, reading the key set again when ``kid`` may be a key another
+        process has added since (the new key arrives, and dropped keys go).
+
+        Kids come from tokens, which anyone can make up, so only a signed kid (``signed_kid``)
+        not seen dropped before leads to the database; every other key this process has known
+        since it started. ``signing``: the kid is the database's newest key, about to sign.
         """
         found = self._keys.get(kid)
-        if found is not None or session is None or self.from_environment:
+        if found is not None or self.from_environment:
             return found
-        now = time.monotonic()
-        if not signing and now - self._missing.get(kid, -1.0) < 1.0:
+        if not signing and (
+            self._hmac is None or kid in self._dropped or not _is_signed_kid(self._hmac, kid)
+        ):
             return None
-        self.load(session)
+        with db.session() as session:
+            self._reload(session)
         found = self._keys.get(kid)
         if found is None:
-            if len(self._missing) >= 1000:
-                self._missing.clear()
-            self._missing[kid] = now
+            self._dropped[kid] = True
         return found
 
     def derived(self, purpose: str) -> bytes:
@@ -232,10 +268,7 @@ class TokenVerifier:
         kid = header.get("kid")
         if header.get("alg") != ALGORITHM or not isinstance(kid, str):
             raise AccessDenied("The access token is not valid")
-        key = self._keyring.key(kid)
-        if key is None and db is not None:
-            with db.session() as session:
-                key = self._keyring.key(kid, session)
+        key = self._keyring.key(kid) if db is None else self._keyring.find(kid, db)
         if key is None:
             raise AccessDenied("The access token is not valid")
         try:

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import hmac
 import json
+import secrets
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import jwt
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import create_engine, event, select, text, update
 from typer.testing import CliRunner
 
 from enabley import security
@@ -145,6 +147,72 @@ def test_a_later_rotation_drops_a_key_whose_tokens_have_all_expired(server):
     with TestClient(create_app(settings_for(server.url, rate_limit=0))) as restarted:
         assert server.call(old_token, restarted) == 401
         assert server.call(server.token(), restarted) == 200
+
+
+@contextmanager
+def database_touches(engine) -> Iterator[list[str]]:
+    """Every connection ``engine``'s pool hands out, and every statement run through it, in the block."""
+    touches: list[str] = []
+
+    def checkout(*_args) -> None:
+        touches.append("checkout")
+
+    def statement(_conn, _cursor, sql, *_args) -> None:
+        touches.append(sql)
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        yield touches
+    finally:
+        event.remove(engine, "checkout", checkout)
+        event.remove(engine, "before_cursor_execute", statement)
+
+
+def test_tokens_with_made_up_kids_are_refused_without_touching_the_database(server):
+    assert run("keys", "rotate").exit_code == 0
+    real = max(server.keys(), key=len)
+    kids = [f"k{secrets.token_hex(6)}" for _ in range(100)]
+    kids += [secrets.token_urlsafe(len(real))[: len(real)] for _ in range(100)]
+    # Shaped like a real kid, one character off.
+    kids += [real[:i] + ("0" if real[i] != "0" else "1") + real[i + 1 :] for i in range(len(real))]
+    kids += [f"{real}{i}" for i in range(300 - len(kids))]
+    engine = server.client.app.state.services.db.engine
+    with database_touches(engine) as touches:
+        statuses = [server.call(server.forge(kid, secrets.token_hex(32))) for kid in kids]
+    assert len(kids) == 300 and set(statuses) == {401}
+    assert touches == []
+
+
+def test_a_key_rotated_by_another_process_is_accepted_at_its_first_token(server):
+    # Made-up kids refused just before must not hold up a real new one.
+    assert server.call(server.forge(f"k{secrets.token_hex(6)}", secrets.token_hex(32))) == 401
+    before = set(server.keys())
+    assert run("keys", "rotate").exit_code == 0
+    [new] = set(server.keys()) - before
+    # A token of the new key that this process did not issue (another process signed it).
+    assert server.call(server.forge(new, server.keys()[new])) == 200
+
+
+def test_a_dropped_key_is_looked_up_once_however_often_its_tokens_come_back(server):
+    for _ in range(2):
+        assert run("keys", "rotate").exit_code == 0
+    keys = server.keys()
+    [dropped] = sorted(set(keys) - {security.FIRST_KID}, key=lambda kid: _created(server, kid))[:1]
+    server.age_keys(TTL + 120)
+    assert run("keys", "rotate").exit_code == 0
+    assert dropped not in set(server.keys())
+    assert server.call(server.token()) == 200  # this process now signs with the newest key
+    token = server.forge(dropped, keys[dropped])
+    engine = server.client.app.state.services.db.engine
+    with database_touches(engine) as touches:
+        assert {server.call(token) for _ in range(50)} == {401}
+    assert touches.count("checkout") <= 1
+
+
+def _created(server, kid: str):
+    with server.engine.connect() as conn:
+        return conn.execute(select(SigningKey.created_at).where(SigningKey.kid == kid)).scalar_one()
 
 
 def test_rotation_is_refused_while_the_key_comes_from_the_environment(server, monkeypatch):

@@ -22,6 +22,7 @@ active_client = select(ApiClient.id, ApiClient.account_id).where(
 """The caller's client while it is active (bind ``client_key``); hot queries may join from it."""
 ACTIVE_CLIENT = FastQuery(active_client)
 
+
 _NEWEST_KID = select(SigningKey.kid).order_by(SigningKey.created_at.desc(), SigningKey.kid.desc()).limit(1)
 # One round trip per token: the client, its account's name and the key that signs now.
 _CREDENTIALS = FastQuery(
@@ -68,10 +69,7 @@ def issue_token(
     if row is None or not matches or row.revoked_at is not None:
         raise InvalidClient("Invalid clientKey or secret")
     kid = security.ENV_KID if keyring.from_environment else row.kid
-    key = keyring.key(kid)
-    if key is None:
-        with db.session() as session:
-            key = keyring.key(kid, session, signing=True)
+    key = keyring.find(kid, db, signing=True)
     if key is None:
         raise RuntimeError("no signing key: run `enabley db upgrade` or start the server once")
     token = security.issue_token(
