@@ -41,4 +41,6 @@ def _random_uuid_sqlite(element: random_uuid, compiler: Any, **kw: Any) -> str:
 def link_id_column() -> Mapped[uuid.UUID]:
     """``link_id``: what links name a row by. Random, so never given twice and telling nothing;
     never changed, unlike the ``external_id`` an integrator may change or give to a new row."""
-    return mapped_column(Uuid, default=uuid.uuid4, server_default=random_uuid(), unique=True)
+    # Made by the database alone: a Python default would add the column to every INSERT, the bulk
+    # upload's included, which writes only the columns it names.
+    return mapped_column(Uuid, server_default=random_uuid(), unique=True)
