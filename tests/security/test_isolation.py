@@ -15,14 +15,15 @@ A route added to the app without a request builder in ``ROUTES`` fails the test 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from enabley.certificates import links
 from enabley.models import Certificate, User
 from enabley.openapi import api_routes
 from tests import factories
@@ -209,7 +210,7 @@ ROUTES: dict[tuple[str, str], Builder] = {
         )
     ],
     ("GET", "/api/v1/certificates/pdf/{token}"): lambda c: [
-        Call("GET", f"/api/v1/certificates/pdf/{c.pdf['b-account']}", a=404),
+        Call("GET", f"/api/v1/certificates/pdf/{c.pdf['b-certificate']}", a=404),
         Call("GET", f"/api/v1/certificates/pdf/{c.pdf['b-user']}", a=404),
         Call("GET", f"/api/v1/certificates/pdf/{c.pdf['a']}", b=None),
     ],
@@ -409,23 +410,26 @@ def _a_keys(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
     return keys
 
 
-def _internal_id(db, model: Any, account_id: int, external_id: str) -> int:
-    return db.scalar(select(model.id).where(model.account_id == account_id, model.external_id == external_id))
+def _link_id(db, model: Any, account_id: int, external_id: str) -> str:
+    found = db.scalar(
+        select(model.link_id).where(model.account_id == account_id, model.external_id == external_id)
+    )
+    return str(found.hex)
 
 
-def _pdf_tokens(db, services: Any, a: Tenant, b: Tenant) -> dict[str, str]:
-    """Links that name A's certificate under B's account, and B's user under A's account."""
-    a_user = _internal_id(db, User, a.account.id, A_ONLY.user)
-    a_cert = _internal_id(db, Certificate, a.account.id, A_ONLY.certificate)
-    b_user = _internal_id(db, User, b.account.id, SHARED.user)
+def _pdf_tokens(db, services: Any, a: Tenant, b: Tenant, a_url: str) -> dict[str, str]:
+    """A's link, and the same link naming B's certificate instead, or B's learner instead."""
+    fernet = Fernet(services.keyring.fernet_key("certificate-pdf"))
+    token = a_url.rsplit("/", 1)[1]
+    payload = json.loads(fernet.decrypt(token.encode()))
 
-    def token(account_id: int, user_id: int) -> str:
-        return links.pdf_url(services, account_id, user_id, a_cert).rsplit("/", 1)[1]
+    def forged(**changed: str) -> str:
+        return fernet.encrypt(json.dumps(payload | changed).encode()).decode()
 
     return {
-        "b-account": token(b.account.id, a_user),
-        "b-user": token(a.account.id, b_user),
-        "a": token(a.account.id, a_user),
+        "b-certificate": forged(c=_link_id(db, Certificate, b.account.id, SHARED.certificate)),
+        "b-user": forged(u=_link_id(db, User, b.account.id, SHARED.user)),
+        "a": token,
     }
 
 
@@ -457,11 +461,11 @@ def test_one_account_never_reaches_another(db, app_with):
     b = _tenant(db, client, "tenant-bravo")
     set_hierarchy(client, a.headers, ALPHA)
     build_world(client, a.headers, SHARED.prefix, ALPHA)
-    build_world(client, a.headers, A_ONLY.prefix, ALPHA, password=False)
+    a_world = build_world(client, a.headers, A_ONLY.prefix, ALPHA, password=False)
     set_hierarchy(client, b.headers, BRAVO)
     build_world(client, b.headers, SHARED.prefix, BRAVO, password=False)
     context = Context(A_ONLY, _a_keys(client, a.headers), a.key, a.secret, b.secret)
-    context.pdf = _pdf_tokens(db, services, a, b)
+    context.pdf = _pdf_tokens(db, services, a, b, a_world.pdf_url)
     shared = Context(SHARED, context.a_keys, a.key, a.secret, b.secret, context.pdf)
     conn = db.connection()
     before = account_rows(conn, a.account.id)
