@@ -5,10 +5,20 @@ from __future__ import annotations
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import func, insert, inspect, select, text
 
 from enabley import migrate
 from enabley.db import Base, make_engine
+from enabley.models import (
+    Account,
+    Certificate,
+    Channel,
+    ChannelItem,
+    ItemProgress,
+    User,
+    UserPermission,
+    UserTally,
+)
 
 
 def test_models_and_migrations_agree(engine):
@@ -35,3 +45,59 @@ def test_upgrade_downgrade_upgrade(scratch):
     migrate.upgrade(url)
     migrate.upgrade(url)  # a second run finds nothing to do
     assert migrate.current_revision(url) == migrate.head_revision()
+
+
+def test_0004_keeps_every_row_and_the_triggers_on_users(scratch):
+    """On SQLite, 0004 rebuilds tables that others reference, and users with its triggers."""
+    url = scratch.new()
+    config = migrate.alembic_config(url)
+    with migrate.locked_connection(url) as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+    engine = make_engine(url)
+    try:
+        # Core inserts of the columns they name, as the schema of 0003 has them.
+        with engine.begin() as conn:
+            account = conn.execute(insert(Account).values(name="acme").returning(Account.id)).scalar_one()
+            users = [
+                conn.execute(
+                    insert(User)
+                    .values(account_id=account, external_id=name, email_key=f"{name}@example.com")
+                    .returning(User.id)
+                ).scalar_one()
+                for name in ("ana", "bob")
+            ]
+            conn.execute(insert(UserPermission).values(user_id=users[0], permission="ADMIN"))
+            channel = conn.execute(
+                insert(Channel).values(account_id=account, external_id="c", name="C").returning(Channel.id)
+            ).scalar_one()
+            item = conn.execute(
+                insert(ChannelItem)
+                .values(account_id=account, channel_id=channel, external_id="i", kind="CONTENT", name="I")
+                .returning(ChannelItem.id)
+            ).scalar_one()
+            conn.execute(insert(ItemProgress).values(user_id=users[0], item_id=item, channel_id=channel))
+            conn.execute(insert(Certificate).values(account_id=account, external_id="cert", name="Cert"))
+        migrate.upgrade(url)
+        with engine.begin() as conn:
+            counts = {
+                table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in (User.__table__, UserPermission.__table__, ItemProgress.__table__)
+            }
+            assert counts == {"users": 2, "user_permissions": 1, "item_progress": 1}
+            link_ids = conn.execute(select(User.link_id)).scalars().all()
+            link_ids += conn.execute(select(Certificate.link_id)).scalars().all()
+            assert len(set(link_ids)) == 3 and None not in link_ids
+            carla = conn.execute(
+                insert(User)
+                .values(account_id=account, external_id="carla", email_key="carla@example.com")
+                .returning(User.id)
+            ).scalar_one()
+            assert carla > max(users)
+            tally = conn.execute(select(func.sum(UserTally.users)).where(UserTally.account_id == account))
+            assert tally.scalar_one() == 3
+            if conn.dialect.name == "sqlite":
+                found = conn.execute(text("SELECT rowid FROM users_search WHERE users_search MATCH 'carla'"))
+                assert found.scalars().all() == [carla]
+    finally:
+        engine.dispose()
