@@ -36,14 +36,32 @@ class Settings(BaseSettings):
     cert_expiry_warning_days: int = Field(30, ge=0)
 
     rate_limit: float = Field(100.0, ge=0)
-    """Requests per second each API client may make, on average; 0 turns the limit off."""
+    """Requests per second each API client may make, on average, and apart from them token
+    requests per second it may make; 0 turns the limit off."""
     rate_limit_burst: int = Field(200, ge=1)
     """How many requests a client may make at once before the average applies."""
     redis_url: str | None = None
     """When set, rate limits and failed-login counts are shared by every process through Redis."""
     token_failure_limit: int = Field(10, ge=1)
-    """Failed token requests per clientKey, and per client address, before throttling (429)."""
+    """Failed token requests for one clientKey from one address before that address is refused
+    that key (429) for the rest of the window."""
+    token_failure_address_limit: int = Field(50, ge=1)
+    """Failed token requests from one address, whatever the clientKeys, before it is refused
+    every key (429) for the rest of the window."""
+    token_failure_key_limit: int = Field(100, ge=1)
+    """Failed token requests for one clientKey from all addresses together before the key counts
+    as under attack: each address then gets one failure on it per window instead of
+    ``token_failure_limit``. The key itself is never locked: its owner keeps getting tokens."""
     token_failure_window_seconds: int = Field(300, ge=1)
+    anonymous_rate_limit: float = Field(10.0, ge=0)
+    """Requests per second each client address may make without a valid bearer token (failed
+    token requests, unknown routes, probes); 0 turns the limit off. A request with a valid token
+    counts against its API client instead, and so does a token request that succeeds."""
+    anonymous_rate_limit_burst: int = Field(100, ge=1)
+    pdf_rate_limit: float = Field(1.0, ge=0)
+    """Certificate PDFs each client address may fetch per second (each render costs tens of
+    milliseconds of CPU); 0 turns the limit off."""
+    pdf_rate_limit_burst: int = Field(20, ge=1)
 
     access_log: bool = True
     """One JSON line per request on stderr."""
