@@ -45,9 +45,11 @@ def server_env(url: str) -> dict[str, str]:
         "ENABLEY_DATABASE_URL": url,
         "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
         "ENABLEY_ACCESS_LOG": "false",
-        # The limiter still runs on every request; it just never refuses the load generator.
+        # The limiters still run on every request; they just never refuse the load generator.
         "ENABLEY_RATE_LIMIT": "1000000000",
         "ENABLEY_RATE_LIMIT_BURST": "1000000000",
+        "ENABLEY_ANONYMOUS_RATE_LIMIT": "1000000000",
+        "ENABLEY_ANONYMOUS_RATE_LIMIT_BURST": "1000000000",
     }
 
 
@@ -66,8 +68,9 @@ def uvicorn(app: list[str], port: int, workers: int = 1) -> list[str]:
         "--log-level",
         "warning",
         "--no-access-log",
+        # What `enabley serve` runs: uvicorn's httptools protocol with the slow-client guards.
         "--http",
-        "httptools",
+        "enabley.server:GuardedProtocol",
         "--loop",
         "uvloop",
     ]

@@ -115,7 +115,14 @@ def scratch(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 def settings_for(url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"database_url": url, "public_base_url": "https://lms.example.test"}
+    values: dict[str, Any] = {
+        "database_url": url,
+        "public_base_url": "https://lms.example.test",
+        # Every test calls from one address: the limits per address, which would add up the
+        # whole run's anonymous calls, are off unless a test sets them (tests/test_rate_limits.py).
+        "anonymous_rate_limit": 0,
+        "pdf_rate_limit": 0,
+    }
     values.update(overrides)
     return Settings(**values)
 

@@ -10,13 +10,13 @@ from fastapi import Depends, Request
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from enabley.admission import CLAIMS, REFUSAL
 from enabley.auth.service import ACTIVE_CLIENT
 from enabley.config import Settings
 from enabley.db import Database, Reader
-from enabley.errors import AccessDenied, TooManyRequests
-from enabley.observability import RATE_LIMITED
+from enabley.errors import AccessDenied
 from enabley.pagination import Paginator
-from enabley.ratelimit import FailureCounter, Limiter
+from enabley.ratelimit import Limits
 from enabley.security import KeyRing, TokenVerifier
 
 
@@ -29,8 +29,7 @@ class Services:
     keyring: KeyRing
     verifier: TokenVerifier
     paginator: Paginator
-    limiter: Limiter
-    failures: FailureCounter
+    limits: Limits
     tenants: dict[str, Tenant] = field(default_factory=dict)
     """client_key -> Tenant: which account and client a key stands for never changes."""
 
@@ -97,28 +96,22 @@ BEARER_SCHEME = {
 async def get_tenant(request: Request) -> Tenant:
     """The tenant behind the bearer token; 401 ``access_denied`` for anything unacceptable.
 
-    The header is read here rather than through FastAPI's ``HTTPBearer``: a sub-dependency costs
-    as much as the token check itself on the hottest paths. ``openapi.py`` documents the scheme.
+    ``admission.AdmissionMiddleware`` has verified the token already (and counted the request
+    against its client): this reads its outcome from the scope's state. A sub-dependency such as
+    ``HTTPBearer`` would cost as much as the token check itself on the hottest paths;
+    ``openapi.py`` documents the scheme.
     """
     services: Services = request.app.state.services
-    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise AccessDenied("Missing bearer token: send 'Authorization: Bearer <access_token>'")
-    claims = services.verifier.verify(token.strip(), services.db)
+    state = request.scope["state"]
+    claims = state.get(CLAIMS)
+    if claims is None:
+        raise state.get(REFUSAL) or AccessDenied(
+            "Missing bearer token: send 'Authorization: Bearer <access_token>'"
+        )
     tenant = services.tenants.get(claims.client_key)
     if tenant is None:
         tenant = _load_tenant(services, claims.client_key)
-    request.state.tenant = tenant
-    decision = await services.limiter.hit(tenant.client_key)
-    if decision is not None:
-        request.state.rate_limit = decision
-        if not decision.allowed:
-            RATE_LIMITED.labels("api").inc()
-            raise TooManyRequests(
-                f"Rate limit of {services.settings.rate_limit:g} requests per second exceeded; "
-                f"retry in {decision.retry_after} s",
-                headers={"Retry-After": str(decision.retry_after)},
-            )
+    state["tenant"] = tenant
     return tenant
 
 

@@ -9,6 +9,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from enabley import __version__, ratelimit
+from enabley.admission import AdmissionMiddleware
 from enabley.auth.router import router as auth_router
 from enabley.catalog.router import router as catalog_router
 from enabley.certificates.router import router as certificates_router
@@ -24,7 +25,7 @@ from enabley.groups.router import admin_router as groups_admin_router
 from enabley.groups.router import router as groups_router
 from enabley.limits import RequestLimitsMiddleware
 from enabley.observability import install_observability
-from enabley.openapi import install_openapi
+from enabley.openapi import AUTHORIZATION_PATH, install_openapi
 from enabley.pagination import Paginator
 from enabley.performance.router import router as performance_router
 from enabley.profiles.router import router as profiles_router
@@ -45,6 +46,7 @@ last page, and an invalid or expired key answers 404. Every error is
 """
 
 UPLOADS_PREFIX = "/api/v1/uploads/"
+PDF_PREFIX = "/api/v1/certificates/pdf/"
 
 TAGS = [
     {"name": "Authorization", "description": "Authorization"},
@@ -69,15 +71,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         )
     )
     keyring = KeyRing(settings)
-    limiter, failures = ratelimit.build(settings)
+    limits = ratelimit.build(settings)
     services = Services(
         settings=settings,
         db=db,
         keyring=keyring,
         verifier=TokenVerifier(keyring, settings),
         paginator=Paginator(keyring, settings),
-        limiter=limiter,
-        failures=failures,
+        limits=limits,
     )
 
     @asynccontextmanager
@@ -112,6 +113,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         RequestLimitsMiddleware,
         default=settings.max_body_bytes,
         by_prefix={UPLOADS_PREFIX: settings.max_upload_bytes},
+    )
+    # Outside the request limits, so that their refusals count against a budget too.
+    app.add_middleware(
+        AdmissionMiddleware, services=services, token_path=AUTHORIZATION_PATH, pdf_prefix=PDF_PREFIX
     )
     install_error_handlers(app)
     for router in (

@@ -92,7 +92,7 @@ def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str,
 
 
 def _document_limits(path: str, operation: dict[str, Any], *, tenant: bool) -> None:
-    """Answers that come from the request limits (limits.py, ratelimit.py) rather than the route:
+    """Answers that come from the request limits (limits.py, admission.py) rather than the route:
     they can reach any operation, so each one documents them."""
     responses = operation.setdefault("responses", {})
     responses.setdefault("400", _error("Invalid input"))
@@ -100,11 +100,21 @@ def _document_limits(path: str, operation: dict[str, Any], *, tenant: bool) -> N
     if "requestBody" in operation:
         responses.setdefault("413", _error("Request body too large"))
     if tenant:
-        responses.setdefault("429", _error("Rate limit of the API client exceeded", _RETRY_AFTER))
+        responses.setdefault(
+            "429",
+            _error(
+                "Rate limit exceeded: the API client's, or the address's for requests without a valid token",
+                _RETRY_AFTER,
+            ),
+        )
+    else:
+        responses.setdefault("429", _error("Too many requests from this address", _RETRY_AFTER))
     if path == AUTHORIZATION_PATH:
         responses["401"] = _error("Invalid clientKey or secret, or a revoked client")
         responses["429"] = _error(
-            "Too many failed token requests for this clientKey or address", _RETRY_AFTER
+            "Too many failed token requests for this clientKey or address, too many token "
+            "requests of this client, or too many requests without a valid token from this address",
+            _RETRY_AFTER,
         )
 
 

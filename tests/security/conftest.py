@@ -26,7 +26,14 @@ from tests.security.world import World, build_world, set_hierarchy
 
 # No request-rate limit and no throttling of failed token requests: the fuzz sends far more
 # requests than a client may, and both limits have tests of their own (tests/test_rate_limits.py).
-UNLIMITED = {"rate_limit": 0, "token_failure_limit": 10**9, "page_size": 1, "access_log": False}
+UNLIMITED = {
+    "rate_limit": 0,
+    "token_failure_limit": 10**9,
+    "token_failure_address_limit": 10**9,
+    "token_failure_key_limit": 10**9,
+    "page_size": 1,
+    "access_log": False,
+}
 
 
 @pytest.fixture(scope="session")

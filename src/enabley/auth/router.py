@@ -5,11 +5,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from enabley.admission import client_rate_exceeded, mark_issued
 from enabley.auth import service
 from enabley.auth.schemas import TokenRequest, TokenResponse
 from enabley.deps import Services
 from enabley.errors import InvalidClient, InvalidRequest, TooManyRequests
 from enabley.observability import RATE_LIMITED
+from enabley.ratelimit import client_address
 from enabley.schemas import ERRORS
 
 router = APIRouter(prefix="/api", tags=["Authorization"])
@@ -49,19 +51,25 @@ async def token(request: Request) -> TokenResponse:
         secret = secret or _credential("secret", body.get("secret"))
     if client_key is None or secret is None:
         raise InvalidRequest("Missing required query parameters 'clientKey' and 'secret'")
-    # Guessing secrets is throttled per clientKey and per client address.
-    keys = [f"key:{client_key}", f"addr:{request.client.host if request.client else '-'}"]
-    wait = await services.failures.blocked_for(keys)
+    address = client_address(request.scope)
+    wait = await services.limits.failures.blocked_for(client_key, address)
     if wait:
         RATE_LIMITED.labels("token").inc()
         raise TooManyRequests(
             f"Too many failed token requests; retry in {wait} s", headers={"Retry-After": str(wait)}
         )
     try:
-        return service.issue_token(services.db, services.keyring, services.settings, client_key, secret)
+        issued = service.issue_token(services.db, services.keyring, services.settings, client_key, secret)
     except InvalidClient:
-        await services.failures.record(keys)
+        await services.limits.failures.record(client_key, address)
         raise
+    # Only a client's own successful requests spend its budget: nobody else can use it up.
+    decision = await services.limits.clients.hit(f"token:{client_key}")
+    mark_issued(request.scope["state"], decision)
+    if decision is not None and not decision.allowed:
+        RATE_LIMITED.labels("api").inc()
+        raise client_rate_exceeded(decision, services.settings.rate_limit)
+    return issued
 
 
 async def _json_object(request: Request) -> dict[str, Any]:

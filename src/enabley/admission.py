@@ -1,0 +1,145 @@
+"""Who a request counts against, decided at the door, before any other work (OWASP API4).
+
+- A request with a valid bearer token counts against its API client (``ENABLEY_RATE_LIMIT``),
+  wherever it comes from, so that many integrations behind one address are not throttled
+  together; whatever answers it (the route, a 404, a 405, the request limits' 413).
+- A certificate PDF counts against the client address on a budget of its own
+  (``ENABLEY_PDF_RATE_LIMIT``): its link is the only credential, and each render costs CPU.
+- Anything else counts against the client address (``ENABLEY_ANONYMOUS_RATE_LIMIT``): no token,
+  a token that fails verification, a failed token request.
+
+A token request is only looked at here: whether it counts depends on the secret, which the
+token endpoint checks. One that succeeds counts against its client there (``mark_issued``); one
+that doesn't is counted against the address as its answer leaves. Every answer to a limited
+request carries the ``X-RateLimit-*`` headers of the budget it was counted against (added by
+``observability.RequestObserver`` from the scope's state).
+
+The token is verified here, once: ``deps.get_tenant`` reads the outcome from the state.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from enabley.errors import AccessDenied, TooManyRequests, render
+from enabley.observability import RATE_LIMITED
+from enabley.ratelimit import Decision, Limiter, client_address
+from enabley.security import Claims
+
+if TYPE_CHECKING:
+    from enabley.deps import Services
+
+CLAIMS = "claims"
+"""State key: the verified ``Claims`` of the request's bearer token."""
+REFUSAL = "refusal"
+"""State key: why the request's bearer token was refused (an ``AccessDenied``)."""
+RATE_LIMIT = "rate_limit"
+"""State key: the ``Decision`` whose headers the answer carries."""
+ISSUED = "token_issued"
+"""State key: a token request succeeded and was counted against its client."""
+
+
+def mark_issued(state: dict[str, object], decision: Decision | None) -> None:
+    """The token endpoint issued a token: the request counted against the client, not the address."""
+    state[ISSUED] = True
+    if decision is not None:
+        state[RATE_LIMIT] = decision
+
+
+def client_rate_exceeded(decision: Decision, rate: float) -> TooManyRequests:
+    return TooManyRequests(
+        f"Rate limit of {rate:g} requests per second exceeded; retry in {decision.retry_after} s",
+        headers={"Retry-After": str(decision.retry_after)},
+    )
+
+
+def _bearer_token(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            token = token.strip()
+            return token if scheme.lower() == "bearer" and token else None
+    return None
+
+
+_REFUSALS = {
+    "pdf": "Too many certificate PDFs from this address",
+    "address": "Too many requests without a valid token from this address",
+}
+
+
+class AdmissionMiddleware:
+    def __init__(self, app: ASGIApp, *, services: Services, token_path: str, pdf_prefix: str) -> None:
+        self.app = app
+        self.services = services
+        self.token_path = token_path
+        self.pdf_prefix = pdf_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        limits = self.services.limits
+        limiter: Limiter
+        if scope["path"].startswith(self.pdf_prefix):
+            limiter, key, kind = limits.pdfs, client_address(scope), "pdf"
+        elif (claims := self._verified(scope, state)) is not None:
+            limiter, key, kind = limits.clients, claims.client_key, "api"
+        elif scope["path"] == self.token_path and REFUSAL not in state:
+            await self._token_request(scope, receive, send, client_address(scope))
+            return
+        else:
+            limiter, key, kind = limits.anonymous, client_address(scope), "address"
+        decision = await limiter.hit(key)
+        state[RATE_LIMIT] = decision
+        if decision is not None and not decision.allowed:
+            await self._refuse(scope, receive, send, decision, kind)
+            return
+        await self.app(scope, receive, send)
+
+    def _verified(self, scope: Scope, state: dict[str, Any]) -> Claims | None:
+        """The claims of the request's bearer token; a refused token's error goes to the state."""
+        token = _bearer_token(scope)
+        if token is None:
+            return None
+        try:
+            claims = self.services.verifier.verify(token, self.services.db)
+        except AccessDenied as exc:
+            state[REFUSAL] = exc
+            return None
+        state[CLAIMS] = claims
+        return claims
+
+    async def _token_request(self, scope: Scope, receive: Receive, send: Send, address: str) -> None:
+        """Refused at once from an address out of budget; otherwise counted against it as the
+        answer leaves, unless the token endpoint counted it against the client it issued to."""
+        anonymous = self.services.limits.anonymous
+        refusal = await anonymous.refusal(address)
+        if refusal is not None:
+            await self._refuse(scope, receive, send, refusal, "address")
+            return
+        state = scope["state"]
+
+        async def counted(message: Message) -> None:
+            if message["type"] == "http.response.start" and not state.get(ISSUED):
+                state[RATE_LIMIT] = await anonymous.hit(address)
+            await send(message)
+
+        await self.app(scope, receive, counted)
+
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, decision: Decision, kind: str
+    ) -> None:
+        scope["state"][RATE_LIMIT] = decision
+        RATE_LIMITED.labels(kind).inc()
+        if kind == "api":
+            error = client_rate_exceeded(decision, self.services.settings.rate_limit)
+        else:
+            error = TooManyRequests(
+                f"{_REFUSALS[kind]}; retry in {decision.retry_after} s",
+                headers={"Retry-After": str(decision.retry_after)},
+            )
+        await render(error)(scope, receive, send)
