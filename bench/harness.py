@@ -68,9 +68,8 @@ def uvicorn(app: list[str], port: int, workers: int = 1) -> list[str]:
         "--log-level",
         "warning",
         "--no-access-log",
-        # What `enabley serve` runs: uvicorn's httptools protocol with the slow-client guards.
         "--http",
-        "enabley.server:GuardedProtocol",
+        "httptools",
         "--loop",
         "uvloop",
     ]
