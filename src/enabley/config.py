@@ -66,6 +66,16 @@ class Settings(BaseSettings):
     access_log: bool = True
     """One JSON line per request on stderr."""
 
+    header_timeout_seconds: float = Field(10.0, gt=0)
+    """How long a client may take to send a request's line and headers (408 and close after)."""
+    body_timeout_seconds: float = Field(10.0, gt=0)
+    body_min_bytes_per_second: int = Field(1024, ge=1)
+    """A body must arrive within ``body_timeout_seconds`` plus one second per this many bytes
+    received (408 and close after): a slow client can't hold a connection."""
+    max_connections: int = Field(512, ge=1)
+    """Connections per process, well under the usual limit of 1,024 open files: the rest are
+    left to the database and files. Beyond it the longest-idle connection is closed."""
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -58,7 +58,7 @@ def free_port() -> int:
 
 
 class Server:
-    """``uvicorn --factory enabley.main:create_app`` in a process group of its own."""
+    """``enabley serve``, as an operator starts it, in a process group of its own."""
 
     def __init__(
         self,
@@ -101,18 +101,14 @@ class Server:
         command = [
             sys.executable,
             "-m",
-            "uvicorn",
-            "--factory",
-            "enabley.main:create_app",
+            "enabley",
+            "serve",
             "--host",
             "127.0.0.1",
             "--port",
             str(self.port),
             "--workers",
             str(self.workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
         ]
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(

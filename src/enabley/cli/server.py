@@ -48,21 +48,12 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Migrate the schema to head, then serve the API."""
-    import uvicorn
+    from enabley import server
 
     migrate.upgrade()
     _ensure_keys()
     typer.echo(f"enabley serving on http://{host}:{port} (docs at /docs)", err=True)
-    uvicorn.run(
-        "enabley.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_level="warning",
-        server_header=False,
-    )
+    server.run(host=host, port=port, workers=workers)
 
 
 def _ensure_keys() -> None:
