@@ -8,11 +8,11 @@
 - Anything else counts against the client address (``ENABLEY_ANONYMOUS_RATE_LIMIT``): no token,
   a token that fails verification, a failed token request.
 
-A token request is only looked at here: whether it counts depends on the secret, which the
-token endpoint checks. One that succeeds counts against its client there (``mark_issued``); one
-that doesn't is counted against the address as its answer leaves. Every answer to a limited
-request carries the ``X-RateLimit-*`` headers of the budget it was counted against (added by
-``observability.RequestObserver`` from the scope's state).
+A token request is refused here only when its address is out of budget: what it counts against
+depends on the secret, which the token endpoint checks. One that succeeds counts against its
+client there (``mark_issued``); one that doesn't, against the address as its answer leaves.
+Every answer to a limited request carries the ``X-RateLimit-*`` headers of the budget it was
+counted against (added by ``observability.RequestObserver`` from the scope's state).
 
 The token is verified here, once: ``deps.get_tenant`` reads the outcome from the state.
 """
