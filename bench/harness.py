@@ -68,8 +68,9 @@ def uvicorn(app: list[str], port: int, workers: int = 1) -> list[str]:
         "--log-level",
         "warning",
         "--no-access-log",
+        # What `enabley serve` runs: uvicorn's httptools protocol with the slow-client guards.
         "--http",
-        "httptools",
+        "enabley.server:GuardedProtocol",
         "--loop",
         "uvloop",
     ]
