@@ -3,7 +3,8 @@
 - SQLite gave a new row the highest id plus one, so the newest row's id went to the next row once
   it was deleted: every table with a generated id is rebuilt with AUTOINCREMENT (PostgreSQL's
   sequences never go back).
-- Users and certificates get a random ``link_id``, what certificate links name them by.
+- Users and certificates get a ``link_id``, random after a time prefix: what certificate links
+  name them by.
 - Every foreign key gets an index, so a cascade from a deleted row finds the rows referencing it
   without scanning their table (an account's deletion cascades through all of them).
 - PostgreSQL: deleting users (or sub-account memberships) along with their account (or
@@ -51,7 +52,14 @@ FOREIGN_KEY_INDEXES = (
     ("ix_groups_sub_account_id", "groups", "sub_account_id"),
     ("ix_item_progress_item_id", "item_progress", "item_id"),
 )
-RANDOM_UUID = {"sqlite": "(lower(hex(randomblob(16))))", "postgresql": "gen_random_uuid()"}
+# Random UUIDs led by the time they are made (models/identity.py), so that the bulk upload adds to
+# the end of the link id's index instead of all over it.
+ORDERED_UUID = {
+    "postgresql": "(lpad(to_hex((extract(epoch from clock_timestamp()) * 1000)::bigint), 12, '0') "
+    "|| right(replace(gen_random_uuid()::text, '-', ''), 20))::uuid",
+    "sqlite": "(printf('%012x', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)) "
+    "|| lower(hex(randomblob(10))))",
+}
 
 # The triggers on users of migrations 0002 (search) and 0003 (tallies): SQLite drops them with the
 # table when it is rebuilt.
@@ -114,7 +122,7 @@ def _rebuild_sqlite(*, autoincrement: bool) -> None:
                 # The rows copied into the new table each get their own random value.
                 batch.add_column(
                     sa.Column(
-                        "link_id", sa.Uuid(), server_default=sa.text(RANDOM_UUID["sqlite"]), nullable=False
+                        "link_id", sa.Uuid(), server_default=sa.text(ORDERED_UUID["sqlite"]), nullable=False
                     ),
                     insert_after="external_id",
                 )
@@ -136,7 +144,7 @@ def upgrade() -> None:
             op.add_column(
                 table,
                 sa.Column(
-                    "link_id", sa.Uuid(), server_default=sa.text(RANDOM_UUID["postgresql"]), nullable=False
+                    "link_id", sa.Uuid(), server_default=sa.text(ORDERED_UUID["postgresql"]), nullable=False
                 ),
             )
             op.create_unique_constraint(f"uq_{table}_link_id", table, ["link_id"])
