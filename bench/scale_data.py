@@ -54,6 +54,7 @@ activity (1.05M direct enrolments, 3.8M progress rows) 43 s and 138 s, VACUUM AN
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import random
@@ -589,10 +590,10 @@ class Builder:
             files.insert(0, {"fileName": "groups.csv", "content": self.tree.groups_csv()})
         raw = json.dumps({"files": files}, ensure_ascii=False).encode()
         chunk.csv = ""
-        with self.db.session(write=True) as session:
+        with uploads_service.read_files(io.BytesIO(raw)) as read, self.db.session(write=True) as session:
+            del raw
             last = session.scalar(select(func.coalesce(func.max(User.id), 0))) or 0
-            answer = uploads_service.upload_org(session, self.account, uploads_service.read_files(raw))
-        del raw
+            answer = uploads_service.upload_org(session, self.account, read)
         expected = chunk.stop - chunk.start
         groups = len(self.tree.identifiers) if with_groups else 0
         if answer.created.users != expected or answer.created.groups != groups:

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     """Limit for ordinary request bodies; the bulk upload has its own."""
 
     max_upload_bytes: int = Field(100 * 1024 * 1024, ge=1024)
+    max_concurrent_uploads: int = Field(2, ge=1)
+    """Bulk uploads a process runs at once; one more is refused (429) before its body is read.
+    Each holds a few megabytes of memory, temporary disk space up to twice its body, a thread
+    and a database connection while it runs."""
 
     db_pool_size: int = Field(10, ge=1)
     db_timeout_seconds: float = Field(5.0, gt=0)

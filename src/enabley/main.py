@@ -30,6 +30,7 @@ from enabley.pagination import Paginator
 from enabley.performance.router import router as performance_router
 from enabley.profiles.router import router as profiles_router
 from enabley.security import KeyRing, TokenVerifier, ensure_server_keys
+from enabley.uploads.intake import UploadSlots
 from enabley.uploads.router import router as uploads_router
 from enabley.users.router import router as users_router
 from enabley.workspaces.router import router as workspaces_router
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
+    app.state.upload_slots = UploadSlots(settings.max_concurrent_uploads)
     app.add_middleware(
         RequestLimitsMiddleware,
         default=settings.max_body_bytes,

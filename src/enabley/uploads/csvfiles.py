@@ -1,36 +1,36 @@
 """The upload's CSV files: a checked header, then the rows one at a time with their line numbers.
 
-Rows are read straight from the file's text, line by line, so a pass over a file holds one row
-at a time; a second pass reads the text again rather than keeping what the first one parsed.
+Rows are read from the file's decoded text on disk (``body.Text``), line by line, so a pass over a
+file holds one row at a time; a second pass reads the text again rather than keeping what the
+first one parsed.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterator, Sequence
+from typing import IO
 
+from enabley.uploads.body import Text
 from enabley.uploads.rules import Problems
 
 
-def _lines(text: str) -> Iterator[str]:
-    """The lines of ``text`` with their line ends, without copying it whole."""
-    start, size = 0, len(text)
-    while start < size:
-        end = text.find("\n", start)
-        if end < 0:
-            yield text[start:]
-            return
-        yield text[start : end + 1]
-        start = end + 1
+def _lines(stream: IO[str]) -> Iterator[str]:
+    """The lines of the text with their line ends (only ``\\n`` ends one), a byte order mark
+    at its start left out."""
+    first = stream.readline()
+    if first:
+        yield first.removeprefix("\ufeff")
+        yield from stream
 
 
 class CsvFile:
     """One uploaded file. ``line`` numbers are where a row starts (the header is line 1), so a
     quoted value that spans lines moves the numbers of the rows after it, as an editor shows them."""
 
-    def __init__(self, name: str, content: str) -> None:
+    def __init__(self, name: str, text: Text) -> None:
         self.name = name
-        self.text = content.removeprefix("\ufeff")
+        self.text = text
         self.header_line = 0
         self.width = 0
         self.columns: dict[str, int] = {}
@@ -74,13 +74,14 @@ class CsvFile:
             yield line, cells
 
     def _records(self, problems: Problems | None) -> Iterator[tuple[int, list[str]]]:
-        reader = csv.reader(_lines(self.text), strict=True)
-        end = 0
-        try:
-            for cells in reader:
-                start, end = end + 1, reader.line_num
-                if cells and any(cells):
-                    yield start, cells
-        except csv.Error as exc:
-            if problems is not None:
-                problems.add(self.name, end + 1, None, f"Malformed CSV: {exc}")
+        with self.text.open() as stream:
+            reader = csv.reader(_lines(stream), strict=True)
+            end = 0
+            try:
+                for cells in reader:
+                    start, end = end + 1, reader.line_num
+                    if cells and any(cells):
+                        yield start, cells
+            except csv.Error as exc:
+                if problems is not None:
+                    problems.add(self.name, end + 1, None, f"Malformed CSV: {exc}")

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from typing import IO
+
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from enabley.deps import CurrentTenant, Tenant
 from enabley.openapi import json_body
 from enabley.schemas import ERRORS, ErrorResponse
-from enabley.uploads import service
+from enabley.uploads import intake, service
 from enabley.uploads.schemas import (
     ExternalOrgBulkUploadRequest,
     ExternalOrgBulkUploadResponse,
@@ -15,11 +17,13 @@ from enabley.uploads.schemas import (
 
 router = APIRouter(prefix="/api", tags=["Uploads"])
 
-# The body (up to ENABLEY_MAX_UPLOAD_BYTES) is read here and parsed once, off the event loop,
-# rather than declared as a parameter that FastAPI would decode and validate a second time.
+# The body (up to ENABLEY_MAX_UPLOAD_BYTES) is spooled to a file here and parsed from there as a
+# stream, off the event loop, rather than declared as a parameter that FastAPI would hold whole,
+# decode and validate.
 _BODY_DOC = json_body(
     ExternalOrgBulkUploadRequest, "The organisation's CSV files: groups.csv, users.csv or both"
 )
+_RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
 
 
 @router.post(
@@ -31,6 +35,18 @@ _BODY_DOC = json_body(
         400: {"model": UploadErrorResponse, "description": "Invalid input: nothing was written"},
         409: {"model": ErrorResponse, "description": "Changed concurrently: nothing was written"},
         413: {"model": ErrorResponse, "description": "Request body larger than the upload limit"},
+        429: {
+            "model": ErrorResponse,
+            "description": "The API client's rate limit is exceeded, or this server already runs "
+            "as many uploads as it runs at once (ENABLEY_MAX_CONCURRENT_UPLOADS): nothing was read "
+            "or written",
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds to wait before trying again",
+                    "schema": {"type": "integer"},
+                }
+            },
+        },
     },
     openapi_extra=_BODY_DOC,
 )
@@ -40,12 +56,13 @@ async def upload_org(request: Request, tenant: CurrentTenant) -> ExternalOrgBulk
     *Create or update User* would check it, and when any row is refused nothing is written and the
     400 answer lists every bad row with its file, line and column. Groups are applied parents
     first. Uploading the same files again changes nothing. A body over the upload limit
-    (ENABLEY_MAX_UPLOAD_BYTES, 100 MB by default) is refused with 413."""
-    raw = await request.body()
-    return await run_in_threadpool(_upload, tenant, raw)
+    (ENABLEY_MAX_UPLOAD_BYTES, 100 MB by default) is refused with 413. A server runs a few uploads
+    at once (ENABLEY_MAX_CONCURRENT_UPLOADS, 2 by default): one more is refused with 429 and a
+    Retry-After header."""
+    with request.app.state.upload_slots.take(), await intake.spool(request) as body:
+        return await run_in_threadpool(_upload, tenant, body)
 
 
-def _upload(tenant: Tenant, raw: bytes) -> ExternalOrgBulkUploadResponse:
-    files = service.read_files(raw)
-    with tenant.session(write=True) as session:
+def _upload(tenant: Tenant, body: IO[bytes]) -> ExternalOrgBulkUploadResponse:
+    with service.read_files(body) as files, tenant.session(write=True) as session:
         return service.upload_org(session, tenant, files)

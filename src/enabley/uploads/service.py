@@ -11,7 +11,7 @@ import gc
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import IO, Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -22,11 +22,11 @@ from enabley.errors import InvalidRequest, ItemExists, describe_validation_error
 from enabley.groups import service as groups_service
 from enabley.models import Group, Profile, SubAccount
 from enabley.uploads import groups_file, users_file
+from enabley.uploads.body import Contents, MalformedJson, Text, TooManyFiles, read_request
 from enabley.uploads.csvfiles import CsvFile
 from enabley.uploads.rules import Problem, Problems
 from enabley.uploads.schemas import (
     MAX_LISTED_ERRORS,
-    ExternalOrgBulkUploadRequest,
     ExternalOrgBulkUploadResponse,
     UploadCounts,
     UploadErrorResponse,
@@ -64,29 +64,38 @@ def _rejection(problems: Problems) -> UploadRejected:
     return UploadRejected(problems.summary(), listed, problems.total - len(listed))
 
 
-def read_files(raw: bytes) -> dict[str, CsvFile]:
-    """The request's files by name, their headers checked: what needs no database."""
+@contextmanager
+def read_files(body: IO[bytes]) -> Iterator[dict[str, CsvFile]]:
+    """The request's files by name, their headers checked: what needs no database. ``body`` is
+    the request body; the files' texts last as long as the context."""
+    with Contents() as contents:
+        given = _read_request(body, contents)
+        problems = Problems([name for name, _ in given], MAX_LISTED_ERRORS)
+        files: dict[str, CsvFile] = {}
+        for name, text in given:
+            if name not in _FILES:
+                problems.add(name, None, None, f"Unknown file {name!r}: expected {' or '.join(_FILES)}")
+            elif name in files:
+                problems.add(name, None, None, f"File {name!r} is given more than once")
+            else:
+                files[name] = CsvFile(name, text)
+        for name, file in files.items():
+            file.read_header(*_FILES[name], problems)
+        if problems:
+            raise _rejection(problems)
+        yield files
+
+
+def _read_request(body: IO[bytes], contents: Contents) -> list[tuple[str, Text]]:
     try:
-        request = ExternalOrgBulkUploadRequest.model_validate_json(raw)
+        return read_request(body, contents)
+    except MalformedJson as exc:
+        error = {"type": "json_invalid", "ctx": {"error": str(exc)}}
+        raise UploadRejected(describe_validation_error([error])) from None
+    except TooManyFiles as exc:
+        raise UploadRejected(str(exc)) from None
     except ValidationError as exc:
         raise UploadRejected(describe_validation_error(exc.errors())) from None
-    names = [f.file_name for f in request.files]
-    problems = Problems(names, MAX_LISTED_ERRORS)
-    files: dict[str, CsvFile] = {}
-    for given in request.files:
-        name = given.file_name
-        if name not in _FILES:
-            problems.add(name, None, None, f"Unknown file {name!r}: expected {' or '.join(_FILES)}")
-        elif name in files:
-            problems.add(name, None, None, f"File {name!r} is given more than once")
-        else:
-            files[name] = CsvFile(name, given.content)
-    del request
-    for name, file in files.items():
-        file.read_header(*_FILES[name], problems)
-    if problems:
-        raise _rejection(problems)
-    return files
 
 
 class _CollectorPause:
