@@ -56,6 +56,16 @@ def test_rows_across_chunks_are_all_written(client, headers, small_chunks):
     assert again["unchanged"] == {"groups": 2, "users": 11}
 
 
+def test_plans_moved_from_memory_to_disk_are_all_written(client, headers, small_chunks, monkeypatch):
+    monkeypatch.setattr(users_file, "PLANS_IN_MEMORY", 100)
+    rows = [[f"u-{i}", f"First {i}", f"user.{i}"] for i in range(20)]
+    result = ok(upload(client, headers, users=to_csv(["identifier", "firstName", "username"], *rows)))
+    assert result["created"]["users"] == 20
+    assert [get_user(client, headers, f"u-{i}")["username"] for i in range(20)] == [
+        f"user.{i}" for i in range(20)
+    ]
+
+
 def test_duplicates_and_username_clashes_across_chunks(client, headers, small_chunks):
     users = to_csv(
         ["identifier", "username"], ["a", "x"], ["b", "y"], ["c", "z"], ["d", "X"], ["a", "w"], ["e", ""]

@@ -37,9 +37,9 @@ _RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": 
         413: {"model": ErrorResponse, "description": "Request body larger than the upload limit"},
         429: {
             "model": ErrorResponse,
-            "description": "The API client's rate limit is exceeded, or this server already runs "
-            "as many uploads as it runs at once (ENABLEY_MAX_CONCURRENT_UPLOADS): nothing was read "
-            "or written",
+            "description": "The API client's rate limit is exceeded, or the server already runs "
+            "its most uploads at once (ENABLEY_MAX_CONCURRENT_UPLOADS): the body was not read and "
+            "nothing was written",
             "headers": {
                 "Retry-After": {
                     "description": "Seconds to wait before trying again",

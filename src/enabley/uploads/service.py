@@ -168,10 +168,11 @@ def _upload_org(
         users = users_file.UsersUpload(
             session, tenant, files[USERS], sub_accounts, group_refs, profile_refs, problems, now
         )
-        users.check()
-    if problems:
-        raise _rejection(problems)
     try:
+        if users is not None:
+            users.check()
+        if problems:
+            raise _rejection(problems)
         group_ids = groups.write(now)
         if users is not None:
             users.groups.written(group_ids)
@@ -182,6 +183,9 @@ def _upload_org(
             "The organisation changed while the upload was written (a concurrent request took an "
             "identifier or username, or removed a group or profile); nothing was written: retry"
         ) from None
+    finally:
+        if users is not None:
+            users.plans.close()
     g_created, g_updated, g_unchanged = groups.counts()
     u_created, u_updated, u_unchanged = (
         (users.created, users.updated, users.unchanged) if users is not None else (0, 0, 0)

@@ -2,15 +2,17 @@
 
 Each row is checked as *Create or update User* would check it (the same ``UserData``, the same
 ``users.rules``) and compared with the stored user. What a chunk has to write is kept as a
-marshalled blob (about the size of the chunk's CSV text); what spans rows is kept as sets of
-identifiers and usernames. No statement runs per row: lookups and writes go by chunk.
+marshalled blob (about the size of the chunk's CSV text), in memory up to ``PLANS_IN_MEMORY``
+bytes and then on disk; what spans rows is kept as the identifiers and usernames seen. No
+statement runs per row: lookups and writes go by chunk.
 """
 
 from __future__ import annotations
 
 import marshal
+import tempfile
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -42,6 +44,9 @@ COLUMNS = (
 )
 REQUIRED = ("identifier",)
 CHUNK = 2000
+PLANS_IN_MEMORY = 32 * 1024 * 1024
+"""Bytes of marshalled plans an upload keeps in memory before it moves them to a temporary file:
+an upload of 100,000 users keeps them in memory, a larger one holds no more than this."""
 ANALYZE_AFTER = 10_000
 """PostgreSQL plans queries from statistics that autovacuum refreshes once a tenth of a table
 has changed, a minute or so later. An upload can change far more than that at once, and the
@@ -151,6 +156,25 @@ class ChunkPlan:
         return plan
 
 
+class Plans:
+    """The chunks' marshalled plans, in order."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.SpooledTemporaryFile(max_size=PLANS_IN_MEMORY)  # noqa: SIM115 (close())
+
+    def append(self, blob: bytes) -> None:
+        self.file.write(len(blob).to_bytes(8, "little"))
+        self.file.write(blob)
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.file.seek(0)
+        while header := self.file.read(8):
+            yield self.file.read(int.from_bytes(header, "little"))
+
+    def close(self) -> None:
+        self.file.close()
+
+
 class UsersUpload:
     def __init__(
         self,
@@ -176,10 +200,11 @@ class UsersUpload:
         self.identifier_index = columns["identifier"]
         self.has_username = "username" in columns
         self.first_line: dict[str, int] = {}
-        self.usernames: dict[str, tuple[int, str]] = {}
+        self.usernames: dict[str, str] = {}
+        """Username key -> the identifier that gives it (its line is ``first_line``'s)."""
         self.taken: list[tuple[int, str, str, int]] = []
         self.releasing: list[int] = []
-        self.plans: list[bytes] = []
+        self.plans = Plans()
         self.created = self.updated = self.unchanged = 0
         keys: Any = bindparam("keys", expanding=True)
         self.reads = {
@@ -328,8 +353,9 @@ class UsersUpload:
         key = user_rules.search_key(values.get("username"))
         if key is None:
             return True
-        first, other = self.usernames.setdefault(key, (line, identifier))
+        other = self.usernames.setdefault(key, identifier)
         if other != identifier:
+            first = self.first_line[other]
             self._problem(
                 line,
                 "username",
