@@ -5,15 +5,22 @@ timed from the HTTP request to the response, then the same files again (nothing 
 the files with every tenth user changed. The server's memory is read from /proc: the peak RSS
 an upload adds over what the server held just before it. SQLite always; PostgreSQL too when
 ENABLEY_BENCH_POSTGRES_URL names a server (a database is created and dropped for the run).
+
+``--concurrent N`` measures memory instead: N uploads of ``--body-mb`` MB each (95 by default,
+users with every column), sent at once, each to an account of its own; the figure is the
+server's peak RSS over what it held before, and each answer is listed (uploads beyond
+ENABLEY_MAX_CONCURRENT_UPLOADS answer 429).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -28,6 +35,7 @@ HERE = Path(__file__).parent
 RESULTS = HERE / "results"
 TARGET_SECONDS = 10.0
 TARGET_RSS_MB = 200.0
+TARGET_CONCURRENT_RSS_MIB = 400.0
 
 sys.path[:0] = [str(HERE.parent / "src"), str(HERE.parent)]
 from sqlalchemy import text  # noqa: E402
@@ -61,18 +69,40 @@ def fresh_database(backend: str) -> Iterator[str]:
         admin.dispose()
 
 
-def prepare(url: str) -> dict[str, str]:
-    """Migrate, then an account "bench" with sub-accounts EU and US and an API client."""
+def prepare(url: str, accounts: int = 1) -> list[dict[str, str]]:
+    """Migrate, then accounts "bench", "bench-2", ... with sub-accounts EU and US and an API
+    client each."""
     migrate.upgrade(url)
     db = Database(make_engine(url))
+    creds = []
     try:
         with db.session(write=True) as session:
             ensure_server_keys(session, Settings(database_url=url))
-            accounts_service.create_account(session, "bench", ["EU", "US"])
-            client, secret = auth_service.create_client(session, "bench")
-            return {"clientKey": client.client_key, "secret": secret}
+            for n in range(1, accounts + 1):
+                name = "bench" if n == 1 else f"bench-{n}"
+                accounts_service.create_account(session, name, ["EU", "US"])
+                client, secret = auth_service.create_client(session, name)
+                creds.append({"clientKey": client.client_key, "secret": secret})
+        return creds
     finally:
         db.dispose()
+
+
+def set_up_account(base: str, creds: dict[str, str]) -> str:
+    """A token of the account, its group hierarchy and its profiles: what the files name."""
+    status, answer = call(
+        "POST", f"{base}/api/v1/token?clientKey={creds['clientKey']}&secret={creds['secret']}"
+    )
+    assert status == 200, answer
+    token = str(answer["access_token"])
+    status, _ = call(
+        "PUT", f"{base}/api/admin/v1/groups/hierarchy", json.dumps(org_data.HIERARCHY).encode(), token
+    )
+    assert status == 200
+    for profile in org_data.profile_ids():
+        body = json.dumps({"identifier": profile, "name": profile}).encode()
+        assert call("PUT", f"{base}/api/v2/userProfiles", body, token)[0] == 201
+    return token
 
 
 def call(method: str, url: str, body: bytes | None = None, token: str | None = None) -> tuple[int, Any]:
@@ -121,21 +151,10 @@ def run(backend: str, users: int) -> list[dict[str, Any]]:
     ]
     results = []
     with fresh_database(backend) as url:
-        creds = prepare(url)
+        (creds,) = prepare(url)
         with harness.serve(["--factory", "enabley.main:create_app"], harness.server_env(url)) as server:
             base, pid = server.base, server.process.pid
-            status, answer = call(
-                "POST", f"{base}/api/v1/token?clientKey={creds['clientKey']}&secret={creds['secret']}"
-            )
-            assert status == 200, answer
-            token = answer["access_token"]
-            status, _ = call(
-                "PUT", f"{base}/api/admin/v1/groups/hierarchy", json.dumps(org_data.HIERARCHY).encode(), token
-            )
-            assert status == 200
-            for profile in org_data.profile_ids():
-                body = json.dumps({"identifier": profile, "name": profile}).encode()
-                assert call("PUT", f"{base}/api/v2/userProfiles", body, token)[0] == 201
+            token = set_up_account(base, creds)
             for name, body, expected, key in scenarios:
                 seconds, cpu, rss_mb, answer = timed_upload(base, token, pid, body)
                 if answer[key] != expected:
@@ -158,15 +177,115 @@ def run(backend: str, users: int) -> list[dict[str, Any]]:
     return results
 
 
+def sized_body(mb: float) -> tuple[bytes, int]:
+    """The files of an organisation whose request body is about ``mb`` MB, and its user count."""
+    groups = org_data.groups_csv()
+    bare = len(request_body(org_data.users_csv(0), groups))
+    per_user = (len(request_body(org_data.users_csv(10_000), groups)) - bare) / 10_000
+    users = max(1, int((mb * 1e6 - bare) / per_user))
+    return request_body(org_data.users_csv(users), groups), users
+
+
+def post_upload(base: str, token: str, body: bytes) -> dict[str, Any]:
+    """One upload on its own connection: status, Retry-After, seconds (or the transport error)."""
+    conn = http.client.HTTPConnection(base.removeprefix("http://"), timeout=1200)
+    start = time.perf_counter()
+    outcome: dict[str, Any] = {}
+    try:
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        conn.request("POST", "/api/v1/uploads/org", body=body, headers=headers)
+        response = conn.getresponse()
+        answer = json.loads(response.read() or b"null")
+        outcome = {"status": response.status, "retry_after": response.getheader("Retry-After")}
+        if response.status != 200:
+            outcome["error"] = answer.get("error_description", "")[:200]
+    except OSError as exc:
+        outcome = {"status": None, "error": repr(exc)}
+    finally:
+        conn.close()
+    outcome["seconds"] = round(time.perf_counter() - start, 1)
+    return outcome
+
+
+def run_concurrent(backend: str, uploads: int, body_mb: float) -> dict[str, Any]:
+    """``uploads`` bodies of ``body_mb`` MB sent at once, each to an account of its own: the
+    server's peak RSS over what it held before, and what each upload was answered."""
+    body, users = sized_body(body_mb)
+    print(f"  {uploads} uploads at once of {len(body) / 2**20:.1f} MiB ({users:,} users) each", flush=True)
+    with fresh_database(backend) as url:
+        accounts = prepare(url, uploads)
+        with harness.serve(["--factory", "enabley.main:create_app"], harness.server_env(url)) as server:
+            base, pid = server.base, server.process.pid
+            tokens = [set_up_account(base, creds) for creds in accounts]
+            before = harness.status_kb(pid, "VmRSS")
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+            outcomes: list[dict[str, Any]] = [{} for _ in tokens]
+
+            def send(i: int) -> None:
+                outcomes[i] = post_upload(base, tokens[i], body)
+
+            start = time.perf_counter()
+            threads = [threading.Thread(target=send, args=(i,)) for i in range(uploads)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            seconds = time.perf_counter() - start
+            peak = (harness.status_kb(pid, "VmHWM") - before) / 1024
+    statuses: dict[str, int] = {}
+    for outcome in outcomes:
+        statuses[str(outcome["status"])] = statuses.get(str(outcome["status"]), 0) + 1
+    print(
+        f"  {backend:<10} {seconds:7.1f} s  +{peak:6.1f} MiB peak RSS  answers {statuses}",
+        flush=True,
+    )
+    for outcome in outcomes:
+        print(f"    {outcome}", flush=True)
+    return {
+        "backend": backend,
+        "uploads": uploads,
+        "body_mib": round(len(body) / 2**20, 1),
+        "users": users,
+        "seconds": round(seconds, 1),
+        "peak_rss_added_mib": round(peak, 1),
+        "answers": outcomes,
+    }
+
+
+def main_concurrent(opts: argparse.Namespace, backends: list[str]) -> int:
+    results = [run_concurrent(backend, opts.concurrent, opts.body_mb) for backend in backends]
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": harness.machine(),
+        "results": results,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "upload-concurrent-latest.json").write_text(json.dumps(report, indent=2))
+    print(f"machine: {report['machine']}; results in {RESULTS / 'upload-concurrent-latest.json'}")
+    missed = [r for r in results if r["peak_rss_added_mib"] > TARGET_CONCURRENT_RSS_MIB]
+    for r in missed:
+        print(f"MISSED on {r['backend']}: under {TARGET_CONCURRENT_RSS_MIB:g} MiB wanted", file=sys.stderr)
+    return 1 if missed else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
+    parser.add_argument(
+        "--concurrent",
+        type=int,
+        metavar="N",
+        help="instead: N uploads sent at once, each of --body-mb MB to an account of its own",
+    )
+    parser.add_argument("--body-mb", type=float, default=95.0)
     opts = parser.parse_args()
     backends = opts.backend or [
         "sqlite",
         *(["postgresql"] if os.environ.get("ENABLEY_BENCH_POSTGRES_URL") else []),
     ]
+    if opts.concurrent:
+        return main_concurrent(opts, backends)
     print(f"upload of {opts.users:,} users and {sum(org_data.LEVELS):,} groups, end to end", flush=True)
     results = [row for backend in backends for row in run(backend, opts.users)]
     report = {
