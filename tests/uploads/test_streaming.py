@@ -123,9 +123,9 @@ def test_the_refusal_is_documented(app_with, headers):
 
 
 def test_an_upload_body_is_never_held_whole_in_memory(client, headers):
-    """24 MB of users.csv, refused on its header row: the Python heap grows by a small part of
+    """36 MB of users.csv, refused on its header row: the Python heap grows by a small part of
     it while the request is received, parsed and answered."""
-    users = "identifier,nickname\n" + "user-0000001,Ana Souza\n" * 1_000_000
+    users = "identifier,nickname\n" + "user-0000001,Ana Souza\n" * 1_500_000
     data = json.dumps(body(users=users)).encode()
 
     async def send() -> httpx2.Response:
