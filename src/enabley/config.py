@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1)
     db_timeout_seconds: float = Field(5.0, gt=0)
     """How long a request may wait for the database before answering 503."""
+    statement_timeout_seconds: float = Field(10.0, gt=0)
+    """How long one database statement of a request may run before it is stopped (503)."""
 
     cert_expiry_warning_days: int = Field(30, ge=0)
 

@@ -7,10 +7,18 @@ between a write and its commit (see docs/decisions/0001-execution-model.md).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
+import math
+import os
+import socket
 import sqlite3
+import threading
+import time
 from collections import namedtuple
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeAlias, TypeVar
@@ -126,7 +134,12 @@ def locked(session: Session, stmt: AnySelectT, *, changing: bool = False) -> Any
     return stmt.with_for_update() if changing else stmt.with_for_update(read=True, key_share=True)
 
 
-def make_engine(url: str, *, pool_size: int = 10, timeout: float = 5.0) -> Engine:
+def make_engine(
+    url: str, *, pool_size: int = 10, timeout: float = 5.0, statement_timeout: float | None = None
+) -> Engine:
+    """The engine of ``url``: waits for a connection or a lock at most ``timeout`` seconds, and
+    runs each statement at most ``statement_timeout`` seconds (None: no limit, for the operator's
+    commands and migrations, which may rightly run long)."""
     parsed: URL = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
@@ -137,8 +150,12 @@ def make_engine(url: str, *, pool_size: int = 10, timeout: float = 5.0) -> Engin
             max_overflow=pool_size,
             pool_timeout=timeout,
         )
-        _configure_sqlite(engine, busy_ms=int(timeout * 1000))
+        _configure_sqlite(engine, busy_ms=int(timeout * 1000), statement_timeout=statement_timeout)
         return engine
+    # No request waits for a lock longer than it would wait for the database itself.
+    options = f"-c lock_timeout={int(timeout * 1000)}"
+    if statement_timeout is not None:
+        options += f" -c statement_timeout={int(statement_timeout * 1000)}"
     return create_engine(
         parsed,
         # Parameters can hold secrets and personal data: keep them out of error messages and logs.
@@ -147,15 +164,11 @@ def make_engine(url: str, *, pool_size: int = 10, timeout: float = 5.0) -> Engin
         max_overflow=pool_size,
         pool_timeout=timeout,
         pool_recycle=3600,
-        # No request waits for a lock longer than it would wait for the database itself.
-        connect_args={
-            "connect_timeout": max(1, int(timeout)),
-            "options": f"-c lock_timeout={int(timeout * 1000)}",
-        },
+        connect_args={"connect_timeout": max(1, int(timeout)), "options": options},
     )
 
 
-def _configure_sqlite(engine: Engine, *, busy_ms: int) -> None:
+def _configure_sqlite(engine: Engine, *, busy_ms: int, statement_timeout: float | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control away from pysqlite, so BEGIN/SAVEPOINT mean what they say.
@@ -167,6 +180,8 @@ def _configure_sqlite(engine: Engine, *, busy_ms: int) -> None:
             f"busy_timeout={busy_ms}",
         ):
             dbapi_conn.execute(f"PRAGMA {pragma}")
+        if statement_timeout is not None:
+            _limit_statements(dbapi_conn, statement_timeout)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -183,17 +198,86 @@ def _configure_sqlite(engine: Engine, *, busy_ms: int) -> None:
             raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
+_PROGRESS_STEPS = 20_000
+"""SQLite virtual-machine steps between two looks at the clock: well under a millisecond of work."""
+
+
+def _limit_statements(dbapi_conn: sqlite3.Connection, seconds: float) -> None:
+    """SQLite has no statement timeout of its own. The trace callback runs as each statement
+    starts, whichever way it was sent (ORM, Core, ``FastQuery``, the upload's bulk statements), and
+    sets its deadline; the progress handler interrupts it once that has passed (SQLite then raises
+    "interrupted", and the connection stays usable)."""
+    deadline = [math.inf]
+    monotonic = time.monotonic
+
+    def started(_sql: str) -> None:
+        deadline[0] = monotonic() + seconds
+
+    def progress() -> int:
+        return 1 if monotonic() > deadline[0] else 0
+
+    dbapi_conn.set_trace_callback(started)
+    dbapi_conn.set_progress_handler(progress, _PROGRESS_STEPS)
+
+
+T = TypeVar("T")
+
+
 class Database:
-    """The engine and the units of work opened on it.
+    """The engine, the units of work opened on it, and the threads they run on.
 
     ``bind`` is the engine, except in tests, where it is one connection inside a transaction
     that is rolled back after each test.
+
+    A request's database work runs on the database's own threads (``run``), never on the event
+    loop, except the bounded index probes that SQLite answers from its own file (``probes_inline``):
+    see docs/decisions/0003-execution-model.md.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, statement_timeout: float | None = None) -> None:
         self.engine = engine
         self.bind: Engine | Connection = engine
+        self.statement_timeout = statement_timeout
+        self._turns = threading.RLock()
         self._autocommit_reads = engine.dialect.name == "postgresql"
+        self.probes_inline = engine.dialect.name == "sqlite"
+        """SQLite reads its own file, a bounded index probe costs less than a thread hop; a
+        PostgreSQL probe waits a network round trip, which is not bounded."""
+        pool = engine.pool
+        self._threads = ThreadPoolExecutor(
+            max_workers=pool.size() if isinstance(pool, QueuePool) else 1,
+            thread_name_prefix="enabley-db",
+        )
+        self._watch = StallWatch(engine, self.timeout or 5.0) if engine.dialect.name == "postgresql" else None
+
+    @classmethod
+    def for_server(cls, url: str, *, pool_size: int, timeout: float, statement_timeout: float) -> Database:
+        """The server's database: every statement limited to ``statement_timeout`` seconds."""
+        engine = make_engine(url, pool_size=pool_size, timeout=timeout, statement_timeout=statement_timeout)
+        return cls(engine, statement_timeout=statement_timeout)
+
+    async def run(self, unit: Callable[[], T]) -> T:
+        """``unit()``, a block of database work, run on one of the database's threads while the
+        event loop serves other requests.
+
+        There are as many threads as the pool keeps connections. A unit still waiting for a thread
+        after ``ENABLEY_DB_TIMEOUT_SECONDS`` is dropped with a 503; one that has started runs to its
+        end, which its own limits bound (lock and statement timeouts, the stall watch).
+        """
+        started = threading.Event()
+
+        def call() -> T:
+            started.set()
+            return unit()
+
+        future = self._threads.submit(call)
+        waiting = asyncio.wrap_future(future)
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiting), self.timeout)
+        except TimeoutError:
+            if not started.is_set() and future.cancel():
+                raise self.busy() from None
+            return await waiting
 
     @property
     def dialect(self) -> str:
@@ -212,7 +296,7 @@ class Database:
 
         ``check`` runs first, inside the transaction (the tenant uses it to confirm its client).
         """
-        with self._opened(write=write, check=check) as session:
+        with self._sharing(), self._opened(write=write, check=check) as session:
             try:
                 yield session
                 session.commit()
@@ -221,6 +305,10 @@ class Database:
                 if is_unavailable(exc):
                     raise self.unavailable(exc) from exc
                 raise
+
+    def _sharing(self) -> contextlib.AbstractContextManager[Any]:
+        """Units of work bound to one shared connection (tests) take turns on it."""
+        return self._turns if isinstance(self.bind, Connection) else contextlib.nullcontext()
 
     @contextmanager
     def _opened(self, *, write: bool, check: Callable[[Connection], None] | None) -> Iterator[Session]:
@@ -256,10 +344,11 @@ class Database:
         dialect = self.engine.dialect
         try:
             if isinstance(self.bind, Connection):
-                reader = Reader(dialect, self.bind.connection)
-                if check is not None:
-                    check(reader)
-                yield reader
+                with self._turns:
+                    reader = Reader(dialect, self.bind.connection)
+                    if check is not None:
+                        check(reader)
+                    yield reader
                 return
             reader = Reader(dialect, self._checkout_for_reads(), reconnect=self._checkout_for_reads)
             try:
@@ -292,23 +381,37 @@ class Database:
 
     def unavailable(self, exc: BaseException) -> ServiceUnavailable:
         """The 503 for ``exc``, an error for which ``is_unavailable`` holds: a client retries it."""
-        timeout = (
-            f"ENABLEY_DB_TIMEOUT_SECONDS={self.timeout:g} s" if self.timeout else "ENABLEY_DB_TIMEOUT_SECONDS"
-        )
-        headers = {"Retry-After": "1"}
         if is_lock_timeout(exc):
             return ServiceUnavailable(
                 f"Another write held the lock this write needs for longer than the database timeout "
-                f"({timeout}); retry later",
-                headers=headers,
+                f"({self._named_timeout()}); retry later",
+                headers=_RETRY,
             )
         if isinstance(exc, PoolTimeoutError):
-            return ServiceUnavailable(
-                f"Every database connection stayed busy for longer than the database timeout "
-                f"({timeout}); retry later",
-                headers=headers,
+            return self.busy()
+        if is_statement_timeout(exc):
+            limit = (
+                f"ENABLEY_STATEMENT_TIMEOUT_SECONDS={self.statement_timeout:g} s"
+                if self.statement_timeout
+                else "ENABLEY_STATEMENT_TIMEOUT_SECONDS"
             )
-        return ServiceUnavailable("The database is unavailable; retry later", headers=headers)
+            return ServiceUnavailable(
+                f"A database statement ran longer than the statement timeout ({limit}) and was "
+                "stopped; retry later, or narrow the request",
+                headers=_RETRY,
+            )
+        return ServiceUnavailable("The database is unavailable; retry later", headers=_RETRY)
+
+    def busy(self) -> ServiceUnavailable:
+        return ServiceUnavailable(
+            f"Every database connection stayed busy for longer than the database timeout "
+            f"({self._named_timeout()}); retry later",
+            headers=_RETRY,
+        )
+
+    def _named_timeout(self) -> str:
+        name = "ENABLEY_DB_TIMEOUT_SECONDS"
+        return f"{name}={self.timeout:g} s" if self.timeout else name
 
     @property
     def timeout(self) -> float | None:
@@ -317,7 +420,88 @@ class Database:
         return pool.timeout() if isinstance(pool, QueuePool) else None
 
     def dispose(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+        self._threads.shutdown(wait=False, cancel_futures=True)
         self.engine.dispose()
+
+
+_RETRY = {"Retry-After": "1"}
+log = logging.getLogger("enabley.db")
+
+
+class StallWatch:
+    """Cuts the connections of a PostgreSQL server that stopped answering without closing them.
+
+    A frozen server (SIGSTOP, a network partition) keeps its sockets open: the kernel acknowledges
+    what is sent, so neither ``statement_timeout`` (the server's) nor TCP's own timers ever fire,
+    and a statement waits forever. While a connection has been checked out of the pool for longer
+    than ``grace``, this thread asks the server for a fresh connection, at most once a second; when
+    that gets no answer at all in time (an error answer means the server is alive), it shuts down
+    the sockets of every connection checked out: the statements waiting on them fail as a lost
+    connection (503), the pool drops them, and the threads they held are free again.
+    """
+
+    def __init__(self, engine: Engine, timeout: float) -> None:
+        self._engine = engine
+        self.grace = min(1.0, timeout / 4)
+        self.probe_timeout = max(2, math.ceil(timeout / 2))
+        """libpq waits whole seconds, at least 2, for a connection."""
+        self._out: dict[int, tuple[float, Any]] = {}
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_probe = 0.0
+        event.listen(engine, "checkout", self._checked_out)
+        event.listen(engine, "checkin", self._checked_in)
+
+    def _checked_out(self, dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        self._out[id(record)] = (time.monotonic(), dbapi_conn)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="enabley-db-watch", daemon=True)
+            self._thread.start()
+
+    def _checked_in(self, _dbapi_conn: Any, record: Any) -> None:
+        self._out.pop(id(record), None)
+
+    def close(self) -> None:
+        self._closed.set()
+
+    def _run(self) -> None:
+        while not self._closed.wait(self.grace / 2):
+            now = time.monotonic()
+            stalled = [conn for since, conn in list(self._out.values()) if now - since > self.grace]
+            if not stalled or now < self._next_probe:
+                continue
+            self._next_probe = now + 1.0
+            if self._server_answers():
+                continue
+            log.warning("database server not answering: cutting %d connections in use", len(stalled))
+            for conn in stalled:
+                _shut_down(conn)
+
+    def _server_answers(self) -> bool:
+        dialect = self._engine.dialect
+        cargs, cparams = dialect.create_connect_args(self._engine.url)
+        started = time.monotonic()
+        try:
+            conn = dialect.loaded_dbapi.connect(*cargs, **{**cparams, "connect_timeout": self.probe_timeout})
+        except Exception:
+            # Refused, or "too many clients": an answer all the same. Only silence is a stall.
+            return time.monotonic() - started < self.probe_timeout - 0.1
+        with contextlib.suppress(Exception):
+            conn.close()
+        return True
+
+
+def _shut_down(dbapi_conn: Any) -> None:
+    """Wake whatever waits on this connection's socket, from another thread: the socket is shut
+    down (not closed: the driver still owns the descriptor and closes it itself)."""
+    try:
+        fd = dbapi_conn.pgconn.socket
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except Exception as exc:
+        log.warning("could not cut a stalled connection: %s", type(exc).__name__)
 
 
 class Reader:
@@ -365,6 +549,12 @@ class Reader:
             with contextlib.suppress(self.dialect.loaded_dbapi.Error):
                 driver.autocommit = False
         pooled.close()
+
+
+def reader_of(session: Session) -> Reader:
+    """``FastQuery`` reads on the connection of ``session``'s unit of work."""
+    connection = session.connection()
+    return Reader(connection.dialect, connection.connection)
 
 
 def invalidate_pool(pooled: PoolProxiedConnection, exc: BaseException) -> None:
@@ -455,6 +645,16 @@ def is_unavailable(exc: BaseException) -> bool:
 
 _LOCK_NOT_AVAILABLE = "55P03"
 """PostgreSQL's SQLSTATE for ``lock_timeout``."""
+_QUERY_CANCELED = "57014"
+"""PostgreSQL's SQLSTATE for a statement stopped by ``statement_timeout``."""
+
+
+def is_statement_timeout(exc: BaseException) -> bool:
+    """A statement ran past its deadline (PostgreSQL's statement_timeout, SQLite's progress handler)."""
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, sqlite3.OperationalError):
+        return "interrupted" in str(orig)
+    return getattr(orig, "sqlstate", None) == _QUERY_CANCELED
 
 
 def is_lock_timeout(exc: BaseException) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Connection
@@ -41,6 +43,9 @@ async def get_services(request: Request) -> Services:
 
 AppServices = Annotated[Services, Depends(get_services)]
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 _MAX_CACHED_TENANTS = 10_000
 
 
@@ -62,17 +67,54 @@ class Tenant:
     client_key: str = field(repr=False)
     services: Services = field(repr=False, compare=False)
 
+    async def read(
+        self, work: Callable[Concatenate[Session, Tenant, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``work(session, tenant, ...)`` in a unit of work that only reads, on the database's
+        threads (docs/decisions/0003-execution-model.md)."""
+        return await self.services.db.run(partial(self._unit, False, work, *args, **kwargs))
+
+    async def write(
+        self, work: Callable[Concatenate[Session, Tenant, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``work(session, tenant, ...)`` in a unit of work that writes, on the database's threads:
+        committed when it returns, before the answer leaves; nothing of it kept if it raises."""
+        return await self.services.db.run(partial(self._unit, True, work, *args, **kwargs))
+
+    async def lookup(
+        self, work: Callable[Concatenate[Reader, Tenant, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``work(reader, tenant, ...)``: ``FastQuery`` reads that are bounded index probes (a row
+        by its key, a short keyset page). SQLite answers them from its own file faster than a
+        thread hop, so they run inline there; on PostgreSQL they wait a network round trip, so
+        they run on the database's threads like any other work."""
+        db = self.services.db
+        if db.probes_inline:
+            return self._probe(work, *args, **kwargs)
+        return await db.run(partial(self._probe, work, *args, **kwargs))
+
+    def _unit(
+        self,
+        write: bool,
+        work: Callable[Concatenate[Session, Tenant, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        with self.services.db.session(write=write, check=self._ensure_active) as session:
+            return work(session, self, *args, **kwargs)
+
+    def _probe(
+        self, work: Callable[Concatenate[Reader, Tenant, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        # A probe that selects from the caller's active client (auth.service.ACTIVE_CLIENT) checks
+        # it on its own; the others are checked first, on the same connection.
+        check = None if getattr(work, "checks_client", False) else self._ensure_active
+        with self.services.db.read(check=check) as reader:
+            return work(reader, self, *args, **kwargs)
+
     def session(self, *, write: bool = False) -> AbstractContextManager[Session]:
         """An ORM unit of work, committed when the block ends."""
         return self.services.db.session(write=write, check=self._ensure_active)
-
-    def read(self, *, checked_by_query: bool = False) -> AbstractContextManager[Reader]:
-        """A connection for ``FastQuery`` reads on hot paths.
-
-        ``checked_by_query``: the caller's query itself selects from the active client (see
-        ``auth.service.ACTIVE_CLIENT``), so the separate check would only repeat it.
-        """
-        return self.services.db.read(check=None if checked_by_query else self._ensure_active)
 
     def revoked(self) -> AccessDenied:
         return _revoked()

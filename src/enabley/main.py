@@ -16,7 +16,7 @@ from enabley.certificates.router import router as certificates_router
 from enabley.channels.admin_router import router as channels_admin_router
 from enabley.channels.router import router as channels_router
 from enabley.config import Settings, get_settings
-from enabley.db import Database, make_engine
+from enabley.db import Database
 from enabley.deps import Services
 from enabley.docs import install_docs
 from enabley.entitlements.router import router as entitlements_router
@@ -66,10 +66,11 @@ TAGS = [
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     owns_database = database is None
-    db = database or Database(
-        make_engine(
-            settings.database_url, pool_size=settings.db_pool_size, timeout=settings.db_timeout_seconds
-        )
+    db = database or Database.for_server(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        timeout=settings.db_timeout_seconds,
+        statement_timeout=settings.statement_timeout_seconds,
     )
     keyring = KeyRing(settings)
     limits = ratelimit.build(settings)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -22,6 +24,14 @@ active_client = select(ApiClient.id, ApiClient.account_id).where(
 """The caller's client while it is active (bind ``client_key``); hot queries may join from it."""
 ACTIVE_CLIENT = FastQuery(active_client)
 
+W = TypeVar("W", bound=Callable[..., Any])
+
+
+def checks_client(work: W) -> W:
+    """Marks a lookup (``Tenant.lookup``) whose statement joins from ``active_client`` itself, and
+    answers ``tenant.revoked()`` when that finds nothing: the separate check would repeat it."""
+    work.checks_client = True  # type: ignore[attr-defined]
+    return work
 
 _NEWEST_KID = select(SigningKey.kid).order_by(SigningKey.created_at.desc(), SigningKey.kid.desc()).limit(1)
 # One round trip per token: the client, its account's name and the key that signs now.
