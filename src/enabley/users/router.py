@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from enabley.deps import CurrentTenant
 from enabley.pagination import Page, PaginationKeyQuery
@@ -52,8 +53,7 @@ async def find_users_by_filter(
         username_substring,
         sub_account_name,
     )
-    with tenant.session() as session:
-        return service.find_users(session, tenant, filters, start=start, limit=limit)
+    return await tenant.read(service.find_users, filters, start=start, limit=limit)
 
 
 @router.put(
@@ -68,12 +68,10 @@ async def find_users_by_filter(
         **CONFLICT,
     },
 )
-def create_or_update_user(body: UserData, tenant: CurrentTenant, response: Response) -> UserInfo:
+async def create_or_update_user(body: UserData, tenant: CurrentTenant, response: Response) -> UserInfo:
     """Create new user or update an existing user based on consumer identifier"""
-    password_hash = hash_password(body.password) if body.password else None
-    with tenant.session(write=True) as session:
-        user, created, _ = service.upsert_user(session, tenant, body, password_hash)
-        info = service.upserted_info(session, user, created, body)
+    password_hash = await run_in_threadpool(hash_password, body.password) if body.password else None
+    info, created = await tenant.write(service.put_user, body, password_hash)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return info
@@ -85,14 +83,12 @@ def create_or_update_user(body: UserData, tenant: CurrentTenant, response: Respo
     response_model=UserInfo,
     responses={**ERRORS, **NOT_FOUND, **CONFLICT},
 )
-def change_user_identifier(body: UserIdentity, tenant: CurrentTenant) -> UserInfo:
+async def change_user_identifier(body: UserIdentity, tenant: CurrentTenant) -> UserInfo:
     """Change the user identifier (user ID) for an existing user. Memberships, progress and
     certificates follow the user."""
-    with tenant.session(write=True) as session:
-        user = service.change_identifier(
-            session, tenant, body.current_user_identifier, body.new_user_identifier
-        )
-        return service.info_of(session, user)
+    return await tenant.write(
+        service.change_identifier, body.current_user_identifier, body.new_user_identifier
+    )
 
 
 @router.get(
@@ -107,8 +103,7 @@ async def find_user_by_identifier(
     sub_account_name: SubAccountQuery = None,
 ) -> UserInfo:
     """Find user by identifier"""
-    with tenant.read(checked_by_query=True) as reader:
-        return service.get_user(reader, tenant, identifier, sub_account_name)
+    return await tenant.lookup(service.get_user, identifier, sub_account_name)
 
 
 @router.put(
@@ -117,7 +112,7 @@ async def find_user_by_identifier(
     response_model=UserInfo,
     responses={**ERRORS, **NOT_FOUND},
 )
-def update_existing_user_status(
+async def update_existing_user_status(
     identifier: UserIdentifier,
     tenant: CurrentTenant,
     is_active: Annotated[
@@ -126,9 +121,7 @@ def update_existing_user_status(
     ] = True,
 ) -> UserInfo:
     """Update existing user status"""
-    with tenant.session(write=True) as session:
-        user = service.set_status(session, tenant, identifier, is_active)
-        return service.info_of(session, user)
+    return await tenant.write(service.set_status, identifier, is_active)
 
 
 @router.delete(
@@ -137,10 +130,9 @@ def update_existing_user_status(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-def delete_user_by_identifier(identifier: UserIdentifier, tenant: CurrentTenant) -> Response:
+async def delete_user_by_identifier(identifier: UserIdentifier, tenant: CurrentTenant) -> Response:
     """Delete user by identifier"""
-    with tenant.session(write=True) as session:
-        service.delete_user(session, tenant, identifier)
+    await tenant.write(service.delete_user, identifier)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -150,14 +142,13 @@ def delete_user_by_identifier(identifier: UserIdentifier, tenant: CurrentTenant)
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-def remove_user_from_sub_account(
+async def remove_user_from_sub_account(
     identifier: UserIdentifier,
     sub_account_name: Annotated[str, path_identifier("subAccountName", "Sub-account name")],
     tenant: CurrentTenant,
 ) -> Response:
     """Removes a user from a particular sub-account"""
-    with tenant.session(write=True) as session:
-        service.remove_from_sub_account(session, tenant, identifier, sub_account_name)
+    await tenant.write(service.remove_from_sub_account, identifier, sub_account_name)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -167,15 +158,14 @@ def remove_user_from_sub_account(
     response_model=ExternalPermission,
     responses={**ERRORS, **NOT_FOUND},
 )
-def set_user_permissions(
+async def set_user_permissions(
     user_identifier: Annotated[str, path_identifier("userIdentifier", "userIdentifier")],
     body: ExternalPermission,
     tenant: CurrentTenant,
 ) -> ExternalPermission:
     """Set user permissions for a user. The user role must be INSTRUCTOR. The permissions list will
     override any existing permissions the user might have."""
-    with tenant.session(write=True) as session:
-        permissions = service.set_permissions(session, tenant, user_identifier, body.permissions)
+    permissions = await tenant.write(service.set_permissions, user_identifier, body.permissions)
     return ExternalPermission.model_validate({"permissions": permissions})
 
 
@@ -190,8 +180,7 @@ async def get_user_permissions(
     tenant: CurrentTenant,
 ) -> ExternalPermission:
     """The permissions set for a user (a read-back of *Set user permissions*)."""
-    with tenant.session() as session:
-        permissions = service.get_permissions(session, tenant, user_identifier)
+    permissions = await tenant.read(service.get_permissions, user_identifier)
     return ExternalPermission.model_validate({"permissions": permissions})
 
 
@@ -223,11 +212,5 @@ async def find_users_by_filter_v3(
     cursor = tenant.services.paginator.open(
         pagination_key, account_id=tenant.account_id, endpoint="v3/users", filters=filters.as_dict()
     )
-    paginator = tenant.services.paginator
-    if service.walks_fast(cursor):
-        with tenant.read() as reader:
-            page, items = service.walk_page(reader, tenant, paginator, cursor)
-    else:
-        with tenant.session() as session:
-            page, items = service.users_page(session, tenant, paginator, cursor)
+    page, items = await tenant.read(service.find_users_page, tenant.services.paginator, cursor)
     return Page[UserInfo](items=items, **page.meta())

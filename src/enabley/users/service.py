@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
+from enabley.auth.service import checks_client
 from enabley.db import (
     AnySelect,
     FastQuery,
@@ -23,6 +24,7 @@ from enabley.db import (
     insert_ignore,
     locked,
     owned,
+    reader_of,
     utcnow,
 )
 from enabley.errors import InvalidRequest, ItemExists, NotFound
@@ -108,8 +110,9 @@ def require_user(session: Session, tenant: HasAccount, identifier: str, *, chang
     return user
 
 
+@checks_client
 def get_user(reader: Reader, tenant: Tenant, identifier: str, sub_account_name: str | None) -> UserInfo:
-    """The hot lookup, on a ``tenant.read(checked_by_query=True)`` connection."""
+    """The hot lookup: its one statement joins from the caller's active client."""
     rows = _BY_IDENTIFIER.all(reader, {"client_key": tenant.client_key, "identifier": identifier})
     if not rows:
         raise tenant.revoked()
@@ -284,6 +287,15 @@ def walks_fast(cursor: Cursor) -> bool:
     return not any(value for name, value in cursor.filters.items() if name != "subAccountName")
 
 
+def find_users_page(
+    session: Session, tenant: HasAccount, paginator: Paginator, cursor: Cursor
+) -> tuple[PageResult, list[UserInfo]]:
+    """A page of ``GET /api/v3/users``: the walk by ``walk_page`` when no text filter narrows it."""
+    if walks_fast(cursor):
+        return walk_page(reader_of(session), tenant, paginator, cursor)
+    return users_page(session, tenant, paginator, cursor)
+
+
 def walk_page(
     reader: Reader, tenant: HasAccount, paginator: Paginator, cursor: Cursor
 ) -> tuple[PageResult, list[UserInfo]]:
@@ -324,12 +336,16 @@ def info_of(session: Session, user: User) -> UserInfo:
     return to_info(user, sub_account_names(session, [user.id]).get(user.id, ()))
 
 
-def upserted_info(session: Session, user: User, created: bool, data: UserData) -> UserInfo:
-    """The answer to an upsert: a user created now belongs to the one sub-account the request
-    named, if any, so only an update reads its sub-accounts back."""
+def put_user(
+    session: Session, tenant: HasAccount, data: UserData, password_hash: str | None
+) -> tuple[UserInfo, bool]:
+    """*Create or update User*: the user as it now is, and whether it was created. A user created
+    now belongs to the one sub-account the request named, if any, so only an update reads its
+    sub-accounts back."""
+    user, created, _ = upsert_user(session, tenant, data, password_hash)
     if created:
-        return to_info(user, [data.sub_account_name] if data.sub_account_name else [])
-    return info_of(session, user)
+        return to_info(user, [data.sub_account_name] if data.sub_account_name else []), True
+    return info_of(session, user), False
 
 
 def upsert_user(
@@ -412,13 +428,13 @@ def _flush_user(session: Session, user: User) -> None:
         raise ItemExists(f"Username {username!r} is already taken") from None
 
 
-def set_status(session: Session, tenant: HasAccount, identifier: str, is_active: bool) -> User:
+def set_status(session: Session, tenant: HasAccount, identifier: str, is_active: bool) -> UserInfo:
     user = require_user(session, tenant, identifier)
     if user.is_active != is_active:
         user.is_active = is_active
         user.modified_at = utcnow()
         session.flush()
-    return user
+    return info_of(session, user)
 
 
 def delete_user(session: Session, tenant: HasAccount, identifier: str) -> None:
@@ -441,11 +457,11 @@ def remove_from_sub_account(
     )
 
 
-def change_identifier(session: Session, tenant: HasAccount, current: str, new: str) -> User:
+def change_identifier(session: Session, tenant: HasAccount, current: str, new: str) -> UserInfo:
     """Give a user a new identifier; everything that references the user follows (internal keys)."""
     user = require_user(session, tenant, current, changing=True)
     if current == new:
-        return user
+        return info_of(session, user)
     if (
         session.scalar(owned(User, tenant).where(User.external_id == new).with_only_columns(User.id))
         is not None
@@ -458,7 +474,7 @@ def change_identifier(session: Session, tenant: HasAccount, current: str, new: s
             session.flush([user])
     except IntegrityError:
         raise ItemExists(f"User identifier {new!r} is already taken") from None
-    return user
+    return info_of(session, user)
 
 
 def set_permissions(
