@@ -33,6 +33,7 @@ def checks_client(work: W) -> W:
     work.checks_client = True  # type: ignore[attr-defined]
     return work
 
+
 _NEWEST_KID = select(SigningKey.kid).order_by(SigningKey.created_at.desc(), SigningKey.kid.desc()).limit(1)
 # One round trip per token: the client, its account's name and the key that signs now.
 _CREDENTIALS = FastQuery(

@@ -43,8 +43,7 @@ async def get_catalog_item(
 ) -> ExternalCatalogItemGet:
     """The catalog item of a channel published in the sub-account's catalog (without subAccountName:
     the account-wide catalog); 404 when the channel is not published there."""
-    with tenant.session() as session:
-        return service.get_item(session, tenant, external_channel_id, sub_account_name)
+    return await tenant.read(service.get_item, external_channel_id, sub_account_name)
 
 
 @router.get(
@@ -56,8 +55,7 @@ async def get_catalog_item(
 )
 async def list_catalog_entries(tenant: CurrentTenant) -> list[CatalogEntryInfo]:
     """Every channel published in a catalog of the account, in the order they were published."""
-    with tenant.session() as session:
-        return service.list_entries(session, tenant)
+    return await tenant.read(service.list_entries)
 
 
 @router.put(
@@ -72,7 +70,7 @@ async def list_catalog_entries(tenant: CurrentTenant) -> list[CatalogEntryInfo]:
         **NOT_FOUND,
     },
 )
-def publish_channel_in_catalog(
+async def publish_channel_in_catalog(
     channel_identifier: Annotated[str, path_identifier("channelIdentifier", "Channel identifier")],
     tenant: CurrentTenant,
     response: Response,
@@ -80,8 +78,7 @@ def publish_channel_in_catalog(
 ) -> ExternalCatalogItemGet:
     """Publish a channel in the sub-account's catalog (without subAccountName: the account-wide
     catalog). The catalogItemId stays the same while the channel stays published there."""
-    with tenant.session(write=True) as session:
-        item, created = service.publish(session, tenant, channel_identifier, sub_account_name)
+    item, created = await tenant.write(service.publish, channel_identifier, sub_account_name)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return item
@@ -94,13 +91,12 @@ def publish_channel_in_catalog(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-def withdraw_channel_from_catalog(
+async def withdraw_channel_from_catalog(
     channel_identifier: Annotated[str, path_identifier("channelIdentifier", "Channel identifier")],
     tenant: CurrentTenant,
     sub_account_name: CatalogSubAccount = None,
 ) -> Response:
     """Withdraw a channel from the sub-account's catalog (without subAccountName: the account-wide
     catalog); 404 when it is not published there."""
-    with tenant.session(write=True) as session:
-        service.withdraw(session, tenant, channel_identifier, sub_account_name)
+    await tenant.write(service.withdraw, channel_identifier, sub_account_name)
     return Response(status_code=status.HTTP_200_OK)

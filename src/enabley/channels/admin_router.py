@@ -44,14 +44,12 @@ def _upserted(model: type, name: str) -> dict[int | str, dict[str, object]]:
     response_model=ExternalMasterChannelGet,
     responses=_upserted(ExternalMasterChannelGet, "Master channel"),
 )
-def create_or_update_master_channel(
+async def create_or_update_master_channel(
     body: MasterChannelData, tenant: CurrentTenant, response: Response
 ) -> ExternalMasterChannelGet:
     """Create a master channel or update it. Its identifier must not be used by an ordinary channel
     (409). Fields left out of an update keep their value."""
-    with tenant.session(write=True) as session:
-        channel, created = service.upsert_master(session, tenant, body)
-        info = service.master_info(session, tenant, channel.external_id)
+    info, created = await tenant.write(service.put_master, body)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return info
@@ -68,8 +66,7 @@ async def get_master_channel(
     tenant: CurrentTenant,
 ) -> ExternalMasterChannelGet:
     """A master channel (a read-back of *Create or update a master channel*)."""
-    with tenant.session() as session:
-        return service.master_info(session, tenant, identifier)
+    return await tenant.read(service.master_info, identifier)
 
 
 @router.put(
@@ -78,15 +75,13 @@ async def get_master_channel(
     response_model=ContentItemInfo,
     responses=_upserted(ContentItemInfo, "Content item"),
 )
-def create_or_update_content_item(
+async def create_or_update_content_item(
     channel_identifier: ChannelIdentifier, body: ContentItemData, tenant: CurrentTenant, response: Response
 ) -> ContentItemInfo:
     """Create or update a content item of a channel or master channel. A channel's content items and
     training events share one identifier space (409 when a training event has the identifier).
     Fields left out of an update keep their value."""
-    with tenant.session(write=True) as session:
-        item, created = items_service.upsert_content_item(session, tenant, channel_identifier, body)
-        info = items_service.content_info(item)
+    info, created = await tenant.write(items_service.put_content_item, channel_identifier, body)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return info
@@ -102,8 +97,7 @@ async def list_content_items(
     channel_identifier: ChannelIdentifier, tenant: CurrentTenant
 ) -> list[ContentItemInfo]:
     """The content items of a channel or master channel, in the order they were created."""
-    with tenant.session() as session:
-        return items_service.content_items(session, tenant, channel_identifier)
+    return await tenant.read(items_service.content_items, channel_identifier)
 
 
 @router.get(
@@ -116,8 +110,7 @@ async def get_content_item(
     channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
 ) -> ContentItemInfo:
     """One content item of a channel or master channel."""
-    with tenant.session() as session:
-        return items_service.content_item(session, tenant, channel_identifier, item_identifier)
+    return await tenant.read(items_service.content_item, channel_identifier, item_identifier)
 
 
 @router.delete(
@@ -126,12 +119,11 @@ async def get_content_item(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-def delete_content_item(
+async def delete_content_item(
     channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
 ) -> Response:
     """Delete a content item, with the learners' progress on it."""
-    with tenant.session(write=True) as session:
-        items_service.delete_content_item(session, tenant, channel_identifier, item_identifier)
+    await tenant.write(items_service.delete_content_item, channel_identifier, item_identifier)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -141,15 +133,13 @@ def delete_content_item(
     response_model=TrainingEventInfo,
     responses=_upserted(TrainingEventInfo, "Training event"),
 )
-def create_or_update_training_event(
+async def create_or_update_training_event(
     channel_identifier: ChannelIdentifier, body: TrainingEventData, tenant: CurrentTenant, response: Response
 ) -> TrainingEventInfo:
     """Create or update a training event of a channel or master channel. untilDate must not be before
     fromDate (400). A channel's content items and training events share one identifier space (409
     when a content item has the identifier). Fields left out of an update keep their value."""
-    with tenant.session(write=True) as session:
-        item, created = items_service.upsert_training_event(session, tenant, channel_identifier, body)
-        info = items_service.event_info(item)
+    info, created = await tenant.write(items_service.put_training_event, channel_identifier, body)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return info
@@ -165,8 +155,7 @@ async def list_training_events(
     channel_identifier: ChannelIdentifier, tenant: CurrentTenant
 ) -> list[TrainingEventInfo]:
     """The training events of a channel or master channel, in the order they were created."""
-    with tenant.session() as session:
-        return items_service.training_events(session, tenant, channel_identifier)
+    return await tenant.read(items_service.training_events, channel_identifier)
 
 
 @router.get(
@@ -179,8 +168,7 @@ async def get_training_event(
     channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
 ) -> TrainingEventInfo:
     """One training event of a channel or master channel."""
-    with tenant.session() as session:
-        return items_service.training_event_of(session, tenant, channel_identifier, item_identifier)
+    return await tenant.read(items_service.training_event_of, channel_identifier, item_identifier)
 
 
 @router.delete(
@@ -189,12 +177,11 @@ async def get_training_event(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-def delete_training_event(
+async def delete_training_event(
     channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
 ) -> Response:
     """Delete a training event, with the learners' progress on it."""
-    with tenant.session(write=True) as session:
-        items_service.delete_training_event(session, tenant, channel_identifier, item_identifier)
+    await tenant.write(items_service.delete_training_event, channel_identifier, item_identifier)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -204,14 +191,12 @@ def delete_training_event(
     response_model=ChannelDetails,
     responses={**ERRORS, **NOT_FOUND},
 )
-def set_channel_details(
+async def set_channel_details(
     channel_identifier: ChannelIdentifier, body: ChannelDetailsData, tenant: CurrentTenant
 ) -> ChannelDetails:
     """Set the categories and schedule of a channel or master channel (endDate must not be before
     startDate). Fields left out keep their value; `"schedule": null` removes the schedule."""
-    with tenant.session(write=True) as session:
-        channel = service.set_details(session, tenant, channel_identifier, body)
-        return service.details_of(channel)
+    return await tenant.write(service.set_details, channel_identifier, body)
 
 
 @router.get(
@@ -222,5 +207,4 @@ def set_channel_details(
 )
 async def get_channel_details(channel_identifier: ChannelIdentifier, tenant: CurrentTenant) -> ChannelDetails:
     """The categories and schedule of a channel or master channel."""
-    with tenant.session() as session:
-        return service.details_of(service.require_channel(session, tenant, channel_identifier, master=None))
+    return await tenant.read(service.get_details, channel_identifier)

@@ -175,6 +175,20 @@ def _save(session: Session, tenant: HasAccount, channel: Channel, item: ChannelI
     return True
 
 
+def put_content_item(
+    session: Session, tenant: HasAccount, channel_identifier: str, data: ContentItemData
+) -> tuple[ContentItemInfo, bool]:
+    item, created = upsert_content_item(session, tenant, channel_identifier, data)
+    return content_info(item), created
+
+
+def put_training_event(
+    session: Session, tenant: HasAccount, channel_identifier: str, data: TrainingEventData
+) -> tuple[TrainingEventInfo, bool]:
+    item, created = upsert_training_event(session, tenant, channel_identifier, data)
+    return event_info(item), created
+
+
 def upsert_content_item(
     session: Session, tenant: HasAccount, channel_identifier: str, data: ContentItemData
 ) -> tuple[ChannelItem, bool]:

@@ -58,14 +58,12 @@ async def get_account_channels(
     sub_account_name: SubAccountQuery = None,
 ) -> list[ChannelInfo]:
     """Get all channels that a certain account contains"""
-    with tenant.session() as session:
-        return service.list_channels(
-            session,
-            tenant,
-            created_since=created_since,
-            include_categories=bool(include_categories),
-            sub_account_name=sub_account_name,
-        )
+    return await tenant.read(
+        service.list_channels,
+        created_since=created_since,
+        include_categories=bool(include_categories),
+        sub_account_name=sub_account_name,
+    )
 
 
 @router.put(
@@ -79,11 +77,11 @@ async def get_account_channels(
         **CONFLICT,
     },
 )
-def create_or_update_channel(body: ChannelData, tenant: CurrentTenant, response: Response) -> ChannelInfo:
+async def create_or_update_channel(
+    body: ChannelData, tenant: CurrentTenant, response: Response
+) -> ChannelInfo:
     """Operations that creates or update channel"""
-    with tenant.session(write=True) as session:
-        channel, created = service.upsert_channel(session, tenant, body)
-        info = service.channel_info(session, tenant, channel.external_id)
+    info, created = await tenant.write(service.put_channel, body)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return info
@@ -99,8 +97,7 @@ async def get_course_training_events(
     channel_identifier: ChannelIdentifier, tenant: CurrentTenant
 ) -> list[TrainingEvent]:
     """Get all Course Training Events"""
-    with tenant.session() as session:
-        return items_service.course_events(session, tenant, channel_identifier)
+    return await tenant.read(items_service.course_events, channel_identifier)
 
 
 @router.post(
@@ -109,7 +106,7 @@ async def get_course_training_events(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-def assign_group_to_channel(
+async def assign_group_to_channel(
     channel_identifier: ChannelIdentifier,
     group_identifier: GroupIdentifier,
     tenant: CurrentTenant,
@@ -122,8 +119,7 @@ def assign_group_to_channel(
     ] = GroupMemberRole.LEARNER,
 ) -> Response:
     """Assign group to channel"""
-    with tenant.session(write=True) as session:
-        members_service.assign_group(session, tenant, channel_identifier, group_identifier, recursive)
+    await tenant.write(members_service.assign_group, channel_identifier, group_identifier, recursive)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -133,12 +129,11 @@ def assign_group_to_channel(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-def remove_group_from_channel(
+async def remove_group_from_channel(
     channel_identifier: ChannelIdentifier, group_identifier: GroupIdentifier, tenant: CurrentTenant
 ) -> Response:
     """Remove group from channel"""
-    with tenant.session(write=True) as session:
-        members_service.remove_group(session, tenant, channel_identifier, group_identifier)
+    await tenant.write(members_service.remove_group, channel_identifier, group_identifier)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -148,12 +143,11 @@ def remove_group_from_channel(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-def remove_user_from_channel(
+async def remove_user_from_channel(
     channel_identifier: ChannelIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
 ) -> Response:
     """Remove user from channel"""
-    with tenant.session(write=True) as session:
-        members_service.remove_user(session, tenant, channel_identifier, user_identifier)
+    await tenant.write(members_service.remove_user, channel_identifier, user_identifier)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -169,8 +163,7 @@ async def find_channel_by_identifier(
     include_categories: IncludeCategories = None,
 ) -> ChannelInfo:
     """Find channel by identifier"""
-    with tenant.session() as session:
-        return service.channel_info(session, tenant, identifier, include_categories=bool(include_categories))
+    return await tenant.read(service.channel_info, identifier, include_categories=bool(include_categories))
 
 
 @router.get(
@@ -185,10 +178,9 @@ async def get_account_master_channels(
     sub_account_name: SubAccountQuery = None,
 ) -> list[ExternalMasterChannelGet]:
     """Get all master channels within an account"""
-    with tenant.session() as session:
-        return service.list_masters(
-            session, tenant, only_published=bool(only_published), sub_account_name=sub_account_name
-        )
+    return await tenant.read(
+        service.list_masters, only_published=bool(only_published), sub_account_name=sub_account_name
+    )
 
 
 @router.get(
@@ -201,8 +193,7 @@ async def retrieve_the_number_of_members_in_a_channel(
     channel_identifier: ChannelIdentifier, tenant: CurrentTenant
 ) -> ExternalChannelMembersInfoGet:
     """Retrieve the number of members in a channel: its distinct learners, directly or through groups"""
-    with tenant.session() as session:
-        learners = members_service.count_learners(session, tenant, channel_identifier)
+    learners = await tenant.read(members_service.count_learners, channel_identifier)
     return ExternalChannelMembersInfoGet(learners=learners)
 
 
@@ -219,14 +210,12 @@ async def retrieve_the_number_of_members_in_a_channel(
         **CONFLICT,
     },
 )
-def create_a_channel_instance_from_a_master_course(
+async def create_a_channel_instance_from_a_master_course(
     body: ExternalChannelInstance, tenant: CurrentTenant
 ) -> ChannelInfo:
     """Operation that creates a channel instance from a master course. The instance is a COURSE
     channel with the master's content items, training events, categories and schedule."""
-    with tenant.session(write=True) as session:
-        channel = service.create_instance(session, tenant, body)
-        return service.channel_info(session, tenant, channel.external_id)
+    return await tenant.write(service.create_instance, body)
 
 
 @router.post(
@@ -235,7 +224,7 @@ def create_a_channel_instance_from_a_master_course(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-def assign_user_to_channel(
+async def assign_user_to_channel(
     channel_identifier: ChannelIdentifier,
     user_identifier: UserIdentifier,
     tenant: CurrentTenant,
@@ -249,8 +238,7 @@ def assign_user_to_channel(
     ] = None,
 ) -> Response:
     """Assign user to channel"""
-    with tenant.session(write=True) as session:
-        members_service.assign_user(session, tenant, channel_identifier, user_identifier, roles or [])
+    await tenant.write(members_service.assign_user, channel_identifier, user_identifier, roles or [])
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -273,8 +261,7 @@ async def get_account_channels_v3(
         endpoint="v3/channels",
         filters={"includeCategories": include_categories, "subAccountName": sub_account_name},
     )
-    with tenant.session() as session:
-        page, items = service.channels_page(session, tenant, tenant.services.paginator, cursor)
+    page, items = await tenant.read(service.channels_page, tenant.services.paginator, cursor)
     return Page[ChannelInfo](items=items, **page.meta())
 
 
@@ -297,6 +284,5 @@ async def get_account_master_channels_v3(
         endpoint="v3/channels/masters",
         filters={"onlyPublished": only_published, "subAccountName": sub_account_name},
     )
-    with tenant.session() as session:
-        page, items = service.masters_page(session, tenant, tenant.services.paginator, cursor)
+    page, items = await tenant.read(service.masters_page, tenant.services.paginator, cursor)
     return Page[ExternalMasterChannelGet](items=items, **page.meta())

@@ -263,6 +263,20 @@ def _insert(session: Session, tenant: HasAccount, channel: Channel) -> bool:
     return True
 
 
+def put_channel(session: Session, tenant: Tenant, data: ChannelData) -> tuple[ChannelInfo, bool]:
+    """*Create or update Channel*: the channel as it now is, and whether it was created."""
+    channel, created = upsert_channel(session, tenant, data)
+    return channel_info(session, tenant, channel.external_id), created
+
+
+def put_master(
+    session: Session, tenant: HasAccount, data: MasterChannelData
+) -> tuple[ExternalMasterChannelGet, bool]:
+    """*Create or update master channel*: the master as it now is, and whether it was created."""
+    channel, created = upsert_master(session, tenant, data)
+    return master_info(session, tenant, channel.external_id), created
+
+
 def upsert_channel(session: Session, tenant: HasAccount, data: ChannelData) -> tuple[Channel, bool]:
     """Create or update an ordinary channel; returns it and whether it was created."""
     given = data.model_fields_set
@@ -351,7 +365,7 @@ _COPIED_ITEM_COLUMNS = (
 )
 
 
-def create_instance(session: Session, tenant: HasAccount, data: ExternalChannelInstance) -> Channel:
+def create_instance(session: Session, tenant: Tenant, data: ExternalChannelInstance) -> ChannelInfo:
     """A COURSE channel made from a master: its items, training events, categories and schedule."""
     master = require_channel(session, tenant, data.master_course_identifier, master=True)
     sub = accounts_service.resolve_sub_account(session, tenant, data.sub_account_name)
@@ -391,7 +405,7 @@ def create_instance(session: Session, tenant: HasAccount, data: ExternalChannelI
                 for row in items
             ],
         )
-    return channel
+    return channel_info(session, tenant, channel.external_id)
 
 
 def details_of(channel: Channel) -> ChannelDetails:
@@ -402,7 +416,13 @@ def details_of(channel: Channel) -> ChannelDetails:
     )
 
 
-def set_details(session: Session, tenant: HasAccount, identifier: str, data: ChannelDetailsData) -> Channel:
+def get_details(session: Session, tenant: HasAccount, identifier: str) -> ChannelDetails:
+    return details_of(require_channel(session, tenant, identifier, master=None))
+
+
+def set_details(
+    session: Session, tenant: HasAccount, identifier: str, data: ChannelDetailsData
+) -> ChannelDetails:
     channel = require_channel(session, tenant, identifier, master=None)
     given = data.model_fields_set
     if "categories" in given:
@@ -413,4 +433,4 @@ def set_details(session: Session, tenant: HasAccount, identifier: str, data: Cha
         channel.schedule_end = schedule.end_date if schedule else None
     channel.modified_at = utcnow()
     session.flush()
-    return channel
+    return details_of(channel)

@@ -18,10 +18,9 @@ router = APIRouter(prefix="/api", tags=["Users"])
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-def add_user_entity_role(body: ExternalEntitlement, tenant: CurrentTenant) -> Response:
+async def add_user_entity_role(body: ExternalEntitlement, tenant: CurrentTenant) -> Response:
     """Add user entity role to Course, Group, Workspace"""
-    with tenant.session(write=True) as session:
-        service.add_entitlement(session, tenant, body)
+    await tenant.write(service.add_entitlement, body)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -31,10 +30,9 @@ def add_user_entity_role(body: ExternalEntitlement, tenant: CurrentTenant) -> Re
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-def remove_user_entity_role(body: ExternalEntitlement, tenant: CurrentTenant) -> Response:
+async def remove_user_entity_role(body: ExternalEntitlement, tenant: CurrentTenant) -> Response:
     """Remove user entity role from Course, Group, Workspace"""
-    with tenant.session(write=True) as session:
-        service.remove_entitlement(session, tenant, body)
+    await tenant.write(service.remove_entitlement, body)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -48,5 +46,4 @@ async def get_user_entity_roles(
     identifier: Annotated[str, path_identifier("identifier", "User identifier")], tenant: CurrentTenant
 ) -> list[ExternalEntitlement]:
     """The user's roles on courses, groups and workspaces (a read-back of *Add user entity role*)."""
-    with tenant.session() as session:
-        return service.entitlements_of_user(session, tenant, identifier)
+    return await tenant.read(service.entitlements_of_user, identifier)

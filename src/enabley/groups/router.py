@@ -28,11 +28,9 @@ Identifier = Annotated[str, path_identifier("identifier", "Group identifier")]
         **ERRORS,
     },
 )
-def create_or_update_group(body: GroupData, tenant: CurrentTenant, response: Response) -> GroupInfo:
+async def create_or_update_group(body: GroupData, tenant: CurrentTenant, response: Response) -> GroupInfo:
     """Operations that creates or update Group"""
-    with tenant.session(write=True) as session:
-        group, created, _ = service.upsert_group(session, tenant, body)
-        info = service.info_of(session, tenant, group)
+    info, created = await tenant.write(service.put_group, body)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return info
@@ -41,15 +39,13 @@ def create_or_update_group(body: GroupData, tenant: CurrentTenant, response: Res
 @router.get("/v1/groups/hierarchy", summary="Get hierarchy", response_model=list[str], responses=ERRORS)
 async def get_hierarchy(tenant: CurrentTenant) -> list[str]:
     """Get account's group hierarchy"""
-    with tenant.session() as session:
-        return service.get_hierarchy(session, tenant)
+    return await tenant.read(service.get_hierarchy)
 
 
 @router.get("/v1/groups/list", summary="Get Groups", response_model=list[GroupInfo], responses=ERRORS)
 async def get_groups(tenant: CurrentTenant, sub_account_name: SubAccountQuery = None) -> list[GroupInfo]:
     """Get groups by account or sub-account name"""
-    with tenant.session() as session:
-        return service.list_groups(session, tenant, sub_account_name)
+    return await tenant.read(service.list_groups, sub_account_name)
 
 
 @router.post(
@@ -58,15 +54,14 @@ async def get_groups(tenant: CurrentTenant, sub_account_name: SubAccountQuery = 
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-def assign_user_to_group(
+async def assign_user_to_group(
     group_identifier: GroupIdentifier,
     user_identifier: UserIdentifier,
     tenant: CurrentTenant,
     replace: Annotated[bool, Query(description="Remove all current mapping of user to groups")] = False,
 ) -> Response:
     """Assign User to Group"""
-    with tenant.session(write=True) as session:
-        service.assign_user(session, tenant, group_identifier, user_identifier, replace=replace)
+    await tenant.write(service.assign_user, group_identifier, user_identifier, replace=replace)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -76,12 +71,11 @@ def assign_user_to_group(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-def remove_user_from_group(
+async def remove_user_from_group(
     group_identifier: GroupIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
 ) -> Response:
     """Remove User from Group"""
-    with tenant.session(write=True) as session:
-        service.remove_user(session, tenant, group_identifier, user_identifier)
+    await tenant.write(service.remove_user, group_identifier, user_identifier)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -95,8 +89,7 @@ async def find_group(
     identifier: Identifier, tenant: CurrentTenant, sub_account_name: SubAccountQuery = None
 ) -> GroupInfo:
     """Find group by identifier"""
-    with tenant.session() as session:
-        return service.get_group(session, tenant, identifier, sub_account_name)
+    return await tenant.read(service.get_group, identifier, sub_account_name)
 
 
 @router.delete(
@@ -105,11 +98,10 @@ async def find_group(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-def delete_group(identifier: Identifier, tenant: CurrentTenant) -> Response:
+async def delete_group(identifier: Identifier, tenant: CurrentTenant) -> Response:
     """Delete a group that has no child groups, with its user memberships, channel assignments and
     GROUP entitlements. A group with child groups is refused (400)."""
-    with tenant.session(write=True) as session:
-        service.delete_group(session, tenant, identifier)
+    await tenant.write(service.delete_group, identifier)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -125,8 +117,7 @@ async def find_user_groups_by_user_identifier(
     sub_account_name: SubAccountQuery = None,
 ) -> list[GroupInfo]:
     """Find user group(s) by user identifier"""
-    with tenant.session() as session:
-        return service.groups_of_user(session, tenant, identifier, sub_account_name)
+    return await tenant.read(service.groups_of_user, identifier, sub_account_name)
 
 
 @admin_router.put(
@@ -135,7 +126,7 @@ async def find_user_groups_by_user_identifier(
     response_model=list[str],
     responses=ERRORS,
 )
-def set_group_hierarchy(
+async def set_group_hierarchy(
     tenant: CurrentTenant,
     types: Annotated[
         list[Name],
@@ -149,5 +140,4 @@ def set_group_hierarchy(
     """Replace the account's ordered group hierarchy (the group types). Groups that already have a
     type must keep a type of the new hierarchy; an empty array removes the hierarchy, and then any
     group type is accepted."""
-    with tenant.session(write=True) as session:
-        return service.set_hierarchy(session, tenant, types)
+    return await tenant.write(service.set_hierarchy, types)

@@ -109,6 +109,12 @@ def _infos(session: Session, stmt: Select[*tuple[Any, ...]]) -> list[GroupInfo]:
     return [_to_info(row) for row in session.execute(stmt)]
 
 
+def put_group(session: Session, tenant: HasAccount, data: GroupData) -> tuple[GroupInfo, bool]:
+    """*Create or update Group*: the group as it now is, and whether it was created."""
+    group, created, _ = upsert_group(session, tenant, data)
+    return info_of(session, tenant, group), created
+
+
 def info_of(session: Session, tenant: HasAccount, group: Group) -> GroupInfo:
     return _to_info(session.execute(_info_select(tenant).where(Group.id == group.id)).one())
 

@@ -46,8 +46,7 @@ async def get_users_channel_performance(
     external_channel_id: Annotated[str | None, _query("externalChannelId", "externalChannelId")] = None,
     external_user_id: Annotated[str | None, _query("externalUserId", "externalUserId")] = None,
 ) -> list[ExternalUserChannelPerformance]:
-    with tenant.session() as session:
-        return service.list_performance(session, tenant, external_channel_id, external_user_id)
+    return await tenant.read(service.list_performance, external_channel_id, external_user_id)
 
 
 @router.get(
@@ -75,8 +74,7 @@ async def get_performance_by_user_channel_or_both(
         endpoint="v2/performance",
         filters={"channelIdentifier": channel_identifier, "userIdentifier": user_identifier},
     )
-    with tenant.session() as session:
-        page, items = service.performance_page(session, tenant, paginator, cursor)
+    page, items = await tenant.read(service.performance_page, paginator, cursor)
     return Page[ExternalUserChannelPerformance](items=items, **page.meta())
 
 
@@ -87,7 +85,7 @@ async def get_performance_by_user_channel_or_both(
     response_class=Response,
     responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
 )
-def force_complete_a_channel_for_a_learner(
+async def force_complete_a_channel_for_a_learner(
     channel_identifier: Annotated[str, path_identifier("channelIdentifier", "Channel identifier")],
     user_identifier: Annotated[str, path_identifier("userIdentifier", "User identifier")],
     tenant: CurrentTenant,
@@ -97,8 +95,7 @@ def force_complete_a_channel_for_a_learner(
 
     Items the learner had already completed keep their completion date; the others are completed
     now. An unknown channel or user answers 404, a user who is not a learner of the channel 400."""
-    with tenant.session(write=True) as session:
-        service.force_complete(session, tenant, channel_identifier, user_identifier)
+    await tenant.write(service.force_complete, channel_identifier, user_identifier)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -109,11 +106,12 @@ def force_complete_a_channel_for_a_learner(
     response_model=ExternalUserChannelPerformance,
     responses={**ERRORS, **NOT_FOUND},
 )
-def record_learner_activity(body: ActivityData, tenant: CurrentTenant) -> ExternalUserChannelPerformance:
+async def record_learner_activity(
+    body: ActivityData, tenant: CurrentTenant
+) -> ExternalUserChannelPerformance:
     """Record a learner's progress on one content item or training event of a channel, and answer
     the learner's resulting performance in that channel.
 
     An unknown user, channel or item answers 404; a user who is not a learner of the channel, or
     a score outside 0 to 100, 400."""
-    with tenant.session(write=True) as session:
-        return service.record_activity(session, tenant, body)
+    return await tenant.write(service.record_activity, body)

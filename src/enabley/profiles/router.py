@@ -33,8 +33,7 @@ async def get_profile_details_by_ids(
     tenant: CurrentTenant,
 ) -> list[UserProfileInfo]:
     """Get profile details by id(s). Identifiers of no profile are left out of the answer."""
-    with tenant.session() as session:
-        return service.profiles_by_identifiers(session, tenant, identifiers)
+    return await tenant.read(service.profiles_by_identifiers, identifiers)
 
 
 @router.put(
@@ -48,13 +47,11 @@ async def get_profile_details_by_ids(
         **ERRORS,
     },
 )
-def create_or_update_user_profile(
+async def create_or_update_user_profile(
     body: UserProfileData, tenant: CurrentTenant, response: Response
 ) -> UserProfileInfo:
     """Operations that create or update user profile"""
-    with tenant.session(write=True) as session:
-        profile, created, _ = service.upsert_profile(session, tenant, body)
-        info = service.to_info(profile)
+    info, created = await tenant.write(service.put_profile, body)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return info
@@ -70,8 +67,7 @@ async def find_profiles_of_a_user_by_user_identifier(
     identifier: Annotated[str, path_identifier("identifier", "User identifier")], tenant: CurrentTenant
 ) -> list[UserProfileInfo]:
     """Find profiles of a user by user identifier"""
-    with tenant.session() as session:
-        return service.profiles_of_user(session, tenant, identifier)
+    return await tenant.read(service.profiles_of_user, identifier)
 
 
 @router.put(
@@ -80,15 +76,14 @@ async def find_profiles_of_a_user_by_user_identifier(
     response_class=Response,
     responses={200: {"description": "Assignment of profile of a user was updated"}, **ERRORS, **NOT_FOUND},
 )
-def assign_profile_of_a_user_by_user_identifier_and_profile_identifier(
+async def assign_profile_of_a_user_by_user_identifier_and_profile_identifier(
     profile_identifier: ProfileIdentifier,
     user_identifier: UserIdentifier,
     tenant: CurrentTenant,
     replace: Annotated[bool, Query(description="Remove all current mapping of user to profiles")] = False,
 ) -> Response:
     """Assign profile of a user by user identifier and profile identifier"""
-    with tenant.session(write=True) as session:
-        service.assign_user(session, tenant, profile_identifier, user_identifier, replace=replace)
+    await tenant.write(service.assign_user, profile_identifier, user_identifier, replace=replace)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -102,10 +97,9 @@ def assign_profile_of_a_user_by_user_identifier_and_profile_identifier(
         **NOT_FOUND,
     },
 )
-def remove_profile_of_a_user_by_user_identifier_and_profile_identifier(
+async def remove_profile_of_a_user_by_user_identifier_and_profile_identifier(
     profile_identifier: ProfileIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
 ) -> Response:
     """Remove profile of a user by user identifier and profile identifier"""
-    with tenant.session(write=True) as session:
-        service.remove_user(session, tenant, profile_identifier, user_identifier)
+    await tenant.write(service.remove_user, profile_identifier, user_identifier)
     return Response(status_code=status.HTTP_200_OK)

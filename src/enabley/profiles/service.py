@@ -45,6 +45,11 @@ def profiles_by_identifiers(
     return [to_info(p) for p in profiles]
 
 
+def put_profile(session: Session, tenant: HasAccount, data: UserProfileData) -> tuple[UserProfileInfo, bool]:
+    profile, created, _ = upsert_profile(session, tenant, data)
+    return to_info(profile), created
+
+
 def upsert_profile(session: Session, tenant: HasAccount, data: UserProfileData) -> tuple[Profile, bool, bool]:
     """Create or update; returns the profile, whether it was created, and whether anything changed."""
     find = owned(Profile, tenant).where(Profile.external_id == data.identifier)

@@ -23,13 +23,11 @@ router = APIRouter(prefix="/api/admin", tags=["Admin"])
         **ERRORS,
     },
 )
-def create_or_update_workspace(
+async def create_or_update_workspace(
     body: WorkspaceData, tenant: CurrentTenant, response: Response
 ) -> WorkspaceInfo:
     """Create a workspace or rename an existing one, based on its identifier"""
-    with tenant.session(write=True) as session:
-        workspace, created, _ = service.upsert_workspace(session, tenant, body)
-        info = service.to_info(workspace)
+    info, created = await tenant.write(service.put_workspace, body)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return info
@@ -38,8 +36,7 @@ def create_or_update_workspace(
 @router.get("/v1/workspaces", summary="Get Workspaces", response_model=list[WorkspaceInfo], responses=ERRORS)
 async def get_workspaces(tenant: CurrentTenant) -> list[WorkspaceInfo]:
     """The account's workspaces"""
-    with tenant.session() as session:
-        return service.list_workspaces(session, tenant)
+    return await tenant.read(service.list_workspaces)
 
 
 @router.get(
@@ -52,5 +49,4 @@ async def find_workspace(
     identifier: Annotated[str, path_identifier("identifier", "Workspace identifier")], tenant: CurrentTenant
 ) -> WorkspaceInfo:
     """Find workspace by identifier"""
-    with tenant.session() as session:
-        return service.to_info(service.require_workspace(session, tenant, identifier))
+    return await tenant.read(service.get_workspace, identifier)

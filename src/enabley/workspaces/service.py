@@ -28,6 +28,15 @@ def require_workspace(session: Session, tenant: HasAccount, identifier: str) -> 
     return workspace
 
 
+def get_workspace(session: Session, tenant: HasAccount, identifier: str) -> WorkspaceInfo:
+    return to_info(require_workspace(session, tenant, identifier))
+
+
+def put_workspace(session: Session, tenant: HasAccount, data: WorkspaceData) -> tuple[WorkspaceInfo, bool]:
+    workspace, created, _ = upsert_workspace(session, tenant, data)
+    return to_info(workspace), created
+
+
 def list_workspaces(session: Session, tenant: HasAccount) -> list[WorkspaceInfo]:
     return [to_info(w) for w in session.scalars(owned(Workspace, tenant).order_by(Workspace.id))]
 
