@@ -142,6 +142,23 @@ def serve(app: list[str], env: dict[str, str], workers: int = 1) -> Iterator[Ser
         proc.wait(timeout=30)
 
 
+@contextmanager
+def latency_proxy(host: str, port: int, delay_ms: float) -> Iterator[int]:
+    """``bench/latency_proxy.py`` in its own process, forwarding a free port to ``host:port`` with
+    ``delay_ms`` of added round trip; yields the port. The process ends with the block."""
+    listen = free_port()
+    cmd = [sys.executable, str(HERE / "latency_proxy.py"), str(listen), host, str(port), str(delay_ms)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"latency proxy exited with {proc.wait()}")
+        yield listen
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def request(
     base: str, method: str, path: str, headers: dict[str, str] | None = None, body: Any = None
 ) -> tuple[int, Any]:
@@ -245,6 +262,22 @@ def wrk(load: Load, seconds: int, connections: int = 16) -> float:
         cmd = _wrk_command(load, seconds, connections, Path(tmp) / "load.lua")
         out = _checked(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout, load)
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def wrk_latency(load: Load, seconds: int, connections: int) -> tuple[float, float]:
+    """Requests per second and the 99th percentile of latency in ms (wrk ``--latency``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = _wrk_command(load, seconds, connections, Path(tmp) / "load.lua")
+        cmd.insert(1, "--latency")
+        out = _checked(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout, load)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.MULTILINE)
+    if p99 is None:
+        raise RuntimeError(f"wrk printed no latency distribution for {load.url}:\n{out}")
+    return rate, float(p99.group(1)) * _UNITS_MS[p99.group(2)]
 
 
 def wrk_staggered(

@@ -14,27 +14,41 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path[:0] = [str(Path(__file__).parent.parent / "src"), str(Path(__file__).parent.parent)]
 from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from bench import harness, scale_data  # noqa: E402
-from bench.harness import Client, Load, lua_rotating, wrk, wrk_staggered  # noqa: E402
+from bench.harness import Client, Load, lua_rotating, wrk, wrk_latency, wrk_staggered  # noqa: E402
 from enabley.db import make_engine  # noqa: E402
 
 RESULTS = harness.HERE / "results"
 SIZES = (10_000, 100_000, 1_000_000)
 BARE = ["bench.bare:app"]
+RAW = ["bench.raw_lookup:app"]
 APP = ["--factory", "enabley.main:create_app"]
+SCENARIOS = ("hot", "ceiling", "stall", "remote")
+# The stall scenario: lookups from this many connections, beside one client of the same account
+# looping on a slow request, at this size (10,000 in --quick).
+STALL_CONNECTIONS = 8
+STALL_USERS = 100_000
+# The remote-database scenario: PostgreSQL behind bench/latency_proxy.py, one worker.
+REMOTE_USERS = 20_000
+REMOTE_DELAY_MS = 1.0
+REMOTE_CONNECTIONS = 16
 # Pages of the walk measured against page 1 (the reference's page 5,000 of a 1M-user walk).
 DEEP_PAGE = 5_000
 
@@ -48,12 +62,14 @@ class Figure:
     unit: str
     target: str = ""
     met: bool | None = None
+    load_average: float = field(default_factory=lambda: round(os.getloadavg()[0], 2))
+    """The machine's 1-minute load average when the figure was taken: a busy machine shows."""
 
     def row(self) -> str:
         verdict = "" if self.met is None else ("met" if self.met else "MISSED")
         return (
             f"{self.backend:<11}{self.users:>10,}  {self.name:<46}{self.value:>10.3f} {self.unit:<8}"
-            f"{self.target:>12}  {verdict}"
+            f"{self.target:>12}  {verdict:<6}  load {self.load_average:.1f}"
         )
 
 
@@ -86,15 +102,16 @@ class Bench:
             )
         )
 
-    def alternating(self, *loads: Load) -> list[float]:
+    def alternating(self, *loads: Load, connections: int | None = None) -> list[float]:
         """Loads meant to be compared, in turn, at least twice each (the best of each kept): a
         drift in the machine's speed weighs on all of them alike."""
+        connections = connections or self.opts.connections
         for load in loads:
-            wrk(load, 1, self.opts.connections)
+            wrk(load, 1, connections)
         best = [0.0] * len(loads)
         for _ in range(max(2, self.opts.rounds)):
             for i, load in enumerate(loads):
-                best[i] = max(best[i], wrk(load, self.opts.seconds, self.opts.connections))
+                best[i] = max(best[i], wrk(load, self.opts.seconds, connections))
         return best
 
     def load(self, load: Load) -> float:
@@ -180,18 +197,31 @@ def _raw_keyset_seconds(ds: scale_data.Dataset, page_size: int) -> tuple[int, fl
         engine.dispose()
 
 
-def run_size(bench: Bench, ds: scale_data.Dataset, *, largest: bool) -> None:
+def run_size(bench: Bench, ds: scale_data.Dataset, *, largest: bool, hot: bool, ceiling: bool) -> None:
+    """The lookup against the bare endpoint (and, ``ceiling``, against the raw lookup), then with
+    ``hot`` every other hot path at the largest size."""
     opts = bench.opts
     env = harness.server_env(ds.url)
-    with harness.serve(APP, env) as app, harness.serve(BARE, env) as bare_server:
+    with ExitStack() as servers:
+        app = servers.enter_context(harness.serve(APP, env))
+        bare_server = servers.enter_context(harness.serve(BARE, env))
         hdrs, auth = _auth(harness.token(app.base, ds.client_key, ds.secret))
         lookup_paths = [f"/api/v2/users/{i}" for i in ds.sample_users]
         lookup_floor = 0.12 if ds.backend == "sqlite" else 0.08
-        bare, lookup = bench.alternating(
-            Load(f"{bare_server.base}/"), Load(app.base, hdrs, lua=lua_rotating(lookup_paths))
-        )
+        loads = [Load(f"{bare_server.base}/"), Load(app.base, hdrs, lua=lua_rotating(lookup_paths))]
+        if ceiling:
+            raw = servers.enter_context(harness.serve(RAW, env))
+            raw_hdrs, _ = _auth(harness.token(raw.base, ds.client_key, ds.secret))
+            loads.append(Load(raw.base, raw_hdrs, lua=lua_rotating(lookup_paths)))
+        bare, lookup, *raw_rate = bench.alternating(*loads)
         bench.record(Figure(ds.backend, ds.users, "bare ASGI endpoint req/s", bare, "req/s"))
         bench.ratio(ds, "GET /api/v2/users/{identifier}", lookup, bare, lookup_floor)
+        if raw_rate:
+            bench.ratio(ds, "raw ASGI + sqlite3 lookup", raw_rate[0], bare, None)
+            share = lookup / raw_rate[0]
+            bench.record(Figure(ds.backend, ds.users, "lookup / raw ceiling", share, "x"))
+        if not hot:
+            return
         if largest:
             run_largest(bench, ds, app, bare, hdrs, auth)
         bench.peak_rss_mb = max(bench.peak_rss_mb, app.peak_rss_mb)
@@ -353,6 +383,200 @@ def run_workers(bench: Bench, ds: scale_data.Dataset) -> None:
         bench.record(
             Figure(ds.backend, ds.users, f"{name}: 2 workers / 1", gain, "x", ">= 1.60", gain >= 1.6)
         )
+
+
+class SlowClient:
+    """Another client of the same account looping on one slow request, sequentially on one
+    keep-alive connection, for as long as the block runs: ``finished`` holds when each of its
+    requests was answered and how long it took (ms)."""
+
+    def __init__(self, base: str, headers: dict[str, str], path: str, params: dict[str, Any]) -> None:
+        self._args = (base, headers, path, params)
+        self._stop = threading.Event()
+        self._warm = threading.Event()
+        self.finished: list[tuple[float, float]] = []
+        self.error: BaseException | None = None
+
+    def _loop(self) -> None:
+        base, headers, path, params = self._args
+        client = Client(base, headers)
+        try:
+            while not self._stop.is_set():
+                start = time.perf_counter()
+                client.get(path, **params)
+                end = time.perf_counter()
+                self.finished.append((end, (end - start) * 1000))
+                self._warm.set()
+        except BaseException as exc:
+            self.error = exc
+            self._warm.set()
+        finally:
+            client.close()
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        thread = threading.Thread(target=self._loop, daemon=True)
+        thread.start()
+        try:
+            self._warm.wait(120)  # its first request answered: it loops at its own pace from now
+            yield
+        finally:
+            self._stop.set()
+            thread.join(130)
+            self._stop.clear()
+            self._warm.clear()
+        if self.error is not None:
+            raise RuntimeError(f"the slow client failed: {self.error}") from self.error
+
+    def between(self, start: float, end: float) -> list[float]:
+        return [ms for at, ms in self.finished if start <= at <= end]
+
+
+def _stall_kinds(ds: scale_data.Dataset) -> list[tuple[str, str, dict[str, Any]]]:
+    """The slow requests a lookup is measured beside: a legitimate search no index can serve (a
+    one-letter pattern), and page 1 of a channel's performance (its learners counted through the
+    group tree for the total)."""
+    return [
+        ("search", "/api/v3/users", {"lastNameSubstring": "q"}),
+        ("performance page", "/api/v2/performance", {"channelIdentifier": ds.perf_channel}),
+    ]
+
+
+def run_stall(bench: Bench, ds: scale_data.Dataset) -> None:
+    """Lookups (``STALL_CONNECTIONS`` connections) alone, then beside one other client of the same
+    account looping on a slow request, loaded in turn, twice each: for each condition the best
+    throughput and the best p99 are kept (the same rule for both)."""
+    opts = bench.opts
+    record = bench.record
+    env = harness.server_env(ds.url)
+    learners = scale_data.tree_size(ds.users)
+    with harness.serve(APP, env) as app:
+        hdrs, auth = _auth(harness.token(app.base, ds.client_key, ds.secret))
+        lookups = Load(app.base, hdrs, lua=lua_rotating([f"/api/v2/users/{i}" for i in ds.sample_users]))
+        probe = Client(app.base, auth)
+        try:
+            pages = probe.get("/api/v2/performance", channelIdentifier=ds.perf_channel)
+        finally:
+            probe.close()
+        if pages["totalPages"] * pages["pageSize"] < learners:
+            raise RuntimeError(f"{ds.perf_channel} has fewer than {learners:,} learners: {pages}")
+        for kind, path, params in _stall_kinds(ds):
+            name = f"{kind} ({learners:,} learners)" if kind.startswith("performance") else kind
+            slow = SlowClient(app.base, auth, path, params)
+            client = Client(app.base, auth)
+            try:
+                alone = client.latency_ms(path, max(5, opts.samples // 10), **params)
+            finally:
+                client.close()
+            record(Figure(ds.backend, ds.users, f"stall: the {name}, alone, p50", alone, "ms"))
+            wrk_latency(lookups, 1, STALL_CONNECTIONS)  # warm-up
+            solo_rate = with_rate = 0.0
+            solo_p99 = with_p99 = float("inf")
+            beside: list[float] = []
+            window = 0.0
+            for _ in range(max(2, opts.rounds)):
+                rate, p99 = wrk_latency(lookups, opts.seconds, STALL_CONNECTIONS)
+                solo_rate, solo_p99 = max(solo_rate, rate), min(solo_p99, p99)
+                with slow.running():
+                    start = time.perf_counter()
+                    rate, p99 = wrk_latency(lookups, opts.seconds, STALL_CONNECTIONS)
+                    end = time.perf_counter()
+                with_rate, with_p99 = max(with_rate, rate), min(with_p99, p99)
+                beside += slow.between(start, end)
+                window += end - start
+            throughput, latency = with_rate / solo_rate, with_p99 / solo_p99
+            for figure in (
+                Figure(ds.backend, ds.users, "stall: lookups alone req/s", solo_rate, "req/s"),
+                Figure(ds.backend, ds.users, "stall: lookups alone p99", solo_p99, "ms"),
+                Figure(ds.backend, ds.users, f"stall: lookups beside the {kind} req/s", with_rate, "req/s"),
+                Figure(ds.backend, ds.users, f"stall: lookups beside the {kind} p99", with_p99, "ms"),
+                Figure(ds.backend, ds.users, f"stall: the {kind}, beside, req/s", len(beside) / window, "req/s"),
+                Figure(
+                    ds.backend,
+                    ds.users,
+                    f"stall: the {kind}, beside, p50",
+                    statistics.median(beside) if beside else float("nan"),
+                    "ms",
+                ),
+                Figure(
+                    ds.backend,
+                    ds.users,
+                    f"stall ({kind}): lookup req/s beside / alone",
+                    throughput,
+                    "x",
+                    ">= 0.60",
+                    throughput >= 0.6,
+                ),
+                Figure(
+                    ds.backend,
+                    ds.users,
+                    f"stall ({kind}): lookup p99 beside / alone",
+                    latency,
+                    "x",
+                    "<= 3.00",
+                    latency <= 3.0,
+                ),
+            ):
+                record(figure)
+        bench.peak_rss_mb = max(bench.peak_rss_mb, app.peak_rss_mb)
+
+
+LOOKUP, TOKEN, UPDATE = "GET /api/v2/users/{identifier}", "POST /api/v1/token", "PUT /api/v2/users (update)"
+
+
+def run_remote(bench: Bench, ds: scale_data.Dataset) -> None:
+    """One worker on PostgreSQL through ``bench/latency_proxy.py`` at 0 ms and at
+    ``--remote-delay-ms`` of added round trip (a server per proxy), and straight to the database
+    for what the proxy itself costs: each load on the three servers in turn, twice each, the best
+    kept."""
+    delay = f"{bench.opts.remote_delay_ms:g} ms"
+    target = make_url(ds.url)
+    creds = f"clientKey={ds.client_key}&secret={ds.secret}"
+    paths = [f"/api/v2/users/{i}" for i in ds.sample_users]
+    with ExitStack() as stack:
+        servers: dict[str, harness.Server] = {}
+        for label, delay_ms in (("0 ms", 0.0), (delay, bench.opts.remote_delay_ms)):
+            port = stack.enter_context(
+                harness.latency_proxy(target.host or "127.0.0.1", target.port or 5432, delay_ms)
+            )
+            url = target.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+            servers[label] = stack.enter_context(harness.serve(APP, harness.server_env(url)))
+        servers["direct"] = stack.enter_context(harness.serve(APP, harness.server_env(ds.url)))
+        loads: dict[str, dict[str, Load]] = {}
+        for label, app in servers.items():
+            hdrs, _ = _auth(harness.token(app.base, ds.client_key, ds.secret))
+            loads[label] = {
+                LOOKUP: Load(app.base, hdrs, lua=lua_rotating(paths)),
+                TOKEN: Load(f"{app.base}/api/v1/token?{creds}", method="POST"),
+                UPDATE: Load(app.base, hdrs, lua=_sample_update_lua(ds.sample_users)),
+            }
+        for name, floor in ((LOOKUP, 0.5), (TOKEN, None), (UPDATE, 0.4)):
+            rates = dict(
+                zip(
+                    servers,
+                    bench.alternating(*(loads[label][name] for label in servers), connections=REMOTE_CONNECTIONS),
+                    strict=True,
+                )
+            )
+            for label, rate in rates.items():
+                bench.record(Figure(ds.backend, ds.users, f"{name}, {label} req/s", rate, "req/s"))
+            share = rates[delay] / rates["0 ms"]
+            bench.record(
+                Figure(
+                    ds.backend,
+                    ds.users,
+                    f"{name}, {delay} / 0 ms",
+                    share,
+                    "x",
+                    f">= {floor:.2f}" if floor is not None else "",
+                    None if floor is None else share >= floor,
+                )
+            )
+            bench.record(
+                Figure(ds.backend, ds.users, f"{name}, proxy 0 ms / direct", rates["0 ms"] / rates["direct"], "x")
+            )
+        for app in servers.values():
+            bench.peak_rss_mb = max(bench.peak_rss_mb, app.peak_rss_mb)
 
 
 def flatness(bench: Bench, backend: str) -> None:
