@@ -438,7 +438,7 @@ def _stall_kinds(ds: scale_data.Dataset) -> list[tuple[str, str, dict[str, Any]]
     group tree for the total)."""
     return [
         ("search", "/api/v3/users", {"lastNameSubstring": "q"}),
-        ("performance page", "/api/v2/performance", {"channelIdentifier": ds.perf_channel}),
+        ("perf page 1", "/api/v2/performance", {"channelIdentifier": ds.perf_channel}),
     ]
 
 
@@ -447,28 +447,25 @@ def run_stall(bench: Bench, ds: scale_data.Dataset) -> None:
     account looping on a slow request, loaded in turn, twice each: for each condition the best
     throughput and the best p99 are kept (the same rule for both)."""
     opts = bench.opts
-    record = bench.record
     env = harness.server_env(ds.url)
     learners = scale_data.tree_size(ds.users)
     with harness.serve(APP, env) as app:
         hdrs, auth = _auth(harness.token(app.base, ds.client_key, ds.secret))
         lookups = Load(app.base, hdrs, lua=lua_rotating([f"/api/v2/users/{i}" for i in ds.sample_users]))
-        probe = Client(app.base, auth)
+        client = Client(app.base, auth)
         try:
-            pages = probe.get("/api/v2/performance", channelIdentifier=ds.perf_channel)
+            page = client.get("/api/v2/performance", channelIdentifier=ds.perf_channel)
+            if page["totalPages"] * page["pageSize"] < learners:
+                raise RuntimeError(f"{ds.perf_channel} has fewer than {learners:,} learners")
+            bench.record(Figure(ds.backend, ds.users, "stall (perf page 1): learners", learners, "users"))
+            alone = {
+                kind: client.latency_ms(path, max(5, opts.samples // 10), **params)
+                for kind, path, params in _stall_kinds(ds)
+            }
         finally:
-            probe.close()
-        if pages["totalPages"] * pages["pageSize"] < learners:
-            raise RuntimeError(f"{ds.perf_channel} has fewer than {learners:,} learners: {pages}")
+            client.close()
         for kind, path, params in _stall_kinds(ds):
-            name = f"{kind} ({learners:,} learners)" if kind.startswith("performance") else kind
             slow = SlowClient(app.base, auth, path, params)
-            client = Client(app.base, auth)
-            try:
-                alone = client.latency_ms(path, max(5, opts.samples // 10), **params)
-            finally:
-                client.close()
-            record(Figure(ds.backend, ds.users, f"stall: the {name}, alone, p50", alone, "ms"))
             wrk_latency(lookups, 1, STALL_CONNECTIONS)  # warm-up
             solo_rate = with_rate = 0.0
             solo_p99 = with_p99 = float("inf")
@@ -485,19 +482,18 @@ def run_stall(bench: Bench, ds: scale_data.Dataset) -> None:
                 beside += slow.between(start, end)
                 window += end - start
             throughput, latency = with_rate / solo_rate, with_p99 / solo_p99
-            for figure in (
-                Figure(ds.backend, ds.users, "stall: lookups alone req/s", solo_rate, "req/s"),
-                Figure(ds.backend, ds.users, "stall: lookups alone p99", solo_p99, "ms"),
-                Figure(ds.backend, ds.users, f"stall: lookups beside the {kind} req/s", with_rate, "req/s"),
-                Figure(ds.backend, ds.users, f"stall: lookups beside the {kind} p99", with_p99, "ms"),
-                Figure(ds.backend, ds.users, f"stall: the {kind}, beside, req/s", len(beside) / window, "req/s"),
-                Figure(
-                    ds.backend,
-                    ds.users,
-                    f"stall: the {kind}, beside, p50",
-                    statistics.median(beside) if beside else float("nan"),
-                    "ms",
-                ),
+            slow_p50 = statistics.median(beside) if beside else float("nan")
+            for name, value, unit in (
+                ("the slow request alone, p50", alone[kind], "ms"),
+                ("the slow request beside, p50", slow_p50, "ms"),
+                ("the slow request beside, req/s", len(beside) / window, "req/s"),
+                ("lookups alone req/s", solo_rate, "req/s"),
+                ("lookups beside req/s", with_rate, "req/s"),
+                ("lookups alone p99", solo_p99, "ms"),
+                ("lookups beside p99", with_p99, "ms"),
+            ):
+                bench.record(Figure(ds.backend, ds.users, f"stall ({kind}): {name}", value, unit))
+            bench.record(
                 Figure(
                     ds.backend,
                     ds.users,
@@ -506,7 +502,9 @@ def run_stall(bench: Bench, ds: scale_data.Dataset) -> None:
                     "x",
                     ">= 0.60",
                     throughput >= 0.6,
-                ),
+                )
+            )
+            bench.record(
                 Figure(
                     ds.backend,
                     ds.users,
@@ -515,9 +513,8 @@ def run_stall(bench: Bench, ds: scale_data.Dataset) -> None:
                     "x",
                     "<= 3.00",
                     latency <= 3.0,
-                ),
-            ):
-                record(figure)
+                )
+            )
         bench.peak_rss_mb = max(bench.peak_rss_mb, app.peak_rss_mb)
 
 
@@ -543,18 +540,29 @@ def run_remote(bench: Bench, ds: scale_data.Dataset) -> None:
             servers[label] = stack.enter_context(harness.serve(APP, harness.server_env(url)))
         servers["direct"] = stack.enter_context(harness.serve(APP, harness.server_env(ds.url)))
         loads: dict[str, dict[str, Load]] = {}
+        auths: dict[str, dict[str, str]] = {}
         for label, app in servers.items():
-            hdrs, _ = _auth(harness.token(app.base, ds.client_key, ds.secret))
+            hdrs, auths[label] = _auth(harness.token(app.base, ds.client_key, ds.secret))
             loads[label] = {
                 LOOKUP: Load(app.base, hdrs, lua=lua_rotating(paths)),
                 TOKEN: Load(f"{app.base}/api/v1/token?{creds}", method="POST"),
                 UPDATE: Load(app.base, hdrs, lua=_sample_update_lua(ds.sample_users)),
             }
+        # What the proxy adds, seen from a client: one lookup at a time, through each server.
+        for label, app in servers.items():
+            client = Client(app.base, auths[label])
+            try:
+                ms = client.latency_ms(f"/api/v2/users/{ds.sample_users[0]}", bench.opts.samples)
+            finally:
+                client.close()
+            bench.record(Figure(ds.backend, ds.users, f"{LOOKUP}, {label}, one at a time p50", ms, "ms"))
         for name, floor in ((LOOKUP, 0.5), (TOKEN, None), (UPDATE, 0.4)):
             rates = dict(
                 zip(
                     servers,
-                    bench.alternating(*(loads[label][name] for label in servers), connections=REMOTE_CONNECTIONS),
+                    bench.alternating(
+                        *(loads[label][name] for label in servers), connections=REMOTE_CONNECTIONS
+                    ),
                     strict=True,
                 )
             )
@@ -573,7 +581,9 @@ def run_remote(bench: Bench, ds: scale_data.Dataset) -> None:
                 )
             )
             bench.record(
-                Figure(ds.backend, ds.users, f"{name}, proxy 0 ms / direct", rates["0 ms"] / rates["direct"], "x")
+                Figure(
+                    ds.backend, ds.users, f"{name}, proxy 0 ms / direct", rates["0 ms"] / rates["direct"], "x"
+                )
             )
         for app in servers.values():
             bench.peak_rss_mb = max(bench.peak_rss_mb, app.peak_rss_mb)
@@ -624,7 +634,23 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1, help="loads per scenario; the best is kept")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--samples", type=int, default=100, help="sequential requests per latency figure")
+    parser.add_argument(
+        "--scenario",
+        help=f"comma-separated, of {', '.join(SCENARIOS)} (default: all): hot = every hot path at "
+        "every size; ceiling = the lookup beside a raw ASGI + sqlite3 lookup (SQLite); stall = lookups "
+        "beside a slow client; remote = PostgreSQL behind a latency proxy",
+    )
+    parser.add_argument(
+        "--stall-users", type=int, help=f"size of the stall scenario (default {STALL_USERS}; 10000 quick)"
+    )
+    parser.add_argument("--remote-users", type=int, default=REMOTE_USERS, help="size of the remote scenario")
+    parser.add_argument(
+        "--remote-delay-ms", type=float, default=REMOTE_DELAY_MS, help="round trip the proxy adds"
+    )
     opts = parser.parse_args()
+    scenarios = set(opts.scenario.split(",")) if opts.scenario else set(SCENARIOS)
+    if unknown := scenarios - set(SCENARIOS):
+        parser.error(f"unknown scenario {', '.join(sorted(unknown))}: choose from {', '.join(SCENARIOS)}")
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
         return 2
@@ -642,22 +668,38 @@ def main() -> int:
     bench = Bench(opts)
     started = time.monotonic()
     print(f"{'database':<11}{'users':>10}  {'figure':<46}{'value':>10} {'unit':<8}{'target':>12}", flush=True)
+    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     datasets: Callable[[str, int], scale_data.Dataset] = lambda backend, users: scale_data.dataset(  # noqa: E731
         backend, users, postgres_url=pg_url
     )
+    stall_users = opts.stall_users or (10_000 if opts.quick else STALL_USERS)
     for backend in backends:
-        for users in sorted(sizes):
-            run_size(bench, datasets(backend, users), largest=users == max(sizes))
-        flatness(bench, backend)
+        hot, ceiling = "hot" in scenarios, "ceiling" in scenarios and backend == "sqlite"
+        if hot or ceiling:
+            for users in sorted(sizes):
+                run_size(
+                    bench, datasets(backend, users), largest=users == max(sizes), hot=hot, ceiling=ceiling
+                )
+        if hot:
+            flatness(bench, backend)
+        if "stall" in scenarios:
+            run_stall(bench, datasets(backend, stall_users))
+    if "remote" in scenarios:
+        if "postgresql" in backends:
+            run_remote(bench, datasets("postgresql", opts.remote_users))
+        else:
+            print("remote-database scenario skipped: it runs on PostgreSQL only", file=sys.stderr)
 
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": harness.machine(),
         "seconds": round(time.monotonic() - started),
+        "scenarios": sorted(scenarios),
         "figures": [f.__dict__ for f in bench.figures],
     }
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / ("quick-latest.json" if opts.quick else "latest.json")
+    subset = "" if scenarios == set(SCENARIOS) else "-" + "-".join(sorted(scenarios))
+    out = RESULTS / (f"quick-latest{subset}.json" if opts.quick else f"latest{subset}.json")
     out.write_text(json.dumps(report, indent=2))
     missed = [f for f in bench.figures if f.met is False]
     print(f"\n{len(missed)} of {sum(f.met is not None for f in bench.figures)} targets missed")
