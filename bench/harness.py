@@ -268,10 +268,13 @@ _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
 def wrk_latency(load: Load, seconds: int, connections: int) -> tuple[float, float]:
-    """Requests per second and the 99th percentile of latency in ms (wrk ``--latency``)."""
+    """Requests per second and the 99th percentile of latency in ms (wrk ``--latency``).
+
+    wrk leaves a request that takes longer than its timeout (2 s by default) out of the latency
+    figures: here it waits 30 s, so that a stalled request counts with the time it took."""
     with tempfile.TemporaryDirectory() as tmp:
         cmd = _wrk_command(load, seconds, connections, Path(tmp) / "load.lua")
-        cmd.insert(1, "--latency")
+        cmd[1:1] = ["--latency", "--timeout", "30s"]
         out = _checked(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout, load)
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.MULTILINE)
