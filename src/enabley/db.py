@@ -692,18 +692,24 @@ def _rollback_quietly(session: Session) -> None:
         session.rollback()
 
 
-def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+def insert_ignoring(dialect: Dialect, table: Any) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` into ``table``: rows that collide with an existing key,
+    any of its unique keys, are skipped."""
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
+
+
+def insert_ignore(session: Session | Connection, table: Any, rows: list[dict[str, Any]]) -> None:
     """INSERT rows, skipping those that collide with an existing key (idempotent link writes)."""
     if not rows:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        session.execute(pg_insert(table).on_conflict_do_nothing(), rows)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        session.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
+    dialect = session.dialect if isinstance(session, Connection) else session.get_bind().dialect
+    session.execute(insert_ignoring(dialect, table), rows)
 
 
 class OrderedJoin(Join):

@@ -5,10 +5,25 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Integer, String, and_, bindparam, column, delete, func, select, table
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Integer,
+    String,
+    Table,
+    and_,
+    bindparam,
+    column,
+    delete,
+    func,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,12 +37,13 @@ from enabley.db import (
     OrderedJoin,
     Reader,
     insert_ignore,
+    insert_ignoring,
     locked,
     owned,
     reader_of,
     utcnow,
 )
-from enabley.errors import InvalidRequest, ItemExists, NotFound
+from enabley.errors import InvalidRequest, ItemExists, NotFound, ServiceUnavailable
 from enabley.models import SubAccount, SubAccountTally, User, UserPermission, UserSubAccount, UserTally
 from enabley.pagination import Cursor, PageResult, Paginator
 from enabley.schemas import UserRole
@@ -339,93 +355,167 @@ def info_of(session: Session, user: User) -> UserInfo:
 def put_user(
     session: Session, tenant: HasAccount, data: UserData, password_hash: str | None
 ) -> tuple[UserInfo, bool]:
-    """*Create or update User*: the user as it now is, and whether it was created. A user created
-    now belongs to the one sub-account the request named, if any, so only an update reads its
-    sub-accounts back."""
-    user, created, _ = upsert_user(session, tenant, data, password_hash)
-    if created:
-        return to_info(user, [data.sub_account_name] if data.sub_account_name else []), True
-    return info_of(session, user), False
+    """*Create or update User*: the user as it now is, and whether it was created.
+
+    Written in Core on the unit's connection, not through the ORM, whose unit of work cost more
+    than everything else of the request together (docs/decisions/0003-execution-model.md). The
+    guarantees are the ORM path's: the user's row is locked for the write (PostgreSQL), a
+    username is unique per account whatever its case (409), and two requests creating one user
+    at once make one user: the second finds it and updates it.
+    """
+    reader = reader_of(session)
+    connection = session.connection()
+    sub_id = _sub_account_id(reader, tenant, data.sub_account_name)
+    key = {"account_id": tenant.account_id, "identifier": data.identifier}
+    for _ in range(2):
+        row = _USER_FOR_WRITE.first(reader, key)
+        if row is None:
+            answer = _create(connection, reader, tenant, data, password_hash, sub_id)
+            if answer is not None:
+                return answer, True
+            continue  # created meanwhile by a concurrent request: this one becomes an update
+        return _update(connection, reader, tenant, row, data, password_hash, sub_id), False
+    raise ServiceUnavailable("The user changed concurrently; retry", headers={"Retry-After": "1"})
 
 
-def upsert_user(
-    session: Session, tenant: HasAccount, data: UserData, password_hash: str | None
-) -> tuple[User, bool, bool]:
-    """Create or update; returns the user, whether it was created, and whether anything changed."""
-    sub = accounts_service.resolve_sub_account(session, tenant, data.sub_account_name)
-    found = owned(User, tenant).where(User.external_id == data.identifier)
-    user = session.scalar(locked(session, found, changing=True))
-    created = user is None
-    if user is None:
-        now = utcnow()
-        user = User(
-            account_id=tenant.account_id,
-            external_id=data.identifier,
-            created_at=now,
-            modified_at=now,
-            **rules.new_user_defaults(),
-        )
-    username_before = None if created else user.username_key
-    changed = apply_user_data(user, data, password_hash, creating=created)
-    # Only a new username can collide: an update that keeps it skips the check and the savepoint.
-    username_moved = created or user.username_key != username_before
-    if username_moved:
-        _check_username_free(session, tenant, user)
-    if created:
-        try:
-            with session.begin_nested():
-                session.add(user)
-        except IntegrityError:
-            # Created meanwhile by a concurrent request: this one becomes an update.
-            if session.scalar(owned(User, tenant).where(User.external_id == data.identifier)) is None:
-                raise ItemExists(f"Username {data.username!r} is already taken") from None
-            return upsert_user(session, tenant, data, password_hash)
-    elif changed:
-        user.modified_at = utcnow()
-        if username_moved:
-            _flush_user(session, user)
-    if sub is not None:
-        insert_ignore(session, UserSubAccount.__table__, [{"user_id": user.id, "sub_account_id": sub.id}])
-    return user, created, changed or created
+_USER_FOR_WRITE = FastQuery(
+    select(*_COLUMNS, User.username_key)
+    .where(User.account_id == bindparam("account_id"), User.external_id == bindparam("identifier"))
+    .with_for_update()
+)
+_USERNAME_HOLDER = FastQuery(
+    select(User.id).where(User.account_id == bindparam("account_id"), User.username_key == bindparam("key"))
+)
+_SUB_NAMES = FastQuery(
+    select(SubAccount.name)
+    .join(UserSubAccount, UserSubAccount.sub_account_id == SubAccount.id)
+    .where(UserSubAccount.user_id == bindparam("user_id"))
+    .order_by(SubAccount.name)
+)
+_USERS: Table = User.__table__  # type: ignore[assignment]
+# Fixed statements: the columns each execution sets are the keys of its parameters.
+_UPDATE_USER = update(_USERS).where(_USERS.c.id == bindparam("user_id"))
+_INSERT_USER: dict[str, Any] = {}
 
 
-def apply_user_data(user: User, data: UserData, password_hash: str | None, *, creating: bool) -> bool:
-    """Copy the fields the request carries onto ``user``; True when a stored value changed."""
+def _insert_user(dialect: Dialect) -> Any:
+    stmt = _INSERT_USER.get(dialect.name)
+    if stmt is None:
+        stmt = _INSERT_USER[dialect.name] = insert_ignoring(dialect, _USERS).returning(_USERS.c.id)
+    return stmt
+
+
+def _sub_account_id(reader: Reader, tenant: HasAccount, name: str | None) -> int | None:
+    if name is None:
+        return None
+    found = _SUB_ACCOUNT_ID.first(reader, {"account_id": tenant.account_id, "name": name})
+    if found is None:
+        raise InvalidRequest(f"Unknown subAccountName {name!r}")
+    return int(found.id)
+
+
+def _stored_values(data: UserData, password_hash: str | None, *, creating: bool) -> dict[str, Any]:
     values = rules.user_values(data, creating=creating)
     if password_hash is not None:
         values["password_hash"] = password_hash
-    changed = False
-    for field, value in values.items():
-        if getattr(user, field) != value:
-            setattr(user, field, value)
-            changed = True
+    return values
+
+
+def _with_search_keys(values: dict[str, Any]) -> dict[str, Any]:
     for field, key in rules.SEARCH_KEYS.items():
-        setattr(user, key, rules.search_key(getattr(user, field)))
-    return changed
+        if field in values:
+            values[key] = rules.search_key(values[field])
+    return values
 
 
-def _check_username_free(session: Session, tenant: HasAccount, user: User) -> None:
-    if user.username_key is None:
+def _check_username(reader: Reader, tenant: HasAccount, values: dict[str, Any], user_id: int | None) -> None:
+    key = values.get("username_key")
+    if key is None:
         return
-    stmt = owned(User, tenant).where(User.username_key == user.username_key)
-    if user.id is not None:
-        stmt = stmt.where(User.id != user.id)
-    # Not flushed first: the pending change itself would meet the unique index and fail as a 500.
-    with session.no_autoflush:
-        taken = session.scalar(stmt.with_only_columns(User.id)) is not None
-    if taken:
-        raise ItemExists(f"Username {user.username!r} is already taken")
+    holder = _USERNAME_HOLDER.first(reader, {"account_id": tenant.account_id, "key": key})
+    if holder is not None and holder.id != user_id:
+        raise ItemExists(f"Username {values['username']!r} is already taken")
 
 
-def _flush_user(session: Session, user: User) -> None:
-    # Read before the flush: once it fails (on PostgreSQL, when a concurrent request took the
-    # username after the check), the user's attributes can't be loaded any more.
-    username = user.username
-    try:
-        with session.begin_nested():
-            session.flush([user])
-    except IntegrityError:
-        raise ItemExists(f"Username {username!r} is already taken") from None
+def _create(
+    connection: Connection,
+    reader: Reader,
+    tenant: HasAccount,
+    data: UserData,
+    password_hash: str | None,
+    sub_id: int | None,
+) -> UserInfo | None:
+    """The new user's answer; None when a concurrent request created it first."""
+    values = _with_search_keys(
+        {
+            **dict.fromkeys(_NULLABLE),
+            **rules.new_user_defaults(),
+            **_stored_values(data, password_hash, creating=True),
+        }
+    )
+    _check_username(reader, tenant, values, None)
+    now = utcnow()
+    row = {
+        **values,
+        "account_id": tenant.account_id,
+        "external_id": data.identifier,
+        "created_at": now,
+        "modified_at": now,
+    }
+    # Skips a row colliding on either unique key rather than failing the transaction: which one
+    # it met decides between "created meanwhile" and "username taken".
+    inserted = connection.execute(_insert_user(connection.dialect), row).first()
+    if inserted is None:
+        if _USER_FOR_WRITE.first(reader, {"account_id": tenant.account_id, "identifier": data.identifier}):
+            return None
+        raise ItemExists(f"Username {data.username!r} is already taken")
+    if sub_id is not None:
+        connection.execute(
+            insert_ignoring(connection.dialect, UserSubAccount.__table__),
+            {"user_id": inserted.id, "sub_account_id": sub_id},
+        )
+    names = [data.sub_account_name] if data.sub_account_name else []
+    return to_info(SimpleNamespace(**row), names)
+
+
+def _update(
+    connection: Connection,
+    reader: Reader,
+    tenant: HasAccount,
+    current: Any,
+    data: UserData,
+    password_hash: str | None,
+    sub_id: int | None,
+) -> UserInfo:
+    wanted = _stored_values(data, password_hash, creating=False)
+    changed = _with_search_keys(
+        {
+            field: value
+            for field, value in wanted.items()
+            if field == "password_hash" or getattr(current, field) != value
+        }
+    )
+    user = current._asdict()
+    if changed:
+        if "username_key" in changed:
+            _check_username(reader, tenant, changed, current.id)
+        changed["modified_at"] = utcnow()
+        try:
+            connection.execute(_UPDATE_USER, {**changed, "user_id": current.id})
+        except IntegrityError:
+            # A concurrent request took the username after the check.
+            raise ItemExists(f"Username {changed['username']!r} is already taken") from None
+        user.update(changed)
+    if sub_id is not None:
+        connection.execute(
+            insert_ignoring(connection.dialect, UserSubAccount.__table__),
+            {"user_id": current.id, "sub_account_id": sub_id},
+        )
+    names = [row.name for row in _SUB_NAMES.all(reader, {"user_id": current.id})]
+    return to_info(SimpleNamespace(**user), names)
+
+
+_NULLABLE = ("address", "custom_attributes", "email", "first_name", "last_name", "phone", "username")
 
 
 def set_status(session: Session, tenant: HasAccount, identifier: str, is_active: bool) -> UserInfo:
