@@ -42,8 +42,10 @@ lint: $(VENV)/.dev
 clean:
 	rm -rf $(VENV) enabley.db enabley.db-wal enabley.db-shm demo.env .pytest_cache
 
-## bench: every hot path against its ceiling at 10k, 100k and 1M users, SQLite and PostgreSQL, then
-## the bulk upload (wrk from Debian's packages; the data is built once, then cached in bench/.cache)
+## bench: every hot path against its ceiling at 10k, 100k and 1M users, SQLite and PostgreSQL, the
+## lookup beside a raw ASGI + sqlite3 ceiling, lookups beside a slow client (stall), PostgreSQL behind
+## a 1 ms latency proxy (remote), then the bulk upload (wrk from Debian's packages; the data is built
+## once, then cached in bench/.cache). One scenario alone: python bench/run.py --scenario stall
 ## bench-quick: the two-minute subset (SQLite, 10,000 users)
 ENABLEY_BENCH_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 bench: $(VENV)/.dev

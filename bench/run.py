@@ -5,6 +5,17 @@ same run, loaded by wrk from a separate process on loopback. Latency figures are
 sequential requests on one keep-alive connection, as an integrator's script sends them. The data
 comes from `bench/scale_data.py` (built once per size and database, then cached).
 
+Four scenarios, each selectable alone with ``--scenario`` (default: all of them):
+
+- ``hot``: every hot path at every size, against the bare endpoint;
+- ``ceiling``: the lookup loaded in turn with the same lookup written as a raw ASGI app on
+  ``sqlite3`` (``bench/raw_lookup.py``), at every size (SQLite);
+- ``stall``: lookups alone, then beside one other client of the same account looping on a slow
+  request (a search no index serves, page 1 of a 100,000-learner channel's performance), at
+  100,000 users on each database;
+- ``remote``: one worker on PostgreSQL behind ``bench/latency_proxy.py`` at 0 ms and at 1 ms of
+  added round trip (lookup, token, PUT), at 20,000 users.
+
 `--quick` (`make bench-quick`) is the two-minute subset: SQLite, 10,000 users, short loads.
 """
 
