@@ -199,7 +199,7 @@ async def find_users_by_filter_v3(
     pagination_key: PaginationKeyQuery = None,
     sub_account_name: SubAccountQuery = None,
     username_substring: UsernameSubstring = None,
-) -> Page[UserInfo]:
+) -> Response:
     """Find users by filter"""
     filters = service.UserFilters(
         identifier,
@@ -212,5 +212,5 @@ async def find_users_by_filter_v3(
     cursor = tenant.services.paginator.open(
         pagination_key, account_id=tenant.account_id, endpoint="v3/users", filters=filters.as_dict()
     )
-    page, items = await tenant.read(service.find_users_page, tenant.services.paginator, cursor)
-    return Page[UserInfo](items=items, **page.meta())
+    page = await tenant.read(service.find_users_page, tenant.services.paginator, cursor)
+    return Response(page, media_type="application/json")
