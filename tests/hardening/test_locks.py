@@ -28,7 +28,9 @@ DB_TIMEOUT = 1.5
 
 
 @pytest.fixture(scope="module")
-def lock_site(db_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Deployment, Server]]:
+def lock_site(
+    db_backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Deployment, Server]]:
     scratch = ScratchDatabases(db_backend, tmp_path_factory.mktemp(f"db-{db_backend}"))
     servers = Servers(tmp_path_factory.mktemp("servers"))
     try:
@@ -82,7 +84,9 @@ def test_a_write_that_cannot_get_the_lock_answers_503_while_reads_are_served(loc
                     reads.append(await call(client, "GET", f"{server.url}/api/v2/users/{seed}"))
                 answer = await write
                 waited = time.monotonic() - started
-            after = await call(client, "PUT", f"{server.url}/api/v2/users", json={"identifier": f"{seed}-after"})
+            after = await call(
+                client, "PUT", f"{server.url}/api/v2/users", json={"identifier": f"{seed}-after"}
+            )
             return answer, waited, reads, after
 
     answer, waited, reads, after = asyncio.run(scenario())
