@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from enabley.errors import AccessDenied, TooManyRequests, render
 from enabley.observability import RATE_LIMITED
 from enabley.ratelimit import Decision, Limiter, client_address
-from enabley.security import Claims
+from enabley.security import Claims, UnknownKey
 
 if TYPE_CHECKING:
     from enabley.deps import Services
@@ -86,7 +86,7 @@ class AdmissionMiddleware:
         limiter: Limiter
         if scope["path"].startswith(self.pdf_prefix):
             limiter, key, kind = limits.pdfs, client_address(scope), "pdf"
-        elif (claims := self._verified(scope, state)) is not None:
+        elif (claims := await self._verified(scope, state)) is not None:
             limiter, key, kind = limits.clients, claims.client_key, "api"
         elif scope["path"] == self.token_path and REFUSAL not in state:
             await self._token_request(scope, receive, send, client_address(scope))
@@ -100,13 +100,18 @@ class AdmissionMiddleware:
             return
         await self.app(scope, receive, send)
 
-    def _verified(self, scope: Scope, state: dict[str, Any]) -> Claims | None:
+    async def _verified(self, scope: Scope, state: dict[str, Any]) -> Claims | None:
         """The claims of the request's bearer token; a refused token's error goes to the state."""
         token = _bearer_token(scope)
         if token is None:
             return None
+        verifier, db = self.services.verifier, self.services.db
         try:
-            claims = self.services.verifier.verify(token, self.services.db)
+            try:
+                claims = verifier.verify(token)
+            except UnknownKey:
+                # Once per key another process rotated in: the key set is read again, off the loop.
+                claims = await db.probe(verifier.verify, token, db)
         except AccessDenied as exc:
             state[REFUSAL] = exc
             return None

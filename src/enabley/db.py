@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeAlias, TypeVar
+from functools import partial
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeAlias, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -221,6 +222,7 @@ def _limit_statements(dbapi_conn: sqlite3.Connection, seconds: float) -> None:
 
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class Database:
@@ -250,6 +252,25 @@ class Database:
             thread_name_prefix="enabley-db",
         )
         self._watch = StallWatch(engine, self.timeout or 5.0) if engine.dialect.name == "postgresql" else None
+
+    async def reading(
+        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``work(session, ...)`` in a unit of work that only reads, on the database's threads: for
+        the routes no tenant calls (a certificate link, the readiness probe)."""
+
+        def unit() -> T:
+            with self.session() as session:
+                return work(session, *args, **kwargs)
+
+        return await self.run(unit)
+
+    async def probe(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``work(...)``: a bounded index probe, inline where that is cheaper than a thread hop
+        (``probes_inline``), else on the database's threads."""
+        if self.probes_inline:
+            return work(*args, **kwargs)
+        return await self.run(partial(work, *args, **kwargs))
 
     @classmethod
     def for_server(cls, url: str, *, pool_size: int, timeout: float, statement_timeout: float) -> Database:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Annotated, Concatenate, ParamSpec, TypeVar
@@ -88,10 +87,7 @@ class Tenant:
         by its key, a short keyset page). SQLite answers them from its own file faster than a
         thread hop, so they run inline there; on PostgreSQL they wait a network round trip, so
         they run on the database's threads like any other work."""
-        db = self.services.db
-        if db.probes_inline:
-            return self._probe(work, *args, **kwargs)
-        return await db.run(partial(self._probe, work, *args, **kwargs))
+        return await self.services.db.probe(partial(self._probe, work, *args, **kwargs))
 
     def _unit(
         self,
@@ -111,10 +107,6 @@ class Tenant:
         check = None if getattr(work, "checks_client", False) else self._ensure_active
         with self.services.db.read(check=check) as reader:
             return work(reader, self, *args, **kwargs)
-
-    def session(self, *, write: bool = False) -> AbstractContextManager[Session]:
-        """An ORM unit of work, committed when the block ends."""
-        return self.services.db.session(write=write, check=self._ensure_active)
 
     def revoked(self) -> AccessDenied:
         return _revoked()
@@ -152,7 +144,7 @@ async def get_tenant(request: Request) -> Tenant:
         )
     tenant = services.tenants.get(claims.client_key)
     if tenant is None:
-        tenant = _load_tenant(services, claims.client_key)
+        tenant = await services.db.probe(_load_tenant, services, claims.client_key)
     state["tenant"] = tenant
     return tenant
 

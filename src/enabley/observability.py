@@ -191,8 +191,7 @@ async def readyz(request: Request) -> Any:
     """The process can serve: the database answers."""
     db = request.app.state.services.db
     try:
-        with db.session() as session:
-            session.execute(text("SELECT 1"))
+        await db.reading(lambda session: session.execute(text("SELECT 1")))
     except ServiceUnavailable as exc:
         return render(exc)
     return {"status": "ready"}

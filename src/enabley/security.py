@@ -113,6 +113,14 @@ def _is_signed_kid(server_secret: bytes, kid: str) -> bool:
     return bool(dot) and hmac.compare_digest(tag, _kid_tag(server_secret, stem))
 
 
+class UnknownKey(AccessDenied):
+    """A token signed by a key this process doesn't know yet (another process rotated): verify it
+    again with the database at hand, off the event loop."""
+
+    def __init__(self) -> None:
+        super().__init__("The access token is not valid")
+
+
 @dataclass(frozen=True, slots=True)
 class Claims:
     client_key: str
@@ -168,9 +176,7 @@ class KeyRing:
         found = self._keys.get(kid)
         if found is not None or self.from_environment:
             return found
-        if not signing and (
-            self._hmac is None or kid in self._dropped or not _is_signed_kid(self._hmac, kid)
-        ):
+        if not signing and not self.may_be_new(kid):
             return None
         with db.session() as session:
             self._reload(session)
@@ -178,6 +184,17 @@ class KeyRing:
         if found is None:
             self._dropped[kid] = True
         return found
+
+    def may_be_new(self, kid: str) -> bool:
+        """Whether ``kid``, unknown here, may be a key another process has added since: signed, and
+        not seen dropped."""
+        return (
+            not self.from_environment
+            and kid not in self._keys
+            and self._hmac is not None
+            and kid not in self._dropped
+            and _is_signed_kid(self._hmac, kid)
+        )
 
     def derived(self, purpose: str) -> bytes:
         """A stable per-purpose secret shared by every process (pagination keys, signed links)."""
@@ -270,6 +287,8 @@ class TokenVerifier:
             raise AccessDenied("The access token is not valid")
         key = self._keyring.key(kid) if db is None else self._keyring.find(kid, db)
         if key is None:
+            if db is None and self._keyring.may_be_new(kid):
+                raise UnknownKey()
             raise AccessDenied("The access token is not valid")
         try:
             payload = jwt.decode(

@@ -59,7 +59,9 @@ async def token(request: Request) -> TokenResponse:
             f"Too many failed token requests; retry in {wait} s", headers={"Retry-After": str(wait)}
         )
     try:
-        issued = service.issue_token(services.db, services.keyring, services.settings, client_key, secret)
+        issued = await services.db.probe(
+            service.issue_token, services.db, services.keyring, services.settings, client_key, secret
+        )
     except InvalidClient:
         await services.limits.failures.record(client_key, address)
         raise

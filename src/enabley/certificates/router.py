@@ -40,8 +40,7 @@ to the certificate PDF while he is certified (CERTIFIED or ABOUT_TO_EXPIRE) and 
 )
 async def get_account_certificates(tenant: CurrentTenant) -> list[CertificateInformation]:
     """Get all certificates information for that account"""
-    with tenant.session() as session:
-        return service.list_certificates(session, tenant)
+    return await tenant.read(service.list_certificates)
 
 
 @router.put(
@@ -56,16 +55,15 @@ async def get_account_certificates(tenant: CurrentTenant) -> list[CertificateInf
         409: {**CONFLICT[409], "description": "No existing user-certificate connection"},
     },
 )
-def update_certificate_requirement_for_a_user(
+async def update_certificate_requirement_for_a_user(
     body: requirementUpdate, tenant: CurrentTenant
 ) -> ExternalUserCertificateState:
     """Define whether the certificate is required for the user or not
 
     Answers the user's resulting certificate state."""
-    with tenant.session(write=True) as session:
-        return service.set_requirement(
-            session, tenant, body.certificate_identifier, body.user_identifier, body.is_required
-        )
+    return await tenant.write(
+        service.set_requirement, body.certificate_identifier, body.user_identifier, body.is_required
+    )
 
 
 @router.get(
@@ -88,8 +86,7 @@ async def get_certificate_pdf(
     Needs no bearer token, so that it opens in a browser: the link itself is the credential. It is
     valid for 7 days, and answers 404 once expired, altered, or when the user is no longer
     certified (revoked, expired, or no longer a learner of its courses)."""
-    with services.db.session() as session:
-        document = service.certificate_document(session, services, token)
+    document = await services.db.reading(service.certificate_document, services, token)
     content = service.cached_pdf(document)
     if content is None:
         content = await run_in_threadpool(service.render_pdf, document)
@@ -112,8 +109,7 @@ async def get_users_certificates(
     external_user_id: Annotated[str, path_identifier("externalUserId", "externalUserId")],
     tenant: CurrentTenant,
 ) -> list[ExternalUserCertificateState]:
-    with tenant.session() as session:
-        return service.user_certificates(session, tenant, external_user_id)
+    return await tenant.read(service.user_certificates, external_user_id)
 
 
 @router.get(
@@ -131,8 +127,7 @@ async def get_account_certificates_v2(
     cursor = paginator.open(
         pagination_key, account_id=tenant.account_id, endpoint="v2/certificates", filters={}
     )
-    with tenant.session() as session:
-        page, items = service.certificates_page(session, tenant, paginator, cursor)
+    page, items = await tenant.read(service.certificates_page, paginator, cursor)
     return Page[CertificateInformation](items=items, **page.meta())
 
 
@@ -147,8 +142,7 @@ async def get_account_certificate_by_external_certificate_id(
     external_certificate_id: CertificateIdentifier, tenant: CurrentTenant
 ) -> CertificateInformation:
     """Get certificate by external certificate id"""
-    with tenant.session() as session:
-        return service.get_certificate(session, tenant, external_certificate_id)
+    return await tenant.read(service.get_certificate, external_certificate_id)
 
 
 @router.put(
@@ -162,13 +156,12 @@ async def get_account_certificate_by_external_certificate_id(
         **ERRORS,
     },
 )
-def create_or_update_certificate(
+async def create_or_update_certificate(
     body: CertificateData, tenant: CurrentTenant, response: Response
 ) -> CertificateInformation:
     """Create a certificate or update the one with this externalCertificateId. Its courses are
     channel identifiers (an unknown one answers 400); completing all of them earns it."""
-    with tenant.session(write=True) as session:
-        info, created = service.upsert_certificate(session, tenant, body)
+    info, created = await tenant.write(service.upsert_certificate, body)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return info
@@ -185,8 +178,7 @@ async def find_certificate(
     external_certificate_id: CertificateIdentifier, tenant: CurrentTenant
 ) -> CertificateInformation:
     """The certificate with this externalCertificateId."""
-    with tenant.session() as session:
-        return service.get_certificate(session, tenant, external_certificate_id)
+    return await tenant.read(service.get_certificate, external_certificate_id)
 
 
 @router.post(
@@ -196,13 +188,12 @@ async def find_certificate(
     response_model=ExternalUserCertificateState,
     responses={**ERRORS, **NOT_FOUND, **CONFLICT},
 )
-def revoke_users_certificate(
+async def revoke_users_certificate(
     external_certificate_id: CertificateIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
 ) -> ExternalUserCertificateState:
     """Revoke the certificate of a connected user: his state becomes REVOKED for good. Answers 409
     item_not_exists when the user learns in none of its courses."""
-    with tenant.session(write=True) as session:
-        return service.revoke(session, tenant, external_certificate_id, user_identifier)
+    return await tenant.write(service.revoke, external_certificate_id, user_identifier)
 
 
 @router.post(
@@ -212,11 +203,10 @@ def revoke_users_certificate(
     response_model=ExternalUserCertificateState,
     responses={**ERRORS, **NOT_FOUND, **CONFLICT},
 )
-def confirm_users_certificate(
+async def confirm_users_certificate(
     external_certificate_id: CertificateIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
 ) -> ExternalUserCertificateState:
     """Record the learner's confirmation of a certificate that requires one: once every course is
     complete he is certified. Answers 409 item_not_exists when the user learns in none of its
     courses."""
-    with tenant.session(write=True) as session:
-        return service.confirm(session, tenant, external_certificate_id, user_identifier)
+    return await tenant.write(service.confirm, external_certificate_id, user_identifier)

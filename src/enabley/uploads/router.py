@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import IO
+from contextlib import ExitStack
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from enabley.deps import CurrentTenant, Tenant
+from enabley.deps import CurrentTenant
 from enabley.openapi import json_body
 from enabley.schemas import ERRORS, ErrorResponse
 from enabley.uploads import intake, service
@@ -59,10 +59,8 @@ async def upload_org(request: Request, tenant: CurrentTenant) -> ExternalOrgBulk
     (ENABLEY_MAX_UPLOAD_BYTES, 100 MB by default) is refused with 413. A server runs a few uploads
     at once (ENABLEY_MAX_CONCURRENT_UPLOADS, 2 by default): one more is refused with 429 and a
     Retry-After header."""
-    with request.app.state.upload_slots.take(), await intake.spool(request) as body:
-        return await run_in_threadpool(_upload, tenant, body)
-
-
-def _upload(tenant: Tenant, body: IO[bytes]) -> ExternalOrgBulkUploadResponse:
-    with service.read_files(body) as files, tenant.session(write=True) as session:
-        return service.upload_org(session, tenant, files)
+    with request.app.state.upload_slots.take(), await intake.spool(request) as body, ExitStack() as files:
+        # The files are read apart, on a thread, before the unit of work begins: on SQLite the
+        # writer's turn is taken only once there is something to write.
+        opened = await run_in_threadpool(files.enter_context, service.read_files(body))
+        return await tenant.write(service.upload_org, opened)
