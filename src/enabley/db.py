@@ -286,6 +286,7 @@ class Database:
         after ``ENABLEY_DB_TIMEOUT_SECONDS`` is dropped with a 503; one that has started runs to its
         end, which its own limits bound (lock and statement timeouts, the stall watch).
         """
+        self._refuse_if_frozen()
         started = threading.Event()
 
         def call() -> T:
@@ -371,6 +372,7 @@ class Database:
                 _rollback_quietly(session)
                 session.close()
                 if retries and isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                    self._refuse_if_frozen()
                     retries -= 1
                     continue
                 if is_unavailable(exc):
@@ -408,6 +410,7 @@ class Database:
 
     def _checkout_for_reads(self) -> PoolProxiedConnection:
         assert isinstance(self.bind, Engine)
+        self._refuse_if_frozen()
         pooled = self.bind.raw_connection()
         # Reads run outside a transaction, as they do on SQLite: on PostgreSQL that saves the
         # BEGIN and the pool's ROLLBACK, two of a lookup's three round trips. Under READ
@@ -450,6 +453,12 @@ class Database:
             headers=_RETRY,
         )
 
+    def _refuse_if_frozen(self) -> None:
+        """No new connection to a server the stall watch found frozen: it would wait the connect
+        timeout for nothing."""
+        if self._watch is not None and self._watch.frozen:
+            raise ServiceUnavailable("The database is not answering; retry later", headers=_RETRY)
+
     def _named_timeout(self) -> str:
         name = "ENABLEY_DB_TIMEOUT_SECONDS"
         return f"{name}={self.timeout:g} s" if self.timeout else name
@@ -472,15 +481,17 @@ log = logging.getLogger("enabley.db")
 
 
 class StallWatch:
-    """Cuts the connections of a PostgreSQL server that stopped answering without closing them.
+    """Notices a PostgreSQL server that stopped answering without closing its connections.
 
     A frozen server (SIGSTOP, a network partition) keeps its sockets open: the kernel acknowledges
     what is sent, so neither ``statement_timeout`` (the server's) nor TCP's own timers ever fire,
     and a statement waits forever. While a connection has been checked out of the pool for longer
-    than ``grace``, this thread asks the server for a fresh connection, at most once a second; when
-    that gets no answer at all in time (an error answer means the server is alive), it shuts down
-    the sockets of every connection checked out: the statements waiting on them fail as a lost
-    connection (503), the pool drops them, and the threads they held are free again.
+    than ``grace``, this thread asks the server for a fresh connection, at most once a second. When
+    that gets no answer at all in time (an error answer means the server is alive), the server is
+    ``frozen``: the sockets of every connection checked out are shut down, so the statements
+    waiting on them fail as a lost connection (503) and their threads are free again, and until
+    the server answers a probe again, units of work are refused at once (``Database.run``) rather
+    than left to wait for a connection that can't come.
     """
 
     def __init__(self, engine: Engine, timeout: float) -> None:
@@ -488,6 +499,7 @@ class StallWatch:
         self.grace = min(1.0, timeout / 4)
         self.probe_timeout = max(2, math.ceil(timeout / 2))
         """libpq waits whole seconds, at least 2, for a connection."""
+        self.frozen = False
         self._out: dict[int, tuple[float, Any]] = {}
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
@@ -510,15 +522,26 @@ class StallWatch:
     def _run(self) -> None:
         while not self._closed.wait(self.grace / 2):
             now = time.monotonic()
-            stalled = [conn for since, conn in list(self._out.values()) if now - since > self.grace]
+            if self.frozen:
+                self._cut_all()
+                if now >= self._next_probe:
+                    self._next_probe = now + 1.0
+                    if self._server_answers():
+                        self.frozen = False
+                        log.warning("database server answering again")
+                continue
+            stalled = any(now - since > self.grace for since, _ in list(self._out.values()))
             if not stalled or now < self._next_probe:
                 continue
             self._next_probe = now + 1.0
-            if self._server_answers():
-                continue
-            log.warning("database server not answering: cutting %d connections in use", len(stalled))
-            for conn in stalled:
-                _shut_down(conn)
+            if not self._server_answers():
+                self.frozen = True
+                log.warning("database server not answering: cutting %d connections in use", len(self._out))
+                self._cut_all()
+
+    def _cut_all(self) -> None:
+        for _, conn in list(self._out.values()):
+            _shut_down(conn)
 
     def _server_answers(self) -> bool:
         dialect = self._engine.dialect

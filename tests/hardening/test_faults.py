@@ -8,8 +8,11 @@ recovers by itself once the database is back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import os
 import random
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -215,6 +218,120 @@ def test_after_a_database_restart_the_first_requests_are_served(throwaway_postgr
     before, after = run(scenario())
     assert all(o.status in (200, 201) for o in before), describe(before)
     assert all(o.status in (200, 201) for o in after), describe(after)
+
+
+def _cluster_pids(cluster) -> list[int]:
+    """The throwaway cluster's postmaster, then every process it started."""
+    postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            children.append(int(stat.parent.name))
+    return [postmaster, *children]
+
+
+def _signal_all(pids: list[int], signum: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+
+def test_a_frozen_database_stalls_only_the_requests_waiting_on_it(throwaway_postgres, servers):
+    """PostgreSQL stops answering without closing its connections (SIGSTOP of the whole cluster, as
+    a network partition would look): the kernel still acknowledges what the server is sent, so no
+    timeout of the driver or of TCP ever fires. Meanwhile the server keeps answering what needs no
+    database at once, every request that needs it answers 503 within the database timeout (plus
+    room for a busy machine), and once the database answers again so does the server."""
+    cluster = throwaway_postgres
+    deployment = provision(cluster.create_database(), "postgresql")
+    (server,) = servers.launch(deployment.url, db_timeout_seconds=DB_TIMEOUT)
+    token = get_token(server.url, deployment)
+    marker = tag()
+    params = {"clientKey": deployment.client_key, "secret": deployment.secret}
+    events: dict[str, float] = {}
+    outcomes: list[Outcome] = []
+    probes: list[Outcome] = []
+    counter = itertools.count()
+
+    def requests(client: httpx2.AsyncClient) -> list:
+        n = next(counter)
+        return [
+            lambda: call(client, "PUT", f"{server.url}/api/v2/users", json={"identifier": f"{marker}-{n}"}),
+            lambda: call(client, "GET", f"{server.url}/api/v2/users/{marker}-seed"),
+            lambda: call(client, "GET", f"{server.url}/api/v3/users?lastNameSubstring=x"),
+            lambda: call(client, "POST", f"{server.url}/api/v1/token", params=params),
+        ]
+
+    async def load(client: httpx2.AsyncClient, kind: int, until: asyncio.Event) -> None:
+        while not until.is_set():
+            outcomes.append(await requests(client)[kind]())
+
+    async def healthz(client: httpx2.AsyncClient, until: asyncio.Event) -> None:
+        while not until.is_set():
+            probes.append(await call(client, "GET", f"{server.url}/healthz"))
+            await asyncio.sleep(0.1)
+
+    def recovered() -> bool:
+        now = time.monotonic()
+        recent = [o for o in outcomes if o.started >= max(events["thawed"], now - 1.0)]
+        return len(recent) >= 8 and all(o.status in (200, 201) for o in recent)
+
+    async def scenario() -> None:
+        async with httpx2.AsyncClient(headers=bearer(token), timeout=ANSWER_BOUND + 20.0) as client:
+            first = await call(
+                client, "PUT", f"{server.url}/api/v2/users", json={"identifier": f"{marker}-seed"}
+            )
+            assert first.status == 201, describe([first])
+            until = asyncio.Event()
+            tasks = [asyncio.create_task(load(client, kind, until)) for kind in (0, 0, 1, 1, 2, 3)]
+            tasks.append(asyncio.create_task(healthz(client, until)))
+            await asyncio.sleep(1.0)
+            # The postmaster first, so that it starts nothing more; then every process it started.
+            pids = _cluster_pids(cluster)
+            try:
+                _signal_all(pids[:1], signal.SIGSTOP)
+                pids = _cluster_pids(cluster)
+                _signal_all(pids, signal.SIGSTOP)
+                events["frozen"] = time.monotonic()
+                await asyncio.sleep(DB_TIMEOUT + 4.0)
+                events["thawing"] = time.monotonic()
+            finally:
+                _signal_all(pids, signal.SIGCONT)
+            events["thawed"] = time.monotonic()
+            try:
+                for _ in range(int((RECOVERY_BOUND + 1.5) / 0.2)):
+                    if recovered():
+                        break
+                    await asyncio.sleep(0.2)
+            finally:
+                until.set()
+                await asyncio.gather(*tasks)
+
+    run(scenario())
+
+    hung = [o for o in outcomes if o.status is None]
+    assert not hung, describe(hung)
+    slow = [o for o in outcomes if o.elapsed > ANSWER_BOUND]
+    assert not slow, f"answered after more than {ANSWER_BOUND} s:\n" + "\n".join(
+        f"{o.elapsed:.2f}s {o.status} {o.request['method']} {o.request['url']}" for o in slow
+    )
+    assert {o.status for o in outcomes} <= {200, 201, 503}, describe(o for o in outcomes if o.status != 200)
+    during = [
+        o
+        for o in outcomes
+        if o.started >= events["frozen"] + 0.2 and o.started + o.elapsed <= events["thawing"]
+    ]
+    assert len(during) >= 6, f"only {len(during)} requests answered while the database was frozen"
+    assert {o.status for o in during} == {503}, describe(during)
+    assert all(o.body["error"] == "service_unavailable" for o in during), describe(during)
+    frozen_probes = [o for o in probes if events["frozen"] <= o.started <= events["thawing"]]
+    assert len(frozen_probes) >= 10, f"only {len(frozen_probes)} health probes while frozen"
+    assert all(o.status == 200 and o.elapsed < 1.0 for o in frozen_probes), describe(frozen_probes)
+    assert recovered(), describe(o for o in outcomes if o.started >= events["thawed"])
 
 
 # --- crashes ---------------------------------------------------------------------------------
