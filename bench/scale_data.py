@@ -85,6 +85,7 @@ from enabley.channels import service as channels_service
 from enabley.channels.schemas import ChannelData, ContentItemData
 from enabley.config import Settings
 from enabley.db import Database, make_engine, utcnow
+from enabley.db.bulk import BulkInsert
 from enabley.groups import service as groups_service
 from enabley.models import (
     Certificate,
@@ -102,7 +103,6 @@ from enabley.profiles import service as profiles_service
 from enabley.profiles.schemas import UserProfileData
 from enabley.security import ensure_server_keys
 from enabley.uploads import service as uploads_service
-from enabley.uploads.bulk import BulkInsert
 
 GENERATOR_VERSION = 1
 """Bump whenever the generated data changes: cached builds of another version are rebuilt."""

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import Engine
 
-from enabley.uploads import bulk, users_file
+from enabley.db import bulk
+from enabley.uploads import users_file
 from tests.factories import counted_statements
 from tests.uploads.helpers import (
     get_user,

@@ -15,13 +15,14 @@ from pydantic import ValidationError
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from enabley.db import HasAccount, owned
+from enabley.db import HasAccount, bulk, owned
+from enabley.db.bulk import chunks
 from enabley.groups import rules as group_rules
 from enabley.groups.schemas import GroupData
 from enabley.models import Group
-from enabley.uploads import bulk, rules
+from enabley.uploads import rules
 from enabley.uploads.csvfiles import CsvFile
-from enabley.uploads.rules import Problems, chunks
+from enabley.uploads.rules import Problems
 
 COLUMNS = ("identifier", "name", "parentIdentifier", "type", "subAccountName")
 REQUIRED = ("identifier", "name")

@@ -21,11 +21,11 @@ from sqlalchemy import Table, bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from enabley.db import HasAccount, owned
+from enabley.db.bulk import BulkInsert, BulkWrite, KeyedRead, bind, binds, chunks
 from enabley.models import Group, Profile, User, UserGroup, UserProfile, UserSubAccount
 from enabley.uploads import rules, user_rows
-from enabley.uploads.bulk import BulkInsert, BulkWrite, KeyedRead, bind, binds
 from enabley.uploads.csvfiles import CsvFile
-from enabley.uploads.rules import Problems, chunks
+from enabley.uploads.rules import Problems
 from enabley.users import rules as user_rules
 
 COLUMNS = (

@@ -12,18 +12,19 @@ memoised: those that need processing repeat (timestamps, role lists).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, islice
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Dialect, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from enabley.uploads.rules import chunks
+T = TypeVar("T")
+
 
 ROWS_PER_STATEMENT = 500
 EXECUTEMANY_BATCH = 5000
@@ -371,3 +372,10 @@ class _Read:
     before: list[Any]
     after: list[Any]
     processors: list[tuple[int, Callable[[Any], Any]]]
+
+
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of at most ``size``."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
