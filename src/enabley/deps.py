@@ -70,7 +70,7 @@ class Tenant:
         self, work: Callable[Concatenate[Session, Tenant, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """``work(session, tenant, ...)`` in a unit of work that only reads, on the database's
-        threads (docs/decisions/0003-execution-model.md)."""
+        threads (docs/decisions/0006-execution-model.md)."""
         return await self.services.db.run(partial(self._unit, False, work, *args, **kwargs))
 
     async def write(

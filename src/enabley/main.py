@@ -85,10 +85,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Write routes are sync handlers, run in the thread pool (decision 0002): no more threads
-        # than the pool's steady connections, so a wait for the database (a lock, a slow commit)
-        # holds a thread and a connection, never the event loop, and the loop's own reads still
-        # find a connection in the pool's overflow.
+        # Database work has the database's own threads (decision 0006); Starlette's thread pool
+        # runs the CPU-bound work (password hashes, an upload's files, PDFs): as many threads,
+        # so that such work can't crowd the process with more threads than it has connections.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         with db.session(write=True) as session:
             ensure_server_keys(session, settings)

@@ -387,7 +387,7 @@ def put_user(
     """*Create or update User*: the user as it now is, and whether it was created.
 
     Written in Core on the unit's connection, not through the ORM, whose unit of work cost more
-    than everything else of the request together (docs/decisions/0003-execution-model.md). The
+    than everything else of the request together (docs/decisions/0006-execution-model.md). The
     guarantees are the ORM path's: the user's row is locked for the write (PostgreSQL), a
     username is unique per account whatever its case (409), and two requests creating one user
     at once make one user: the second finds it and updates it.
