@@ -189,3 +189,25 @@ def test_an_unknown_sub_account_is_400(client, headers):
     r = client.get("/api/v3/users", params={"subAccountName": "nowhere"}, headers=headers)
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v3/users",
+        "/api/v3/channels",
+        "/api/v3/channels/masters",
+        "/api/v2/certificates",
+        "/api/v2/performance",
+    ],
+)
+def test_an_empty_key_is_the_first_page(client, headers, page_size, path):
+    """A URL template with nothing filled in sends ``paginationKey=``: that is no key, not a bad one."""
+    page_size(2)
+    make_users(client, headers, 3)
+    params = {"userIdentifier": "u00"} if "performance" in path else {}
+    first = client.get(path, params=params, headers=headers)
+    empty = client.get(path, params={**params, "paginationKey": ""}, headers=headers)
+    assert empty.status_code == first.status_code == 200, empty.text
+    assert {**empty.json(), "paginationKey": None} == {**first.json(), "paginationKey": None}
+    assert empty.json()["currentPage"] == 1

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Annotated, Concatenate, ParamSpec, TypeVar
+from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
@@ -16,7 +17,7 @@ from enabley.auth.service import ACTIVE_CLIENT
 from enabley.config import Settings
 from enabley.db import Database, Reader
 from enabley.errors import AccessDenied
-from enabley.pagination import Paginator
+from enabley.pagination import PageQuery, Paginator, Walk
 from enabley.ratelimit import Limits
 from enabley.security import KeyRing, TokenVerifier
 
@@ -162,3 +163,29 @@ def _load_tenant(services: Services, client_key: str) -> Tenant:
 
 
 CurrentTenant = Annotated[Tenant, Depends(get_tenant)]
+
+
+Q = TypeVar("Q", bound=PageQuery)
+
+
+def paged(endpoint: str, query: type[Q]) -> Any:
+    """The dependency of a paged route: its query parameters read as ``query`` (filters and
+    ``paginationKey``), and the walk they ask for opened for the calling tenant, whose key binds
+    it to ``endpoint``. Use as ``Annotated[Walk[Query], paged("v3/things", Query)]``."""
+
+    async def open_walk(request: Request, params: Any, tenant: Tenant) -> Walk[Q]:
+        services: Services = request.app.state.services
+        return services.paginator.walk(params, account_id=tenant.account_id, endpoint=endpoint)
+
+    # The parameters' model is this call's: set in the signature FastAPI reads, since a string
+    # annotation naming a local can't be resolved.
+    open_walk.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+            inspect.Parameter(
+                "params", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Annotated[query, Query()]
+            ),
+            inspect.Parameter("tenant", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=CurrentTenant),
+        ]
+    )
+    return Depends(open_walk)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Annotated, Any, Generic, TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken
 from fastapi import Query
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Row, func, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -28,6 +28,7 @@ from enabley.schemas import ApiModel
 from enabley.security import KeyRing
 
 T = TypeVar("T")
+Q = TypeVar("Q", bound="PageQuery")
 
 FilterValue = str | int | bool | None
 MAX_KEY_LENGTH = 4096
@@ -35,6 +36,21 @@ MAX_KEY_LENGTH = 4096
 PaginationKeyQuery = Annotated[
     str | None, Query(alias="paginationKey", max_length=MAX_KEY_LENGTH, description="Pagination key")
 ]
+
+
+class PageQuery(BaseModel):
+    """The query parameters of a paged route: ``paginationKey``, and the route's filters as a
+    subclass's fields, each under its alias. The filters go into the key by alias, and come back
+    from it as this model: a route's filter names are written once, here."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    pagination_key: str | None = Field(
+        None, alias="paginationKey", max_length=MAX_KEY_LENGTH, description="Pagination key"
+    )
+
+    def filters(self) -> dict[str, FilterValue]:
+        return self.model_dump(by_alias=True, exclude={"pagination_key"})
 
 
 class Page(ApiModel, Generic[T]):
@@ -82,6 +98,40 @@ class PageResult:
             "pagination_key": self.pagination_key,
         }
 
+    def page(self, items: list[T]) -> Page[T]:
+        """The answer: ``items``, this page's, with where the walk stands."""
+        return Page[T](items=items, **self.meta())
+
+
+@dataclass(frozen=True, slots=True)
+class Walk(Generic[Q]):
+    """What a paged route's service gets: the filters in force (the key's, once a walk has
+    begun), where the walk stands, and what reads its next page."""
+
+    query: Q
+    cursor: Cursor
+    paginator: Paginator
+    account_id: int
+
+    def fetch(
+        self,
+        session: Session,
+        stmt: AnySelect,
+        order: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
+    ) -> PageResult:
+        """One page of ``stmt`` in ``order`` (which must be unique), after the cursor's position."""
+        return self.paginator.fetch(session, self.cursor, stmt, order, account_id=self.account_id)
+
+    def result(self, rows: list[Any], total: int, position: Callable[[Any], list[Any]]) -> PageResult:
+        """The page of ``rows`` read by hand (see ``Paginator.result``)."""
+        return self.paginator.result(self.cursor, rows, total, position, account_id=self.account_id)
+
+    def counted(self, total: int) -> Walk[Q]:
+        """This walk with its total counted by the caller, where the generic count would cost more."""
+        if self.cursor.total is not None:
+            return self
+        return replace(self, cursor=replace(self.cursor, total=total))
+
 
 class Paginator:
     def __init__(self, keyring: KeyRing, settings: Settings) -> None:
@@ -93,14 +143,24 @@ class Paginator:
     def _fernet(self) -> Fernet:
         return Fernet(self._keyring.fernet_key("pagination-key"))
 
+    def walk(self, query: Q, *, account_id: int, endpoint: str) -> Walk[Q]:
+        """The walk ``query`` asks for: its first page, or the page its ``paginationKey`` names."""
+        cursor = self.open(
+            query.pagination_key, account_id=account_id, endpoint=endpoint, filters=query.filters()
+        )
+        if query.pagination_key:
+            query = type(query).model_validate(cursor.filters)
+        return Walk(query=query, cursor=cursor, paginator=self, account_id=account_id)
+
     def open(
         self, key: str | None, *, account_id: int, endpoint: str, filters: Mapping[str, FilterValue]
     ) -> Cursor:
-        """The cursor for this request; 404 for a key that isn't this walk's.
+        """The cursor for this request; 404 for a key that isn't this walk's. An empty key, as a
+        URL template with nothing filled in sends it, is no key: the first page.
 
         Filters repeated next to a key must equal the key's; filters left out are the key's.
         """
-        if key is None:
+        if not key:
             return Cursor(endpoint=endpoint, filters=dict(filters))
         data = self._load(key)
         if data.get("a") != account_id or data.get("e") != endpoint:

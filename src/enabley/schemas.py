@@ -90,6 +90,10 @@ def path_identifier(alias: str, description: str) -> Any:
 SubAccountQuery = Annotated[
     str | None, Query(alias="subAccountName", max_length=255, description="Sub-account name")
 ]
+SubAccountFilter = Annotated[
+    str | None, Field(alias="subAccountName", max_length=255, description="Sub-account name")
+]
+"""The same, as a field of a route's query-parameter model."""
 
 
 class ApiModel(BaseModel):

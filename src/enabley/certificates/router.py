@@ -12,8 +12,8 @@ from enabley.certificates.schemas import (
     ExternalUserCertificateState,
     requirementUpdate,
 )
-from enabley.deps import AppServices, CurrentTenant
-from enabley.pagination import Page, PaginationKeyQuery
+from enabley.deps import AppServices, CurrentTenant, paged
+from enabley.pagination import Page, PageQuery, Walk
 from enabley.schemas import CONFLICT, ERRORS, NOT_FOUND, path_identifier
 
 router = APIRouter(prefix="/api")
@@ -120,15 +120,10 @@ async def get_users_certificates(
     responses={**ERRORS, **NOT_FOUND},
 )
 async def get_account_certificates_v2(
-    tenant: CurrentTenant, pagination_key: PaginationKeyQuery = None
+    walk: Annotated[Walk[PageQuery], paged("v2/certificates", PageQuery)], tenant: CurrentTenant
 ) -> Page[CertificateInformation]:
     """Get all certificates information for that account"""
-    paginator = tenant.services.paginator
-    cursor = paginator.open(
-        pagination_key, account_id=tenant.account_id, endpoint="v2/certificates", filters={}
-    )
-    page, items = await tenant.read(service.certificates_page, paginator, cursor)
-    return Page[CertificateInformation](items=items, **page.meta())
+    return await tenant.read(service.certificates_page, walk)
 
 
 @router.get(

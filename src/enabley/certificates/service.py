@@ -28,7 +28,7 @@ from enabley.channels import membership
 from enabley.db import HasAccount, insert_ignore, owned, utcnow
 from enabley.errors import InvalidRequest, ItemNotExists, NotFound
 from enabley.models import Certificate, CertificateCourse, Channel, User, UserCertificate
-from enabley.pagination import Cursor, PageResult, Paginator
+from enabley.pagination import Page, PageQuery, Walk
 from enabley.performance import rules as performance_rules
 from enabley.performance import service as performance_service
 from enabley.users import service as users_service
@@ -92,11 +92,10 @@ def list_certificates(session: Session, tenant: HasAccount) -> list[CertificateI
 
 
 def certificates_page(
-    session: Session, tenant: HasAccount, paginator: Paginator, cursor: Cursor
-) -> tuple[PageResult, list[CertificateInformation]]:
-    order: list[Any] = [Certificate.id]
-    page = paginator.fetch(session, cursor, owned(Certificate, tenant), order, account_id=tenant.account_id)
-    return page, infos(session, [row[0] for row in page.rows])
+    session: Session, tenant: HasAccount, walk: Walk[PageQuery]
+) -> Page[CertificateInformation]:
+    page = walk.fetch(session, owned(Certificate, tenant), [Certificate.id])
+    return page.page(infos(session, [row[0] for row in page.rows]))
 
 
 def get_certificate(session: Session, tenant: HasAccount, identifier: str) -> CertificateInformation:

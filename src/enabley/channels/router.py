@@ -8,15 +8,17 @@ from enabley.channels import items_service, members_service, service
 from enabley.channels.schemas import (
     ChannelData,
     ChannelInfo,
+    ChannelQuery,
     ChannelRole,
     ExternalChannelInstance,
     ExternalChannelMembersInfoGet,
     ExternalMasterChannelGet,
     GroupMemberRole,
+    MasterChannelQuery,
     TrainingEvent,
 )
-from enabley.deps import CurrentTenant
-from enabley.pagination import Page, PaginationKeyQuery
+from enabley.deps import CurrentTenant, paged
+from enabley.pagination import Page, Walk
 from enabley.schemas import (
     CONFLICT,
     ERRORS,
@@ -249,20 +251,10 @@ async def assign_user_to_channel(
     responses={**ERRORS, **NOT_FOUND},
 )
 async def get_account_channels_v3(
-    tenant: CurrentTenant,
-    include_categories: IncludeCategories = None,
-    pagination_key: PaginationKeyQuery = None,
-    sub_account_name: SubAccountQuery = None,
+    walk: Annotated[Walk[ChannelQuery], paged("v3/channels", ChannelQuery)], tenant: CurrentTenant
 ) -> Page[ChannelInfo]:
     """Get all channels that a certain account contains"""
-    cursor = tenant.services.paginator.open(
-        pagination_key,
-        account_id=tenant.account_id,
-        endpoint="v3/channels",
-        filters={"includeCategories": include_categories, "subAccountName": sub_account_name},
-    )
-    page, items = await tenant.read(service.channels_page, tenant.services.paginator, cursor)
-    return Page[ChannelInfo](items=items, **page.meta())
+    return await tenant.read(service.channels_page, walk)
 
 
 @router.get(
@@ -272,17 +264,8 @@ async def get_account_channels_v3(
     responses={**ERRORS, **NOT_FOUND},
 )
 async def get_account_master_channels_v3(
+    walk: Annotated[Walk[MasterChannelQuery], paged("v3/channels/masters", MasterChannelQuery)],
     tenant: CurrentTenant,
-    only_published: OnlyPublished = None,
-    pagination_key: PaginationKeyQuery = None,
-    sub_account_name: SubAccountQuery = None,
 ) -> Page[ExternalMasterChannelGet]:
     """Get all master channels within an account"""
-    cursor = tenant.services.paginator.open(
-        pagination_key,
-        account_id=tenant.account_id,
-        endpoint="v3/channels/masters",
-        filters={"onlyPublished": only_published, "subAccountName": sub_account_name},
-    )
-    page, items = await tenant.read(service.masters_page, tenant.services.paginator, cursor)
-    return Page[ExternalMasterChannelGet](items=items, **page.meta())
+    return await tenant.read(service.masters_page, walk)

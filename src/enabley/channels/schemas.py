@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
-from enabley.schemas import ApiModel, Identifier, JsonBool, JsonInt, Timestamp, TimestampIn
+from enabley.pagination import PageQuery
+from enabley.schemas import ApiModel, Identifier, JsonBool, JsonInt, SubAccountFilter, Timestamp, TimestampIn
 
 MAX_CATEGORIES = 100
 
@@ -334,3 +335,19 @@ class ChannelDetails(ApiModel):
     identifier: str = Field(description="The channel identifier")
     categories: list[str] = Field(description="Channel category names")
     schedule: Schedule | None = Field(description="The schedule, null when none")
+
+
+class ChannelQuery(PageQuery):
+    """`GET /api/v3/channels`: which channels, and how."""
+
+    include_categories: bool | None = Field(None, alias="includeCategories", description="Channel categories")
+    sub_account_name: SubAccountFilter = None
+
+
+class MasterChannelQuery(PageQuery):
+    """`GET /api/v3/channels/masters`: which master channels."""
+
+    only_published: bool | None = Field(
+        None, alias="onlyPublished", description="Only include published master channels"
+    )
+    sub_account_name: SubAccountFilter = None

@@ -19,17 +19,19 @@ from enabley.channels.schemas import (
     ChannelDetails,
     ChannelDetailsData,
     ChannelInfo,
+    ChannelQuery,
     ChannelStatus,
     ChannelType,
     ExternalChannelInstance,
     ExternalMasterChannelGet,
     MasterChannelData,
+    MasterChannelQuery,
     Schedule,
 )
 from enabley.db import AnySelect, HasAccount, owned, utcnow
 from enabley.errors import InvalidRequest, ItemExists, NotFound
 from enabley.models import Channel, ChannelItem, SubAccount
-from enabley.pagination import Cursor, PageResult, Paginator
+from enabley.pagination import Page, Walk
 
 if TYPE_CHECKING:
     from enabley.deps import Tenant
@@ -189,13 +191,11 @@ def list_channels(
     return infos(session, tenant, rows, include_categories=include_categories)
 
 
-def channels_page(
-    session: Session, tenant: Tenant, paginator: Paginator, cursor: Cursor
-) -> tuple[PageResult, list[ChannelInfo]]:
-    filters = cursor.filters
-    stmt = _sub_account_filter(session, tenant, _info_select(tenant), filters.get("subAccountName"))
-    page = paginator.fetch(session, cursor, stmt, [Channel.id], account_id=tenant.account_id)
-    return page, infos(session, tenant, page.rows, include_categories=bool(filters.get("includeCategories")))
+def channels_page(session: Session, tenant: Tenant, walk: Walk[ChannelQuery]) -> Page[ChannelInfo]:
+    query = walk.query
+    stmt = _sub_account_filter(session, tenant, _info_select(tenant), query.sub_account_name)
+    page = walk.fetch(session, stmt, [Channel.id])
+    return page.page(infos(session, tenant, page.rows, include_categories=bool(query.include_categories)))
 
 
 def _masters_filtered(
@@ -224,12 +224,12 @@ def list_masters(
 
 
 def masters_page(
-    session: Session, tenant: HasAccount, paginator: Paginator, cursor: Cursor
-) -> tuple[PageResult, list[ExternalMasterChannelGet]]:
-    filters = cursor.filters
-    stmt = _masters_filtered(session, tenant, filters.get("onlyPublished"), filters.get("subAccountName"))
-    page = paginator.fetch(session, cursor, stmt, [Channel.id], account_id=tenant.account_id)
-    return page, [_to_master(row) for row in page.rows]
+    session: Session, tenant: HasAccount, walk: Walk[MasterChannelQuery]
+) -> Page[ExternalMasterChannelGet]:
+    query = walk.query
+    stmt = _masters_filtered(session, tenant, query.only_published, query.sub_account_name)
+    page = walk.fetch(session, stmt, [Channel.id])
+    return page.page([_to_master(row) for row in page.rows])
 
 
 def master_info(session: Session, tenant: HasAccount, identifier: str) -> ExternalMasterChannelGet:

@@ -4,10 +4,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from enabley.deps import CurrentTenant
-from enabley.pagination import Page, PaginationKeyQuery
+from enabley.deps import CurrentTenant, paged
+from enabley.pagination import Page, Walk
 from enabley.performance import service
-from enabley.performance.schemas import ActivityData, ExternalUserChannelPerformance
+from enabley.performance.schemas import ActivityData, ExternalUserChannelPerformance, PerformanceQuery
 from enabley.schemas import ERRORS, NOT_FOUND, OK_EMPTY, path_identifier
 
 router = APIRouter(prefix="/api")
@@ -62,20 +62,9 @@ by user for a channel and by channel for a user. An unknown channel or user answ
     + PROGRESS_RULES,
 )
 async def get_performance_by_user_channel_or_both(
-    tenant: CurrentTenant,
-    channel_identifier: Annotated[str | None, _query("channelIdentifier", "Channel identifier")] = None,
-    pagination_key: PaginationKeyQuery = None,
-    user_identifier: Annotated[str | None, _query("userIdentifier", "User identifier")] = None,
+    walk: Annotated[Walk[PerformanceQuery], paged("v2/performance", PerformanceQuery)], tenant: CurrentTenant
 ) -> Page[ExternalUserChannelPerformance]:
-    paginator = tenant.services.paginator
-    cursor = paginator.open(
-        pagination_key,
-        account_id=tenant.account_id,
-        endpoint="v2/performance",
-        filters={"channelIdentifier": channel_identifier, "userIdentifier": user_identifier},
-    )
-    page, items = await tenant.read(service.performance_page, paginator, cursor)
-    return Page[ExternalUserChannelPerformance](items=items, **page.meta())
+    return await tenant.read(service.performance_page, walk)
 
 
 @router.post(

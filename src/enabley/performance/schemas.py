@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 
+from enabley.pagination import PageQuery
 from enabley.schemas import ApiModel, Identifier, JsonBool, JsonInt, Timestamp, TimestampIn
 
 
@@ -58,4 +59,15 @@ class ActivityData(ApiModel):
                 "occurredAt": "2026-03-02T09:30:00.000Z",
             }
         }
+    )
+
+
+class PerformanceQuery(PageQuery):
+    """`GET /api/v2/performance`: a channel's learners, a user's channels, or one of each."""
+
+    channel_identifier: str | None = Field(
+        None, alias="channelIdentifier", min_length=1, max_length=255, description="Channel identifier"
+    )
+    user_identifier: str | None = Field(
+        None, alias="userIdentifier", min_length=1, max_length=255, description="User identifier"
     )

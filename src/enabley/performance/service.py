@@ -8,7 +8,6 @@ size, and reads the progress of its own rows only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +25,9 @@ from enabley.models import (
     ItemProgress,
     User,
 )
-from enabley.pagination import Cursor, PageResult, Paginator
+from enabley.pagination import Page, Walk
 from enabley.performance import rules
-from enabley.performance.schemas import ActivityData, ExternalUserChannelPerformance
+from enabley.performance.schemas import ActivityData, ExternalUserChannelPerformance, PerformanceQuery
 from enabley.users import service as users_service
 
 MAX_UNPAGED_ROWS = 10_000
@@ -186,25 +185,19 @@ def list_performance(
 
 
 def performance_page(
-    session: Session, tenant: HasAccount, paginator: Paginator, cursor: Cursor
-) -> tuple[PageResult, list[ExternalUserChannelPerformance]]:
-    channel_identifier = cursor.filters.get("channelIdentifier")
-    user_identifier = cursor.filters.get("userIdentifier")
-    if channel_identifier is None and user_identifier is None:
+    session: Session, tenant: HasAccount, walk: Walk[PerformanceQuery]
+) -> Page[ExternalUserChannelPerformance]:
+    query = walk.query
+    if query.channel_identifier is None and query.user_identifier is None:
         raise InvalidRequest("Give channelIdentifier, userIdentifier or both")
-    channel, user = _resolve(
-        session,
-        tenant,
-        str(channel_identifier) if channel_identifier is not None else None,
-        str(user_identifier) if user_identifier is not None else None,
-    )
-    if cursor.total is None and channel is not None and user is None:
+    channel, user = _resolve(session, tenant, query.channel_identifier, query.user_identifier)
+    if walk.cursor.total is None and channel is not None and user is None:
         # A channel's rows are its learners: counted from the memberships alone, without the
         # users they join to (which PostgreSQL would visit one by one).
-        cursor = replace(cursor, total=membership.count_learners(session, channel.id))
-    stmt, order = performance_stmt(tenant, channel=channel, user=user, after=cursor.after)
-    page = paginator.fetch(session, cursor, stmt, order, account_id=tenant.account_id)
-    return page, [_to_row(row) for row in page.rows]
+        walk = walk.counted(membership.count_learners(session, channel.id))
+    stmt, order = performance_stmt(tenant, channel=channel, user=user, after=walk.cursor.after)
+    page = walk.fetch(session, stmt, order)
+    return page.page([_to_row(row) for row in page.rows])
 
 
 def learner_row(
