@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -63,8 +65,8 @@ def test_json_without_content_type_is_read(client, headers):
     assert response.status_code == 201, response.text
 
 
-def test_oversized_body_is_413(client, headers, services):
-    limit = services.settings.max_body_bytes
+def test_oversized_body_is_413(client, headers, context):
+    limit = context.settings.max_body_bytes
     body = b'{"identifier": "u1", "address": "' + b"x" * limit + b'"}'
     response = client.put(
         "/api/v2/users", content=body, headers={**headers, "Content-Type": "application/json"}
@@ -99,7 +101,7 @@ def test_unreachable_database_is_503(database_url, unreachable_url, client, head
     app = create_app(settings_for(database_url), database=Database(make_engine(unreachable_url, timeout=1)))
     # No lifespan: the database is down from the start, as it may go down at any time; the
     # signing keys were read when it still answered.
-    app.state.services.keyring.load(db)
+    app.state.context.keyring.load(db)
     down = TestClient(app)
     assert_error(down.get("/api/v2/users/u1", headers=headers), 503, "service_unavailable")
     assert_error(down.get("/api/v2/users", headers=headers), 503, "service_unavailable")
@@ -108,8 +110,8 @@ def test_unreachable_database_is_503(database_url, unreachable_url, client, head
     )
 
 
-def test_oversized_streamed_body_is_413(client, headers, services):
-    limit = services.settings.max_body_bytes
+def test_oversized_streamed_body_is_413(client, headers, context):
+    limit = context.settings.max_body_bytes
 
     def chunks():
         yield b'{"identifier": "u1", "address": "'
@@ -143,3 +145,22 @@ def test_overlong_query_and_headers_are_refused(client, headers):
     )
     big = {**headers, "X-Padding": "y" * 17000}
     assert_error(client.get("/api/v2/users", headers=big), 431, "invalid_request")
+
+
+def test_every_refusal_renders_its_body_the_same_way(client, headers, context):
+    """The request limits answer before any route: their bodies are the same JSON, byte for byte in
+    form, as the routes' errors."""
+    too_long = b'{"identifier": "u1", "address": "' + b"x" * context.settings.max_body_bytes + b'"}'
+    answers = {
+        "route's 404": client.get("/api/v2/users/nobody-here", headers=headers),
+        "413": client.put(
+            "/api/v2/users", content=too_long, headers={**headers, "Content-Type": "application/json"}
+        ),
+        "400 NUL": client.get("/api/v2/users", params={"x": "\x00"}, headers=headers),
+        "431": client.get("/api/v2/users", headers={**headers, "X-Padding": "p" * 17_000}),
+    }
+    for name, response in answers.items():
+        body = response.json()
+        compact = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        assert response.content == compact, (name, response.content)
+        assert response.headers["content-type"] == "application/json", name

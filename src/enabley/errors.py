@@ -81,6 +81,12 @@ def error_body(error: str, description: str) -> dict[str, str]:
     return {"error": error, "error_description": description}
 
 
+def error_bytes(error: str, description: str) -> bytes:
+    """The body of an error answer, rendered as every answer of the API is: for the refusals sent
+    before any route runs (request limits, the HTTP server's own)."""
+    return bytes(JSONResponse(error_body(error, description)).body)
+
+
 def render(exc: AppError) -> JSONResponse:
     headers = dict(exc.headers or {})
     if exc.status_code == 401:

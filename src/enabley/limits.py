@@ -10,11 +10,11 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from enabley.errors import error_bytes
 
 MAX_QUERY_BYTES = 8 * 1024
 MAX_HEADER_BYTES = 16 * 1024
@@ -97,7 +97,7 @@ def _refuse_url_and_headers(scope: Scope) -> tuple[int, str] | None:
 
 async def _reject(send: Send, status: int, description: str) -> None:
     error = "access_denied" if status == 401 else "invalid_request"
-    body = json.dumps({"error": error, "error_description": description}).encode()
+    body = error_bytes(error, description)
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

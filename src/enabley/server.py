@@ -23,7 +23,6 @@ a few attribute updates per request.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import resource
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from enabley.config import Settings, get_settings
+from enabley.errors import error_bytes
 
 log = logging.getLogger("enabley.server")
 
@@ -56,7 +56,7 @@ _IDLE, _HEAD, _BODY = 0, 1, 2
 
 
 def _canned(status: str, error: str, description: str, *extra: str) -> bytes:
-    body = json.dumps({"error": error, "error_description": description}).encode()
+    body = error_bytes(error, description)
     head = [f"HTTP/1.1 {status}", "content-type: application/json", f"content-length: {len(body)}"]
     head += [*extra, "connection: close", "", ""]
     return "\r\n".join(head).encode() + body
