@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from enabley import migrate
 from enabley.config import Settings
 from enabley.db import Database, make_engine
-from enabley.deps import Services
+from enabley.deps import AppContext
 from enabley.main import create_app
 from enabley.security import ensure_server_keys
 from tests import factories
@@ -155,9 +155,9 @@ def app(app_database: Database, database_url: str) -> FastAPI:
 
 
 @pytest.fixture(scope="session")
-def services(app: FastAPI) -> Services:
-    services: Services = app.state.services
-    return services
+def context(app: FastAPI) -> AppContext:
+    context: AppContext = app.state.context
+    return context
 
 
 @pytest.fixture(scope="session")
@@ -212,15 +212,15 @@ def headers(auth: Callable[..., dict[str, str]], account: Any) -> dict[str, str]
 
 
 @pytest.fixture
-def page_size(services: Services) -> Iterator[Callable[[int], None]]:
+def page_size(context: AppContext) -> Iterator[Callable[[int], None]]:
     """Shrink the page size for one test, so paging is cheap to exercise."""
-    original = services.paginator.page_size
+    original = context.paginator.page_size
 
     def set_size(size: int) -> None:
-        services.paginator.page_size = size
+        context.paginator.page_size = size
 
     yield set_size
-    services.paginator.page_size = original
+    context.paginator.page_size = original
 
 
 @pytest.fixture

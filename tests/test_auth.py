@@ -26,17 +26,17 @@ def _claims(token: str) -> dict:
     return jwt.decode(token, options={"verify_signature": False})
 
 
-def test_token_from_query_string(client, credentials, services):
+def test_token_from_query_string(client, credentials, context):
     key, secret = credentials
     r = _token(client, params={"clientKey": key, "secret": secret})
     assert r.status_code == 200
     body = r.json()
     assert set(body) == {"access_token", "expires_in", "token_type"}
     assert body["token_type"] == "bearer"
-    assert body["expires_in"] == services.settings.token_ttl_seconds * 1000
+    assert body["expires_in"] == context.settings.token_ttl_seconds * 1000
     claims = _claims(body["access_token"])
     assert claims["sub"] == key
-    assert claims["exp"] - claims["iat"] == services.settings.token_ttl_seconds
+    assert claims["exp"] - claims["iat"] == context.settings.token_ttl_seconds
     assert jwt.get_unverified_header(body["access_token"])["kid"]
 
 
@@ -136,12 +136,12 @@ def test_missing_or_malformed_bearer_is_access_denied(client, header):
     _denied(client.get("/api/v2/users", headers=headers))
 
 
-def _forge(services, credentials, **changes) -> str:
+def _forge(context, credentials, **changes) -> str:
     key, _ = credentials
     now = int(time.time())
     payload = {
-        "iss": services.settings.jwt_issuer,
-        "aud": services.settings.jwt_audience,
+        "iss": context.settings.jwt_issuer,
+        "aud": context.settings.jwt_audience,
         "sub": key,
         "iat": now,
         "nbf": now,
@@ -151,13 +151,13 @@ def _forge(services, credentials, **changes) -> str:
     kid = changes.pop("kid", "k1")
     payload.update(changes)
     payload = {k: v for k, v in payload.items() if v is not None}
-    signing_key = secret if secret is not None else services.keyring.key("k1")
+    signing_key = secret if secret is not None else context.keyring.key("k1")
     return jwt.encode(payload, signing_key, algorithm=ALGORITHM, headers={"kid": kid})
 
 
-def test_a_correctly_forged_token_is_accepted(client, services, credentials):
+def test_a_correctly_forged_token_is_accepted(client, context, credentials):
     # The control for the refusals below: same construction, nothing wrong with it.
-    token = _forge(services, credentials)
+    token = _forge(context, credentials)
     assert client.get("/api/v2/users", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
@@ -184,17 +184,17 @@ def test_a_correctly_forged_token_is_accepted(client, services, credentials):
         "unknown-client",
     ],
 )
-def test_unacceptable_tokens_are_access_denied(client, services, credentials, changes):
-    token = _forge(services, credentials, **changes)
+def test_unacceptable_tokens_are_access_denied(client, context, credentials, changes):
+    token = _forge(context, credentials, **changes)
     _denied(client.get("/api/v2/users", headers={"Authorization": f"Bearer {token}"}))
 
 
-def test_alg_none_and_edited_payload_are_refused(client, services, credentials):
-    token = _forge(services, credentials)
+def test_alg_none_and_edited_payload_are_refused(client, context, credentials):
+    token = _forge(context, credentials)
     header, _payload, signature = token.split(".")
     unsigned = jwt.encode(_claims(token), None, algorithm="none", headers={"kid": "k1"})
     _denied(client.get("/api/v2/users", headers={"Authorization": f"Bearer {unsigned}"}))
-    other = _forge(services, credentials, sub="someone-else")
+    other = _forge(context, credentials, sub="someone-else")
     edited = ".".join([header, other.split(".")[1], signature])
     _denied(client.get("/api/v2/users", headers={"Authorization": f"Bearer {edited}"}))
 

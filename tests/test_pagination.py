@@ -108,19 +108,19 @@ def test_another_accounts_key_is_404(client, headers, auth, db, page_size):
     assert r.status_code == 404
 
 
-def test_another_endpoints_key_is_404(client, headers, services, account):
-    cursor = services.paginator.open(None, account_id=account.id, endpoint="v3/channels", filters={})
-    key = services.paginator._dump({"a": account.id, "e": cursor.endpoint, "f": {}, "p": 2, "k": [0], "t": 5})
+def test_another_endpoints_key_is_404(client, headers, context, account):
+    cursor = context.paginator.open(None, account_id=account.id, endpoint="v3/channels", filters={})
+    key = context.paginator._dump({"a": account.id, "e": cursor.endpoint, "f": {}, "p": 2, "k": [0], "t": 5})
     r = client.get("/api/v3/users", params={"paginationKey": key}, headers=headers)
     assert r.status_code == 404
 
 
-def test_expired_key_is_404(client, headers, page_size, services, monkeypatch):
+def test_expired_key_is_404(client, headers, page_size, context, monkeypatch):
     page_size(1)
     make_users(client, headers, 2)
     key = page(client, headers)["paginationKey"]
     # As if the key's lifetime had passed: every key is now older than its time to live.
-    monkeypatch.setattr(services.paginator, "_ttl", -1)
+    monkeypatch.setattr(context.paginator, "_ttl", -1)
     r = client.get("/api/v3/users", params={"paginationKey": key}, headers=headers)
     assert r.status_code == 404
 

@@ -29,7 +29,7 @@ from enabley.ratelimit import Decision, Limiter, client_address
 from enabley.security import Claims, UnknownKey
 
 if TYPE_CHECKING:
-    from enabley.deps import Services
+    from enabley.deps import AppContext
 
 CLAIMS = "claims"
 """State key: the verified ``Claims`` of the request's bearer token."""
@@ -71,9 +71,9 @@ _REFUSALS = {
 
 
 class AdmissionMiddleware:
-    def __init__(self, app: ASGIApp, *, services: Services, token_path: str, pdf_prefix: str) -> None:
+    def __init__(self, app: ASGIApp, *, context: AppContext, token_path: str, pdf_prefix: str) -> None:
         self.app = app
-        self.services = services
+        self.context = context
         self.token_path = token_path
         self.pdf_prefix = pdf_prefix
 
@@ -82,7 +82,7 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
-        limits = self.services.limits
+        limits = self.context.limits
         limiter: Limiter
         if scope["path"].startswith(self.pdf_prefix):
             limiter, key, kind = limits.pdfs, client_address(scope), "pdf"
@@ -105,7 +105,7 @@ class AdmissionMiddleware:
         token = _bearer_token(scope)
         if token is None:
             return None
-        verifier, db = self.services.verifier, self.services.db
+        verifier, db = self.context.verifier, self.context.db
         try:
             try:
                 claims = verifier.verify(token)
@@ -121,7 +121,7 @@ class AdmissionMiddleware:
     async def _token_request(self, scope: Scope, receive: Receive, send: Send, address: str) -> None:
         """Refused at once from an address out of budget; otherwise counted against it as the
         answer leaves, unless the token endpoint counted it against the client it issued to."""
-        anonymous = self.services.limits.anonymous
+        anonymous = self.context.limits.anonymous
         refusal = await anonymous.refusal(address)
         if refusal is not None:
             await self._refuse(scope, receive, send, refusal, "address")
@@ -141,7 +141,7 @@ class AdmissionMiddleware:
         scope["state"][RATE_LIMIT] = decision
         RATE_LIMITED.labels(kind).inc()
         if kind == "api":
-            error = client_rate_exceeded(decision, self.services.settings.rate_limit)
+            error = client_rate_exceeded(decision, self.context.settings.rate_limit)
         else:
             error = TooManyRequests(
                 f"{_REFUSALS[kind]}; retry in {decision.retry_after} s",

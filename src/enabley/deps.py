@@ -1,4 +1,4 @@
-"""Request dependencies: the application's services and the calling tenant."""
+"""Request dependencies: the application's context and the calling tenant."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from enabley.admission import CLAIMS, REFUSAL
-from enabley.auth.service import ACTIVE_CLIENT
+from enabley.auth.service import ACTIVE_CLIENT, revoked
 from enabley.config import Settings
 from enabley.db import Database, Reader
 from enabley.errors import AccessDenied
@@ -23,7 +23,7 @@ from enabley.security import KeyRing, TokenVerifier
 
 
 @dataclass(slots=True)
-class Services:
+class AppContext:
     """Everything a request handler may need besides the tenant; one per application."""
 
     settings: Settings
@@ -35,22 +35,32 @@ class Services:
     tenants: dict[str, Tenant] = field(default_factory=dict)
     """client_key -> Tenant: which account and client a key stands for never changes."""
 
+    @property
+    def base_url(self) -> str:
+        return self.settings.public_base_url.rstrip("/")
 
-async def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+
+async def get_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
 
 
-AppServices = Annotated[Services, Depends(get_services)]
+Context = Annotated[AppContext, Depends(get_context)]
+
+
+async def get_base_url(request: Request) -> str:
+    context: AppContext = request.app.state.context
+    return context.base_url
+
+
+BaseUrl = Annotated[str, Depends(get_base_url)]
+"""The server's public address (ENABLEY_PUBLIC_BASE_URL, without a trailing slash): what the
+links in answers start with."""
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 _MAX_CACHED_TENANTS = 10_000
-
-
-def _revoked() -> AccessDenied:
-    return AccessDenied("The API client of this token has been revoked")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,21 +75,21 @@ class Tenant:
     account_id: int
     client_id: int
     client_key: str = field(repr=False)
-    services: Services = field(repr=False, compare=False)
+    db: Database = field(repr=False, compare=False)
 
     async def read(
         self, work: Callable[Concatenate[Session, Tenant, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """``work(session, tenant, ...)`` in a unit of work that only reads, on the database's
         threads (docs/decisions/0006-execution-model.md)."""
-        return await self.services.db.run(partial(self._unit, False, work, *args, **kwargs))
+        return await self.db.run(partial(self._unit, False, work, *args, **kwargs))
 
     async def write(
         self, work: Callable[Concatenate[Session, Tenant, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """``work(session, tenant, ...)`` in a unit of work that writes, on the database's threads:
         committed when it returns, before the answer leaves; nothing of it kept if it raises."""
-        return await self.services.db.run(partial(self._unit, True, work, *args, **kwargs))
+        return await self.db.run(partial(self._unit, True, work, *args, **kwargs))
 
     async def lookup(
         self, work: Callable[Concatenate[Reader, Tenant, P], T], *args: P.args, **kwargs: P.kwargs
@@ -88,7 +98,7 @@ class Tenant:
         by its key, a short keyset page). SQLite answers them from its own file faster than a
         thread hop, so they run inline there; on PostgreSQL they wait a network round trip, so
         they run on the database's threads like any other work."""
-        return await self.services.db.probe(partial(self._probe, work, *args, **kwargs))
+        return await self.db.probe(partial(self._probe, work, *args, **kwargs))
 
     def _unit(
         self,
@@ -97,7 +107,7 @@ class Tenant:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        with self.services.db.session(write=write, check=self._ensure_active) as session:
+        with self.db.session(write=write, check=self._ensure_active) as session:
             return work(session, self, *args, **kwargs)
 
     def _probe(
@@ -106,18 +116,15 @@ class Tenant:
         # A probe that selects from the caller's active client (auth.service.ACTIVE_CLIENT) checks
         # it on its own; the others are checked first, on the same connection.
         check = None if getattr(work, "checks_client", False) else self._ensure_active
-        with self.services.db.read(check=check) as reader:
+        with self.db.read(check=check) as reader:
             return work(reader, self, *args, **kwargs)
-
-    def revoked(self) -> AccessDenied:
-        return _revoked()
 
     def _ensure_active(self, reader: Reader | Connection) -> None:
         if isinstance(reader, Connection):
             reader = Reader(reader.dialect, reader.connection)
         row = ACTIVE_CLIENT.first(reader, {"client_key": self.client_key})
         if row is None or row.id != self.client_id:
-            raise _revoked()
+            raise revoked()
 
 
 BEARER_SCHEME = {
@@ -136,29 +143,29 @@ async def get_tenant(request: Request) -> Tenant:
     ``HTTPBearer`` would cost as much as the token check itself on the hottest paths;
     ``openapi.py`` documents the scheme.
     """
-    services: Services = request.app.state.services
+    context: AppContext = request.app.state.context
     state = request.scope["state"]
     claims = state.get(CLAIMS)
     if claims is None:
         raise state.get(REFUSAL) or AccessDenied(
             "Missing bearer token: send 'Authorization: Bearer <access_token>'"
         )
-    tenant = services.tenants.get(claims.client_key)
+    tenant = context.tenants.get(claims.client_key)
     if tenant is None:
-        tenant = await services.db.probe(_load_tenant, services, claims.client_key)
+        tenant = await context.db.probe(_load_tenant, context, claims.client_key)
     state["tenant"] = tenant
     return tenant
 
 
-def _load_tenant(services: Services, client_key: str) -> Tenant:
-    with services.db.read() as reader:
+def _load_tenant(context: AppContext, client_key: str) -> Tenant:
+    with context.db.read() as reader:
         row = ACTIVE_CLIENT.first(reader, {"client_key": client_key})
     if row is None:
-        raise _revoked()
-    if len(services.tenants) >= _MAX_CACHED_TENANTS:
-        services.tenants.clear()
-    tenant = Tenant(account_id=row.account_id, client_id=row.id, client_key=client_key, services=services)
-    services.tenants[client_key] = tenant
+        raise revoked()
+    if len(context.tenants) >= _MAX_CACHED_TENANTS:
+        context.tenants.clear()
+    tenant = Tenant(account_id=row.account_id, client_id=row.id, client_key=client_key, db=context.db)
+    context.tenants[client_key] = tenant
     return tenant
 
 
@@ -174,8 +181,8 @@ def paged(endpoint: str, query: type[Q]) -> Any:
     it to ``endpoint``. Use as ``Annotated[Walk[Query], paged("v3/things", Query)]``."""
 
     async def open_walk(request: Request, params: Any, tenant: Tenant) -> Walk[Q]:
-        services: Services = request.app.state.services
-        return services.paginator.walk(params, account_id=tenant.account_id, endpoint=endpoint)
+        context: AppContext = request.app.state.context
+        return context.paginator.walk(params, account_id=tenant.account_id, endpoint=endpoint)
 
     # The parameters' model is this call's: set in the signature FastAPI reads, since a string
     # annotation naming a local can't be resolved.

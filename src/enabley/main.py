@@ -12,12 +12,13 @@ from enabley import __version__, ratelimit
 from enabley.admission import AdmissionMiddleware
 from enabley.auth.router import router as auth_router
 from enabley.catalog.router import router as catalog_router
+from enabley.certificates.router import links_router as certificate_links_router
 from enabley.certificates.router import router as certificates_router
 from enabley.channels.admin_router import router as channels_admin_router
 from enabley.channels.router import router as channels_router
 from enabley.config import Settings, get_settings
 from enabley.db import Database
-from enabley.deps import Services
+from enabley.deps import AppContext
 from enabley.docs import install_docs
 from enabley.entitlements.router import router as entitlements_router
 from enabley.errors import install_error_handlers
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     keyring = KeyRing(settings)
     limits = ratelimit.build(settings)
-    services = Services(
+    context = AppContext(
         settings=settings,
         db=db,
         keyring=keyring,
@@ -109,7 +110,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # Tracing through FastAPI's OpenTelemetry hooks costs every request; off unless wanted.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    app.state.services = services
+    app.state.context = context
     app.state.upload_slots = UploadSlots(settings.max_concurrent_uploads)
     app.add_middleware(
         RequestLimitsMiddleware,
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     # Outside the request limits, so that their refusals count against a budget too.
     app.add_middleware(
-        AdmissionMiddleware, services=services, token_path=AUTHORIZATION_PATH, pdf_prefix=PDF_PREFIX
+        AdmissionMiddleware, context=context, token_path=AUTHORIZATION_PATH, pdf_prefix=PDF_PREFIX
     )
     install_error_handlers(app)
     for router in (
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         catalog_router,
         performance_router,
         certificates_router,
+        certificate_links_router,
         uploads_router,
     ):
         app.include_router(router)

@@ -168,7 +168,7 @@ class PoolCollector(Collector):
         self.app = app
 
     def collect(self) -> Any:
-        pool = self.app.state.services.db.engine.pool
+        pool = self.app.state.context.db.engine.pool
         in_use = GaugeMetricFamily("enabley_db_pool_in_use", "Connections checked out of the pool")
         size = GaugeMetricFamily("enabley_db_pool_size", "Connections the pool keeps open")
         in_use.add_metric([], float(getattr(pool, "checkedout", lambda: 0)()))
@@ -189,7 +189,7 @@ async def healthz() -> dict[str, str]:
 @probes.get("/readyz")
 async def readyz(request: Request) -> Any:
     """The process can serve: the database answers."""
-    db = request.app.state.services.db
+    db = request.app.state.context.db
     try:
         await db.reading(lambda session: session.execute(text("SELECT 1")))
     except ServiceUnavailable as exc:

@@ -331,13 +331,13 @@ def test_connection_is_learnership_of_any_course_and_progress_counts_after_leavi
 
 
 @contextmanager
-def _statements(services):
+def _statements(context):
     seen: list[str] = []
 
     def record(_conn, _cursor, statement, *_args):
         seen.append(statement)
 
-    connection = services.db.bind
+    connection = context.db.bind
     event.listen(connection, "before_cursor_execute", record)
     try:
         yield seen
@@ -346,7 +346,7 @@ def _statements(services):
 
 
 def test_user_certificates_cost_the_same_two_queries_whatever_their_number(
-    client, headers, courses, db, account, services
+    client, headers, courses, db, account, context
 ):
     counts = []
     for batch in (1, 4):
@@ -364,7 +364,7 @@ def test_user_certificates_cost_the_same_two_queries_whatever_their_number(
             body = {"certificateIdentifier": identifier, "isRequired": True, "userIdentifier": "ana"}
             ok(client.put("/api/v1/certificates/compliance", json=body, headers=headers))
         finish(client, headers, "course-a", days_ago(1))
-        with _statements(services) as seen:
+        with _statements(context) as seen:
             found = states(client, headers)
         reads = [s for s in seen if s.lstrip().upper().startswith(("SELECT", "WITH"))]
         # The user's lookup; then his certificates with what is recorded about him, and the
@@ -467,7 +467,7 @@ def test_pdf_opens_without_a_token_and_names_the_learner(client, headers, course
     assert not any(word in raw for word in (b"ana", b"Ana", b"Souza", b"cert-1", b"course-a"))
 
 
-def test_pdf_link_refuses_tampered_expired_and_no_longer_certified(client, headers, courses, services, db):
+def test_pdf_link_refuses_tampered_expired_and_no_longer_certified(client, headers, courses, context, db):
     ok(put_certificate(client, headers, courseIds=["course-a"]), 201)
     finish(client, headers, "course-a", days_ago(1))
     url = state_of(client, headers)["pdfUrl"]
@@ -477,7 +477,7 @@ def test_pdf_link_refuses_tampered_expired_and_no_longer_certified(client, heade
     error(client.get(tampered), 404, "not_found")
     error(client.get("/api/v1/certificates/pdf/not-a-token"), 404, "not_found")
     # A link older than 7 days has expired.
-    fernet = Fernet(services.keyring.fernet_key("certificate-pdf"))
+    fernet = Fernet(context.keyring.fernet_key("certificate-pdf"))
     payload = fernet.decrypt(path.removeprefix("/api/v1/certificates/pdf/").encode())
     assert set(json.loads(payload)) == {"u", "c", "d"}
     old = fernet.encrypt_at_time(payload, int(time.time()) - 8 * 24 * 3600).decode()

@@ -25,21 +25,21 @@ def test_renews_the_token_before_it_expires_by_its_own_clock(sdk, clock):
     assert created
 
 
-def _expired_copy(token: str, services, account) -> str:
+def _expired_copy(token: str, context, account) -> str:
     """A token signed like ``token`` by the server's own key, but expired two minutes ago."""
     kid = jwt.get_unverified_header(token)["kid"]
     settings = SimpleNamespace(
-        jwt_issuer=services.settings.jwt_issuer,
-        jwt_audience=services.settings.jwt_audience,
+        jwt_issuer=context.settings.jwt_issuer,
+        jwt_audience=context.settings.jwt_audience,
         token_ttl_seconds=-120,
     )
     claims = jwt.decode(token, options={"verify_signature": False})
-    key = services.keyring.key(kid)
+    key = context.keyring.key(kid)
     return security.issue_token(settings, kid=kid, secret=key, client_key=claims["sub"], account=account.name)
 
 
 def test_renews_a_token_the_server_considers_expired_and_repeats_the_call(
-    client, credentials, services, account
+    client, credentials, context, account
 ):
     """The first token handed to the SDK has expired (as after a suspended laptop): the server answers
     401 access_denied, and the SDK gets a new token and repeats the call once."""
@@ -52,7 +52,7 @@ def test_renews_a_token_the_server_considers_expired_and_repeats_the_call(
             request.method, str(request.url), headers=dict(request.headers), content=request.read()
         )
         if request.url.path == "/api/v1/token" and not stale:
-            stale.append(_expired_copy(response.json()["access_token"], services, account))
+            stale.append(_expired_copy(response.json()["access_token"], context, account))
             response = httpx2.Response(200, json={**response.json(), "access_token": stale[0]})
         sent.append((request.url.path, response.status_code))
         return response

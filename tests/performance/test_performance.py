@@ -316,13 +316,13 @@ def test_v2_needs_a_filter_and_a_key_keeps_its_own(client, headers, course, page
 
 
 @contextmanager
-def _statements(services):
+def _statements(context):
     seen: list[str] = []
 
     def record(_conn, _cursor, statement, *_args):
         seen.append(statement)
 
-    connection = services.db.bind
+    connection = context.db.bind
     event.listen(connection, "before_cursor_execute", record)
     try:
         yield seen
@@ -330,7 +330,7 @@ def _statements(services):
         event.remove(connection, "before_cursor_execute", record)
 
 
-def test_a_page_costs_the_same_queries_whatever_its_size(client, headers, db, account, services, page_size):
+def test_a_page_costs_the_same_queries_whatever_its_size(client, headers, db, account, context, page_size):
     page_size(50)
     channel = factories.make_channel(db, account, "big")
     items = [factories.make_channel_item(db, channel, f"i{i}", scored=True) for i in range(3)]
@@ -351,7 +351,7 @@ def test_a_page_costs_the_same_queries_whatever_its_size(client, headers, db, ac
                     )
                 )
         db.flush()
-        with _statements(services) as seen:
+        with _statements(context) as seen:
             body = ok(_v2(client, headers, channelIdentifier="big"))
         assert all(r["progress"] == 100 and r["score"] == 50 for r in body["items"])
         counts.append(len(seen))
@@ -376,7 +376,7 @@ def _data_reads(seen: list[str]) -> list[str]:
     ],
 )
 def test_one_users_performance_costs_one_or_two_queries_whatever_his_channels(
-    client, headers, db, account, services, page_size, path, param, queries
+    client, headers, db, account, context, page_size, path, param, queries
 ):
     page_size(50)
     solo = factories.make_user(db, account, "solo")
@@ -407,7 +407,7 @@ def test_one_users_performance_costs_one_or_two_queries_whatever_his_channels(
             )
             made += 1
         db.flush()
-        with _statements(services) as seen:
+        with _statements(context) as seen:
             body = ok(client.get(path, params={param: "solo"}, headers=headers))
         rows = body if isinstance(body, list) else body["items"]
         assert len(rows) == made
@@ -417,7 +417,7 @@ def test_one_users_performance_costs_one_or_two_queries_whatever_his_channels(
 
 
 def test_a_channel_walk_counts_each_learner_once_and_a_later_page_is_one_query(
-    client, headers, db, account, services, page_size
+    client, headers, db, account, context, page_size
 ):
     page_size(2)
     channel = factories.make_channel(db, account, "walk")
@@ -438,7 +438,7 @@ def test_a_channel_walk_counts_each_learner_once_and_a_later_page_is_one_query(
     pages, key, reads = [], None, []
     while True:
         params = {"paginationKey": key} if key else {"channelIdentifier": "walk"}
-        with _statements(services) as seen:
+        with _statements(context) as seen:
             body = ok(_v2(client, headers, **params))
         pages.append(body)
         reads.append(len(_data_reads(seen)))

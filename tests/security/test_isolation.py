@@ -417,9 +417,9 @@ def _link_id(db, model: Any, account_id: int, external_id: str) -> str:
     return str(found.hex)
 
 
-def _pdf_tokens(db, services: Any, a: Tenant, b: Tenant, a_url: str) -> dict[str, str]:
+def _pdf_tokens(db, app_context: Any, a: Tenant, b: Tenant, a_url: str) -> dict[str, str]:
     """A's link, and the same link naming B's certificate instead, or B's learner instead."""
-    fernet = Fernet(services.keyring.fernet_key("certificate-pdf"))
+    fernet = Fernet(app_context.keyring.fernet_key("certificate-pdf"))
     token = a_url.rsplit("/", 1)[1]
     payload = json.loads(fernet.decrypt(token.encode()))
 
@@ -456,7 +456,7 @@ def test_one_account_never_reaches_another(db, app_with):
     started = app_with(rate_limit=0, page_size=1, access_log=False)
     # The same app, with server errors answered as 500s: every problem is listed, not the first.
     client = TestClient(started.app, raise_server_exceptions=False)
-    services = client.app.state.services
+    app_context = client.app.state.context
     a = _tenant(db, client, "tenant-alpha")
     b = _tenant(db, client, "tenant-bravo")
     set_hierarchy(client, a.headers, ALPHA)
@@ -465,7 +465,7 @@ def test_one_account_never_reaches_another(db, app_with):
     set_hierarchy(client, b.headers, BRAVO)
     build_world(client, b.headers, SHARED.prefix, BRAVO, password=False)
     context = Context(A_ONLY, _a_keys(client, a.headers), a.key, a.secret, b.secret)
-    context.pdf = _pdf_tokens(db, services, a, b, a_world.pdf_url)
+    context.pdf = _pdf_tokens(db, app_context, a, b, a_world.pdf_url)
     shared = Context(SHARED, context.a_keys, a.key, a.secret, b.secret, context.pdf)
     conn = db.connection()
     before = account_rows(conn, a.account.id)

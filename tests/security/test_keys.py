@@ -177,7 +177,7 @@ def test_tokens_with_made_up_kids_are_refused_without_touching_the_database(serv
     # Shaped like a real kid, one character off.
     kids += [real[:i] + ("0" if real[i] != "0" else "1") + real[i + 1 :] for i in range(len(real))]
     kids += [f"{real}{i}" for i in range(300 - len(kids))]
-    engine = server.client.app.state.services.db.engine
+    engine = server.client.app.state.context.db.engine
     with database_touches(engine) as touches:
         statuses = [server.call(server.forge(kid, secrets.token_hex(32))) for kid in kids]
     assert len(kids) == 300 and set(statuses) == {401}
@@ -204,7 +204,7 @@ def test_a_dropped_key_is_looked_up_once_however_often_its_tokens_come_back(serv
     assert dropped not in set(server.keys())
     assert server.call(server.token()) == 200  # this process now signs with the newest key
     token = server.forge(dropped, keys[dropped])
-    engine = server.client.app.state.services.db.engine
+    engine = server.client.app.state.context.db.engine
     with database_touches(engine) as touches:
         assert {server.call(token) for _ in range(50)} == {401}
     assert touches.count("checkout") <= 1
@@ -241,17 +241,17 @@ def test_a_key_from_the_environment_signs_as_kid_env(app_with, db, account):
     [{"alg": "HS256"}, {"alg": "HS512", "kid": "k1"}, {"alg": "HS384", "kid": "k1"}],
     ids=["no-kid", "hs512", "hs384"],
 )
-def test_a_token_without_a_kid_or_with_another_algorithm_is_refused(client, db, account, services, header):
+def test_a_token_without_a_kid_or_with_another_algorithm_is_refused(client, db, account, context, header):
     key, _ = factories.make_client(db, account)
     now = int(time.time())
     claims = {
-        "iss": services.settings.jwt_issuer,
-        "aud": services.settings.jwt_audience,
+        "iss": context.settings.jwt_issuer,
+        "aud": context.settings.jwt_audience,
         "sub": key,
         "iat": now,
         "exp": now + 600,
     }
-    signing_key = services.keyring.key("k1")
+    signing_key = context.keyring.key("k1")
     token = jwt.encode(
         claims, signing_key, algorithm=header["alg"], headers={k: v for k, v in header.items() if k != "alg"}
     )
@@ -323,16 +323,16 @@ def test_secrets_are_kept_only_as_hashes(client, db, account, headers):
 
 
 def test_token_lifetime_is_bounded_and_the_clock_is_checked_on_every_call(
-    client, db, account, services, monkeypatch
+    client, db, account, context, monkeypatch
 ):
     """exp - iat is the configured lifetime; a token whose exp passes stops working even when cached."""
     key, secret = factories.make_client(db, account)
     token = client.post("/api/v1/token", params={"clientKey": key, "secret": secret}).json()["access_token"]
     claims = jwt.decode(token, options={"verify_signature": False})
-    assert claims["exp"] - claims["iat"] == services.settings.token_ttl_seconds
+    assert claims["exp"] - claims["iat"] == context.settings.token_ttl_seconds
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v2/users", headers=headers).status_code == 200
-    later = time.time() + services.settings.token_ttl_seconds + 1
+    later = time.time() + context.settings.token_ttl_seconds + 1
     monkeypatch.setattr(security.time, "time", lambda: later)
     response = client.get("/api/v2/users", headers=headers)
     monkeypatch.undo()

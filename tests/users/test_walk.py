@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from enabley.deps import Tenant
 from enabley.users import service
+from enabley.users.schemas import UserQuery
 
 TEXT = st.one_of(st.none(), st.text(max_size=12).filter(lambda s: "\x00" not in s))
 ATTRIBUTES = st.one_of(
@@ -38,41 +39,36 @@ USER = st.fixed_dictionaries(
 
 
 def _pages(find, session, tenant, paginator, filters):
-    cursor = paginator.open(None, account_id=tenant.account_id, endpoint="v3/users", filters=filters)
+    """Every page of the walk ``filters`` ask for, as ``find`` answers them."""
+    query = UserQuery.model_validate(filters)
     pages = []
     while True:
-        page = json.loads(find(session, tenant, paginator, cursor))
+        walk = paginator.walk(query, account_id=tenant.account_id, endpoint="v3/users")
+        page = json.loads(find(session, tenant, walk))
         # A key is encrypted afresh each time: whether there is one is what both must agree on.
         pages.append({**page, "paginationKey": bool(page["paginationKey"])})
         if not page["paginationKey"]:
             return pages
-        cursor = paginator.open(
-            page["paginationKey"], account_id=tenant.account_id, endpoint="v3/users", filters=filters
-        )
+        query = UserQuery.model_validate({**filters, "paginationKey": page["paginationKey"]})
 
 
-def _general(session, tenant, paginator, cursor):
-    page, items = service.users_page(session, tenant, paginator, cursor)
-    return service.Page[service.UserInfo](items=items, **page.meta()).model_dump_json()
+def _general(session, tenant, walk):
+    return service.users_page(session, tenant, walk).model_dump_json()
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(users=st.lists(USER, min_size=0, max_size=7))
-def test_the_fast_walk_answers_what_userinfo_answers(
-    users, client, headers, services, db, account, page_size
-):
+def test_the_fast_walk_answers_what_userinfo_answers(users, client, headers, context, db, account, page_size):
     page_size(3)
     for i, fields in enumerate(users):
         body = {"identifier": f"walk-{i}", **{k: v for k, v in fields.items() if v is not None}}
         body.setdefault("possibleRoles", fields["possibleRoles"])
         response = client.put("/api/v2/users", json=body, headers=headers)
         assert response.status_code in (200, 201), response.text
-    tenant = Tenant(account_id=account.id, client_id=0, client_key="", services=services)
-    paginator = services.paginator
-    filters = service.UserFilters().as_dict()
-    assert service.walks_fast(
-        paginator.open(None, account_id=account.id, endpoint="v3/users", filters=filters)
-    )
+    tenant = Tenant(account_id=account.id, client_id=0, client_key="", db=context.db)
+    paginator = context.paginator
+    filters = {}
+    assert service.walks_fast(UserQuery())
     fast = _pages(service.find_users_page, db, tenant, paginator, filters)
     general = _pages(_general, db, tenant, paginator, filters)
     assert fast == general

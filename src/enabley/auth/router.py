@@ -8,13 +8,13 @@ from fastapi import APIRouter, Request
 from enabley.admission import client_rate_exceeded, mark_issued
 from enabley.auth import service
 from enabley.auth.schemas import TokenRequest, TokenResponse
-from enabley.deps import Services
+from enabley.deps import AppContext
 from enabley.errors import InvalidClient, InvalidRequest, TooManyRequests
 from enabley.observability import RATE_LIMITED
 from enabley.ratelimit import client_address
 from enabley.schemas import ERRORS
 
-router = APIRouter(prefix="/api", tags=["Authorization"])
+router = APIRouter(responses=ERRORS, prefix="/api", tags=["Authorization"])
 
 MAX_CREDENTIAL_LENGTH = 512
 
@@ -37,12 +37,11 @@ _BODY_DOC: dict[str, Any] = {
     "/v1/token",
     summary="Token",
     response_model=TokenResponse,
-    responses=ERRORS,
     openapi_extra=_BODY_DOC,
 )
 async def token(request: Request) -> TokenResponse:
     """Authorization token generation"""
-    services: Services = request.app.state.services
+    context: AppContext = request.app.state.context
     client_key = _credential("clientKey", request.query_params.get("clientKey"))
     secret = _credential("secret", request.query_params.get("secret"))
     if client_key is None or secret is None:
@@ -52,25 +51,25 @@ async def token(request: Request) -> TokenResponse:
     if client_key is None or secret is None:
         raise InvalidRequest("Missing required query parameters 'clientKey' and 'secret'")
     address = client_address(request.scope)
-    wait = await services.limits.failures.blocked_for(client_key, address)
+    wait = await context.limits.failures.blocked_for(client_key, address)
     if wait:
         RATE_LIMITED.labels("token").inc()
         raise TooManyRequests(
             f"Too many failed token requests; retry in {wait} s", headers={"Retry-After": str(wait)}
         )
     try:
-        issued = await services.db.probe(
-            service.issue_token, services.db, services.keyring, services.settings, client_key, secret
+        issued = await context.db.probe(
+            service.issue_token, context.db, context.keyring, context.settings, client_key, secret
         )
     except InvalidClient:
-        await services.limits.failures.record(client_key, address)
+        await context.limits.failures.record(client_key, address)
         raise
     # Only a client's own successful requests spend its budget: nobody else can use it up.
-    decision = await services.limits.clients.hit(f"token:{client_key}")
+    decision = await context.limits.clients.hit(f"token:{client_key}")
     mark_issued(request.scope["state"], decision)
     if decision is not None and not decision.allowed:
         RATE_LIMITED.labels("api").inc()
-        raise client_rate_exceeded(decision, services.settings.rate_limit)
+        raise client_rate_exceeded(decision, context.settings.rate_limit)
     return issued
 
 

@@ -14,7 +14,7 @@ from enabley.accounts import service as accounts_service
 from enabley.auth.schemas import TokenResponse
 from enabley.config import Settings
 from enabley.db import Database, FastQuery
-from enabley.errors import InvalidClient, NotFound
+from enabley.errors import AccessDenied, InvalidClient, NotFound
 from enabley.models import Account, ApiClient, SigningKey
 from enabley.security import KeyRing
 
@@ -27,9 +27,14 @@ ACTIVE_CLIENT = FastQuery(active_client)
 W = TypeVar("W", bound=Callable[..., Any])
 
 
+def revoked() -> AccessDenied:
+    """The refusal of a token whose API client was revoked, or whose account was deleted."""
+    return AccessDenied("The API client of this token has been revoked")
+
+
 def checks_client(work: W) -> W:
     """Marks a lookup (``Tenant.lookup``) whose statement joins from ``active_client`` itself, and
-    answers ``tenant.revoked()`` when that finds nothing: the separate check would repeat it."""
+    answers ``revoked()`` when that finds nothing: the separate check would repeat it."""
     work.checks_client = True  # type: ignore[attr-defined]
     return work
 

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Query, Response, status
 
 from enabley.catalog import service
 from enabley.catalog.schemas import CatalogEntryInfo, ExternalCatalogItemGet
-from enabley.deps import CurrentTenant
+from enabley.deps import BaseUrl, CurrentTenant
 from enabley.schemas import ERRORS, MAX_IDENTIFIER, NOT_FOUND, OK_EMPTY, SubAccountQuery, path_identifier
 
-router = APIRouter(prefix="/api")
+router = APIRouter(responses=ERRORS, prefix="/api")
 
 CatalogSubAccount = Annotated[
     str | None,
@@ -26,10 +26,11 @@ CatalogSubAccount = Annotated[
     tags=["Catalog"],
     summary="getCatalogItem",
     response_model=ExternalCatalogItemGet,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def get_catalog_item(
     tenant: CurrentTenant,
+    base_url: BaseUrl,
     external_channel_id: Annotated[
         str,
         Query(
@@ -43,7 +44,7 @@ async def get_catalog_item(
 ) -> ExternalCatalogItemGet:
     """The catalog item of a channel published in the sub-account's catalog (without subAccountName:
     the account-wide catalog); 404 when the channel is not published there."""
-    return await tenant.read(service.get_item, external_channel_id, sub_account_name)
+    return await tenant.read(service.get_item, base_url, external_channel_id, sub_account_name)
 
 
 @router.get(
@@ -51,11 +52,10 @@ async def get_catalog_item(
     tags=["Admin"],
     summary="List catalog entries",
     response_model=list[CatalogEntryInfo],
-    responses=ERRORS,
 )
-async def list_catalog_entries(tenant: CurrentTenant) -> list[CatalogEntryInfo]:
+async def list_catalog_entries(tenant: CurrentTenant, base_url: BaseUrl) -> list[CatalogEntryInfo]:
     """Every channel published in a catalog of the account, in the order they were published."""
-    return await tenant.read(service.list_entries)
+    return await tenant.read(service.list_entries, base_url)
 
 
 @router.put(
@@ -66,19 +66,19 @@ async def list_catalog_entries(tenant: CurrentTenant) -> list[CatalogEntryInfo]:
     responses={
         200: {"description": "The channel was already published there"},
         201: {"description": "The channel was published", "model": ExternalCatalogItemGet},
-        **ERRORS,
         **NOT_FOUND,
     },
 )
 async def publish_channel_in_catalog(
     channel_identifier: Annotated[str, path_identifier("channelIdentifier", "Channel identifier")],
     tenant: CurrentTenant,
+    base_url: BaseUrl,
     response: Response,
     sub_account_name: CatalogSubAccount = None,
 ) -> ExternalCatalogItemGet:
     """Publish a channel in the sub-account's catalog (without subAccountName: the account-wide
     catalog). The catalogItemId stays the same while the channel stays published there."""
-    item, created = await tenant.write(service.publish, channel_identifier, sub_account_name)
+    item, created = await tenant.write(service.publish, base_url, channel_identifier, sub_account_name)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return item
@@ -89,7 +89,7 @@ async def publish_channel_in_catalog(
     tags=["Admin"],
     summary="Withdraw a channel from a catalog",
     response_class=Response,
-    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+    responses={**OK_EMPTY, **NOT_FOUND},
 )
 async def withdraw_channel_from_catalog(
     channel_identifier: Annotated[str, path_identifier("channelIdentifier", "Channel identifier")],

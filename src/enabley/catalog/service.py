@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -12,21 +11,18 @@ from sqlalchemy.orm import Session
 from enabley.accounts import service as accounts_service
 from enabley.catalog.schemas import CatalogEntryInfo, ExternalCatalogItemGet
 from enabley.channels import service as channels_service
-from enabley.db import owned, utcnow
+from enabley.db import HasAccount, owned, utcnow
 from enabley.errors import NotFound
 from enabley.models import CatalogEntry, Channel, SubAccount
 
-if TYPE_CHECKING:
-    from enabley.deps import Tenant
+
+def link(base_url: str, catalog_item_id: str) -> str:
+    return f"{base_url}/catalog/{catalog_item_id}"
 
 
-def link(tenant: Tenant, catalog_item_id: str) -> str:
-    return f"{tenant.services.settings.public_base_url.rstrip('/')}/catalog/{catalog_item_id}"
-
-
-def _item(tenant: Tenant, entry: CatalogEntry) -> ExternalCatalogItemGet:
+def _item(base_url: str, entry: CatalogEntry) -> ExternalCatalogItemGet:
     return ExternalCatalogItemGet(
-        catalog_item_id=entry.catalog_item_id, link=link(tenant, entry.catalog_item_id)
+        catalog_item_id=entry.catalog_item_id, link=link(base_url, entry.catalog_item_id)
     )
 
 
@@ -35,7 +31,7 @@ def _catalog_name(sub_account_name: str | None) -> str:
 
 
 def _find(
-    session: Session, tenant: Tenant, channel_identifier: str, sub_account_name: str | None
+    session: Session, tenant: HasAccount, channel_identifier: str, sub_account_name: str | None
 ) -> tuple[Channel, SubAccount | None, CatalogEntry | None]:
     sub = accounts_service.resolve_sub_account(session, tenant, sub_account_name)
     channel = channels_service.require_channel(session, tenant, channel_identifier)
@@ -47,7 +43,7 @@ def _find(
 
 
 def get_item(
-    session: Session, tenant: Tenant, channel_identifier: str, sub_account_name: str | None
+    session: Session, tenant: HasAccount, base_url: str, channel_identifier: str, sub_account_name: str | None
 ) -> ExternalCatalogItemGet:
     """The catalog item of a published channel; 404 when it isn't published in that catalog."""
     _, _, entry = _find(session, tenant, channel_identifier, sub_account_name)
@@ -55,16 +51,16 @@ def get_item(
         raise NotFound(
             f"Channel {channel_identifier!r} is not published in {_catalog_name(sub_account_name)}"
         )
-    return _item(tenant, entry)
+    return _item(base_url, entry)
 
 
 def publish(
-    session: Session, tenant: Tenant, channel_identifier: str, sub_account_name: str | None
+    session: Session, tenant: HasAccount, base_url: str, channel_identifier: str, sub_account_name: str | None
 ) -> tuple[ExternalCatalogItemGet, bool]:
     """Publish a channel in a catalog; returns its item and whether it was newly published."""
     channel, sub, entry = _find(session, tenant, channel_identifier, sub_account_name)
     if entry is not None:
-        return _item(tenant, entry), False
+        return _item(base_url, entry), False
     entry = CatalogEntry(
         account_id=tenant.account_id,
         catalog_item_id=str(uuid.uuid4()),
@@ -77,11 +73,13 @@ def publish(
             session.add(entry)
     except IntegrityError:
         # Published meanwhile by a concurrent request: answer with that entry.
-        return get_item(session, tenant, channel_identifier, sub_account_name), False
-    return _item(tenant, entry), True
+        return get_item(session, tenant, base_url, channel_identifier, sub_account_name), False
+    return _item(base_url, entry), True
 
 
-def withdraw(session: Session, tenant: Tenant, channel_identifier: str, sub_account_name: str | None) -> None:
+def withdraw(
+    session: Session, tenant: HasAccount, channel_identifier: str, sub_account_name: str | None
+) -> None:
     _, _, entry = _find(session, tenant, channel_identifier, sub_account_name)
     if entry is None:
         raise NotFound(
@@ -93,7 +91,7 @@ def withdraw(session: Session, tenant: Tenant, channel_identifier: str, sub_acco
     session.expunge(entry)
 
 
-def list_entries(session: Session, tenant: Tenant) -> list[CatalogEntryInfo]:
+def list_entries(session: Session, tenant: HasAccount, base_url: str) -> list[CatalogEntryInfo]:
     rows = session.execute(
         owned(CatalogEntry, tenant)
         .with_only_columns(
@@ -109,7 +107,7 @@ def list_entries(session: Session, tenant: Tenant) -> list[CatalogEntryInfo]:
     return [
         CatalogEntryInfo(
             catalog_item_id=item_id,
-            link=link(tenant, item_id),
+            link=link(base_url, item_id),
             channel_identifier=channel_identifier,
             sub_account_name=sub_name,
             created=created,

@@ -20,7 +20,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from enabley.errors import NotFound
 
 if TYPE_CHECKING:
-    from enabley.deps import Services
+    from enabley.deps import AppContext
 
 PDF_PATH = "/api/v1/certificates/pdf/"
 PDF_TOKEN_TTL_SECONDS = 7 * 24 * 3600
@@ -46,24 +46,24 @@ def instant(value: datetime) -> int:
     return (value - _EPOCH) // _MICROSECOND
 
 
-def _fernet(services: Services) -> Fernet:
-    return Fernet(services.keyring.fernet_key(_PURPOSE))
+def _fernet(context: AppContext) -> Fernet:
+    return Fernet(context.keyring.fernet_key(_PURPOSE))
 
 
-def pdf_url(services: Services, user: uuid.UUID, certificate: uuid.UUID, certified_at: datetime) -> str:
+def pdf_url(context: AppContext, user: uuid.UUID, certificate: uuid.UUID, certified_at: datetime) -> str:
     """A link to the PDF of this certification that opens without a token, valid for 7 days."""
     payload = {"u": user.hex, "c": certificate.hex, "d": instant(certified_at)}
-    token = _fernet(services).encrypt(json.dumps(payload, separators=(",", ":")).encode()).decode()
-    return services.settings.public_base_url.rstrip("/") + PDF_PATH + token
+    token = _fernet(context).encrypt(json.dumps(payload, separators=(",", ":")).encode()).decode()
+    return context.settings.public_base_url.rstrip("/") + PDF_PATH + token
 
 
-def read_token(services: Services, token: str) -> PdfLink:
+def read_token(context: AppContext, token: str) -> PdfLink:
     """The certification a link names; 404 when it is altered or has expired."""
     gone = NotFound("This certificate link is invalid or has expired")
     if len(token) > 1024:
         raise gone
     try:
-        data = json.loads(_fernet(services).decrypt(token.encode(), ttl=PDF_TOKEN_TTL_SECONDS))
+        data = json.loads(_fernet(context).decrypt(token.encode(), ttl=PDF_TOKEN_TTL_SECONDS))
         return PdfLink(uuid.UUID(hex=data["u"]), uuid.UUID(hex=data["c"]), int(data["d"]))
     except (InvalidToken, ValueError, UnicodeError, TypeError, KeyError, AttributeError):
         raise gone from None

@@ -12,11 +12,14 @@ from enabley.certificates.schemas import (
     ExternalUserCertificateState,
     requirementUpdate,
 )
-from enabley.deps import AppServices, CurrentTenant, paged
+from enabley.deps import Context, CurrentTenant, paged
 from enabley.pagination import Page, PageQuery, Walk
 from enabley.schemas import CONFLICT, ERRORS, NOT_FOUND, path_identifier
 
-router = APIRouter(prefix="/api")
+router = APIRouter(responses=ERRORS, prefix="/api")
+links_router = APIRouter(prefix="/api")
+"""The certificate links: public on purpose (the link is the credential), so without the token's
+errors."""
 
 CertificateIdentifier = Annotated[str, path_identifier("externalCertificateId", "External certificate id")]
 UserIdentifier = Annotated[str, path_identifier("userIdentifier", "User identifier")]
@@ -36,7 +39,6 @@ to the certificate PDF while he is certified (CERTIFIED or ABOUT_TO_EXPIRE) and 
     tags=["Certificates"],
     summary="Get account certificates",
     response_model=list[CertificateInformation],
-    responses=ERRORS,
 )
 async def get_account_certificates(tenant: CurrentTenant) -> list[CertificateInformation]:
     """Get all certificates information for that account"""
@@ -50,23 +52,22 @@ async def get_account_certificates(tenant: CurrentTenant) -> list[CertificateInf
     response_model=ExternalUserCertificateState,
     responses={
         200: {"description": "Requirement status was updated"},
-        **ERRORS,
         404: {**NOT_FOUND[404], "description": "User or certificate not found"},
         409: {**CONFLICT[409], "description": "No existing user-certificate connection"},
     },
 )
 async def update_certificate_requirement_for_a_user(
-    body: requirementUpdate, tenant: CurrentTenant
+    body: requirementUpdate, tenant: CurrentTenant, context: Context
 ) -> ExternalUserCertificateState:
     """Define whether the certificate is required for the user or not
 
     Answers the user's resulting certificate state."""
     return await tenant.write(
-        service.set_requirement, body.certificate_identifier, body.user_identifier, body.is_required
+        service.set_requirement, context, body.certificate_identifier, body.user_identifier, body.is_required
     )
 
 
-@router.get(
+@links_router.get(
     "/v1/certificates/pdf/{token}",
     tags=["Certificates"],
     summary="Get certificate PDF",
@@ -78,7 +79,7 @@ async def update_certificate_requirement_for_a_user(
     },
 )
 async def get_certificate_pdf(
-    token: Annotated[str, path_identifier("token", "The token of a pdfUrl")], services: AppServices
+    token: Annotated[str, path_identifier("token", "The token of a pdfUrl")], context: Context
 ) -> Response:
     """The certificate PDF a `pdfUrl` links to: the learner's name, the
     certificate name, and the certification and expiration dates.
@@ -86,7 +87,7 @@ async def get_certificate_pdf(
     Needs no bearer token, so that it opens in a browser: the link itself is the credential. It is
     valid for 7 days, and answers 404 once expired, altered, or when the user is no longer
     certified (revoked, expired, or no longer a learner of its courses)."""
-    document = await services.db.reading(service.certificate_document, services, token)
+    document = await context.db.reading(service.certificate_document, context, token)
     content = service.cached_pdf(document)
     if content is None:
         content = await run_in_threadpool(service.render_pdf, document)
@@ -102,14 +103,15 @@ async def get_certificate_pdf(
     tags=["Certificates"],
     summary="Get user\u2019s certificates",
     response_model=list[ExternalUserCertificateState],
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
     description="Get all of the user\u2019s accomplishments in form of certificates" + STATE_RULES,
 )
 async def get_users_certificates(
     external_user_id: Annotated[str, path_identifier("externalUserId", "externalUserId")],
     tenant: CurrentTenant,
+    context: Context,
 ) -> list[ExternalUserCertificateState]:
-    return await tenant.read(service.user_certificates, external_user_id)
+    return await tenant.read(service.user_certificates, context, external_user_id)
 
 
 @router.get(
@@ -117,7 +119,7 @@ async def get_users_certificates(
     tags=["Certificates"],
     summary="Get account certificates V2",
     response_model=Page[CertificateInformation],
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def get_account_certificates_v2(
     walk: Annotated[Walk[PageQuery], paged("v2/certificates", PageQuery)], tenant: CurrentTenant
@@ -131,7 +133,7 @@ async def get_account_certificates_v2(
     tags=["Certificates"],
     summary="Get account certificate by external certificate id",
     response_model=CertificateInformation,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def get_account_certificate_by_external_certificate_id(
     external_certificate_id: CertificateIdentifier, tenant: CurrentTenant
@@ -148,7 +150,6 @@ async def get_account_certificate_by_external_certificate_id(
     responses={
         200: {"description": "Certificate was updated"},
         201: {"description": "Certificate was created", "model": CertificateInformation},
-        **ERRORS,
     },
 )
 async def create_or_update_certificate(
@@ -167,7 +168,7 @@ async def create_or_update_certificate(
     tags=["Admin"],
     summary="Find certificate",
     response_model=CertificateInformation,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def find_certificate(
     external_certificate_id: CertificateIdentifier, tenant: CurrentTenant
@@ -181,14 +182,17 @@ async def find_certificate(
     tags=["Admin"],
     summary="Revoke a user's certificate",
     response_model=ExternalUserCertificateState,
-    responses={**ERRORS, **NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **CONFLICT},
 )
 async def revoke_users_certificate(
-    external_certificate_id: CertificateIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
+    external_certificate_id: CertificateIdentifier,
+    user_identifier: UserIdentifier,
+    tenant: CurrentTenant,
+    context: Context,
 ) -> ExternalUserCertificateState:
     """Revoke the certificate of a connected user: his state becomes REVOKED for good. Answers 409
     item_not_exists when the user learns in none of its courses."""
-    return await tenant.write(service.revoke, external_certificate_id, user_identifier)
+    return await tenant.write(service.revoke, context, external_certificate_id, user_identifier)
 
 
 @router.post(
@@ -196,12 +200,15 @@ async def revoke_users_certificate(
     tags=["Admin"],
     summary="Confirm a user's certificate",
     response_model=ExternalUserCertificateState,
-    responses={**ERRORS, **NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **CONFLICT},
 )
 async def confirm_users_certificate(
-    external_certificate_id: CertificateIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
+    external_certificate_id: CertificateIdentifier,
+    user_identifier: UserIdentifier,
+    tenant: CurrentTenant,
+    context: Context,
 ) -> ExternalUserCertificateState:
     """Record the learner's confirmation of a certificate that requires one: once every course is
     complete he is certified. Answers 409 item_not_exists when the user learns in none of its
     courses."""
-    return await tenant.write(service.confirm, external_certificate_id, user_identifier)
+    return await tenant.write(service.confirm, context, external_certificate_id, user_identifier)

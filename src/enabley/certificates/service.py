@@ -34,7 +34,7 @@ from enabley.performance import service as performance_service
 from enabley.users import service as users_service
 
 if TYPE_CHECKING:
-    from enabley.deps import Services, Tenant
+    from enabley.deps import AppContext
 
 # --- definitions -------------------------------------------------------------------------
 
@@ -290,15 +290,18 @@ def _outcomes(
     return outcomes
 
 
-def _warning(services: Services) -> timedelta:
-    return timedelta(days=services.settings.cert_expiry_warning_days)
+def _warning(context: AppContext) -> timedelta:
+    return timedelta(days=context.settings.cert_expiry_warning_days)
 
 
 def _states(
-    session: Session, tenant: Tenant, user: User, certificates: Sequence[CertificateFacts]
+    session: Session,
+    tenant: HasAccount,
+    context: AppContext,
+    user: User,
+    certificates: Sequence[CertificateFacts],
 ) -> list[ExternalUserCertificateState]:
-    services = tenant.services
-    outcomes = _outcomes(session, tenant, user, certificates, now=utcnow(), warning=_warning(services))
+    outcomes = _outcomes(session, tenant, user, certificates, now=utcnow(), warning=_warning(context))
     return [
         ExternalUserCertificateState(
             certification_date=found.outcome.certification_date,
@@ -307,7 +310,7 @@ def _states(
             is_required=found.is_required,
             name=found.certificate.name,
             pdf_url=links.pdf_url(
-                services, user.link_id, found.certificate.link_id, found.outcome.certification_date
+                context, user.link_id, found.certificate.link_id, found.outcome.certification_date
             )
             if found.outcome.certified and found.outcome.certification_date is not None
             else None,
@@ -318,7 +321,7 @@ def _states(
 
 
 def user_certificates(
-    session: Session, tenant: Tenant, user_identifier: str
+    session: Session, tenant: HasAccount, context: AppContext, user_identifier: str
 ) -> list[ExternalUserCertificateState]:
     user = users_service.require_user(session, tenant, user_identifier)
     certificates = session.execute(
@@ -326,7 +329,9 @@ def user_certificates(
         .where(Certificate.id.in_(_connected_ids(user.id)))
         .order_by(Certificate.id)
     )
-    return _states(session, tenant, user, [(certificate, fact) for certificate, fact in certificates])
+    return _states(
+        session, tenant, context, user, [(certificate, fact) for certificate, fact in certificates]
+    )
 
 
 def _connected(
@@ -361,35 +366,48 @@ def _fact(session: Session, certificate: Certificate, user: User) -> UserCertifi
 
 
 def set_requirement(
-    session: Session, tenant: Tenant, certificate_identifier: str, user_identifier: str, is_required: bool
+    session: Session,
+    tenant: HasAccount,
+    context: AppContext,
+    certificate_identifier: str,
+    user_identifier: str,
+    is_required: bool,
 ) -> ExternalUserCertificateState:
     certificate, user = _connected(session, tenant, certificate_identifier, user_identifier)
     fact = _fact(session, certificate, user)
     fact.is_required = is_required
     session.flush()
-    return _states(session, tenant, user, [(certificate, fact)])[0]
+    return _states(session, tenant, context, user, [(certificate, fact)])[0]
 
 
 def revoke(
-    session: Session, tenant: Tenant, certificate_identifier: str, user_identifier: str
+    session: Session,
+    tenant: HasAccount,
+    context: AppContext,
+    certificate_identifier: str,
+    user_identifier: str,
 ) -> ExternalUserCertificateState:
     certificate, user = _connected(session, tenant, certificate_identifier, user_identifier)
     fact = _fact(session, certificate, user)
     if fact.revoked_at is None:
         fact.revoked_at = utcnow()
         session.flush()
-    return _states(session, tenant, user, [(certificate, fact)])[0]
+    return _states(session, tenant, context, user, [(certificate, fact)])[0]
 
 
 def confirm(
-    session: Session, tenant: Tenant, certificate_identifier: str, user_identifier: str
+    session: Session,
+    tenant: HasAccount,
+    context: AppContext,
+    certificate_identifier: str,
+    user_identifier: str,
 ) -> ExternalUserCertificateState:
     certificate, user = _connected(session, tenant, certificate_identifier, user_identifier)
     fact = _fact(session, certificate, user)
     if fact.confirmed_at is None:
         fact.confirmed_at = utcnow()
         session.flush()
-    return _states(session, tenant, user, [(certificate, fact)])[0]
+    return _states(session, tenant, context, user, [(certificate, fact)])[0]
 
 
 # --- the PDF ----------------------------------------------------------------------------
@@ -400,14 +418,14 @@ def _learner_name(user: User) -> str:
     return full or user.username or user.email or user.external_id
 
 
-def certificate_document(session: Session, services: Services, token: str) -> pdf.CertificateDocument:
+def certificate_document(session: Session, context: AppContext, token: str) -> pdf.CertificateDocument:
     """What the PDF behind ``token`` shows; 404 unless its learner holds that very certification
     right now.
 
     The learner is found by his link id, unique among all accounts; every other query is scoped
     by his account.
     """
-    link = links.read_token(services, token)
+    link = links.read_token(context, token)
     not_held = NotFound("This certificate is not held by its learner")
     user = session.scalar(select(User).where(User.link_id == link.user))
     if user is None:
@@ -421,9 +439,7 @@ def certificate_document(session: Session, services: Services, token: str) -> pd
     if held is None:
         raise not_held
     certificate, fact = held
-    (found,) = _outcomes(
-        session, scope, user, [(certificate, fact)], now=utcnow(), warning=_warning(services)
-    )
+    (found,) = _outcomes(session, scope, user, [(certificate, fact)], now=utcnow(), warning=_warning(context))
     outcome = found.outcome
     if (
         not outcome.certified

@@ -20,7 +20,7 @@ from enabley.channels.schemas import (
 from enabley.deps import CurrentTenant
 from enabley.schemas import CONFLICT, ERRORS, NOT_FOUND, OK_EMPTY, path_identifier
 
-router = APIRouter(prefix="/api/admin/v1", tags=["Admin"])
+router = APIRouter(responses=ERRORS, prefix="/api/admin/v1", tags=["Admin"])
 
 ChannelIdentifier = Annotated[
     str, path_identifier("channelIdentifier", "Channel or master channel identifier")
@@ -32,7 +32,6 @@ def _upserted(model: type, name: str) -> dict[int | str, dict[str, object]]:
     return {
         200: {"description": f"{name} was updated"},
         201: {"description": f"{name} was created", "model": model},
-        **ERRORS,
         **NOT_FOUND,
         **CONFLICT,
     }
@@ -59,7 +58,7 @@ async def create_or_update_master_channel(
     "/masterChannels/{identifier}",
     summary="Get a master channel",
     response_model=ExternalMasterChannelGet,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def get_master_channel(
     identifier: Annotated[str, path_identifier("identifier", "Master channel identifier")],
@@ -91,7 +90,7 @@ async def create_or_update_content_item(
     "/channels/{channelIdentifier}/contentItems",
     summary="List content items",
     response_model=list[ContentItemInfo],
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def list_content_items(
     channel_identifier: ChannelIdentifier, tenant: CurrentTenant
@@ -104,7 +103,7 @@ async def list_content_items(
     "/channels/{channelIdentifier}/contentItems/{itemIdentifier}",
     summary="Get a content item",
     response_model=ContentItemInfo,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def get_content_item(
     channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
@@ -117,7 +116,7 @@ async def get_content_item(
     "/channels/{channelIdentifier}/contentItems/{itemIdentifier}",
     summary="Delete a content item",
     response_class=Response,
-    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+    responses={**OK_EMPTY, **NOT_FOUND},
 )
 async def delete_content_item(
     channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
@@ -149,7 +148,7 @@ async def create_or_update_training_event(
     "/channels/{channelIdentifier}/trainingEvents",
     summary="List training events",
     response_model=list[TrainingEventInfo],
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def list_training_events(
     channel_identifier: ChannelIdentifier, tenant: CurrentTenant
@@ -162,7 +161,7 @@ async def list_training_events(
     "/channels/{channelIdentifier}/trainingEvents/{itemIdentifier}",
     summary="Get a training event",
     response_model=TrainingEventInfo,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def get_training_event(
     channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
@@ -175,7 +174,7 @@ async def get_training_event(
     "/channels/{channelIdentifier}/trainingEvents/{itemIdentifier}",
     summary="Delete a training event",
     response_class=Response,
-    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+    responses={**OK_EMPTY, **NOT_FOUND},
 )
 async def delete_training_event(
     channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
@@ -189,7 +188,7 @@ async def delete_training_event(
     "/channels/{channelIdentifier}/details",
     summary="Set channel details",
     response_model=ChannelDetails,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def set_channel_details(
     channel_identifier: ChannelIdentifier, body: ChannelDetailsData, tenant: CurrentTenant
@@ -203,7 +202,7 @@ async def set_channel_details(
     "/channels/{channelIdentifier}/details",
     summary="Get channel details",
     response_model=ChannelDetails,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def get_channel_details(channel_identifier: ChannelIdentifier, tenant: CurrentTenant) -> ChannelDetails:
     """The categories and schedule of a channel or master channel."""

@@ -17,7 +17,7 @@ from enabley.channels.schemas import (
     MasterChannelQuery,
     TrainingEvent,
 )
-from enabley.deps import CurrentTenant, paged
+from enabley.deps import BaseUrl, CurrentTenant, paged
 from enabley.pagination import Page, Walk
 from enabley.schemas import (
     CONFLICT,
@@ -29,7 +29,7 @@ from enabley.schemas import (
     path_identifier,
 )
 
-router = APIRouter(prefix="/api", tags=["Channels"])
+router = APIRouter(responses=ERRORS, prefix="/api", tags=["Channels"])
 
 ChannelIdentifier = Annotated[str, path_identifier("channelIdentifier", "Channel identifier")]
 GroupIdentifier = Annotated[str, path_identifier("groupIdentifier", "Group identifier")]
@@ -44,10 +44,10 @@ OnlyPublished = Annotated[
     "/v1/channels",
     summary="Get account channels",
     response_model=list[ChannelInfo],
-    responses=ERRORS,
 )
 async def get_account_channels(
     tenant: CurrentTenant,
+    base_url: BaseUrl,
     created_since: Annotated[
         TimestampIn | None,
         Query(
@@ -62,6 +62,7 @@ async def get_account_channels(
     """Get all channels that a certain account contains"""
     return await tenant.read(
         service.list_channels,
+        base_url=base_url,
         created_since=created_since,
         include_categories=bool(include_categories),
         sub_account_name=sub_account_name,
@@ -75,15 +76,14 @@ async def get_account_channels(
     responses={
         200: {"description": "Channel was updated"},
         201: {"description": "Channel was created", "model": ChannelInfo},
-        **ERRORS,
         **CONFLICT,
     },
 )
 async def create_or_update_channel(
-    body: ChannelData, tenant: CurrentTenant, response: Response
+    body: ChannelData, tenant: CurrentTenant, base_url: BaseUrl, response: Response
 ) -> ChannelInfo:
     """Operations that creates or update channel"""
-    info, created = await tenant.write(service.put_channel, body)
+    info, created = await tenant.write(service.put_channel, body, base_url)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return info
@@ -93,7 +93,7 @@ async def create_or_update_channel(
     "/v1/channels/{channelIdentifier}/courses/events",
     summary="Get Course Training Events",
     response_model=list[TrainingEvent],
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def get_course_training_events(
     channel_identifier: ChannelIdentifier, tenant: CurrentTenant
@@ -106,7 +106,7 @@ async def get_course_training_events(
     "/v1/channels/{channelIdentifier}/groups/{groupIdentifier}",
     summary="Assign group to channel",
     response_class=Response,
-    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+    responses={**OK_EMPTY, **NOT_FOUND},
 )
 async def assign_group_to_channel(
     channel_identifier: ChannelIdentifier,
@@ -129,7 +129,7 @@ async def assign_group_to_channel(
     "/v1/channels/{channelIdentifier}/groups/{groupIdentifier}",
     summary="Remove group from channel",
     response_class=Response,
-    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+    responses={**OK_EMPTY, **NOT_FOUND},
 )
 async def remove_group_from_channel(
     channel_identifier: ChannelIdentifier, group_identifier: GroupIdentifier, tenant: CurrentTenant
@@ -143,7 +143,7 @@ async def remove_group_from_channel(
     "/v1/channels/{channelIdentifier}/users/{userIdentifier}",
     summary="Remove user from channel",
     response_class=Response,
-    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+    responses={**OK_EMPTY, **NOT_FOUND},
 )
 async def remove_user_from_channel(
     channel_identifier: ChannelIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
@@ -157,22 +157,24 @@ async def remove_user_from_channel(
     "/v1/channels/{identifier}",
     summary="Find channel by identifier",
     response_model=ChannelInfo,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def find_channel_by_identifier(
     identifier: Annotated[str, path_identifier("identifier", "Channel identifier")],
     tenant: CurrentTenant,
+    base_url: BaseUrl,
     include_categories: IncludeCategories = None,
 ) -> ChannelInfo:
     """Find channel by identifier"""
-    return await tenant.read(service.channel_info, identifier, include_categories=bool(include_categories))
+    return await tenant.read(
+        service.channel_info, identifier, base_url=base_url, include_categories=bool(include_categories)
+    )
 
 
 @router.get(
     "/v2/channels/channels/masters",
     summary="Get account master channels",
     response_model=list[ExternalMasterChannelGet],
-    responses=ERRORS,
 )
 async def get_account_master_channels(
     tenant: CurrentTenant,
@@ -189,7 +191,7 @@ async def get_account_master_channels(
     "/v2/channels/channels/{channelIdentifier}/members/count",
     summary="Retrieve the number of members in a channel",
     response_model=ExternalChannelMembersInfoGet,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def retrieve_the_number_of_members_in_a_channel(
     channel_identifier: ChannelIdentifier, tenant: CurrentTenant
@@ -207,24 +209,23 @@ async def retrieve_the_number_of_members_in_a_channel(
     responses={
         200: {"description": "OK", "model": ChannelInfo},
         201: {"description": "The channel instance was created"},
-        **ERRORS,
         **NOT_FOUND,
         **CONFLICT,
     },
 )
 async def create_a_channel_instance_from_a_master_course(
-    body: ExternalChannelInstance, tenant: CurrentTenant
+    body: ExternalChannelInstance, tenant: CurrentTenant, base_url: BaseUrl
 ) -> ChannelInfo:
     """Operation that creates a channel instance from a master course. The instance is a COURSE
     channel with the master's content items, training events, categories and schedule."""
-    return await tenant.write(service.create_instance, body)
+    return await tenant.write(service.create_instance, body, base_url)
 
 
 @router.post(
     "/v2/channels/{channelIdentifier}/users/{userIdentifier}",
     summary="Assign user to channel",
     response_class=Response,
-    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+    responses={**OK_EMPTY, **NOT_FOUND},
 )
 async def assign_user_to_channel(
     channel_identifier: ChannelIdentifier,
@@ -248,20 +249,22 @@ async def assign_user_to_channel(
     "/v3/channels",
     summary="Get account channels V3",
     response_model=Page[ChannelInfo],
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def get_account_channels_v3(
-    walk: Annotated[Walk[ChannelQuery], paged("v3/channels", ChannelQuery)], tenant: CurrentTenant
+    walk: Annotated[Walk[ChannelQuery], paged("v3/channels", ChannelQuery)],
+    tenant: CurrentTenant,
+    base_url: BaseUrl,
 ) -> Page[ChannelInfo]:
     """Get all channels that a certain account contains"""
-    return await tenant.read(service.channels_page, walk)
+    return await tenant.read(service.channels_page, walk, base_url)
 
 
 @router.get(
     "/v3/channels/masters",
     summary="Get account master channels V3",
     response_model=Page[ExternalMasterChannelGet],
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def get_account_master_channels_v3(
     walk: Annotated[Walk[MasterChannelQuery], paged("v3/channels/masters", MasterChannelQuery)],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import Row, Select, func, insert
@@ -32,9 +32,6 @@ from enabley.db import AnySelect, HasAccount, owned, utcnow
 from enabley.errors import InvalidRequest, ItemExists, NotFound
 from enabley.models import Channel, ChannelItem, SubAccount
 from enabley.pagination import Page, Walk
-
-if TYPE_CHECKING:
-    from enabley.deps import Tenant
 
 
 def require_channel(
@@ -127,13 +124,12 @@ def schedule_of(start: datetime | None, end: datetime | None) -> Schedule | None
     return Schedule(start_date=start, end_date=end)
 
 
-def direct_link(tenant: Tenant, identifier: str) -> str:
-    base = tenant.services.settings.public_base_url.rstrip("/")
-    return f"{base}/channels/{quote(identifier, safe='')}"
+def direct_link(base_url: str, identifier: str) -> str:
+    return f"{base_url}/channels/{quote(identifier, safe='')}"
 
 
 def _to_info(
-    tenant: Tenant, row: Any, totals: rules.ItemTotals, include_categories: bool, now: datetime
+    base_url: str, row: Any, totals: rules.ItemTotals, include_categories: bool, now: datetime
 ) -> ChannelInfo:
     return ChannelInfo(
         availability=ChannelAvailability(
@@ -142,7 +138,7 @@ def _to_info(
         ),
         categories=list(row.categories) if include_categories else None,
         created=row.created_at,
-        direct_link=direct_link(tenant, row.external_id),
+        direct_link=direct_link(base_url, row.external_id),
         duration=rules.duration(totals),
         identifier=row.external_id,
         master_channel_id=row.master_external_id,
@@ -154,21 +150,23 @@ def _to_info(
 
 
 def infos(
-    session: Session, tenant: Tenant, rows: Sequence[Row[Any]], *, include_categories: bool
+    session: Session, tenant: HasAccount, rows: Sequence[Row[Any]], *, base_url: str, include_categories: bool
 ) -> list[ChannelInfo]:
+    """``rows`` (of ``_info_select``) as the API answers them; ``base_url``: the server's public
+    address, which channels' direct links start with."""
     totals = item_totals(session, tenant, [row.id for row in rows])
     now = utcnow()
     empty = rules.ItemTotals()
-    return [_to_info(tenant, r, totals.get(r.id, empty), include_categories, now) for r in rows]
+    return [_to_info(base_url, r, totals.get(r.id, empty), include_categories, now) for r in rows]
 
 
 def channel_info(
-    session: Session, tenant: Tenant, identifier: str, *, include_categories: bool = False
+    session: Session, tenant: HasAccount, identifier: str, *, base_url: str, include_categories: bool = False
 ) -> ChannelInfo:
     row = session.execute(_info_select(tenant).where(Channel.external_id == identifier)).first()
     if row is None:
         raise NotFound(f"Channel {identifier!r} not found")
-    return infos(session, tenant, [row], include_categories=include_categories)[0]
+    return infos(session, tenant, [row], base_url=base_url, include_categories=include_categories)[0]
 
 
 def _sub_account_filter(session: Session, tenant: HasAccount, stmt: Select[Any], name: Any) -> Select[Any]:
@@ -178,8 +176,9 @@ def _sub_account_filter(session: Session, tenant: HasAccount, stmt: Select[Any],
 
 def list_channels(
     session: Session,
-    tenant: Tenant,
+    tenant: HasAccount,
     *,
+    base_url: str,
     created_since: datetime | None,
     include_categories: bool,
     sub_account_name: str | None,
@@ -188,14 +187,17 @@ def list_channels(
     if created_since is not None:
         stmt = stmt.where(Channel.created_at >= created_since)
     rows = session.execute(stmt.order_by(Channel.id)).all()
-    return infos(session, tenant, rows, include_categories=include_categories)
+    return infos(session, tenant, rows, base_url=base_url, include_categories=include_categories)
 
 
-def channels_page(session: Session, tenant: Tenant, walk: Walk[ChannelQuery]) -> Page[ChannelInfo]:
+def channels_page(
+    session: Session, tenant: HasAccount, walk: Walk[ChannelQuery], base_url: str
+) -> Page[ChannelInfo]:
     query = walk.query
     stmt = _sub_account_filter(session, tenant, _info_select(tenant), query.sub_account_name)
     page = walk.fetch(session, stmt, [Channel.id])
-    return page.page(infos(session, tenant, page.rows, include_categories=bool(query.include_categories)))
+    included = bool(query.include_categories)
+    return page.page(infos(session, tenant, page.rows, base_url=base_url, include_categories=included))
 
 
 def _masters_filtered(
@@ -263,10 +265,12 @@ def _insert(session: Session, tenant: HasAccount, channel: Channel) -> bool:
     return True
 
 
-def put_channel(session: Session, tenant: Tenant, data: ChannelData) -> tuple[ChannelInfo, bool]:
+def put_channel(
+    session: Session, tenant: HasAccount, data: ChannelData, base_url: str
+) -> tuple[ChannelInfo, bool]:
     """*Create or update Channel*: the channel as it now is, and whether it was created."""
     channel, created = upsert_channel(session, tenant, data)
-    return channel_info(session, tenant, channel.external_id), created
+    return channel_info(session, tenant, channel.external_id, base_url=base_url), created
 
 
 def put_master(
@@ -365,7 +369,9 @@ _COPIED_ITEM_COLUMNS = (
 )
 
 
-def create_instance(session: Session, tenant: Tenant, data: ExternalChannelInstance) -> ChannelInfo:
+def create_instance(
+    session: Session, tenant: HasAccount, data: ExternalChannelInstance, base_url: str
+) -> ChannelInfo:
     """A COURSE channel made from a master: its items, training events, categories and schedule."""
     master = require_channel(session, tenant, data.master_course_identifier, master=True)
     sub = accounts_service.resolve_sub_account(session, tenant, data.sub_account_name)
@@ -405,7 +411,7 @@ def create_instance(session: Session, tenant: Tenant, data: ExternalChannelInsta
                 for row in items
             ],
         )
-    return channel_info(session, tenant, channel.external_id)
+    return channel_info(session, tenant, channel.external_id, base_url=base_url)
 
 
 def details_of(channel: Channel) -> ChannelDetails:

@@ -9,14 +9,14 @@ from enabley.entitlements import service
 from enabley.entitlements.schemas import ExternalEntitlement
 from enabley.schemas import ERRORS, NOT_FOUND, OK_EMPTY, path_identifier
 
-router = APIRouter(prefix="/api", tags=["Users"])
+router = APIRouter(responses=ERRORS, prefix="/api", tags=["Users"])
 
 
 @router.post(
     "/v2/users/entitlements",
     summary="Add user entity role",
     response_class=Response,
-    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+    responses={**OK_EMPTY, **NOT_FOUND},
 )
 async def add_user_entity_role(body: ExternalEntitlement, tenant: CurrentTenant) -> Response:
     """Add user entity role to Course, Group, Workspace"""
@@ -28,7 +28,7 @@ async def add_user_entity_role(body: ExternalEntitlement, tenant: CurrentTenant)
     "/v2/users/entitlements",
     summary="Remove user entity role",
     response_class=Response,
-    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+    responses={**OK_EMPTY, **NOT_FOUND},
 )
 async def remove_user_entity_role(body: ExternalEntitlement, tenant: CurrentTenant) -> Response:
     """Remove user entity role from Course, Group, Workspace"""
@@ -40,7 +40,7 @@ async def remove_user_entity_role(body: ExternalEntitlement, tenant: CurrentTena
     "/v2/users/{identifier}/entitlements",
     summary="Get user entity roles",
     response_model=list[ExternalEntitlement],
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def get_user_entity_roles(
     identifier: Annotated[str, path_identifier("identifier", "User identifier")], tenant: CurrentTenant

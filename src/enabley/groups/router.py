@@ -9,8 +9,8 @@ from enabley.groups import service
 from enabley.groups.schemas import MAX_HIERARCHY_TYPES, GroupData, GroupInfo
 from enabley.schemas import ERRORS, NOT_FOUND, OK_EMPTY, Name, SubAccountQuery, path_identifier
 
-router = APIRouter(prefix="/api", tags=["Groups"])
-admin_router = APIRouter(prefix="/api/admin", tags=["Admin"])
+router = APIRouter(responses=ERRORS, prefix="/api", tags=["Groups"])
+admin_router = APIRouter(responses=ERRORS, prefix="/api/admin", tags=["Admin"])
 
 GroupIdentifier = Annotated[str, path_identifier("groupIdentifier", "Group identifier")]
 UserIdentifier = Annotated[str, path_identifier("userIdentifier", "User identifier")]
@@ -25,7 +25,6 @@ Identifier = Annotated[str, path_identifier("identifier", "Group identifier")]
     responses={
         200: {"description": "Group was updated"},
         201: {"description": "Group was created", "model": GroupInfo},
-        **ERRORS,
     },
 )
 async def create_or_update_group(body: GroupData, tenant: CurrentTenant, response: Response) -> GroupInfo:
@@ -36,13 +35,13 @@ async def create_or_update_group(body: GroupData, tenant: CurrentTenant, respons
     return info
 
 
-@router.get("/v1/groups/hierarchy", summary="Get hierarchy", response_model=list[str], responses=ERRORS)
+@router.get("/v1/groups/hierarchy", summary="Get hierarchy", response_model=list[str])
 async def get_hierarchy(tenant: CurrentTenant) -> list[str]:
     """Get account's group hierarchy"""
     return await tenant.read(service.get_hierarchy)
 
 
-@router.get("/v1/groups/list", summary="Get Groups", response_model=list[GroupInfo], responses=ERRORS)
+@router.get("/v1/groups/list", summary="Get Groups", response_model=list[GroupInfo])
 async def get_groups(tenant: CurrentTenant, sub_account_name: SubAccountQuery = None) -> list[GroupInfo]:
     """Get groups by account or sub-account name"""
     return await tenant.read(service.list_groups, sub_account_name)
@@ -52,7 +51,7 @@ async def get_groups(tenant: CurrentTenant, sub_account_name: SubAccountQuery = 
     "/v1/groups/{groupIdentifier}/users/{userIdentifier}",
     summary="Assign User to Group",
     response_class=Response,
-    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+    responses={**OK_EMPTY, **NOT_FOUND},
 )
 async def assign_user_to_group(
     group_identifier: GroupIdentifier,
@@ -69,7 +68,7 @@ async def assign_user_to_group(
     "/v1/groups/{groupIdentifier}/users/{userIdentifier}",
     summary="Remove User from Group",
     response_class=Response,
-    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+    responses={**OK_EMPTY, **NOT_FOUND},
 )
 async def remove_user_from_group(
     group_identifier: GroupIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
@@ -83,7 +82,7 @@ async def remove_user_from_group(
     "/v1/groups/{identifier}",
     summary="Find group",
     response_model=GroupInfo,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def find_group(
     identifier: Identifier, tenant: CurrentTenant, sub_account_name: SubAccountQuery = None
@@ -96,7 +95,7 @@ async def find_group(
     "/v1/groups/{identifier}",
     summary="deleteGroup",
     response_class=Response,
-    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+    responses={**OK_EMPTY, **NOT_FOUND},
 )
 async def delete_group(identifier: Identifier, tenant: CurrentTenant) -> Response:
     """Delete a group that has no child groups, with its user memberships, channel assignments and
@@ -109,7 +108,7 @@ async def delete_group(identifier: Identifier, tenant: CurrentTenant) -> Respons
     "/v1/users/{identifier}/groups",
     summary="Find user group(s) by user identifier",
     response_model=list[GroupInfo],
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def find_user_groups_by_user_identifier(
     identifier: Annotated[str, path_identifier("identifier", "User identifier")],
@@ -124,7 +123,6 @@ async def find_user_groups_by_user_identifier(
     "/v1/groups/hierarchy",
     summary="Set group hierarchy",
     response_model=list[str],
-    responses=ERRORS,
 )
 async def set_group_hierarchy(
     tenant: CurrentTenant,

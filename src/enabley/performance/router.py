@@ -10,7 +10,7 @@ from enabley.performance import service
 from enabley.performance.schemas import ActivityData, ExternalUserChannelPerformance, PerformanceQuery
 from enabley.schemas import ERRORS, NOT_FOUND, OK_EMPTY, path_identifier
 
-router = APIRouter(prefix="/api")
+router = APIRouter(responses=ERRORS, prefix="/api")
 
 PROGRESS_RULES = """
 
@@ -30,7 +30,7 @@ def _query(alias: str, description: str) -> Any:
     tags=["Performance"],
     summary="Get users channel performance",
     response_model=list[ExternalUserChannelPerformance],
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
     description="""Get the user\u2019s overall performance for a specified channel. If no externalChannelId is
 provided, the performance for all channels of that user will be returned.
 In addition, users with no ExternalId set will not be included.
@@ -54,7 +54,7 @@ async def get_users_channel_performance(
     tags=["Performance"],
     summary="Get performance by user, channel, or both",
     response_model=Page[ExternalUserChannelPerformance],
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
     description="""Retrieve learner performance for a specific channel, or a specific user, or both.
 
 At least one of channelIdentifier and userIdentifier is required (400 otherwise). Pages are ordered
@@ -72,7 +72,7 @@ async def get_performance_by_user_channel_or_both(
     tags=["Channels"],
     summary="Force complete a channel for a learner",
     response_class=Response,
-    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+    responses={**OK_EMPTY, **NOT_FOUND},
 )
 async def force_complete_a_channel_for_a_learner(
     channel_identifier: Annotated[str, path_identifier("channelIdentifier", "Channel identifier")],
@@ -93,7 +93,7 @@ async def force_complete_a_channel_for_a_learner(
     tags=["Admin"],
     summary="Record learner activity",
     response_model=ExternalUserChannelPerformance,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def record_learner_activity(
     body: ActivityData, tenant: CurrentTenant

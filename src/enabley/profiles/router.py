@@ -9,7 +9,7 @@ from enabley.profiles import service
 from enabley.profiles.schemas import MAX_LOOKUP_IDENTIFIERS, UserProfileData, UserProfileInfo
 from enabley.schemas import ERRORS, NOT_FOUND, Identifier, path_identifier
 
-router = APIRouter(prefix="/api", tags=["UserProfiles"])
+router = APIRouter(responses=ERRORS, prefix="/api", tags=["UserProfiles"])
 
 ProfileIdentifier = Annotated[str, path_identifier("profileIdentifier", "Profile identifier")]
 UserIdentifier = Annotated[str, path_identifier("userIdentifier", "User identifier")]
@@ -19,7 +19,6 @@ UserIdentifier = Annotated[str, path_identifier("userIdentifier", "User identifi
     "/v2/getUserProfiles",
     summary="Get profile details by id(s)",
     response_model=list[UserProfileInfo],
-    responses=ERRORS,
 )
 async def get_profile_details_by_ids(
     identifiers: Annotated[
@@ -44,7 +43,6 @@ async def get_profile_details_by_ids(
     responses={
         200: {"description": "User Profile was updated"},
         201: {"description": "User Profile was created", "model": UserProfileInfo},
-        **ERRORS,
     },
 )
 async def create_or_update_user_profile(
@@ -61,7 +59,7 @@ async def create_or_update_user_profile(
     "/v2/userProfiles/users/{identifier}",
     summary="Find profiles of a user by user identifier",
     response_model=list[UserProfileInfo],
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def find_profiles_of_a_user_by_user_identifier(
     identifier: Annotated[str, path_identifier("identifier", "User identifier")], tenant: CurrentTenant
@@ -74,7 +72,7 @@ async def find_profiles_of_a_user_by_user_identifier(
     "/v2/userProfiles/{profileIdentifier}/users/{userIdentifier}",
     summary="Assign profile of a user by user identifier and profile identifier",
     response_class=Response,
-    responses={200: {"description": "Assignment of profile of a user was updated"}, **ERRORS, **NOT_FOUND},
+    responses={200: {"description": "Assignment of profile of a user was updated"}, **NOT_FOUND},
 )
 async def assign_profile_of_a_user_by_user_identifier_and_profile_identifier(
     profile_identifier: ProfileIdentifier,
@@ -93,7 +91,6 @@ async def assign_profile_of_a_user_by_user_identifier_and_profile_identifier(
     response_class=Response,
     responses={
         200: {"description": "Remove assignment of profile of a user was updated"},
-        **ERRORS,
         **NOT_FOUND,
     },
 )

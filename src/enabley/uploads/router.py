@@ -15,7 +15,7 @@ from enabley.uploads.schemas import (
     UploadErrorResponse,
 )
 
-router = APIRouter(prefix="/api", tags=["Uploads"])
+router = APIRouter(responses=ERRORS, prefix="/api", tags=["Uploads"])
 
 # The body (up to ENABLEY_MAX_UPLOAD_BYTES) is spooled to a file here and parsed from there as a
 # stream, off the event loop, rather than declared as a parameter that FastAPI would hold whole,
@@ -31,7 +31,6 @@ _RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": 
     summary="Upload the organisation's groups and users",
     response_model=ExternalOrgBulkUploadResponse,
     responses={
-        **ERRORS,
         400: {"model": UploadErrorResponse, "description": "Invalid input: nothing was written"},
         409: {"model": ErrorResponse, "description": "Changed concurrently: nothing was written"},
         413: {"model": ErrorResponse, "description": "Request body larger than the upload limit"},

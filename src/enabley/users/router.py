@@ -5,55 +5,24 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from enabley.deps import CurrentTenant
-from enabley.pagination import Page, PaginationKeyQuery
+from enabley.deps import CurrentTenant, paged
+from enabley.pagination import Page, Walk
 from enabley.schemas import CONFLICT, ERRORS, NOT_FOUND, OK_EMPTY, SubAccountQuery, path_identifier
 from enabley.security import hash_password
 from enabley.users import service
-from enabley.users.schemas import ExternalPermission, UserData, UserIdentity, UserInfo
+from enabley.users.schemas import ExternalPermission, UserData, UserIdentity, UserInfo, UserQuery, UserSearch
 
-router = APIRouter(prefix="/api", tags=["Users"])
+router = APIRouter(responses=ERRORS, prefix="/api", tags=["Users"])
 
 UserIdentifier = Annotated[str, path_identifier("identifier", "User identifier")]
 
 
-EmailSubstring = Annotated[
-    str | None, Query(alias="emailSubstring", max_length=255, description="Email substring")
-]
-FirstNameSubstring = Annotated[
-    str | None, Query(alias="firstNameSubstring", max_length=255, description="First name substring")
-]
-LastNameSubstring = Annotated[
-    str | None, Query(alias="lastNameSubstring", max_length=255, description="Last name substring")
-]
-UsernameSubstring = Annotated[
-    str | None, Query(alias="usernameSubstring", max_length=255, description="Username substring")
-]
-IdentifierFilter = Annotated[str | None, Query(max_length=255, description="The unique id of user")]
-
-
-@router.get("/v2/users", summary="Find users by filter", response_model=list[UserInfo], responses=ERRORS)
+@router.get("/v2/users", summary="Find users by filter", response_model=list[UserInfo])
 async def find_users_by_filter(
-    tenant: CurrentTenant,
-    email_substring: EmailSubstring = None,
-    first_name_substring: FirstNameSubstring = None,
-    identifier: IdentifierFilter = None,
-    last_name_substring: LastNameSubstring = None,
-    limit: Annotated[int, Query(ge=1, le=200, description="Page size. Max:200 items")] = 50,
-    start: Annotated[int, Query(ge=0, le=10_000_000, description="Start index")] = 0,
-    sub_account_name: SubAccountQuery = None,
-    username_substring: UsernameSubstring = None,
+    search: Annotated[UserSearch, Query()], tenant: CurrentTenant
 ) -> list[UserInfo]:
     """Find users by filter"""
-    filters = service.UserFilters(
-        identifier,
-        email_substring,
-        first_name_substring,
-        last_name_substring,
-        username_substring,
-        sub_account_name,
-    )
-    return await tenant.read(service.find_users, filters, start=start, limit=limit)
+    return await tenant.read(service.find_users, search, start=search.start, limit=search.limit)
 
 
 @router.put(
@@ -64,7 +33,6 @@ async def find_users_by_filter(
     responses={
         200: {"description": "User was updated"},
         201: {"description": "User was created", "model": UserInfo},
-        **ERRORS,
         **CONFLICT,
     },
 )
@@ -81,7 +49,7 @@ async def create_or_update_user(body: UserData, tenant: CurrentTenant, response:
     "/v2/users/identityManagement",
     summary="Change the user identifier (user ID) for an existing user.",
     response_model=UserInfo,
-    responses={**ERRORS, **NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **CONFLICT},
 )
 async def change_user_identifier(body: UserIdentity, tenant: CurrentTenant) -> UserInfo:
     """Change the user identifier (user ID) for an existing user. Memberships, progress and
@@ -95,7 +63,7 @@ async def change_user_identifier(body: UserIdentity, tenant: CurrentTenant) -> U
     "/v2/users/{identifier}",
     summary="Find user by identifier",
     response_model=UserInfo,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def find_user_by_identifier(
     identifier: UserIdentifier,
@@ -110,7 +78,7 @@ async def find_user_by_identifier(
     "/v2/users/{identifier}",
     summary="Update existing user status",
     response_model=UserInfo,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def update_existing_user_status(
     identifier: UserIdentifier,
@@ -128,7 +96,7 @@ async def update_existing_user_status(
     "/v2/users/{identifier}",
     summary="Delete user by identifier",
     response_class=Response,
-    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+    responses={**OK_EMPTY, **NOT_FOUND},
 )
 async def delete_user_by_identifier(identifier: UserIdentifier, tenant: CurrentTenant) -> Response:
     """Delete user by identifier"""
@@ -140,7 +108,7 @@ async def delete_user_by_identifier(identifier: UserIdentifier, tenant: CurrentT
     "/v2/users/{identifier}/subAccountName/{subAccountName}",
     summary="Remove a user from a particular sub-account",
     response_class=Response,
-    responses={**OK_EMPTY, **ERRORS, **NOT_FOUND},
+    responses={**OK_EMPTY, **NOT_FOUND},
 )
 async def remove_user_from_sub_account(
     identifier: UserIdentifier,
@@ -156,7 +124,7 @@ async def remove_user_from_sub_account(
     "/v2/users/{userIdentifier}/permissions",
     summary="Set user permissions",
     response_model=ExternalPermission,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def set_user_permissions(
     user_identifier: Annotated[str, path_identifier("userIdentifier", "userIdentifier")],
@@ -173,7 +141,7 @@ async def set_user_permissions(
     "/v2/users/{userIdentifier}/permissions",
     summary="Get user permissions",
     response_model=ExternalPermission,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def get_user_permissions(
     user_identifier: Annotated[str, path_identifier("userIdentifier", "userIdentifier")],
@@ -188,29 +156,10 @@ async def get_user_permissions(
     "/v3/users",
     summary="Find users by filter V3 New",
     response_model=Page[UserInfo],
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def find_users_by_filter_v3(
-    tenant: CurrentTenant,
-    email_substring: EmailSubstring = None,
-    first_name_substring: FirstNameSubstring = None,
-    identifier: IdentifierFilter = None,
-    last_name_substring: LastNameSubstring = None,
-    pagination_key: PaginationKeyQuery = None,
-    sub_account_name: SubAccountQuery = None,
-    username_substring: UsernameSubstring = None,
+    walk: Annotated[Walk[UserQuery], paged("v3/users", UserQuery)], tenant: CurrentTenant
 ) -> Response:
     """Find users by filter"""
-    filters = service.UserFilters(
-        identifier,
-        email_substring,
-        first_name_substring,
-        last_name_substring,
-        username_substring,
-        sub_account_name,
-    )
-    cursor = tenant.services.paginator.open(
-        pagination_key, account_id=tenant.account_id, endpoint="v3/users", filters=filters.as_dict()
-    )
-    page = await tenant.read(service.find_users_page, tenant.services.paginator, cursor)
-    return Response(page, media_type="application/json")
+    return Response(await tenant.read(service.find_users_page, walk), media_type="application/json")

@@ -6,9 +6,10 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from enabley.schemas import ApiModel, Identifier, Name, Timestamp, UserRole
+from enabley.pagination import PageQuery
+from enabley.schemas import ApiModel, Identifier, Name, SubAccountFilter, Timestamp, UserRole
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -151,3 +152,37 @@ class ExternalPermission(ApiModel):
     """The permissions of an instructor; setting them replaces the previous set."""
 
     permissions: list[Permission] = Field(max_length=10)
+
+
+def _substring(alias: str, description: str) -> Any:
+    return Field(None, alias=alias, max_length=255, description=description)
+
+
+class UserFilters(BaseModel):
+    """The filters of `GET /api/v2/users` and `GET /api/v3/users`, as their query parameters."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    email_substring: str | None = _substring("emailSubstring", "Email substring")
+    first_name_substring: str | None = _substring("firstNameSubstring", "First name substring")
+    identifier: str | None = Field(None, max_length=255, description="The unique id of user")
+    last_name_substring: str | None = _substring("lastNameSubstring", "Last name substring")
+    sub_account_name: SubAccountFilter = None
+    username_substring: str | None = _substring("usernameSubstring", "Username substring")
+
+    def narrows_by_text(self) -> bool:
+        """Whether a text or identifier filter narrows the users (the sub-account alone doesn't)."""
+        return any(
+            (self.email_substring, self.first_name_substring, self.identifier, self.last_name_substring)
+        ) or bool(self.username_substring)
+
+
+class UserSearch(UserFilters):
+    """`GET /api/v2/users`: the filters and an offset page."""
+
+    limit: int = Field(50, ge=1, le=200, description="Page size. Max:200 items")
+    start: int = Field(0, ge=0, le=10_000_000, description="Start index")
+
+
+class UserQuery(UserFilters, PageQuery):
+    """`GET /api/v3/users`: the filters and a keyset page."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -45,10 +44,10 @@ from enabley.db import (
 )
 from enabley.errors import InvalidRequest, ItemExists, NotFound, ServiceUnavailable
 from enabley.models import SubAccount, SubAccountTally, User, UserPermission, UserSubAccount, UserTally
-from enabley.pagination import Cursor, Page, PageResult, Paginator
+from enabley.pagination import Cursor, Page, Paginator, Walk
 from enabley.schemas import UserRole, format_timestamp
 from enabley.users import rules
-from enabley.users.schemas import UserData, UserInfo
+from enabley.users.schemas import UserData, UserFilters, UserInfo, UserQuery
 
 if TYPE_CHECKING:
     from enabley.deps import Tenant
@@ -131,7 +130,7 @@ def get_user(reader: Reader, tenant: Tenant, identifier: str, sub_account_name: 
     """The hot lookup: its one statement joins from the caller's active client."""
     rows = _BY_IDENTIFIER.all(reader, {"client_key": tenant.client_key, "identifier": identifier})
     if not rows:
-        raise tenant.revoked()
+        raise auth_service.revoked()
     if sub_account_name is not None and (
         _SUB_ACCOUNT_ID.first(reader, {"account_id": tenant.account_id, "name": sub_account_name}) is None
     ):
@@ -164,37 +163,6 @@ def sub_account_names(session: Session, user_ids: Iterable[int]) -> dict[int, li
     for user_id, name in rows:
         found[user_id].append(name)
     return found
-
-
-@dataclass(frozen=True, slots=True)
-class UserFilters:
-    identifier: str | None = None
-    email_substring: str | None = None
-    first_name_substring: str | None = None
-    last_name_substring: str | None = None
-    username_substring: str | None = None
-    sub_account_name: str | None = None
-
-    def as_dict(self) -> dict[str, str | None]:
-        return {
-            "identifier": self.identifier,
-            "emailSubstring": self.email_substring,
-            "firstNameSubstring": self.first_name_substring,
-            "lastNameSubstring": self.last_name_substring,
-            "usernameSubstring": self.username_substring,
-            "subAccountName": self.sub_account_name,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> UserFilters:
-        return cls(
-            identifier=data.get("identifier"),
-            email_substring=data.get("emailSubstring"),
-            first_name_substring=data.get("firstNameSubstring"),
-            last_name_substring=data.get("lastNameSubstring"),
-            username_substring=data.get("usernameSubstring"),
-            sub_account_name=data.get("subAccountName"),
-        )
 
 
 # SQLite's FTS5 trigram index over the case-folded columns (migration 0002); PostgreSQL serves
@@ -257,13 +225,11 @@ def find_users(
     return infos(session, rows)
 
 
-def users_page(
-    session: Session, tenant: HasAccount, paginator: Paginator, cursor: Cursor
-) -> tuple[PageResult, list[UserInfo]]:
+def users_page(session: Session, tenant: HasAccount, walk: Walk[UserQuery]) -> Page[UserInfo]:
     """A page of a walk filtered by text (``walk_page`` serves the others)."""
-    stmt, order, _ = _filtered(session, tenant, UserFilters.from_dict(cursor.filters))
-    page = paginator.fetch(session, cursor, stmt, order, account_id=tenant.account_id)
-    return page, infos(session, page.rows)
+    stmt, order, _ = _filtered(session, tenant, walk.query)
+    page = walk.fetch(session, stmt, order)
+    return page.page(infos(session, page.rows))
 
 
 # The unfiltered walk (or one narrowed only by sub-account), the way integrators sync their
@@ -297,18 +263,17 @@ _SUB_TALLY = FastQuery(
 )
 
 
-def walks_fast(cursor: Cursor) -> bool:
+def walks_fast(query: UserFilters) -> bool:
     """Whether ``walk_page`` serves this walk: no text or identifier filter."""
-    return not any(value for name, value in cursor.filters.items() if name != "subAccountName")
+    return not query.narrows_by_text()
 
 
-def find_users_page(session: Session, tenant: HasAccount, paginator: Paginator, cursor: Cursor) -> bytes:
+def find_users_page(session: Session, tenant: HasAccount, walk: Walk[UserQuery]) -> bytes:
     """A page of ``GET /api/v3/users`` as the JSON it is answered with: by ``walk_page`` when no
     text filter narrows the walk."""
-    if walks_fast(cursor):
-        return walk_page(reader_of(session), tenant, paginator, cursor)
-    page, items = users_page(session, tenant, paginator, cursor)
-    return Page[UserInfo](items=items, **page.meta()).model_dump_json().encode()
+    if walks_fast(walk.query):
+        return walk_page(reader_of(session), tenant, walk.paginator, walk.cursor)
+    return users_page(session, tenant, walk).model_dump_json().encode()
 
 
 def walk_page(reader: Reader, tenant: HasAccount, paginator: Paginator, cursor: Cursor) -> bytes:

@@ -9,7 +9,7 @@ from enabley.schemas import ERRORS, NOT_FOUND, path_identifier
 from enabley.workspaces import service
 from enabley.workspaces.schemas import WorkspaceData, WorkspaceInfo
 
-router = APIRouter(prefix="/api/admin", tags=["Admin"])
+router = APIRouter(responses=ERRORS, prefix="/api/admin", tags=["Admin"])
 
 
 @router.put(
@@ -20,7 +20,6 @@ router = APIRouter(prefix="/api/admin", tags=["Admin"])
     responses={
         200: {"description": "Workspace was updated"},
         201: {"description": "Workspace was created", "model": WorkspaceInfo},
-        **ERRORS,
     },
 )
 async def create_or_update_workspace(
@@ -33,7 +32,7 @@ async def create_or_update_workspace(
     return info
 
 
-@router.get("/v1/workspaces", summary="Get Workspaces", response_model=list[WorkspaceInfo], responses=ERRORS)
+@router.get("/v1/workspaces", summary="Get Workspaces", response_model=list[WorkspaceInfo])
 async def get_workspaces(tenant: CurrentTenant) -> list[WorkspaceInfo]:
     """The account's workspaces"""
     return await tenant.read(service.list_workspaces)
@@ -43,7 +42,7 @@ async def get_workspaces(tenant: CurrentTenant) -> list[WorkspaceInfo]:
     "/v1/workspaces/{identifier}",
     summary="Find workspace",
     response_model=WorkspaceInfo,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**NOT_FOUND},
 )
 async def find_workspace(
     identifier: Annotated[str, path_identifier("identifier", "Workspace identifier")], tenant: CurrentTenant
