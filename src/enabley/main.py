@@ -11,10 +11,12 @@ from fastapi import FastAPI
 from enabley import __version__, ratelimit
 from enabley.admission import AdmissionMiddleware
 from enabley.auth.router import router as auth_router
+from enabley.catalog import admin_router as catalog_admin
 from enabley.catalog.router import router as catalog_router
+from enabley.certificates import admin_router as certificates_admin
 from enabley.certificates.router import links_router as certificate_links_router
 from enabley.certificates.router import router as certificates_router
-from enabley.channels.admin_router import router as channels_admin_router
+from enabley.channels import admin_router as channels_admin
 from enabley.channels.router import router as channels_router
 from enabley.config import Settings, get_settings
 from enabley.db import Database
@@ -22,19 +24,20 @@ from enabley.deps import AppContext
 from enabley.docs import install_docs
 from enabley.entitlements.router import router as entitlements_router
 from enabley.errors import install_error_handlers
-from enabley.groups.router import admin_router as groups_admin_router
+from enabley.groups import admin_router as groups_admin
 from enabley.groups.router import router as groups_router
 from enabley.limits import RequestLimitsMiddleware
 from enabley.observability import install_observability
 from enabley.openapi import AUTHORIZATION_PATH, install_openapi
 from enabley.pagination import Paginator
+from enabley.performance import admin_router as performance_admin
 from enabley.performance.router import router as performance_router
 from enabley.profiles.router import router as profiles_router
 from enabley.security import KeyRing, TokenVerifier, ensure_server_keys
 from enabley.uploads.intake import UploadSlots
 from enabley.uploads.router import router as uploads_router
 from enabley.users.router import router as users_router
-from enabley.workspaces.router import router as workspaces_router
+from enabley.workspaces import admin_router as workspaces_admin
 
 DESCRIPTION = """
 Welcome to Enabley API documentation which will guide you on how to integrate an external
@@ -128,16 +131,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         entitlements_router,
         users_router,
         groups_router,
-        groups_admin_router,
         profiles_router,
-        workspaces_router,
         channels_router,
-        channels_admin_router,
         catalog_router,
         performance_router,
         certificates_router,
         certificate_links_router,
         uploads_router,
+        # The admin API (/api/admin): each domain's admin_router module.
+        groups_admin.router,
+        workspaces_admin.router,
+        channels_admin.router,
+        catalog_admin.router,
+        performance_admin.router,
+        certificates_admin.router,
     ):
         app.include_router(router)
     install_observability(app, access_log=settings.access_log)

@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from enabley.certificates import service
 from enabley.certificates.schemas import (
-    CertificateData,
     CertificateInformation,
     ExternalUserCertificateState,
     requirementUpdate,
@@ -22,7 +21,6 @@ links_router = APIRouter(prefix="/api")
 errors."""
 
 CertificateIdentifier = Annotated[str, path_identifier("externalCertificateId", "External certificate id")]
-UserIdentifier = Annotated[str, path_identifier("userIdentifier", "User identifier")]
 
 STATE_RULES = """
 
@@ -140,75 +138,3 @@ async def get_account_certificate_by_external_certificate_id(
 ) -> CertificateInformation:
     """Get certificate by external certificate id"""
     return await tenant.read(service.get_certificate, external_certificate_id)
-
-
-@router.put(
-    "/admin/v1/certificates",
-    tags=["Admin"],
-    summary="Create or update Certificate",
-    response_model=CertificateInformation,
-    responses={
-        200: {"description": "Certificate was updated"},
-        201: {"description": "Certificate was created", "model": CertificateInformation},
-    },
-)
-async def create_or_update_certificate(
-    body: CertificateData, tenant: CurrentTenant, response: Response
-) -> CertificateInformation:
-    """Create a certificate or update the one with this externalCertificateId. Its courses are
-    channel identifiers (an unknown one answers 400); completing all of them earns it."""
-    info, created = await tenant.write(service.upsert_certificate, body)
-    if created:
-        response.status_code = status.HTTP_201_CREATED
-    return info
-
-
-@router.get(
-    "/admin/v1/certificates/{externalCertificateId}",
-    tags=["Admin"],
-    summary="Find certificate",
-    response_model=CertificateInformation,
-    responses={**NOT_FOUND},
-)
-async def find_certificate(
-    external_certificate_id: CertificateIdentifier, tenant: CurrentTenant
-) -> CertificateInformation:
-    """The certificate with this externalCertificateId."""
-    return await tenant.read(service.get_certificate, external_certificate_id)
-
-
-@router.post(
-    "/admin/v1/certificates/{externalCertificateId}/users/{userIdentifier}/revoke",
-    tags=["Admin"],
-    summary="Revoke a user's certificate",
-    response_model=ExternalUserCertificateState,
-    responses={**NOT_FOUND, **CONFLICT},
-)
-async def revoke_users_certificate(
-    external_certificate_id: CertificateIdentifier,
-    user_identifier: UserIdentifier,
-    tenant: CurrentTenant,
-    context: Context,
-) -> ExternalUserCertificateState:
-    """Revoke the certificate of a connected user: his state becomes REVOKED for good. Answers 409
-    item_not_exists when the user learns in none of its courses."""
-    return await tenant.write(service.revoke, context, external_certificate_id, user_identifier)
-
-
-@router.post(
-    "/admin/v1/certificates/{externalCertificateId}/users/{userIdentifier}/confirm",
-    tags=["Admin"],
-    summary="Confirm a user's certificate",
-    response_model=ExternalUserCertificateState,
-    responses={**NOT_FOUND, **CONFLICT},
-)
-async def confirm_users_certificate(
-    external_certificate_id: CertificateIdentifier,
-    user_identifier: UserIdentifier,
-    tenant: CurrentTenant,
-    context: Context,
-) -> ExternalUserCertificateState:
-    """Record the learner's confirmation of a certificate that requires one: once every course is
-    complete he is certified. Answers 409 item_not_exists when the user learns in none of its
-    courses."""
-    return await tenant.write(service.confirm, context, external_certificate_id, user_identifier)

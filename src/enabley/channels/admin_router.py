@@ -20,7 +20,7 @@ from enabley.channels.schemas import (
 from enabley.deps import CurrentTenant
 from enabley.schemas import CONFLICT, ERRORS, NOT_FOUND, OK_EMPTY, path_identifier
 
-router = APIRouter(responses=ERRORS, prefix="/api/admin/v1", tags=["Admin"])
+router = APIRouter(responses=ERRORS, prefix="/api/admin", tags=["Admin"])
 
 ChannelIdentifier = Annotated[
     str, path_identifier("channelIdentifier", "Channel or master channel identifier")
@@ -38,7 +38,7 @@ def _upserted(model: type, name: str) -> dict[int | str, dict[str, object]]:
 
 
 @router.put(
-    "/masterChannels",
+    "/v1/masterChannels",
     summary="Create or update a master channel",
     response_model=ExternalMasterChannelGet,
     responses=_upserted(ExternalMasterChannelGet, "Master channel"),
@@ -55,7 +55,7 @@ async def create_or_update_master_channel(
 
 
 @router.get(
-    "/masterChannels/{identifier}",
+    "/v1/masterChannels/{identifier}",
     summary="Get a master channel",
     response_model=ExternalMasterChannelGet,
     responses={**NOT_FOUND},
@@ -69,7 +69,7 @@ async def get_master_channel(
 
 
 @router.put(
-    "/channels/{channelIdentifier}/contentItems",
+    "/v1/channels/{channelIdentifier}/contentItems",
     summary="Create or update a content item",
     response_model=ContentItemInfo,
     responses=_upserted(ContentItemInfo, "Content item"),
@@ -87,7 +87,7 @@ async def create_or_update_content_item(
 
 
 @router.get(
-    "/channels/{channelIdentifier}/contentItems",
+    "/v1/channels/{channelIdentifier}/contentItems",
     summary="List content items",
     response_model=list[ContentItemInfo],
     responses={**NOT_FOUND},
@@ -100,7 +100,7 @@ async def list_content_items(
 
 
 @router.get(
-    "/channels/{channelIdentifier}/contentItems/{itemIdentifier}",
+    "/v1/channels/{channelIdentifier}/contentItems/{itemIdentifier}",
     summary="Get a content item",
     response_model=ContentItemInfo,
     responses={**NOT_FOUND},
@@ -113,7 +113,7 @@ async def get_content_item(
 
 
 @router.delete(
-    "/channels/{channelIdentifier}/contentItems/{itemIdentifier}",
+    "/v1/channels/{channelIdentifier}/contentItems/{itemIdentifier}",
     summary="Delete a content item",
     response_class=Response,
     responses={**OK_EMPTY, **NOT_FOUND},
@@ -127,7 +127,7 @@ async def delete_content_item(
 
 
 @router.put(
-    "/channels/{channelIdentifier}/trainingEvents",
+    "/v1/channels/{channelIdentifier}/trainingEvents",
     summary="Create or update a training event",
     response_model=TrainingEventInfo,
     responses=_upserted(TrainingEventInfo, "Training event"),
@@ -145,7 +145,7 @@ async def create_or_update_training_event(
 
 
 @router.get(
-    "/channels/{channelIdentifier}/trainingEvents",
+    "/v1/channels/{channelIdentifier}/trainingEvents",
     summary="List training events",
     response_model=list[TrainingEventInfo],
     responses={**NOT_FOUND},
@@ -158,7 +158,7 @@ async def list_training_events(
 
 
 @router.get(
-    "/channels/{channelIdentifier}/trainingEvents/{itemIdentifier}",
+    "/v1/channels/{channelIdentifier}/trainingEvents/{itemIdentifier}",
     summary="Get a training event",
     response_model=TrainingEventInfo,
     responses={**NOT_FOUND},
@@ -171,7 +171,7 @@ async def get_training_event(
 
 
 @router.delete(
-    "/channels/{channelIdentifier}/trainingEvents/{itemIdentifier}",
+    "/v1/channels/{channelIdentifier}/trainingEvents/{itemIdentifier}",
     summary="Delete a training event",
     response_class=Response,
     responses={**OK_EMPTY, **NOT_FOUND},
@@ -185,7 +185,7 @@ async def delete_training_event(
 
 
 @router.put(
-    "/channels/{channelIdentifier}/details",
+    "/v1/channels/{channelIdentifier}/details",
     summary="Set channel details",
     response_model=ChannelDetails,
     responses={**NOT_FOUND},
@@ -199,7 +199,7 @@ async def set_channel_details(
 
 
 @router.get(
-    "/channels/{channelIdentifier}/details",
+    "/v1/channels/{channelIdentifier}/details",
     summary="Get channel details",
     response_model=ChannelDetails,
     responses={**NOT_FOUND},

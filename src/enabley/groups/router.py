@@ -2,15 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from enabley.deps import CurrentTenant
 from enabley.groups import service
-from enabley.groups.schemas import MAX_HIERARCHY_TYPES, GroupData, GroupInfo
-from enabley.schemas import ERRORS, NOT_FOUND, OK_EMPTY, Name, SubAccountQuery, path_identifier
+from enabley.groups.schemas import GroupData, GroupInfo
+from enabley.schemas import ERRORS, NOT_FOUND, OK_EMPTY, SubAccountQuery, path_identifier
 
 router = APIRouter(responses=ERRORS, prefix="/api", tags=["Groups"])
-admin_router = APIRouter(responses=ERRORS, prefix="/api/admin", tags=["Admin"])
 
 GroupIdentifier = Annotated[str, path_identifier("groupIdentifier", "Group identifier")]
 UserIdentifier = Annotated[str, path_identifier("userIdentifier", "User identifier")]
@@ -117,25 +116,3 @@ async def find_user_groups_by_user_identifier(
 ) -> list[GroupInfo]:
     """Find user group(s) by user identifier"""
     return await tenant.read(service.groups_of_user, identifier, sub_account_name)
-
-
-@admin_router.put(
-    "/v1/groups/hierarchy",
-    summary="Set group hierarchy",
-    response_model=list[str],
-)
-async def set_group_hierarchy(
-    tenant: CurrentTenant,
-    types: Annotated[
-        list[Name],
-        Body(
-            max_length=MAX_HIERARCHY_TYPES,
-            description="The account's group types, in order from the top of the tree down",
-            examples=[["Region", "Country", "City"]],
-        ),
-    ],
-) -> list[str]:
-    """Replace the account's ordered group hierarchy (the group types). Groups that already have a
-    type must keep a type of the new hierarchy; an empty array removes the hierarchy, and then any
-    group type is accepted."""
-    return await tenant.write(service.set_hierarchy, types)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response, status
 from enabley.deps import CurrentTenant, paged
 from enabley.pagination import Page, Walk
 from enabley.performance import service
-from enabley.performance.schemas import ActivityData, ExternalUserChannelPerformance, PerformanceQuery
+from enabley.performance.schemas import ExternalUserChannelPerformance, PerformanceQuery
 from enabley.schemas import ERRORS, NOT_FOUND, OK_EMPTY, path_identifier
 
 router = APIRouter(responses=ERRORS, prefix="/api")
@@ -86,21 +86,3 @@ async def force_complete_a_channel_for_a_learner(
     now. An unknown channel or user answers 404, a user who is not a learner of the channel 400."""
     await tenant.write(service.force_complete, channel_identifier, user_identifier)
     return Response(status_code=status.HTTP_200_OK)
-
-
-@router.post(
-    "/admin/v1/activity",
-    tags=["Admin"],
-    summary="Record learner activity",
-    response_model=ExternalUserChannelPerformance,
-    responses={**NOT_FOUND},
-)
-async def record_learner_activity(
-    body: ActivityData, tenant: CurrentTenant
-) -> ExternalUserChannelPerformance:
-    """Record a learner's progress on one content item or training event of a channel, and answer
-    the learner's resulting performance in that channel.
-
-    An unknown user, channel or item answers 404; a user who is not a learner of the channel, or
-    a score outside 0 to 100, 400."""
-    return await tenant.write(service.record_activity, body)
