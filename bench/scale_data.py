@@ -23,7 +23,7 @@ channels with activity in each.
 Everything goes through the project's own paths: groups and users through the organisation
 upload (``uploads.service.read_files`` + ``upload_org``, 100,000 users per call), profiles,
 channels, items, certificates and the two benchmark channels' group enrolments through their
-services, and the large row sets (enrolments, progress, certificate facts) through the upload's
+context, and the large row sets (enrolments, progress, certificate facts) through the upload's
 ``BulkInsert``. SQLite: ``bench/.cache/scale-<users>-v<N>.db``; PostgreSQL: a database
 ``enabley_scale_<users>_v<N>`` kept on the server; the ``Dataset`` of either in
 ``bench/.cache/scale-<users>-v<N>.<backend>.json``. Either is built under a temporary name
@@ -80,7 +80,8 @@ from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
 from enabley.certificates import service as certificates_service
 from enabley.certificates.schemas import CertificateData
-from enabley.channels import items_service, members_service, membership
+from enabley.channels import assignments, enrolment
+from enabley.channels import items as channel_items
 from enabley.channels import service as channels_service
 from enabley.channels.schemas import ChannelData, ContentItemData
 from enabley.config import Settings
@@ -464,7 +465,7 @@ class Reporter:
 
 @dataclass(frozen=True)
 class Scope:
-    """The account, as the services scope their queries by it."""
+    """The account, as the context scope their queries by it."""
 
     account_id: int
 
@@ -551,7 +552,7 @@ class Builder:
                 )
                 channels_service.upsert_channel(session, self.account, data)
                 for item in plan.items:
-                    items_service.upsert_content_item(session, self.account, plan.identifier, item)
+                    channel_items.upsert_content_item(session, self.account, plan.identifier, item)
                 self.reporter.advance("channels", 1)
             by_identifier = dict(
                 session.execute(
@@ -624,13 +625,13 @@ class Builder:
         channels = self.ids.channels
         with self.db.session(write=True) as session:
             root = tree.identifiers[tree.by_level[0][DIVISION][0]]
-            members_service.assign_group(session, account, channel_id_of(TREE), root, recursive=True)
+            assignments.assign_group(session, account, channel_id_of(TREE), root, recursive=True)
             for team in tree.by_level[0][TEAM]:
-                members_service.assign_group(
+                assignments.assign_group(
                     session, account, channel_id_of(PERF), tree.identifiers[team], recursive=False
                 )
             rows = [
-                (channels[channel], groups[tree.identifiers[group]], recursive, membership.LEARNER)
+                (channels[channel], groups[tree.identifiers[group]], recursive, enrolment.LEARNER)
                 for assigned, recursive in (
                     (self.enrolments.city_channel, True),
                     (self.enrolments.team_channel, False),
@@ -660,7 +661,7 @@ class Builder:
         parents, levels = self.tree.parents, self.tree.levels
         cities, teams = self.enrolments.city_channel, self.enrolments.team_channel
         busy = busy_index(self.users)
-        learner, instructor = membership.LEARNER, membership.INSTRUCTOR
+        learner, instructor = enrolment.LEARNER, enrolment.INSTRUCTOR
         enrolled: list[tuple[Any, ...]] = []
         progress: list[tuple[Any, ...]] = []
         facts: list[tuple[Any, ...]] = []
@@ -706,7 +707,7 @@ class Builder:
         assert self.ids.channels is not None and self.ids.items is not None
         assert self.ids.certificates is not None
         user_id, channels = self.ids.busy_user, self.ids.channels
-        enrolled = [(channels[c], user_id, membership.LEARNER) for c in range(CHANNELS) if c != TREE]
+        enrolled = [(channels[c], user_id, enrolment.LEARNER) for c in range(CHANNELS) if c != TREE]
         progress: list[tuple[Any, ...]] = []
         for c, items in enumerate(self.ids.items):
             done = [item for item in items if not item[2]] if c % 2 == 0 else items[:1]
@@ -728,8 +729,8 @@ class Builder:
         expected = tree_size(users)
         sample = [user_id_of(i) for i in sample_indexes(users)]
         with self.db.session() as session:
-            tree_learners = members_service.count_learners(session, account, channel_id_of(TREE))
-            perf_learners = members_service.count_learners(session, account, channel_id_of(PERF))
+            tree_learners = assignments.count_learners(session, account, channel_id_of(TREE))
+            perf_learners = assignments.count_learners(session, account, channel_id_of(PERF))
             if tree_learners != expected or perf_learners != expected:
                 raise RuntimeError(
                     f"learners: tree channel {tree_learners:,}, perf channel {perf_learners:,}; "
@@ -755,7 +756,7 @@ class Builder:
             active = session.scalar(
                 select(func.count(func.distinct(ItemProgress.user_id))).where(
                     ItemProgress.channel_id == perf_id,
-                    ItemProgress.user_id.in_(membership.learner_ids(perf_id)),
+                    ItemProgress.user_id.in_(enrolment.learner_ids(perf_id)),
                 )
             )
             if active != expected:
@@ -764,7 +765,7 @@ class Builder:
             busy_channels = session.scalar(
                 select(func.count())
                 .select_from(Channel)
-                .where(Channel.id.in_(membership.channel_ids_of_learner(busy)), Channel.is_master.is_(False))
+                .where(Channel.id.in_(enrolment.channel_ids_of_learner(busy)), Channel.is_master.is_(False))
             )
             busy_active = session.scalar(
                 select(func.count(func.distinct(ItemProgress.channel_id))).where(ItemProgress.user_id == busy)
@@ -773,7 +774,7 @@ class Builder:
                 raise RuntimeError(f"busy user: learner of {busy_channels}, active in {busy_active} channels")
             busy_certificates = session.scalar(
                 select(func.count(func.distinct(CertificateCourse.certificate_id))).where(
-                    CertificateCourse.channel_id.in_(membership.channel_ids_of_learner(busy))
+                    CertificateCourse.channel_id.in_(enrolment.channel_ids_of_learner(busy))
                 )
             )
             if busy_certificates != CERTIFICATES:

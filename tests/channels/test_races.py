@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from enabley.catalog import service as catalog_service
-from enabley.channels import items_service, service
+from enabley.channels import items, service
 from enabley.channels.schemas import ChannelData, ContentItemData, MasterChannelData
 from enabley.errors import ItemExists
 from enabley.models import Channel, ChannelItem
@@ -57,8 +57,8 @@ def test_content_item_created_meanwhile(db, account, monkeypatch):
         ChannelItem(account_id=account.id, channel_id=channel.id, external_id="i1", kind="CONTENT", name="x")
     )
     db.flush()
-    _blind_once(monkeypatch, items_service, "_find", lambda _: None)
-    item, created = items_service.upsert_content_item(
+    _blind_once(monkeypatch, items, "_find", lambda _: None)
+    item, created = items.upsert_content_item(
         db, SimpleNamespace(account_id=account.id), "c1", ContentItemData(identifier="i1", name="Renamed")
     )
     assert (created, item.name) == (False, "Renamed")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import delete, event, select
 
-from enabley.channels import membership
+from enabley.channels import enrolment
 from enabley.models import ChannelUser, ItemProgress
 from enabley.performance import service as performance_service
 from tests import factories
@@ -241,12 +241,12 @@ def test_learner_pairs_agree_with_the_membership_rule(db, account):
     factories.enrol_user(db, channels[2], users[3])
     factories.enrol_user(db, channels[3], users[0])
     factories.enrol_user(db, channels[3], users[1], role="INSTRUCTOR")
-    pairs = membership.learner_pairs(account)
+    pairs = enrolment.learner_pairs(account)
     got = {tuple(row) for row in db.execute(select(pairs.c.channel_id, pairs.c.user_id))}
     expected = {
         (c.id, user_id)
         for c in channels
-        for user_id in db.scalars(select(membership.learner_ids(c.id).subquery().c.user_id))
+        for user_id in db.scalars(select(enrolment.learner_ids(c.id).subquery().c.user_id))
     }
     assert got == expected
     assert len(expected) == 4 + 3 + 6 + 1

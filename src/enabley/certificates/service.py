@@ -24,7 +24,7 @@ from enabley.certificates.schemas import (
     CertificateInformation,
     ExternalUserCertificateState,
 )
-from enabley.channels import membership
+from enabley.channels import enrolment
 from enabley.db import HasAccount, insert_ignore, owned, utcnow
 from enabley.errors import InvalidRequest, ItemNotExists, NotFound
 from enabley.models import Certificate, CertificateCourse, Channel, User, UserCertificate
@@ -238,7 +238,7 @@ def _with_facts(scope: HasAccount, user_id: int) -> Select[Any]:
 def _connected_ids(user_id: int) -> Select[Any]:
     """Ids of the certificates the user is connected to (learner of any of their courses)."""
     return select(CertificateCourse.certificate_id).where(
-        CertificateCourse.channel_id.in_(membership.channel_ids_of_learner(user_id))
+        CertificateCourse.channel_id.in_(enrolment.channel_ids_of_learner(user_id))
     )
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Response, status
 
-from enabley.channels import items_service, service
+from enabley.channels import items, service
 from enabley.channels.schemas import (
     ChannelDetails,
     ChannelDetailsData,
@@ -80,7 +80,7 @@ async def create_or_update_content_item(
     """Create or update a content item of a channel or master channel. A channel's content items and
     training events share one identifier space (409 when a training event has the identifier).
     Fields left out of an update keep their value."""
-    info, created = await tenant.write(items_service.put_content_item, channel_identifier, body)
+    info, created = await tenant.write(items.put_content_item, channel_identifier, body)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return info
@@ -96,7 +96,7 @@ async def list_content_items(
     channel_identifier: ChannelIdentifier, tenant: CurrentTenant
 ) -> list[ContentItemInfo]:
     """The content items of a channel or master channel, in the order they were created."""
-    return await tenant.read(items_service.content_items, channel_identifier)
+    return await tenant.read(items.content_items, channel_identifier)
 
 
 @router.get(
@@ -109,7 +109,7 @@ async def get_content_item(
     channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
 ) -> ContentItemInfo:
     """One content item of a channel or master channel."""
-    return await tenant.read(items_service.content_item, channel_identifier, item_identifier)
+    return await tenant.read(items.content_item, channel_identifier, item_identifier)
 
 
 @router.delete(
@@ -122,7 +122,7 @@ async def delete_content_item(
     channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
 ) -> Response:
     """Delete a content item, with the learners' progress on it."""
-    await tenant.write(items_service.delete_content_item, channel_identifier, item_identifier)
+    await tenant.write(items.delete_content_item, channel_identifier, item_identifier)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -138,7 +138,7 @@ async def create_or_update_training_event(
     """Create or update a training event of a channel or master channel. untilDate must not be before
     fromDate (400). A channel's content items and training events share one identifier space (409
     when a content item has the identifier). Fields left out of an update keep their value."""
-    info, created = await tenant.write(items_service.put_training_event, channel_identifier, body)
+    info, created = await tenant.write(items.put_training_event, channel_identifier, body)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return info
@@ -154,7 +154,7 @@ async def list_training_events(
     channel_identifier: ChannelIdentifier, tenant: CurrentTenant
 ) -> list[TrainingEventInfo]:
     """The training events of a channel or master channel, in the order they were created."""
-    return await tenant.read(items_service.training_events, channel_identifier)
+    return await tenant.read(items.training_events, channel_identifier)
 
 
 @router.get(
@@ -167,7 +167,7 @@ async def get_training_event(
     channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
 ) -> TrainingEventInfo:
     """One training event of a channel or master channel."""
-    return await tenant.read(items_service.training_event_of, channel_identifier, item_identifier)
+    return await tenant.read(items.training_event_of, channel_identifier, item_identifier)
 
 
 @router.delete(
@@ -180,7 +180,7 @@ async def delete_training_event(
     channel_identifier: ChannelIdentifier, item_identifier: ItemIdentifier, tenant: CurrentTenant
 ) -> Response:
     """Delete a training event, with the learners' progress on it."""
-    await tenant.write(items_service.delete_training_event, channel_identifier, item_identifier)
+    await tenant.write(items.delete_training_event, channel_identifier, item_identifier)
     return Response(status_code=status.HTTP_200_OK)
 
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from enabley.channels import items_service, members_service, service
+from enabley.channels import assignments, items, service
 from enabley.channels.schemas import (
     ChannelData,
     ChannelInfo,
@@ -99,7 +99,7 @@ async def get_course_training_events(
     channel_identifier: ChannelIdentifier, tenant: CurrentTenant
 ) -> list[TrainingEvent]:
     """Get all Course Training Events"""
-    return await tenant.read(items_service.course_events, channel_identifier)
+    return await tenant.read(items.course_events, channel_identifier)
 
 
 @router.post(
@@ -121,7 +121,7 @@ async def assign_group_to_channel(
     ] = GroupMemberRole.LEARNER,
 ) -> Response:
     """Assign group to channel"""
-    await tenant.write(members_service.assign_group, channel_identifier, group_identifier, recursive)
+    await tenant.write(assignments.assign_group, channel_identifier, group_identifier, recursive)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -135,7 +135,7 @@ async def remove_group_from_channel(
     channel_identifier: ChannelIdentifier, group_identifier: GroupIdentifier, tenant: CurrentTenant
 ) -> Response:
     """Remove group from channel"""
-    await tenant.write(members_service.remove_group, channel_identifier, group_identifier)
+    await tenant.write(assignments.remove_group, channel_identifier, group_identifier)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -149,7 +149,7 @@ async def remove_user_from_channel(
     channel_identifier: ChannelIdentifier, user_identifier: UserIdentifier, tenant: CurrentTenant
 ) -> Response:
     """Remove user from channel"""
-    await tenant.write(members_service.remove_user, channel_identifier, user_identifier)
+    await tenant.write(assignments.remove_user, channel_identifier, user_identifier)
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -197,7 +197,7 @@ async def retrieve_the_number_of_members_in_a_channel(
     channel_identifier: ChannelIdentifier, tenant: CurrentTenant
 ) -> ExternalChannelMembersInfoGet:
     """Retrieve the number of members in a channel: its distinct learners, directly or through groups"""
-    learners = await tenant.read(members_service.count_learners, channel_identifier)
+    learners = await tenant.read(assignments.count_learners, channel_identifier)
     return ExternalChannelMembersInfoGet(learners=learners)
 
 
@@ -241,7 +241,7 @@ async def assign_user_to_channel(
     ] = None,
 ) -> Response:
     """Assign user to channel"""
-    await tenant.write(members_service.assign_user, channel_identifier, user_identifier, roles or [])
+    await tenant.write(assignments.assign_user, channel_identifier, user_identifier, roles or [])
     return Response(status_code=status.HTTP_200_OK)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from enabley.channels import membership
+from enabley.channels import enrolment
 from enabley.channels import service as channels_service
 from enabley.db import HasAccount, insert_ignore, locked, owned, utcnow
 from enabley.errors import InvalidRequest, NotFound
@@ -125,11 +125,11 @@ def performance_stmt(
             .join(Channel, Channel.id == channel.id)
         )
         if user is not None:
-            stmt = stmt.where(User.id == user.id, membership.is_learner_clause(channel.id, user.id))
+            stmt = stmt.where(User.id == user.id, enrolment.is_learner_clause(channel.id, user.id))
         else:
             # The page's learners all come after its position: reading only those, a page deep in
             # the walk costs no more than the first.
-            learners = membership.learner_ids(channel.id, after=after[0] if after is not None else None)
+            learners = enrolment.learner_ids(channel.id, after=after[0] if after is not None else None)
             stmt = stmt.where(User.id.in_(learners))
         order = [User.id]
     elif user is not None:
@@ -138,11 +138,11 @@ def performance_stmt(
             .with_only_columns(*columns)
             .select_from(Channel)
             .join(User, User.id == user.id)
-            .where(Channel.id.in_(membership.channel_ids_of_learner(user.id)), Channel.is_master.is_(False))
+            .where(Channel.id.in_(enrolment.channel_ids_of_learner(user.id)), Channel.is_master.is_(False))
         )
         order = [Channel.id]
     else:
-        pairs = membership.learner_pairs(tenant)
+        pairs = enrolment.learner_pairs(tenant)
         stmt = (
             owned(Channel, tenant)
             .with_only_columns(*columns)
@@ -194,7 +194,7 @@ def performance_page(
     if walk.cursor.total is None and channel is not None and user is None:
         # A channel's rows are its learners: counted from the memberships alone, without the
         # users they join to (which PostgreSQL would visit one by one).
-        walk = walk.counted(membership.count_learners(session, channel.id))
+        walk = walk.counted(enrolment.count_learners(session, channel.id))
     stmt, order = performance_stmt(tenant, channel=channel, user=user, after=walk.cursor.after)
     page = walk.fetch(session, stmt, order)
     return page.page([_to_row(row) for row in page.rows])
@@ -211,7 +211,7 @@ def learner_row(
 
 
 def _require_learner(session: Session, channel: Channel, user: User) -> None:
-    if not membership.is_learner(session, channel.id, user.id):
+    if not enrolment.is_learner(session, channel.id, user.id):
         raise InvalidRequest(f"User {user.external_id!r} is not a learner of channel {channel.external_id!r}")
 
 

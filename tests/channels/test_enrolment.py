@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from enabley.channels import membership
+from enabley.channels import enrolment
 from enabley.models import Channel, ChannelGroup, ChannelUser, Group, User, UserGroup
 from tests import factories
 
@@ -37,7 +37,7 @@ def _tree(db):
 
 
 def _learners(db, channel, users):
-    ids = set(db.scalars(select(membership.learner_ids(channel.id).subquery().c.user_id)))
+    ids = set(db.scalars(select(enrolment.learner_ids(channel.id).subquery().c.user_id)))
     return {name for name, user in users.items() if user.id in ids}
 
 
@@ -48,9 +48,9 @@ def test_recursive_group_reaches_descendants_and_direct_learners_count(db):
     db.add(ChannelUser(channel_id=channel.id, user_id=users["c"].id, role="LEARNER"))  # also via group
     db.flush()
     assert _learners(db, channel, users) == {"b", "c", "e", "f"}
-    assert membership.count_learners(db, channel.id) == 4
-    assert membership.is_learner(db, channel.id, users["e"].id)
-    assert not membership.is_learner(db, channel.id, users["a"].id)
+    assert enrolment.count_learners(db, channel.id) == 4
+    assert enrolment.is_learner(db, channel.id, users["e"].id)
+    assert not enrolment.is_learner(db, channel.id, users["a"].id)
 
 
 def test_non_recursive_group_is_its_members_only(db):
@@ -65,7 +65,7 @@ def test_instructors_are_not_learners(db):
     db.add(ChannelUser(channel_id=channel.id, user_id=users["a"].id, role="INSTRUCTOR"))
     db.flush()
     assert _learners(db, channel, users) == set()
-    assert membership.count_learners(db, channel.id) == 0
+    assert enrolment.count_learners(db, channel.id) == 0
 
 
 def test_membership_is_live_and_channels_of_a_learner_walk_up_the_tree(db):
@@ -78,12 +78,12 @@ def test_membership_is_live_and_channels_of_a_learner_walk_up_the_tree(db):
     db.flush()
     leaf_member = users["e"]
     channels = set(
-        db.scalars(select(membership.channel_ids_of_learner(leaf_member.id).subquery().c.channel_id))
+        db.scalars(select(enrolment.channel_ids_of_learner(leaf_member.id).subquery().c.channel_id))
     )
     assert channels == {channel.id}
     top_member = users["a"]
     channels = set(
-        db.scalars(select(membership.channel_ids_of_learner(top_member.id).subquery().c.channel_id))
+        db.scalars(select(enrolment.channel_ids_of_learner(top_member.id).subquery().c.channel_id))
     )
     assert channels == {channel.id, flat.id}
     db.query(UserGroup).filter_by(user_id=leaf_member.id).delete()

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from enabley.channels import membership
+from enabley.channels import enrolment
 from enabley.channels.schemas import ChannelRole
 from enabley.channels.service import require_channel
 from enabley.db import HasAccount, insert_ignore, locked, owned
@@ -41,7 +41,7 @@ def assign_group(
                 "channel_id": channel.id,
                 "group_id": group.id,
                 "recursive": bool(recursive),
-                "role": membership.LEARNER,
+                "role": enrolment.LEARNER,
             }
         ],
     )
@@ -92,4 +92,4 @@ def remove_user(session: Session, tenant: HasAccount, channel_identifier: str, u
 
 def count_learners(session: Session, tenant: HasAccount, channel_identifier: str) -> int:
     channel = require_channel(session, tenant, channel_identifier)
-    return membership.count_learners(session, channel.id)
+    return enrolment.count_learners(session, channel.id)
