@@ -21,7 +21,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-MAX_IDENTIFIER = 255
+from enabley.models.lengths import TEXT_LENGTH
 
 
 def format_timestamp(value: datetime) -> str:
@@ -65,10 +65,10 @@ JsonBool = Annotated[bool, Strict()]
 JsonInt = Annotated[int, Strict()]
 """An integer of a request body: a JSON number without a fraction, never a string or a boolean."""
 
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=MAX_IDENTIFIER)]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_LENGTH)]
 """An integrator's external id: case-sensitive, unique per account and kind."""
 
-Name = Annotated[str, StringConstraints(max_length=255)]
+Name = Annotated[str, StringConstraints(max_length=TEXT_LENGTH)]
 
 
 def _not_blank(value: str) -> str:
@@ -77,21 +77,23 @@ def _not_blank(value: str) -> str:
     return value
 
 
-RequiredName = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_not_blank)]
+RequiredName = Annotated[
+    str, StringConstraints(min_length=1, max_length=TEXT_LENGTH), AfterValidator(_not_blank)
+]
 """A display name that must be given: 1-255 characters, not only spaces, any script."""
 
-PathIdentifier = Annotated[str, Path(min_length=1, max_length=MAX_IDENTIFIER)]
+PathIdentifier = Annotated[str, Path(min_length=1, max_length=TEXT_LENGTH)]
 
 
 def path_identifier(alias: str, description: str) -> Any:
-    return Path(alias=alias, min_length=1, max_length=MAX_IDENTIFIER, description=description)
+    return Path(alias=alias, min_length=1, max_length=TEXT_LENGTH, description=description)
 
 
 SubAccountQuery = Annotated[
-    str | None, Query(alias="subAccountName", max_length=255, description="Sub-account name")
+    str | None, Query(alias="subAccountName", max_length=TEXT_LENGTH, description="Sub-account name")
 ]
 SubAccountFilter = Annotated[
-    str | None, Field(alias="subAccountName", max_length=255, description="Sub-account name")
+    str | None, Field(alias="subAccountName", max_length=TEXT_LENGTH, description="Sub-account name")
 ]
 """The same, as a field of a route's query-parameter model."""
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from enabley.catalog import service
 from enabley.catalog.schemas import CatalogEntryInfo, ExternalCatalogItemGet
 from enabley.deps import BaseUrl, CurrentTenant
+from enabley.models.lengths import TEXT_LENGTH
 from enabley.schemas import ERRORS, NOT_FOUND, OK_EMPTY, path_identifier
 
 router = APIRouter(responses=ERRORS, prefix="/api/admin", tags=["Admin"])
@@ -17,7 +18,7 @@ CatalogSubAccount = Annotated[
     str | None,
     Query(
         alias="subAccountName",
-        max_length=255,
+        max_length=TEXT_LENGTH,
         description="The sub-account whose catalog is meant; left out: the account-wide catalog",
     ),
 ]

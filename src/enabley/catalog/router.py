@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query
 from enabley.catalog import service
 from enabley.catalog.schemas import ExternalCatalogItemGet
 from enabley.deps import BaseUrl, CurrentTenant
-from enabley.schemas import ERRORS, MAX_IDENTIFIER, NOT_FOUND, SubAccountQuery
+from enabley.models.lengths import TEXT_LENGTH
+from enabley.schemas import ERRORS, NOT_FOUND, SubAccountQuery
 
 router = APIRouter(responses=ERRORS, prefix="/api")
 
@@ -27,7 +28,7 @@ async def get_catalog_item(
         Query(
             alias="externalChannelId",
             min_length=1,
-            max_length=MAX_IDENTIFIER,
+            max_length=TEXT_LENGTH,
             description="externalChannelId",
         ),
     ],

@@ -6,11 +6,12 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, StringConstraints
 
 from enabley.certificates.rules import CertificateState, ExpirationPeriod
+from enabley.models.lengths import TEXT_LENGTH
 from enabley.schemas import ApiModel, Identifier, JsonBool, JsonInt, Timestamp
 
 MAX_COURSES = 500
 
-CertificateName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+CertificateName = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_LENGTH)]
 
 
 class CertificateStatus(StrEnum):

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
+from enabley.models.lengths import LOCATION_LENGTH, TEXT_LENGTH
 from enabley.pagination import PageQuery
 from enabley.schemas import ApiModel, Identifier, JsonBool, JsonInt, SubAccountFilter, Timestamp, TimestampIn
 
@@ -19,10 +20,12 @@ def _not_blank(value: str) -> str:
     return value
 
 
-ChannelName = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_not_blank)]
+ChannelName = Annotated[
+    str, StringConstraints(min_length=1, max_length=TEXT_LENGTH), AfterValidator(_not_blank)
+]
 """A name of 1 to 255 characters, not only spaces."""
 
-Category = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_not_blank)]
+Category = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_LENGTH), AfterValidator(_not_blank)]
 
 
 def _unique(value: list[str]) -> list[str]:
@@ -271,7 +274,9 @@ class TrainingEventData(ApiModel):
     include_grade: JsonBool | None = Field(None, description="Grading is included (default false)")
     is_published: JsonBool | None = Field(None, description="Published (default false)")
     live_session: JsonBool | None = Field(None, description="A live session (default false)")
-    location: Annotated[str | None, Field(max_length=1024)] = Field(None, description="Event location")
+    location: Annotated[str | None, Field(max_length=LOCATION_LENGTH)] = Field(
+        None, description="Event location"
+    )
     optional: JsonBool | None = Field(
         None, description="Not required to complete the channel (default false)"
     )

@@ -4,7 +4,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints
 
-from enabley.schemas import MAX_IDENTIFIER, ApiModel, Identifier, RequiredName, Timestamp
+from enabley.models.lengths import TEXT_LENGTH
+from enabley.schemas import ApiModel, Identifier, RequiredName, Timestamp
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -13,7 +14,7 @@ def _blank_to_none(value: Any) -> Any:
 
 # An empty string in an optional reference means "none", as integrations commonly send it.
 OptionalRef = Annotated[
-    Annotated[str, StringConstraints(min_length=1, max_length=MAX_IDENTIFIER)] | None,
+    Annotated[str, StringConstraints(min_length=1, max_length=TEXT_LENGTH)] | None,
     BeforeValidator(_blank_to_none),
 ]
 

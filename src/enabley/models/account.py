@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from enabley.db import Base, TenantOwned, utcnow
 from enabley.models.identity import NEVER_REUSED_IDS
+from enabley.models.lengths import TEXT_LENGTH
 
 
 class Account(Base):
@@ -16,7 +17,7 @@ class Account(Base):
     __table_args__ = NEVER_REUSED_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(TEXT_LENGTH), unique=True)
     hierarchy: Mapped[list[str]] = mapped_column(default=list)
     """Ordered group types; empty when the account sets no hierarchy."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -32,7 +33,7 @@ class SubAccount(TenantOwned, Base):
     __table_args__ = (UniqueConstraint("account_id", "name"), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(TEXT_LENGTH))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

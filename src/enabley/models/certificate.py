@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from enabley.db import Base, TenantOwned, utcnow
 from enabley.models.identity import NEVER_REUSED_IDS, link_id_column
+from enabley.models.lengths import TEXT_LENGTH
 
 
 class Certificate(TenantOwned, Base):
@@ -21,9 +22,9 @@ class Certificate(TenantOwned, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str] = mapped_column(String(TEXT_LENGTH))
     link_id: Mapped[uuid.UUID] = link_id_column()
-    name: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(TEXT_LENGTH))
     status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
     expiration_duration: Mapped[int | None] = mapped_column(Integer)
     expiration_period: Mapped[str | None] = mapped_column(String(8))

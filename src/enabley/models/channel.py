@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from enabley.db import Base, TenantOwned, utcnow
 from enabley.models.account import SubAccount
 from enabley.models.identity import NEVER_REUSED_IDS
+from enabley.models.lengths import LOCATION_LENGTH, TEXT_LENGTH
 
 
 class Channel(TenantOwned, Base):
@@ -25,8 +26,8 @@ class Channel(TenantOwned, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(255))
-    name: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str] = mapped_column(String(TEXT_LENGTH))
+    name: Mapped[str] = mapped_column(String(TEXT_LENGTH))
     type: Mapped[str] = mapped_column(String(16), default="COURSE")
     status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
     is_master: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -59,9 +60,9 @@ class ChannelItem(TenantOwned, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
-    external_id: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str] = mapped_column(String(TEXT_LENGTH))
     kind: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(TEXT_LENGTH))
     optional: Mapped[bool] = mapped_column(Boolean, default=False)
     scored: Mapped[bool] = mapped_column(Boolean, default=False)
     """Content: the item gives a score. Training event: includeGrade."""
@@ -73,7 +74,7 @@ class ChannelItem(TenantOwned, Base):
     all_day_event: Mapped[bool] = mapped_column(Boolean, default=False)
     is_published: Mapped[bool] = mapped_column(Boolean, default=False)
     live_session: Mapped[bool] = mapped_column(Boolean, default=False)
-    location: Mapped[str | None] = mapped_column(String(1024))
+    location: Mapped[str | None] = mapped_column(String(LOCATION_LENGTH))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(default=utcnow)
 

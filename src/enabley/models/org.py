@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from enabley.db import Base, TenantOwned, utcnow
 from enabley.models.account import SubAccount
 from enabley.models.identity import NEVER_REUSED_IDS
+from enabley.models.lengths import TEXT_LENGTH
 
 
 class Group(TenantOwned, Base):
@@ -23,9 +24,9 @@ class Group(TenantOwned, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(255))
-    name: Mapped[str] = mapped_column(String(255))
-    type: Mapped[str | None] = mapped_column(String(255))
+    external_id: Mapped[str] = mapped_column(String(TEXT_LENGTH))
+    name: Mapped[str] = mapped_column(String(TEXT_LENGTH))
+    type: Mapped[str | None] = mapped_column(String(TEXT_LENGTH))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
     sub_account_id: Mapped[int | None] = mapped_column(ForeignKey("sub_accounts.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -54,8 +55,8 @@ class Profile(TenantOwned, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(255))
-    name: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str] = mapped_column(String(TEXT_LENGTH))
+    name: Mapped[str] = mapped_column(String(TEXT_LENGTH))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -77,7 +78,7 @@ class Workspace(TenantOwned, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(255))
-    name: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str] = mapped_column(String(TEXT_LENGTH))
+    name: Mapped[str] = mapped_column(String(TEXT_LENGTH))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from enabley.db import Base, TenantOwned, utcnow
 from enabley.models.account import SubAccount
 from enabley.models.identity import NEVER_REUSED_IDS, link_id_column
+from enabley.models.lengths import EMAIL_LENGTH, TEXT_LENGTH
 
 
 class UserSubAccount(Base):
@@ -34,24 +35,24 @@ class User(TenantOwned, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str] = mapped_column(String(TEXT_LENGTH))
     link_id: Mapped[uuid.UUID] = link_id_column()
-    email: Mapped[str | None] = mapped_column(String(320))
-    first_name: Mapped[str | None] = mapped_column(String(255))
-    last_name: Mapped[str | None] = mapped_column(String(255))
-    username: Mapped[str | None] = mapped_column(String(255))
-    username_key: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(EMAIL_LENGTH))
+    first_name: Mapped[str | None] = mapped_column(String(TEXT_LENGTH))
+    last_name: Mapped[str | None] = mapped_column(String(TEXT_LENGTH))
+    username: Mapped[str | None] = mapped_column(String(TEXT_LENGTH))
+    username_key: Mapped[str | None] = mapped_column(String(TEXT_LENGTH))
     """The username case-folded: usernames are unique per account whatever their case."""
     # Case-folded copies for the substring filters, so both databases compare alike.
-    email_key: Mapped[str | None] = mapped_column(String(320))
-    first_name_key: Mapped[str | None] = mapped_column(String(255))
-    last_name_key: Mapped[str | None] = mapped_column(String(255))
-    phone: Mapped[str | None] = mapped_column(String(255))
+    email_key: Mapped[str | None] = mapped_column(String(EMAIL_LENGTH))
+    first_name_key: Mapped[str | None] = mapped_column(String(TEXT_LENGTH))
+    last_name_key: Mapped[str | None] = mapped_column(String(TEXT_LENGTH))
+    phone: Mapped[str | None] = mapped_column(String(TEXT_LENGTH))
     address: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     possible_roles: Mapped[list[str]] = mapped_column(default=list)
     custom_attributes: Mapped[dict[str, Any] | None]
-    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(String(TEXT_LENGTH))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(default=utcnow)
 

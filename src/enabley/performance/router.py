@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from enabley.deps import CurrentTenant, paged
+from enabley.models.lengths import TEXT_LENGTH
 from enabley.pagination import Page, Walk
 from enabley.performance import service
 from enabley.performance.schemas import ExternalUserChannelPerformance, PerformanceQuery
@@ -22,7 +23,7 @@ Only current learners of a channel have a row."""
 
 
 def _query(alias: str, description: str) -> Any:
-    return Query(alias=alias, min_length=1, max_length=255, description=description)
+    return Query(alias=alias, min_length=1, max_length=TEXT_LENGTH, description=description)
 
 
 @router.get(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 
+from enabley.models.lengths import TEXT_LENGTH
 from enabley.pagination import PageQuery
 from enabley.schemas import ApiModel, Identifier, JsonBool, JsonInt, Timestamp, TimestampIn
 
@@ -66,8 +67,12 @@ class PerformanceQuery(PageQuery):
     """`GET /api/v2/performance`: a channel's learners, a user's channels, or one of each."""
 
     channel_identifier: str | None = Field(
-        None, alias="channelIdentifier", min_length=1, max_length=255, description="Channel identifier"
+        None,
+        alias="channelIdentifier",
+        min_length=1,
+        max_length=TEXT_LENGTH,
+        description="Channel identifier",
     )
     user_identifier: str | None = Field(
-        None, alias="userIdentifier", min_length=1, max_length=255, description="User identifier"
+        None, alias="userIdentifier", min_length=1, max_length=TEXT_LENGTH, description="User identifier"
     )

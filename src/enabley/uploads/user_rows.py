@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from enabley.schemas import MAX_IDENTIFIER, UserRole
+from enabley.models.lengths import TEXT_LENGTH
+from enabley.schemas import UserRole
 from enabley.uploads import rules
 from enabley.users import rules as user_rules
 from enabley.users.schemas import Email, UserData
@@ -84,7 +85,7 @@ class RowReader:
     def fast(self, cells: list[str]) -> Row | None:
         """The row's values without ``UserData``, or None when not sure of them."""
         identifier = cells[self.identifier]
-        if not 0 < len(identifier) <= MAX_IDENTIFIER:
+        if not 0 < len(identifier) <= TEXT_LENGTH:
             return None
         values: dict[str, Any] = {}
         for field, index, limit in self.plain:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from enabley.models.lengths import EMAIL_LENGTH, TEXT_LENGTH
 from enabley.pagination import PageQuery
 from enabley.schemas import ApiModel, Identifier, Name, SubAccountFilter, Timestamp, UserRole
 
@@ -59,11 +60,11 @@ def _check_email(value: str | None) -> str | None:
 # The length limit sits on the string itself: on the optional it would also meet the None a blank
 # value turns into, and fail as a server error.
 Email = Annotated[
-    Annotated[str, Field(max_length=320)] | None,
+    Annotated[str, Field(max_length=EMAIL_LENGTH)] | None,
     BeforeValidator(_blank_to_none),
     AfterValidator(_check_email),
 ]
-Username = Annotated[Annotated[str, Field(max_length=255)] | None, BeforeValidator(_blank_to_none)]
+Username = Annotated[Annotated[str, Field(max_length=TEXT_LENGTH)] | None, BeforeValidator(_blank_to_none)]
 
 MAX_CUSTOM_ATTRIBUTES = 100
 
@@ -155,7 +156,7 @@ class ExternalPermission(ApiModel):
 
 
 def _substring(alias: str, description: str) -> Any:
-    return Field(None, alias=alias, max_length=255, description=description)
+    return Field(None, alias=alias, max_length=TEXT_LENGTH, description=description)
 
 
 class UserFilters(BaseModel):
@@ -165,7 +166,7 @@ class UserFilters(BaseModel):
 
     email_substring: str | None = _substring("emailSubstring", "Email substring")
     first_name_substring: str | None = _substring("firstNameSubstring", "First name substring")
-    identifier: str | None = Field(None, max_length=255, description="The unique id of user")
+    identifier: str | None = Field(None, max_length=TEXT_LENGTH, description="The unique id of user")
     last_name_substring: str | None = _substring("lastNameSubstring", "Last name substring")
     sub_account_name: SubAccountFilter = None
     username_substring: str | None = _substring("usernameSubstring", "Username substring")
