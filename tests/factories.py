@@ -5,14 +5,36 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
-from enabley.models import Account, Channel, ChannelGroup, ChannelItem, ChannelUser, Group, User, UserGroup
+from enabley.models import (
+    Account,
+    CatalogEntry,
+    Certificate,
+    CertificateCourse,
+    Channel,
+    ChannelGroup,
+    ChannelItem,
+    ChannelUser,
+    Entitlement,
+    Group,
+    ItemProgress,
+    Profile,
+    SubAccount,
+    User,
+    UserCertificate,
+    UserGroup,
+    UserPermission,
+    UserProfile,
+    UserSubAccount,
+    Workspace,
+)
 
 _seq = itertools.count(1)
 
@@ -142,3 +164,53 @@ def assign_channel_group(
 ) -> None:
     session.add(ChannelGroup(channel_id=channel.id, group_id=group.id, recursive=recursive))
     session.flush()
+
+
+FILLED_AT = datetime(2026, 5, 4, 12, tzinfo=UTC)
+
+
+def fill_account(db: Session, account: Account) -> None:
+    """A row of this account in every table (tests/test_account_deletion.py proves it is every one)."""
+    sub = db.scalars(select(SubAccount).where(SubAccount.account_id == account.id)).first()
+    assert sub is not None
+    make_client(db, account)
+    ana = make_user(db, account, "ana", first_name="Ana", email="ana@example.com")
+    bob = make_user(db, account, "bob", last_name="Reis")
+    parent = make_group(db, account, "company")
+    team = make_group(db, account, "team", parent=parent)
+    team.sub_account_id = sub.id
+    master = make_course(db, account, "master", is_master=True)
+    course = make_channel(db, account, "course")
+    course.master_id, course.sub_account_id = master.id, sub.id
+    item = make_channel_item(db, course, "i1")
+    profile = Profile(account_id=account.id, external_id="driver", name="Driver")
+    workspace = Workspace(account_id=account.id, external_id="ws", name="Workspace")
+    certificate = Certificate(account_id=account.id, external_id="cert", name="Forklift")
+    db.add_all([profile, workspace, certificate])
+    db.flush()
+    db.add_all(
+        [
+            UserSubAccount(user_id=ana.id, sub_account_id=sub.id),
+            UserPermission(user_id=ana.id, permission="ADMIN"),
+            UserGroup(user_id=bob.id, group_id=team.id),
+            UserProfile(user_id=ana.id, profile_id=profile.id),
+            ChannelUser(channel_id=course.id, user_id=ana.id, role="LEARNER"),
+            ChannelGroup(channel_id=course.id, group_id=team.id),
+            ItemProgress(
+                user_id=ana.id, item_id=item.id, channel_id=course.id, completed=True, completed_at=FILLED_AT
+            ),
+            CertificateCourse(certificate_id=certificate.id, channel_id=course.id),
+            UserCertificate(user_id=ana.id, certificate_id=certificate.id, is_required=True),
+            Entitlement(
+                account_id=account.id, user_id=bob.id, entity_type="GROUP", entity_id=team.id, role="ADMIN"
+            ),
+            CatalogEntry(account_id=account.id, catalog_item_id=unique("entry"), channel_id=course.id),
+            CatalogEntry(
+                account_id=account.id,
+                catalog_item_id=unique("entry"),
+                channel_id=course.id,
+                sub_account_id=sub.id,
+            ),
+        ]
+    )
+    db.flush()

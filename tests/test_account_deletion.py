@@ -10,24 +10,6 @@ from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.db import Base
-from enabley.models import (
-    Account,
-    CatalogEntry,
-    Certificate,
-    CertificateCourse,
-    ChannelGroup,
-    ChannelUser,
-    Entitlement,
-    ItemProgress,
-    Profile,
-    SubAccount,
-    UserCertificate,
-    UserGroup,
-    UserPermission,
-    UserProfile,
-    UserSubAccount,
-    Workspace,
-)
 from tests import factories
 
 GLOBAL_TABLES = {"server_secrets", "signing_keys"}
@@ -36,55 +18,6 @@ GLOBAL_TABLES = {"server_secrets", "signing_keys"}
 UNIQUE_OR_PRIMARY = (UniqueConstraint, PrimaryKeyConstraint)
 
 WHEN = datetime(2026, 5, 4, 12, tzinfo=UTC)
-
-
-def fill(db: Session, account: Account) -> None:
-    """A row of this account in every table (see ``test_the_filled_account_holds_rows_in_every_table``)."""
-    sub = db.scalars(select(SubAccount).where(SubAccount.account_id == account.id)).first()
-    assert sub is not None
-    factories.make_client(db, account)
-    ana = factories.make_user(db, account, "ana", first_name="Ana", email="ana@example.com")
-    bob = factories.make_user(db, account, "bob", last_name="Reis")
-    parent = factories.make_group(db, account, "company")
-    team = factories.make_group(db, account, "team", parent=parent)
-    team.sub_account_id = sub.id
-    master = factories.make_course(db, account, "master", is_master=True)
-    course = factories.make_channel(db, account, "course")
-    course.master_id, course.sub_account_id = master.id, sub.id
-    item = factories.make_channel_item(db, course, "i1")
-    profile = Profile(account_id=account.id, external_id="driver", name="Driver")
-    workspace = Workspace(account_id=account.id, external_id="ws", name="Workspace")
-    certificate = Certificate(account_id=account.id, external_id="cert", name="Forklift")
-    db.add_all([profile, workspace, certificate])
-    db.flush()
-    db.add_all(
-        [
-            UserSubAccount(user_id=ana.id, sub_account_id=sub.id),
-            UserPermission(user_id=ana.id, permission="ADMIN"),
-            UserGroup(user_id=bob.id, group_id=team.id),
-            UserProfile(user_id=ana.id, profile_id=profile.id),
-            ChannelUser(channel_id=course.id, user_id=ana.id, role="LEARNER"),
-            ChannelGroup(channel_id=course.id, group_id=team.id),
-            ItemProgress(
-                user_id=ana.id, item_id=item.id, channel_id=course.id, completed=True, completed_at=WHEN
-            ),
-            CertificateCourse(certificate_id=certificate.id, channel_id=course.id),
-            UserCertificate(user_id=ana.id, certificate_id=certificate.id, is_required=True),
-            Entitlement(
-                account_id=account.id, user_id=bob.id, entity_type="GROUP", entity_id=team.id, role="ADMIN"
-            ),
-            CatalogEntry(
-                account_id=account.id, catalog_item_id=factories.unique("entry"), channel_id=course.id
-            ),
-            CatalogEntry(
-                account_id=account.id,
-                catalog_item_id=factories.unique("entry"),
-                channel_id=course.id,
-                sub_account_id=sub.id,
-            ),
-        ]
-    )
-    db.flush()
 
 
 def snapshot(db: Session) -> dict[str, dict[tuple[Any, ...], tuple[int | None, tuple[Any, ...]]]]:
@@ -135,7 +68,7 @@ def tables_without_rows_of(before: dict[str, Any], account_id: int) -> list[str]
 def test_the_filled_account_holds_rows_in_every_table(db):
     """A table added to the models and not to ``fill`` fails here, so deletion is tested on it too."""
     account = factories.make_account(db, sub_accounts=["EU"])
-    fill(db, account)
+    factories.fill_account(db, account)
     before = snapshot(db)
     assert set(before) == set(Base.metadata.tables)
     assert tables_without_rows_of(before, account.id) == []
@@ -145,7 +78,7 @@ def test_deleting_an_account_removes_every_row_it_owns_and_no_other(db, client, 
     doomed = factories.make_account(db, sub_accounts=["EU"])
     kept = factories.make_account(db, sub_accounts=["EU"])
     for account in (doomed, kept):
-        fill(db, account)
+        factories.fill_account(db, account)
     doomed_headers, kept_headers = auth(doomed), auth(kept)
     assert client.get("/api/v2/users/ana", headers=doomed_headers).status_code == 200
     before = snapshot(db)
@@ -167,7 +100,7 @@ def test_deleting_an_account_removes_every_row_it_owns_and_no_other(db, client, 
 
 def test_an_account_is_deleted_by_one_statement_that_the_database_cascades(db, engine):
     account = factories.make_account(db, sub_accounts=["EU"])
-    fill(db, account)
+    factories.fill_account(db, account)
     with factories.counted_statements(engine) as seen:
         accounts_service.delete_account(db, account.name)
     deletes = [statement for statement in seen if statement.lstrip().upper().startswith("DELETE")]

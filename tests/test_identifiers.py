@@ -8,7 +8,6 @@ from sqlalchemy import Integer, func, select
 from enabley.accounts import service as accounts_service
 from enabley.db import Base
 from tests import factories
-from tests.test_account_deletion import fill
 
 GENERATED_IDS = sorted(
     table.name
@@ -31,11 +30,11 @@ def ids_of(db, account_id: int, aggregate) -> dict[str, int]:
 def test_rows_made_after_a_deletion_never_get_a_deleted_rows_id(db):
     assert {"accounts", "users", "certificates", "channels", "api_clients"} <= set(GENERATED_IDS)
     account = factories.make_account(db, "acme", sub_accounts=["EU"])
-    fill(db, account)
+    factories.fill_account(db, account)
     deleted = ids_of(db, account.id, func.max)
     accounts_service.delete_account(db, "acme")
     again = factories.make_account(db, "acme", sub_accounts=["EU"])
-    fill(db, again)
+    factories.fill_account(db, again)
     made = ids_of(db, again.id, func.min)
     assert None not in deleted.values() and None not in made.values()
     reused = {name: (made[name], deleted[name]) for name in GENERATED_IDS if made[name] <= deleted[name]}

@@ -11,7 +11,7 @@ from enabley.accounts import service as accounts_service
 from enabley.certificates import pdf
 from enabley.models import User
 from tests import factories
-from tests.certificates.test_certificates import complete, ok, pdf_text, put_certificate, state_of
+from tests.certificates.helpers import complete, ok, pdf_text, put_certificate, state_of
 
 BASE = "https://lms.example.test"
 CERTIFIED_AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
