@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import PrimaryKeyConstraint, Table, UniqueConstraint, select
@@ -16,8 +15,6 @@ GLOBAL_TABLES = {"server_secrets", "signing_keys"}
 """The server's own rows, which belong to no account."""
 
 UNIQUE_OR_PRIMARY = (UniqueConstraint, PrimaryKeyConstraint)
-
-WHEN = datetime(2026, 5, 4, 12, tzinfo=UTC)
 
 
 def snapshot(db: Session) -> dict[str, dict[tuple[Any, ...], tuple[int | None, tuple[Any, ...]]]]:
