@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Path, Query
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -31,6 +32,12 @@ def format_timestamp(value: datetime) -> str:
 
 Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str)]
 """An outgoing timestamp."""
+
+# Fields of answers that map themselves from ORM rows (``Model.model_validate(row)``): the stored
+# attribute's name is accepted beside the field's own.
+ExternalIdentifier = Annotated[str, Field(validation_alias=AliasChoices("identifier", "external_id"))]
+CreatedAt = Annotated[Timestamp, Field(validation_alias=AliasChoices("created", "created_at"))]
+ModifiedAt = Annotated[Timestamp, Field(validation_alias=AliasChoices("modified", "modified_at"))]
 
 _ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 

@@ -9,7 +9,17 @@ from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model
 
 from enabley.models.lengths import LOCATION_LENGTH, TEXT_LENGTH
 from enabley.pagination import PageQuery
-from enabley.schemas import ApiModel, Identifier, JsonBool, JsonInt, SubAccountFilter, Timestamp, TimestampIn
+from enabley.schemas import (
+    ApiModel,
+    CreatedAt,
+    ExternalIdentifier,
+    Identifier,
+    JsonBool,
+    JsonInt,
+    SubAccountFilter,
+    Timestamp,
+    TimestampIn,
+)
 
 MAX_CATEGORIES = 100
 
@@ -145,8 +155,10 @@ class ChannelInfo(ApiModel):
 
 class ExternalMasterChannelGet(ApiModel):
     categories: list[str] = Field(description="Channel category names")
-    created: Timestamp = Field(description="The master channel creation date")
-    identifier: str = Field(description="The unique id of the model entity - defined by an external provider")
+    created: CreatedAt = Field(description="The master channel creation date")
+    identifier: ExternalIdentifier = Field(
+        description="The unique id of the model entity - defined by an external provider"
+    )
     name: str = Field(description="The master channel name")
     published: bool = Field(description="Whether the master channel is published")
     sub_account_name: str | None = Field(description="The sub-account to which the master channel belongs")

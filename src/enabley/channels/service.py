@@ -207,22 +207,13 @@ def _masters_filtered(
     return stmt.where(Channel.published.is_(True)) if only_published else stmt
 
 
-def _to_master(row: Any) -> ExternalMasterChannelGet:
-    return ExternalMasterChannelGet(
-        categories=list(row.categories),
-        created=row.created_at,
-        identifier=row.external_id,
-        name=row.name,
-        published=row.published,
-        sub_account_name=row.sub_account_name,
-    )
-
-
 def list_masters(
     session: Session, tenant: HasAccount, *, only_published: bool, sub_account_name: str | None
 ) -> list[ExternalMasterChannelGet]:
     stmt = _masters_filtered(session, tenant, only_published, sub_account_name)
-    return [_to_master(row) for row in session.execute(stmt.order_by(Channel.id))]
+    return [
+        ExternalMasterChannelGet.model_validate(row) for row in session.execute(stmt.order_by(Channel.id))
+    ]
 
 
 def masters_page(
@@ -231,14 +222,14 @@ def masters_page(
     query = walk.query
     stmt = _masters_filtered(session, tenant, query.only_published, query.sub_account_name)
     page = walk.fetch(session, stmt, [Channel.id])
-    return page.page([_to_master(row) for row in page.rows])
+    return page.page([ExternalMasterChannelGet.model_validate(row) for row in page.rows])
 
 
 def master_info(session: Session, tenant: HasAccount, identifier: str) -> ExternalMasterChannelGet:
     row = session.execute(_master_select(tenant).where(Channel.external_id == identifier)).first()
     if row is None:
         raise NotFound(f"Master channel {identifier!r} not found")
-    return _to_master(row)
+    return ExternalMasterChannelGet.model_validate(row)
 
 
 # Writing.

@@ -5,7 +5,14 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints
 
 from enabley.models.lengths import TEXT_LENGTH
-from enabley.schemas import ApiModel, Identifier, RequiredName, Timestamp
+from enabley.schemas import (
+    ApiModel,
+    CreatedAt,
+    ExternalIdentifier,
+    Identifier,
+    ModifiedAt,
+    RequiredName,
+)
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -52,9 +59,11 @@ class GroupData(ApiModel):
 class GroupInfo(ApiModel):
     """Group info"""
 
-    created: Timestamp = Field(description="Group creation date")
-    identifier: str = Field(description="The unique id of the model entity - defined by an external provider")
-    modified: Timestamp = Field(description="Group modification date. i.e 2017-12-13T13:14:28.317Z")
+    created: CreatedAt = Field(description="Group creation date")
+    identifier: ExternalIdentifier = Field(
+        description="The unique id of the model entity - defined by an external provider"
+    )
+    modified: ModifiedAt = Field(description="Group modification date. i.e 2017-12-13T13:14:28.317Z")
     name: str = Field(description="Group name")
     parent_identifier: str | None = Field(description="parent identifier, defined by an external provider")
     sub_account_name: str | None = Field(description="Sub-Account to which the group belongs")

@@ -93,20 +93,8 @@ def _info_select(tenant: HasAccount) -> Select[*tuple[Any, ...]]:
     )
 
 
-def _to_info(row: Any) -> GroupInfo:
-    return GroupInfo(
-        created=row.created_at,
-        identifier=row.external_id,
-        modified=row.modified_at,
-        name=row.name,
-        parent_identifier=row.parent_identifier,
-        sub_account_name=row.sub_account_name,
-        type=row.type,
-    )
-
-
 def _infos(session: Session, stmt: Select[*tuple[Any, ...]]) -> list[GroupInfo]:
-    return [_to_info(row) for row in session.execute(stmt)]
+    return [GroupInfo.model_validate(row) for row in session.execute(stmt)]
 
 
 def put_group(session: Session, tenant: HasAccount, data: GroupData) -> tuple[GroupInfo, bool]:
@@ -116,7 +104,7 @@ def put_group(session: Session, tenant: HasAccount, data: GroupData) -> tuple[Gr
 
 
 def info_of(session: Session, tenant: HasAccount, group: Group) -> GroupInfo:
-    return _to_info(session.execute(_info_select(tenant).where(Group.id == group.id)).one())
+    return GroupInfo.model_validate(session.execute(_info_select(tenant).where(Group.id == group.id)).one())
 
 
 def list_groups(session: Session, tenant: HasAccount, sub_account_name: str | None) -> list[GroupInfo]:

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 
-from enabley.schemas import ApiModel, Identifier, RequiredName, Timestamp
+from enabley.schemas import (
+    ApiModel,
+    CreatedAt,
+    ExternalIdentifier,
+    Identifier,
+    ModifiedAt,
+    RequiredName,
+)
 
 MAX_LOOKUP_IDENTIFIERS = 1000
 
@@ -25,7 +32,9 @@ class UserProfileData(ApiModel):
 class UserProfileInfo(ApiModel):
     """User Profile info"""
 
-    created: Timestamp = Field(description="User Profile creation date")
-    identifier: str = Field(description="The unique id of the model entity - defined by an external provider")
-    modified: Timestamp = Field(description="User Profile modification date")
+    created: CreatedAt = Field(description="User Profile creation date")
+    identifier: ExternalIdentifier = Field(
+        description="The unique id of the model entity - defined by an external provider"
+    )
+    modified: ModifiedAt = Field(description="User Profile modification date")
     name: str = Field(description="User Profile name")

@@ -15,15 +15,6 @@ from enabley.profiles.schemas import UserProfileData, UserProfileInfo
 from enabley.users import service as users_service
 
 
-def to_info(profile: Profile) -> UserProfileInfo:
-    return UserProfileInfo(
-        created=profile.created_at,
-        identifier=profile.external_id,
-        modified=profile.modified_at,
-        name=profile.name,
-    )
-
-
 def require_profile(session: Session, tenant: HasAccount, identifier: str) -> Profile:
     """The tenant's profile with this identifier; 404 otherwise."""
     profile = session.scalar(owned(Profile, tenant).where(Profile.external_id == identifier))
@@ -42,12 +33,12 @@ def profiles_by_identifiers(
     profiles = session.scalars(
         owned(Profile, tenant).where(Profile.external_id.in_(wanted)).order_by(Profile.id)
     )
-    return [to_info(p) for p in profiles]
+    return [UserProfileInfo.model_validate(p) for p in profiles]
 
 
 def put_profile(session: Session, tenant: HasAccount, data: UserProfileData) -> tuple[UserProfileInfo, bool]:
     profile, created, _ = upsert_profile(session, tenant, data)
-    return to_info(profile), created
+    return UserProfileInfo.model_validate(profile), created
 
 
 def upsert_profile(session: Session, tenant: HasAccount, data: UserProfileData) -> tuple[Profile, bool, bool]:
@@ -87,7 +78,7 @@ def profiles_of_user(session: Session, tenant: HasAccount, user_identifier: str)
         .where(Profile.id.in_(select(UserProfile.profile_id).where(UserProfile.user_id == user.id)))
         .order_by(Profile.id)
     )
-    return [to_info(p) for p in profiles]
+    return [UserProfileInfo.model_validate(p) for p in profiles]
 
 
 def assign_user(

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 
-from enabley.schemas import ApiModel, Identifier, RequiredName, Timestamp
+from enabley.schemas import (
+    ApiModel,
+    CreatedAt,
+    ExternalIdentifier,
+    Identifier,
+    ModifiedAt,
+    RequiredName,
+)
 
 
 class WorkspaceData(ApiModel):
@@ -26,7 +33,9 @@ class WorkspaceData(ApiModel):
 class WorkspaceInfo(ApiModel):
     """Workspace info"""
 
-    identifier: str = Field(description="The unique id of the model entity - defined by an external provider")
+    identifier: ExternalIdentifier = Field(
+        description="The unique id of the model entity - defined by an external provider"
+    )
     name: str = Field(description="Workspace name")
-    created: Timestamp = Field(description="Workspace creation date")
-    modified: Timestamp = Field(description="Workspace modification date")
+    created: CreatedAt = Field(description="Workspace creation date")
+    modified: ModifiedAt = Field(description="Workspace modification date")

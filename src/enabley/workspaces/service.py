@@ -11,15 +11,6 @@ from enabley.models import Workspace
 from enabley.workspaces.schemas import WorkspaceData, WorkspaceInfo
 
 
-def to_info(workspace: Workspace) -> WorkspaceInfo:
-    return WorkspaceInfo(
-        identifier=workspace.external_id,
-        name=workspace.name,
-        created=workspace.created_at,
-        modified=workspace.modified_at,
-    )
-
-
 def require_workspace(session: Session, tenant: HasAccount, identifier: str) -> Workspace:
     """The tenant's workspace with this identifier; 404 otherwise."""
     workspace = session.scalar(owned(Workspace, tenant).where(Workspace.external_id == identifier))
@@ -29,16 +20,19 @@ def require_workspace(session: Session, tenant: HasAccount, identifier: str) -> 
 
 
 def get_workspace(session: Session, tenant: HasAccount, identifier: str) -> WorkspaceInfo:
-    return to_info(require_workspace(session, tenant, identifier))
+    return WorkspaceInfo.model_validate(require_workspace(session, tenant, identifier))
 
 
 def put_workspace(session: Session, tenant: HasAccount, data: WorkspaceData) -> tuple[WorkspaceInfo, bool]:
     workspace, created, _ = upsert_workspace(session, tenant, data)
-    return to_info(workspace), created
+    return WorkspaceInfo.model_validate(workspace), created
 
 
 def list_workspaces(session: Session, tenant: HasAccount) -> list[WorkspaceInfo]:
-    return [to_info(w) for w in session.scalars(owned(Workspace, tenant).order_by(Workspace.id))]
+    return [
+        WorkspaceInfo.model_validate(w)
+        for w in session.scalars(owned(Workspace, tenant).order_by(Workspace.id))
+    ]
 
 
 def upsert_workspace(
