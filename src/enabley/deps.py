@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from enabley.admission import CLAIMS, REFUSAL
 from enabley.auth.service import ACTIVE_CLIENT
 from enabley.config import Settings
-from enabley.db import Database, Reader
+from enabley.db.database import Database
+from enabley.db.fastquery import Reader
 from enabley.errors import AccessDenied
 from enabley.pagination import Paginator
 from enabley.ratelimit import Limits
@@ -70,7 +71,7 @@ class Tenant:
         self, work: Callable[Concatenate[Session, Tenant, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """``work(session, tenant, ...)`` in a unit of work that only reads, on the database's
-        threads (docs/decisions/0003-execution-model.md)."""
+        threads (docs/decisions/0006-execution-model.md)."""
         return await self.services.db.run(partial(self._unit, False, work, *args, **kwargs))
 
     async def write(

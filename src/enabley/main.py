@@ -16,7 +16,7 @@ from enabley.certificates.router import router as certificates_router
 from enabley.channels.admin_router import router as channels_admin_router
 from enabley.channels.router import router as channels_router
 from enabley.config import Settings, get_settings
-from enabley.db import Database
+from enabley.db.database import Database
 from enabley.deps import Services
 from enabley.docs import install_docs
 from enabley.entitlements.router import router as entitlements_router

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from enabley.config import Settings
-from enabley.db import Database
+from enabley.db.database import Database
 from enabley.errors import AccessDenied
 from enabley.models import ServerSecret, SigningKey
 

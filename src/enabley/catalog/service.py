@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from enabley.accounts import service as accounts_service
 from enabley.catalog.schemas import CatalogEntryInfo, ExternalCatalogItemGet
 from enabley.channels import service as channels_service
-from enabley.db import owned, utcnow
+from enabley.db.base import owned
+from enabley.db.columns import utcnow
 from enabley.errors import NotFound
 from enabley.models import CatalogEntry, Channel, SubAccount
 

@@ -25,7 +25,9 @@ from enabley.certificates.schemas import (
     ExternalUserCertificateState,
 )
 from enabley.channels import membership
-from enabley.db import HasAccount, insert_ignore, owned, utcnow
+from enabley.db.base import HasAccount, owned
+from enabley.db.columns import utcnow
+from enabley.db.sql import insert_ignore
 from enabley.errors import InvalidRequest, ItemNotExists, NotFound
 from enabley.models import Certificate, CertificateCourse, Channel, User, UserCertificate
 from enabley.pagination import Cursor, PageResult, Paginator

@@ -16,7 +16,8 @@ from enabley.channels.schemas import (
     TrainingEventInfo,
 )
 from enabley.channels.service import require_channel
-from enabley.db import HasAccount, owned, utcnow
+from enabley.db.base import HasAccount, owned
+from enabley.db.columns import utcnow
 from enabley.errors import InvalidRequest, ItemExists, NotFound
 from enabley.models import Channel, ChannelItem
 

@@ -26,7 +26,8 @@ from enabley.channels.schemas import (
     MasterChannelData,
     Schedule,
 )
-from enabley.db import AnySelect, HasAccount, owned, utcnow
+from enabley.db.base import AnySelect, HasAccount, owned
+from enabley.db.columns import utcnow
 from enabley.errors import InvalidRequest, ItemExists, NotFound
 from enabley.models import Channel, ChannelItem, SubAccount
 from enabley.pagination import Cursor, PageResult, Paginator

@@ -6,7 +6,9 @@ from sqlalchemy import and_, delete, func
 from sqlalchemy.orm import Session
 
 from enabley.channels import service as channels_service
-from enabley.db import HasAccount, insert_ignore, owned, utcnow
+from enabley.db.base import HasAccount, owned
+from enabley.db.columns import utcnow
+from enabley.db.sql import insert_ignore
 from enabley.entitlements.schemas import EntityType, ExternalEntitlement
 from enabley.groups import service as groups_service
 from enabley.models import Channel, Entitlement, Group, Workspace

@@ -9,7 +9,9 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session, aliased
 
 from enabley.accounts import service as accounts_service
-from enabley.db import HasAccount, insert_ignore, locked, owned, utcnow
+from enabley.db.base import HasAccount, locked, owned
+from enabley.db.columns import utcnow
+from enabley.db.sql import insert_ignore
 from enabley.entitlements.schemas import EntityType
 from enabley.errors import InvalidRequest, NotFound
 from enabley.groups import rules

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from enabley.db import Base, TenantOwned, utcnow
+from enabley.db.base import Base, TenantOwned
+from enabley.db.columns import utcnow
 from enabley.models.account import SubAccount
 from enabley.models.identity import NEVER_REUSED_IDS, link_id_column
 

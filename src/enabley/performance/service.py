@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from enabley.channels import membership
 from enabley.channels import service as channels_service
-from enabley.db import HasAccount, insert_ignore, locked, owned, utcnow
+from enabley.db.base import HasAccount, locked, owned
+from enabley.db.columns import utcnow
+from enabley.db.sql import insert_ignore
 from enabley.errors import InvalidRequest, NotFound
 from enabley.models import (
     Channel,

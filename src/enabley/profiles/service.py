@@ -8,7 +8,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from enabley.db import HasAccount, insert_ignore, owned, utcnow
+from enabley.db.base import HasAccount, owned
+from enabley.db.columns import utcnow
+from enabley.db.sql import insert_ignore
 from enabley.errors import NotFound
 from enabley.models import Profile, UserProfile
 from enabley.profiles.schemas import UserProfileData, UserProfileInfo

@@ -30,19 +30,10 @@ from sqlalchemy.orm import Session
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
 from enabley.auth.service import checks_client
-from enabley.db import (
-    AnySelect,
-    FastQuery,
-    HasAccount,
-    OrderedJoin,
-    Reader,
-    insert_ignore,
-    insert_ignoring,
-    locked,
-    owned,
-    reader_of,
-    utcnow,
-)
+from enabley.db.base import AnySelect, HasAccount, locked, owned
+from enabley.db.columns import utcnow
+from enabley.db.fastquery import FastQuery, Reader, reader_of
+from enabley.db.sql import OrderedJoin, insert_ignore, insert_ignoring
 from enabley.errors import InvalidRequest, ItemExists, NotFound, ServiceUnavailable
 from enabley.models import SubAccount, SubAccountTally, User, UserPermission, UserSubAccount, UserTally
 from enabley.pagination import Cursor, Page, PageResult, Paginator
@@ -387,7 +378,7 @@ def put_user(
     """*Create or update User*: the user as it now is, and whether it was created.
 
     Written in Core on the unit's connection, not through the ORM, whose unit of work cost more
-    than everything else of the request together (docs/decisions/0003-execution-model.md). The
+    than everything else of the request together (docs/decisions/0006-execution-model.md). The
     guarantees are the ORM path's: the user's row is locked for the write (PostgreSQL), a
     username is unique per account whatever its case (409), and two requests creating one user
     at once make one user: the second finds it and updates it.

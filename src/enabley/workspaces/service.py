@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from enabley.db import HasAccount, owned, utcnow
+from enabley.db.base import HasAccount, owned
+from enabley.db.columns import utcnow
 from enabley.errors import NotFound
 from enabley.models import Workspace
 from enabley.workspaces.schemas import WorkspaceData, WorkspaceInfo
