@@ -24,8 +24,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 
 from enabley.db.engine import (
+    READ_ONLY_OPTION,
     WRITE_OPTION,
+    WriteInReadUnit,
     is_lock_timeout,
+    is_read_only_violation,
     is_statement_timeout,
     is_unavailable,
     make_engine,
@@ -88,7 +91,13 @@ class Database:
     @classmethod
     def for_server(cls, url: str, *, pool_size: int, timeout: float, statement_timeout: float) -> Database:
         """The server's database: every statement limited to ``statement_timeout`` seconds."""
-        engine = make_engine(url, pool_size=pool_size, timeout=timeout, statement_timeout=statement_timeout)
+        engine = make_engine(
+            url,
+            pool_size=pool_size,
+            timeout=timeout,
+            statement_timeout=statement_timeout,
+            read_only_by_default=True,
+        )
         return cls(engine, statement_timeout=statement_timeout)
 
     async def run(self, unit: Callable[[], T]) -> T:
@@ -130,7 +139,10 @@ class Database:
     ) -> Iterator[Session]:
         """One ORM transaction: committed when the block ends, rolled back if it raises.
 
-        ``check`` runs first, inside the transaction (the tenant uses it to confirm its client).
+        Unless ``write``, the transaction is read-only: a statement that writes fails (PostgreSQL
+        BEGIN READ ONLY, SQLite ``query_only``), rather than run without the write's locks (the
+        row locks of ``locked``, SQLite's write lock taken up front). ``check`` runs first,
+        inside the transaction (the tenant uses it to confirm its client).
         """
         with self._sharing(), self._writer(write), self._opened(write=write, check=check) as session:
             try:
@@ -138,6 +150,10 @@ class Database:
                 session.commit()
             except BaseException as exc:
                 _rollback_quietly(session)
+                if not write and is_read_only_violation(exc):
+                    raise WriteInReadUnit(
+                        "a unit of work opened to read wrote: open it with write=True"
+                    ) from exc
                 if is_unavailable(exc):
                     raise self.unavailable(exc) from exc
                 raise
@@ -172,12 +188,14 @@ class Database:
         When ``check``, the transaction's first statement, finds its pooled connection dead (the
         database restarted since), nothing has been done yet: it starts over once on a fresh one.
         """
-        options = {WRITE_OPTION: True} if write else None
+        options = self._unit_options(write)
         retries = 1 if check is not None and isinstance(self.bind, Engine) else 0
         while True:
             session = self.new_session()
             try:
                 connection = session.connection(execution_options=options)
+                if not write and isinstance(self.bind, Connection):
+                    self._read_only_savepoint(connection)
                 if check is not None:
                     check(connection)
                 break
@@ -191,8 +209,32 @@ class Database:
                 if is_unavailable(exc):
                     raise self.unavailable(exc) from exc
                 raise
-        with session:
-            yield session
+        try:
+            with session:
+                yield session
+        finally:
+            if not write and isinstance(self.bind, Connection) and self.dialect == "sqlite":
+                with contextlib.suppress(DBAPIError):
+                    self.bind.exec_driver_sql("PRAGMA query_only=0")
+
+    def _unit_options(self, write: bool) -> dict[str, Any]:
+        """A write unit begins READ WRITE and takes SQLite's write lock; a read unit begins READ
+        ONLY (PostgreSQL: the same one BEGIN statement; SQLite: ``_on_begin`` sets ``query_only``)."""
+        # Both, always: the tests' shared connection keeps the options of the unit before.
+        options: dict[str, Any] = {WRITE_OPTION: write, READ_ONLY_OPTION: not write}
+        if self.dialect == "postgresql" and isinstance(self.bind, Engine):
+            options["postgresql_readonly"] = not write
+        return options
+
+    @staticmethod
+    def _read_only_savepoint(connection: Connection) -> None:
+        """A read unit on the tests' shared connection runs in a savepoint of its transaction,
+        which no BEGIN opens: it is made read-only in place. PostgreSQL restores read-write when
+        the savepoint ends, however it ends; SQLite's switch is undone when the unit ends."""
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+        else:
+            connection.exec_driver_sql("PRAGMA query_only=1")
 
     @contextmanager
     def read(self, *, check: Callable[[Reader], None] | None = None) -> Iterator[Reader]:

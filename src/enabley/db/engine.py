@@ -14,14 +14,25 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 WRITE_OPTION = "enabley_write"
 """Execution option of a unit of work that writes: SQLite begins it IMMEDIATE, ``locked`` locks rows."""
+READ_ONLY_OPTION = "enabley_read_only"
+"""Execution option of a unit of work that only reads: SQLite refuses its writes (``query_only``)."""
 
 
 def make_engine(
-    url: str, *, pool_size: int = 10, timeout: float = 5.0, statement_timeout: float | None = None
+    url: str,
+    *,
+    pool_size: int = 10,
+    timeout: float = 5.0,
+    statement_timeout: float | None = None,
+    read_only_by_default: bool = False,
 ) -> Engine:
     """The engine of ``url``: waits for a connection or a lock at most ``timeout`` seconds, and
     runs each statement at most ``statement_timeout`` seconds (None: no limit, for the operator's
-    commands and migrations, which may rightly run long)."""
+    commands and migrations, which may rightly run long).
+
+    ``read_only_by_default``: on PostgreSQL, a transaction may write only when it begins READ
+    WRITE (``Database``'s write units do), autocommit statements never (``Database.read``). It
+    costs nothing per request: the setting travels with the connection's startup packet."""
     parsed: URL = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
@@ -38,6 +49,8 @@ def make_engine(
     options = f"-c lock_timeout={int(timeout * 1000)}"
     if statement_timeout is not None:
         options += f" -c statement_timeout={int(statement_timeout * 1000)}"
+    if read_only_by_default:
+        options += " -c default_transaction_read_only=on"
     return create_engine(
         parsed,
         # Parameters can hold secrets and personal data: keep them out of error messages and logs.
@@ -69,16 +82,24 @@ def _configure_sqlite(engine: Engine, *, busy_ms: int, statement_timeout: float 
     def _on_begin(conn: Any) -> None:
         # A writer takes the write lock up front: a deferred transaction that reads and then
         # writes can fail with SQLITE_BUSY instead of waiting its turn.
-        write = conn.get_execution_options().get(WRITE_OPTION, False)
-        statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+        options = conn.get_execution_options()
+        statement = "BEGIN IMMEDIATE" if options.get(WRITE_OPTION, False) else "BEGIN"
         driver = conn.connection.driver_connection
+        read_only = bool(options.get(READ_ONLY_OPTION, False))
+        info = conn.connection.info  # lives as long as the DBAPI connection
         try:
+            if info.get(_QUERY_ONLY, False) != read_only:
+                driver.execute(f"PRAGMA query_only={int(read_only)}")
+                info[_QUERY_ONLY] = read_only
             driver.execute(statement)
         except sqlite3.Error as exc:
             # Raised from an event hook, the driver's error would escape SQLAlchemy's wrapping:
             # "database is locked" after busy_timeout must read as the OperationalError it is.
             raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
+
+_QUERY_ONLY = "enabley_query_only"
+"""Whether SQLite's ``query_only`` is on for a connection: switched only when a unit needs the other."""
 
 _PROGRESS_STEPS = 20_000
 """SQLite virtual-machine steps between two looks at the clock: well under a millisecond of work."""
@@ -130,6 +151,21 @@ def is_lock_timeout(exc: BaseException) -> bool:
     if isinstance(orig, sqlite3.OperationalError):
         return "locked" in str(orig) or "busy" in str(orig)
     return getattr(orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE
+
+
+class WriteInReadUnit(RuntimeError):
+    """A unit of work opened to read (no ``write=True``) tried to write: a defect of the caller."""
+
+
+def is_read_only_violation(exc: BaseException) -> bool:
+    """A write refused because its transaction is read-only."""
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, sqlite3.Error):
+        return getattr(orig, "sqlite_errorname", "") == "SQLITE_READONLY"
+    return getattr(orig, "sqlstate", None) == _READ_ONLY_SQL_TRANSACTION
+
+
+_READ_ONLY_SQL_TRANSACTION = "25006"
 
 
 def is_unique_violation(exc: BaseException) -> bool:
