@@ -104,13 +104,3 @@ def entitlements_of_user(session: Session, tenant: HasAccount, identifier: str) 
         )
         for row in rows
     ]
-
-
-def delete_for_entity(session: Session, tenant: HasAccount, entity_type: EntityType, entity_id: int) -> None:
-    """Forget every entitlement on an entity that is being deleted."""
-    doomed = (
-        owned(Entitlement, tenant)
-        .with_only_columns(Entitlement.id)
-        .where(Entitlement.entity_type == entity_type.value, Entitlement.entity_id == entity_id)
-    )
-    session.execute(delete(Entitlement).where(Entitlement.id.in_(doomed)))

@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from enabley.db.base import Base, TenantOwned
 from enabley.db.columns import utcnow
-from enabley.models.account import SubAccount
 from enabley.models.identity import NEVER_REUSED_IDS, link_id_column
 
 
@@ -55,10 +54,6 @@ class User(TenantOwned, Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    sub_accounts: Mapped[list[SubAccount]] = relationship(
-        secondary=UserSubAccount.__table__, lazy="raise", order_by=SubAccount.name, passive_deletes=True
-    )
 
 
 class UserTally(Base):
