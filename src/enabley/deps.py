@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
+from cachetools import LRUCache
 from fastapi import Depends, Request
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -21,6 +22,8 @@ from enabley.pagination import Paginator
 from enabley.ratelimit import Limits
 from enabley.security import KeyRing, TokenVerifier
 
+MAX_CACHED_TENANTS = 10_000
+
 
 @dataclass(slots=True)
 class Services:
@@ -32,8 +35,10 @@ class Services:
     verifier: TokenVerifier
     paginator: Paginator
     limits: Limits
-    tenants: dict[str, Tenant] = field(default_factory=dict)
-    """client_key -> Tenant: which account and client a key stands for never changes."""
+    tenants: LRUCache[str, Tenant] = field(default_factory=lambda: LRUCache(MAX_CACHED_TENANTS))
+    """client_key -> Tenant: which account and client a key stands for never changes. Used on the
+    event loop only (cachetools' caches are not thread-safe); full, it forgets the client that
+    called least recently, not every client at once."""
 
 
 async def get_services(request: Request) -> Services:
@@ -45,8 +50,6 @@ AppServices = Annotated[Services, Depends(get_services)]
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-_MAX_CACHED_TENANTS = 10_000
 
 
 def _revoked() -> AccessDenied:
@@ -146,6 +149,7 @@ async def get_tenant(request: Request) -> Tenant:
     tenant = services.tenants.get(claims.client_key)
     if tenant is None:
         tenant = await services.db.probe(_load_tenant, services, claims.client_key)
+        services.tenants[claims.client_key] = tenant
     state["tenant"] = tenant
     return tenant
 
@@ -155,11 +159,7 @@ def _load_tenant(services: Services, client_key: str) -> Tenant:
         row = ACTIVE_CLIENT.first(reader, {"client_key": client_key})
     if row is None:
         raise _revoked()
-    if len(services.tenants) >= _MAX_CACHED_TENANTS:
-        services.tenants.clear()
-    tenant = Tenant(account_id=row.account_id, client_id=row.id, client_key=client_key, services=services)
-    services.tenants[client_key] = tenant
-    return tenant
+    return Tenant(account_id=row.account_id, client_id=row.id, client_key=client_key, services=services)
 
 
 CurrentTenant = Annotated[Tenant, Depends(get_tenant)]
