@@ -27,6 +27,17 @@ def test_a_write_in_a_read_unit_fails_and_write_units_still_write(db, app_databa
         assert _accounts(session) == 1
 
 
+def test_a_read_unit_refused_by_its_check_leaves_the_shared_connection_writable(db, app_database):
+    def refuse(_connection):
+        raise RuntimeError("client revoked")
+
+    with pytest.raises(RuntimeError), app_database.session(check=refuse):
+        pass
+    with app_database.session(write=True) as session:
+        factories.make_account(session, "ro-after-refusal")
+    factories.make_account(db, "ro-by-the-test-itself")
+
+
 @pytest.fixture
 def database(scratch):
     url = scratch.new()

@@ -202,6 +202,7 @@ class Database:
             except BaseException as exc:
                 _rollback_quietly(session)
                 session.close()
+                self._end_shared_read(write)
                 if retries and isinstance(exc, DBAPIError) and exc.connection_invalidated:
                     self._refuse_if_frozen()
                     retries -= 1
@@ -213,9 +214,7 @@ class Database:
             with session:
                 yield session
         finally:
-            if not write and isinstance(self.bind, Connection) and self.dialect == "sqlite":
-                with contextlib.suppress(DBAPIError):
-                    self.bind.exec_driver_sql("PRAGMA query_only=0")
+            self._end_shared_read(write)
 
     def _unit_options(self, write: bool) -> dict[str, Any]:
         """A write unit begins READ WRITE and takes SQLite's write lock; a read unit begins READ
@@ -235,6 +234,11 @@ class Database:
             connection.exec_driver_sql("SET TRANSACTION READ ONLY")
         else:
             connection.exec_driver_sql("PRAGMA query_only=1")
+
+    def _end_shared_read(self, write: bool) -> None:
+        if not write and isinstance(self.bind, Connection) and self.dialect == "sqlite":
+            with contextlib.suppress(DBAPIError):
+                self.bind.exec_driver_sql("PRAGMA query_only=0")
 
     @contextmanager
     def read(self, *, check: Callable[[Reader], None] | None = None) -> Iterator[Reader]:
