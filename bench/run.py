@@ -44,7 +44,7 @@ from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from bench import harness, scale_data  # noqa: E402
 from bench.harness import Client, Load, lua_rotating, wrk, wrk_latency, wrk_staggered  # noqa: E402
-from enabley.db import make_engine  # noqa: E402
+from enabley.db.engine import make_engine  # noqa: E402
 
 RESULTS = harness.HERE / "results"
 SIZES = (10_000, 100_000, 1_000_000)

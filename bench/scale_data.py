@@ -85,8 +85,10 @@ from enabley.channels import items as channel_items
 from enabley.channels import service as channels_service
 from enabley.channels.schemas import ChannelData, ContentItemData
 from enabley.config import Settings
-from enabley.db import Database, make_engine, utcnow
 from enabley.db.bulk import BulkInsert
+from enabley.db.columns import utcnow
+from enabley.db.database import Database
+from enabley.db.engine import make_engine
 from enabley.groups import service as groups_service
 from enabley.models import (
     Certificate,

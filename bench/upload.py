@@ -46,7 +46,8 @@ from enabley import migrate  # noqa: E402
 from enabley.accounts import service as accounts_service  # noqa: E402
 from enabley.auth import service as auth_service  # noqa: E402
 from enabley.config import Settings  # noqa: E402
-from enabley.db import Database, make_engine  # noqa: E402
+from enabley.db.database import Database  # noqa: E402
+from enabley.db.engine import make_engine  # noqa: E402
 from enabley.security import ensure_server_keys  # noqa: E402
 
 

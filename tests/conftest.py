@@ -39,7 +39,8 @@ from sqlalchemy.orm import Session
 
 from enabley import migrate
 from enabley.config import Settings
-from enabley.db import Database, make_engine
+from enabley.db.database import Database
+from enabley.db.engine import make_engine
 from enabley.deps import AppContext
 from enabley.main import create_app
 from enabley.security import ensure_server_keys

@@ -8,7 +8,7 @@ from sqlalchemy import PrimaryKeyConstraint, Table, UniqueConstraint, select
 from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
-from enabley.db import Base
+from enabley.db.base import Base
 from tests import factories
 
 GLOBAL_TABLES = {"server_secrets", "signing_keys"}

@@ -7,7 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from enabley import migrate
-from enabley.db import Database, FastQuery, make_engine
+from enabley.db.database import Database
+from enabley.db.engine import make_engine
+from enabley.db.fastquery import FastQuery
 from enabley.models import Account
 from tests import factories
 

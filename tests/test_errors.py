@@ -7,7 +7,8 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from enabley.db import Database, make_engine
+from enabley.db.database import Database
+from enabley.db.engine import make_engine
 from enabley.main import create_app
 from tests.conftest import settings_for
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
-from enabley.db import Database
+from enabley.db.database import Database
 from enabley.main import create_app
 from enabley.users import service as users_service
 from tests.conftest import settings_for

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Integer, func, select
 
 from enabley.accounts import service as accounts_service
-from enabley.db import Base
+from enabley.db.base import Base
 from tests import factories
 
 GENERATED_IDS = sorted(

@@ -8,7 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, insert, inspect, select, text
 
 from enabley import migrate
-from enabley.db import Base, make_engine
+from enabley.db.base import Base
+from enabley.db.engine import make_engine
 from enabley.models import (
     Account,
     Certificate,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from enabley.db import Database
+from enabley.db.database import Database
 from enabley.main import create_app
 from tests import factories
 from tests.conftest import settings_for

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 
+from cachetools import LRUCache
 from fastapi import Depends, Query, Request
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -15,11 +16,14 @@ from sqlalchemy.orm import Session
 from enabley.admission import CLAIMS, REFUSAL
 from enabley.auth.service import ACTIVE_CLIENT, revoked
 from enabley.config import Settings
-from enabley.db import Database, Reader
+from enabley.db.database import Database
+from enabley.db.fastquery import Reader
 from enabley.errors import AccessDenied
 from enabley.pagination import PageQuery, Paginator, Walk
 from enabley.ratelimit import Limits
 from enabley.security import KeyRing, TokenVerifier
+
+MAX_CACHED_TENANTS = 10_000
 
 
 @dataclass(slots=True)
@@ -32,8 +36,10 @@ class AppContext:
     verifier: TokenVerifier
     paginator: Paginator
     limits: Limits
-    tenants: dict[str, Tenant] = field(default_factory=dict)
-    """client_key -> Tenant: which account and client a key stands for never changes."""
+    tenants: LRUCache[str, Tenant] = field(default_factory=lambda: LRUCache(MAX_CACHED_TENANTS))
+    """client_key -> Tenant: which account and client a key stands for never changes. Used on the
+    event loop only (cachetools' caches are not thread-safe); full, it forgets the client that
+    called least recently, not every client at once."""
 
     @property
     def base_url(self) -> str:
@@ -59,8 +65,6 @@ links in answers start with."""
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-_MAX_CACHED_TENANTS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +157,7 @@ async def get_tenant(request: Request) -> Tenant:
     tenant = context.tenants.get(claims.client_key)
     if tenant is None:
         tenant = await context.db.probe(_load_tenant, context, claims.client_key)
+        context.tenants[claims.client_key] = tenant
     state["tenant"] = tenant
     return tenant
 
@@ -162,11 +167,7 @@ def _load_tenant(context: AppContext, client_key: str) -> Tenant:
         row = ACTIVE_CLIENT.first(reader, {"client_key": client_key})
     if row is None:
         raise revoked()
-    if len(context.tenants) >= _MAX_CACHED_TENANTS:
-        context.tenants.clear()
-    tenant = Tenant(account_id=row.account_id, client_id=row.id, client_key=client_key, db=context.db)
-    context.tenants[client_key] = tenant
-    return tenant
+    return Tenant(account_id=row.account_id, client_id=row.id, client_key=client_key, db=context.db)
 
 
 CurrentTenant = Annotated[Tenant, Depends(get_tenant)]

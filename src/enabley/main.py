@@ -19,7 +19,7 @@ from enabley.certificates.router import router as certificates_router
 from enabley.channels import admin_router as channels_admin
 from enabley.channels.router import router as channels_router
 from enabley.config import Settings, get_settings
-from enabley.db import Database
+from enabley.db.database import Database
 from enabley.deps import AppContext
 from enabley.docs import install_docs
 from enabley.entitlements.router import router as entitlements_router

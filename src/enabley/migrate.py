@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from enabley.config import get_settings
-from enabley.db import WRITE_OPTION, make_engine
+from enabley.db.engine import WRITE_OPTION, make_engine
 
 SCRIPT_LOCATION = "enabley:migrations"
 # Any constant: PostgreSQL advisory lock id held while migrating.

@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Row, func, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from enabley.config import Settings
-from enabley.db import AnySelect
+from enabley.db.base import AnySelect
 from enabley.errors import NotFound
 from enabley.schemas import ApiModel
 from enabley.security import KeyRing

@@ -20,11 +20,11 @@ from cachetools import LRUCache
 from jwt.algorithms import HMACAlgorithm
 from jwt.api_jws import PyJWS
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from enabley.config import Settings
-from enabley.db import Database
+from enabley.db.database import Database
+from enabley.db.upsert import add, insert_or_find
 from enabley.errors import AccessDenied
 from enabley.models import ServerSecret, SigningKey
 
@@ -67,13 +67,8 @@ def ensure_server_keys(session: Session, settings: Settings) -> None:
 def _insert_if_missing(session: Session, row: SigningKey | ServerSecret) -> None:
     model = type(row)
     key = row.kid if isinstance(row, SigningKey) else row.name
-    if session.get(model, key) is not None:
-        return
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        pass  # another process created it first
+    if session.get(model, key) is None:
+        insert_or_find(lambda: add(session, row), lambda: session.get(model, key))
 
 
 def rotate_signing_key(session: Session, settings: Settings) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
-from enabley.db import Database
+from enabley.db.database import Database
 from enabley.errors import InvalidRequest
 from enabley.groups import service
 from enabley.groups.schemas import GroupData

@@ -32,7 +32,8 @@ from enabley import migrate
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
 from enabley.config import Settings
-from enabley.db import Database, make_engine
+from enabley.db.database import Database
+from enabley.db.engine import make_engine
 from enabley.security import ensure_server_keys
 from tests.conftest import POSTGRES_URL
 

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from enabley.db import make_engine
+from enabley.db.engine import make_engine
 from tests.hardening.harness import (
     Outcome,
     bearer,

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
-from enabley.db import Database
+from enabley.db.database import Database
 from enabley.main import create_app
 from tests import factories
 from tests.conftest import settings_for

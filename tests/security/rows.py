@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, func, or_, select
 
 import enabley.models  # noqa: F401  (registers every table)
-from enabley.db import Base
+from enabley.db.base import Base
 from enabley.models import Channel, Entitlement, Group, Workspace
 
 # Tables that belong to the server rather than to an account.

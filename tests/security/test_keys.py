@@ -26,7 +26,7 @@ from enabley import security
 from enabley.auth import service as auth_service
 from enabley.cli import app as cli
 from enabley.config import get_settings
-from enabley.db import Base
+from enabley.db.base import Base
 from enabley.main import create_app
 from enabley.models import ApiClient, SigningKey
 from tests import factories

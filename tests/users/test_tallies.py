@@ -7,7 +7,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from enabley import migrate
-from enabley.db import make_engine
+from enabley.db.engine import make_engine
 from enabley.models import SubAccount, SubAccountTally, User, UserSubAccount, UserTally
 from tests import factories
 from tests.uploads.helpers import ok as upload_ok

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from enabley.db import HasAccount, owned
+from enabley.db.base import HasAccount, owned
 from enabley.errors import InvalidRequest, ItemExists, NotFound
 from enabley.models import Account, SubAccount
 

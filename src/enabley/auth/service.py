@@ -13,7 +13,8 @@ from enabley import security
 from enabley.accounts import service as accounts_service
 from enabley.auth.schemas import TokenResponse
 from enabley.config import Settings
-from enabley.db import Database, FastQuery
+from enabley.db.database import Database
+from enabley.db.fastquery import FastQuery
 from enabley.errors import AccessDenied, InvalidClient, NotFound
 from enabley.models import Account, ApiClient, SigningKey
 from enabley.security import KeyRing

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.catalog.schemas import CatalogEntryInfo, ExternalCatalogItemGet
 from enabley.channels import service as channels_service
-from enabley.db import HasAccount, owned, utcnow
+from enabley.db.base import HasAccount, owned
+from enabley.db.columns import utcnow
+from enabley.db.upsert import add, insert_or_find
 from enabley.errors import NotFound
 from enabley.models import CatalogEntry, Channel, SubAccount
 
@@ -61,20 +62,17 @@ def publish(
     channel, sub, entry = _find(session, tenant, channel_identifier, sub_account_name)
     if entry is not None:
         return _item(base_url, entry), False
-    entry = CatalogEntry(
+    new = CatalogEntry(
         account_id=tenant.account_id,
         catalog_item_id=str(uuid.uuid4()),
         channel_id=channel.id,
         sub_account_id=sub.id if sub is not None else None,
         created_at=utcnow(),
     )
-    try:
-        with session.begin_nested():
-            session.add(entry)
-    except IntegrityError:
-        # Published meanwhile by a concurrent request: answer with that entry.
-        return get_item(session, tenant, base_url, channel_identifier, sub_account_name), False
-    return _item(base_url, entry), True
+    stored, created = insert_or_find(
+        lambda: add(session, new), lambda: _find(session, tenant, channel_identifier, sub_account_name)[2]
+    )
+    return _item(base_url, stored), created
 
 
 def withdraw(

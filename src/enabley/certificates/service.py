@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from enabley.certificates import links, pdf, rules
@@ -25,7 +24,10 @@ from enabley.certificates.schemas import (
     ExternalUserCertificateState,
 )
 from enabley.channels import enrolment
-from enabley.db import HasAccount, insert_ignore, owned, utcnow
+from enabley.db.base import HasAccount, owned
+from enabley.db.columns import utcnow
+from enabley.db.sql import insert_ignore
+from enabley.db.upsert import add, insert_or_find
 from enabley.errors import InvalidRequest, ItemNotExists, NotFound
 from enabley.models import Certificate, CertificateCourse, Channel, User, UserCertificate
 from enabley.pagination import Page, PageQuery, Walk
@@ -125,36 +127,26 @@ def upsert_certificate(
 ) -> tuple[CertificateInformation, bool]:
     """Create or update; returns the certificate's information and whether it was created."""
     given = data.model_fields_set
-    certificate = session.scalar(
-        owned(Certificate, tenant).where(Certificate.external_id == data.external_certificate_id)
-    )
+    find = owned(Certificate, tenant).where(Certificate.external_id == data.external_certificate_id)
+    certificate = session.scalar(find)
     created = certificate is None
     channel_ids = (
         _resolve_courses(session, tenant, data.course_ids) if created or "course_ids" in given else None
     )
     if certificate is None:
         now = utcnow()
-        certificate = Certificate(
+        new = Certificate(
             account_id=tenant.account_id,
             external_id=data.external_certificate_id,
             created_at=now,
             modified_at=now,
         )
-        _apply(certificate, data, set(type(data).model_fields))
-        try:
-            with session.begin_nested():
-                session.add(certificate)
-        except IntegrityError:
-            # Created meanwhile by a concurrent request: this one becomes an update.
-            existing = session.scalar(
-                owned(Certificate, tenant).where(Certificate.external_id == data.external_certificate_id)
-            )
-            if existing is None:
-                raise
-            return upsert_certificate(session, tenant, data)
-        changed = False
-    else:
-        changed = _apply(certificate, data, given)
+        _apply(new, data, set(type(data).model_fields))
+        stored, created = insert_or_find(lambda: add(session, new), lambda: session.scalar(find))
+        certificate = stored
+        if not created and "course_ids" not in given:
+            channel_ids = None  # created meanwhile: this is now an update, which keeps its courses
+    changed = False if created else _apply(certificate, data, given)
     if channel_ids is not None and _replace_courses(session, certificate, channel_ids) and not created:
         changed = True
     if changed:

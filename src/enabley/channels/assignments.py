@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from enabley.channels import enrolment
 from enabley.channels.schemas import ChannelRole
 from enabley.channels.service import require_channel
-from enabley.db import HasAccount, insert_ignore, locked, owned
+from enabley.db.base import HasAccount, locked, owned
+from enabley.db.sql import insert_ignore
 from enabley.errors import NotFound
 from enabley.models import ChannelGroup, ChannelUser, Group
 from enabley.users import service as users_service

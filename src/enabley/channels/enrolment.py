@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, CompoundSelect, Subquery, exists, func, or_, select, union, union_all
 from sqlalchemy.orm import Session
 
-from enabley.db import HasAccount, owned
+from enabley.db.base import HasAccount, owned
 from enabley.models import Channel, ChannelGroup, ChannelUser, Group, UserGroup
 
 LEARNER = "LEARNER"

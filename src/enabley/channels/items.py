@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from enabley.channels import rules
@@ -16,7 +17,9 @@ from enabley.channels.schemas import (
     TrainingEventInfo,
 )
 from enabley.channels.service import require_channel
-from enabley.db import HasAccount, owned, utcnow
+from enabley.db.base import HasAccount, owned
+from enabley.db.columns import utcnow
+from enabley.db.upsert import add, insert_or_find
 from enabley.errors import InvalidRequest, ItemExists, NotFound
 from enabley.models import Channel, ChannelItem
 
@@ -134,45 +137,50 @@ def _delete(session: Session, item: ChannelItem) -> None:
     session.expunge(item)
 
 
-def _start(
-    session: Session, tenant: HasAccount, channel: Channel, identifier: str, kind: str
+def _upsert(
+    session: Session,
+    tenant: HasAccount,
+    channel: Channel,
+    identifier: str,
+    kind: str,
+    fill: Callable[[ChannelItem, bool], None],
 ) -> tuple[ChannelItem, bool]:
-    """The item to update, or a new one (not yet added); 409 when the identifier has the other kind."""
+    """The item of this identifier, or a new one, filled in by ``fill(item, created)`` and stored:
+    (item, created). 409 when the identifier has the other kind."""
+
+    def build() -> ChannelItem:
+        now = utcnow()
+        new = ChannelItem(
+            account_id=tenant.account_id,
+            channel_id=channel.id,
+            external_id=identifier,
+            kind=kind,
+            optional=False,
+            scored=False,
+            all_day_event=False,
+            is_published=False,
+            live_session=False,
+            created_at=now,
+            modified_at=now,
+        )
+        fill(new, True)
+        return new
+
     item = _find(session, tenant, channel, identifier)
-    if item is not None and item.kind != kind:
+    if item is None:
+        stored, created = insert_or_find(
+            lambda: add(session, build()), lambda: _find(session, tenant, channel, identifier)
+        )
+        if created:
+            return stored, True
+        item = stored
+    if item.kind != kind:
         other = _NOUN[item.kind].lower()
         raise ItemExists(f"Identifier {identifier!r} is already used by a {other} of this channel")
-    if item is not None:
-        return item, False
-    now = utcnow()
-    new = ChannelItem(
-        account_id=tenant.account_id,
-        channel_id=channel.id,
-        external_id=identifier,
-        kind=kind,
-        optional=False,
-        scored=False,
-        all_day_event=False,
-        is_published=False,
-        live_session=False,
-        created_at=now,
-    )
-    return new, True
-
-
-def _save(session: Session, tenant: HasAccount, channel: Channel, item: ChannelItem, created: bool) -> bool:
-    """Store the item; False when a concurrent request created its identifier first."""
+    fill(item, False)
     item.modified_at = utcnow()
-    if created:
-        try:
-            with session.begin_nested():
-                session.add(item)
-        except IntegrityError:
-            if _find(session, tenant, channel, item.external_id) is None:
-                raise
-            return False
     session.flush()
-    return True
+    return item, False
 
 
 def put_content_item(
@@ -193,44 +201,44 @@ def upsert_content_item(
     session: Session, tenant: HasAccount, channel_identifier: str, data: ContentItemData
 ) -> tuple[ChannelItem, bool]:
     channel = require_channel(session, tenant, channel_identifier, master=None)
-    item, created = _start(session, tenant, channel, data.identifier, rules.CONTENT)
     given = data.model_fields_set
-    item.name = data.name
-    if data.type is not None or created:
-        item.content_type = (data.type or ContentItemType.OTHER).value
-    if "duration_seconds" in given:
-        item.duration_seconds = data.duration_seconds
-    for field in ("optional", "scored"):
-        value = getattr(data, field)
-        if value is not None:
-            setattr(item, field, value)
-    if not _save(session, tenant, channel, item, created):
-        return upsert_content_item(session, tenant, channel_identifier, data)
-    return item, created
+
+    def fill(item: ChannelItem, created: bool) -> None:
+        item.name = data.name
+        if data.type is not None or created:
+            item.content_type = (data.type or ContentItemType.OTHER).value
+        if "duration_seconds" in given:
+            item.duration_seconds = data.duration_seconds
+        for field in ("optional", "scored"):
+            value = getattr(data, field)
+            if value is not None:
+                setattr(item, field, value)
+
+    return _upsert(session, tenant, channel, data.identifier, rules.CONTENT, fill)
 
 
 def upsert_training_event(
     session: Session, tenant: HasAccount, channel_identifier: str, data: TrainingEventData
 ) -> tuple[ChannelItem, bool]:
     channel = require_channel(session, tenant, channel_identifier, master=None)
-    item, created = _start(session, tenant, channel, data.identifier, rules.EVENT)
     given = data.model_fields_set
-    item.name = data.name
-    for field in ("description", "from_date", "until_date", "location"):
-        if field in given:
-            setattr(item, field, getattr(data, field))
-    for field, column in (
-        ("all_day_event", "all_day_event"),
-        ("include_grade", "scored"),
-        ("is_published", "is_published"),
-        ("live_session", "live_session"),
-        ("optional", "optional"),
-    ):
-        value = getattr(data, field)
-        if value is not None:
-            setattr(item, column, value)
-    if item.from_date and item.until_date and item.until_date < item.from_date:
-        raise InvalidRequest(f"Training event {data.identifier!r}: untilDate must not be before fromDate")
-    if not _save(session, tenant, channel, item, created):
-        return upsert_training_event(session, tenant, channel_identifier, data)
-    return item, created
+
+    def fill(item: ChannelItem, created: bool) -> None:
+        item.name = data.name
+        for field in ("description", "from_date", "until_date", "location"):
+            if field in given:
+                setattr(item, field, getattr(data, field))
+        for field, column in (
+            ("all_day_event", "all_day_event"),
+            ("include_grade", "scored"),
+            ("is_published", "is_published"),
+            ("live_session", "live_session"),
+            ("optional", "optional"),
+        ):
+            value = getattr(data, field)
+            if value is not None:
+                setattr(item, column, value)
+        if item.from_date and item.until_date and item.until_date < item.from_date:
+            raise InvalidRequest(f"Training event {data.identifier!r}: untilDate must not be before fromDate")
+
+    return _upsert(session, tenant, channel, data.identifier, rules.EVENT, fill)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import Row, Select, func, insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from enabley.accounts import service as accounts_service
@@ -28,7 +27,9 @@ from enabley.channels.schemas import (
     MasterChannelQuery,
     Schedule,
 )
-from enabley.db import AnySelect, HasAccount, owned, utcnow
+from enabley.db.base import AnySelect, HasAccount, owned
+from enabley.db.columns import utcnow
+from enabley.db.upsert import add, insert_or_find
 from enabley.errors import InvalidRequest, ItemExists, NotFound
 from enabley.models import Channel, ChannelItem, SubAccount
 from enabley.pagination import Page, Walk
@@ -244,16 +245,14 @@ def _taken(identifier: str, master: bool) -> ItemExists:
     return ItemExists(f"Identifier {identifier!r} is already used by {kind}")
 
 
-def _insert(session: Session, tenant: HasAccount, channel: Channel) -> bool:
-    """Add a new channel; False when a concurrent request created the identifier first."""
-    try:
-        with session.begin_nested():
-            session.add(channel)
-    except IntegrityError:
-        if _find(session, tenant, channel.external_id) is None:
-            raise
-        return False
-    return True
+def _find_or_add(
+    session: Session, tenant: HasAccount, identifier: str, build: Callable[[], Channel]
+) -> tuple[Channel, bool]:
+    """The channel with this identifier, or the one ``build`` makes, added: (channel, created)."""
+    found = _find(session, tenant, identifier)
+    if found is not None:
+        return found, False
+    return insert_or_find(lambda: add(session, build()), lambda: _find(session, tenant, identifier))
 
 
 def put_channel(
@@ -276,15 +275,21 @@ def upsert_channel(session: Session, tenant: HasAccount, data: ChannelData) -> t
     """Create or update an ordinary channel; returns it and whether it was created."""
     given = data.model_fields_set
     sub = accounts_service.resolve_sub_account(session, tenant, data.sub_account_name)
-    channel = _find(session, tenant, data.identifier)
-    if channel is not None and channel.is_master:
-        raise _taken(data.identifier, master=True)
-    if channel is not None and channel.master_id is not None and data.type == ChannelType.STREAM:
-        raise InvalidRequest(f"Channel {data.identifier!r} is a master channel instance: it is a COURSE")
-    created = channel is None
     now = utcnow()
-    if channel is None:
-        channel = Channel(
+
+    def fill(channel: Channel, created: bool) -> Channel:
+        channel.name = data.name
+        if data.type is not None:
+            channel.type = data.type.value
+        if data.status is not None:
+            channel.status = data.status.value
+        if created or "sub_account_name" in given:
+            channel.sub_account_id = sub.id if sub is not None else None
+        channel.modified_at = now
+        return channel
+
+    def build() -> Channel:
+        new = Channel(
             account_id=tenant.account_id,
             external_id=data.identifier,
             is_master=False,
@@ -294,30 +299,38 @@ def upsert_channel(session: Session, tenant: HasAccount, data: ChannelData) -> t
             type=ChannelType.COURSE.value,
             status=ChannelStatus.ACTIVE.value,
         )
-    channel.name = data.name
-    if data.type is not None:
-        channel.type = data.type.value
-    if data.status is not None:
-        channel.status = data.status.value
-    if created or "sub_account_name" in given:
-        channel.sub_account_id = sub.id if sub is not None else None
-    channel.modified_at = now
-    if created and not _insert(session, tenant, channel):
-        return upsert_channel(session, tenant, data)
+        return fill(new, True)
+
+    channel, created = _find_or_add(session, tenant, data.identifier, build)
+    if created:
+        return channel, True
+    if channel.is_master:
+        raise _taken(data.identifier, master=True)
+    if channel.master_id is not None and data.type == ChannelType.STREAM:
+        raise InvalidRequest(f"Channel {data.identifier!r} is a master channel instance: it is a COURSE")
+    fill(channel, False)
     session.flush()
-    return channel, created
+    return channel, False
 
 
 def upsert_master(session: Session, tenant: HasAccount, data: MasterChannelData) -> tuple[Channel, bool]:
     given = data.model_fields_set
     sub = accounts_service.resolve_sub_account(session, tenant, data.sub_account_name)
-    channel = _find(session, tenant, data.identifier)
-    if channel is not None and not channel.is_master:
-        raise _taken(data.identifier, master=False)
-    created = channel is None
     now = utcnow()
-    if channel is None:
-        channel = Channel(
+
+    def fill(channel: Channel, created: bool) -> Channel:
+        channel.name = data.name
+        if data.published is not None:
+            channel.published = data.published
+        if data.categories is not None:
+            channel.categories = data.categories
+        if created or "sub_account_name" in given:
+            channel.sub_account_id = sub.id if sub is not None else None
+        channel.modified_at = now
+        return channel
+
+    def build() -> Channel:
+        new = Channel(
             account_id=tenant.account_id,
             external_id=data.identifier,
             is_master=True,
@@ -327,18 +340,16 @@ def upsert_master(session: Session, tenant: HasAccount, data: MasterChannelData)
             categories=[],
             created_at=now,
         )
-    channel.name = data.name
-    if data.published is not None:
-        channel.published = data.published
-    if data.categories is not None:
-        channel.categories = data.categories
-    if created or "sub_account_name" in given:
-        channel.sub_account_id = sub.id if sub is not None else None
-    channel.modified_at = now
-    if created and not _insert(session, tenant, channel):
-        return upsert_master(session, tenant, data)
+        return fill(new, True)
+
+    channel, created = _find_or_add(session, tenant, data.identifier, build)
+    if created:
+        return channel, True
+    if not channel.is_master:
+        raise _taken(data.identifier, master=False)
+    fill(channel, False)
     session.flush()
-    return channel, created
+    return channel, False
 
 
 _COPIED_ITEM_COLUMNS = (
@@ -386,7 +397,7 @@ def create_instance(
         created_at=now,
         modified_at=now,
     )
-    if not _insert(session, tenant, channel):
+    if add(session, channel) is None:  # created meanwhile by a concurrent request
         raise _taken(data.identifier, master=False)
     items = session.execute(
         owned(ChannelItem, tenant)

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from enabley.config import get_settings
-from enabley.db import is_unavailable
+from enabley.db.engine import is_unavailable
 from enabley.errors import AppError
 
 P = ParamSpec("P")

@@ -15,7 +15,8 @@ from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
 from enabley.cli.common import one_line_errors
 from enabley.config import get_settings
-from enabley.db import Database, make_engine
+from enabley.db.database import Database
+from enabley.db.engine import make_engine
 from enabley.errors import InvalidRequest
 from enabley.groups import service as groups_service
 from enabley.models import Account, ApiClient

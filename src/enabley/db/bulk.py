@@ -23,13 +23,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from enabley.db.compiled import (
+    Converter,
+    bind_order,
+    bind_processors,
+    expanding_mark,
+    positional,
+    result_processors,
+)
+
 T = TypeVar("T")
 
 
 ROWS_PER_STATEMENT = 500
 EXECUTEMANY_BATCH = 5000
 _MAX_PARAMETERS = 30_000  # under SQLite's 32,766 and PostgreSQL's 65,535
-_MEMO_LIMIT = 1000
 
 
 def binds(keys: Iterable[str]) -> dict[str, Any]:
@@ -39,36 +47,6 @@ def binds(keys: Iterable[str]) -> dict[str, Any]:
 
 def bind(key: str) -> Any:
     return bindparam(f"p_{key}")
-
-
-class _Processors:
-    """The bind processors of some of a row's positions, applied with a memo per position."""
-
-    def __init__(self, processors: Sequence[tuple[int, Callable[[Any], Any]]]) -> None:
-        self.processors: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
-            (i, process, {}) for i, process in processors
-        ]
-
-    def split(self, width: int) -> tuple[_Processors, _Processors]:
-        """Those of a row's first ``width`` positions, and those of the rest (counted from there)."""
-        first = _Processors([(i, p) for i, p, _ in self.processors if i < width])
-        rest = _Processors([(i - width, p) for i, p, _ in self.processors if i >= width])
-        return first, rest
-
-    def apply(self, row: Sequence[Any]) -> Sequence[Any]:
-        if not self.processors:
-            return row
-        values = list(row)
-        for i, process, memo in self.processors:
-            value = values[i]
-            key = tuple(value) if isinstance(value, list) else value
-            done = memo.get(key, memo)
-            if done is memo:
-                done = process(value)
-                if len(memo) < _MEMO_LIMIT:
-                    memo[key] = done
-            values[i] = done
-        return values
 
 
 def _native(dialect: Dialect) -> bool:
@@ -114,20 +92,6 @@ def _execute(
         cursor.close()
 
 
-_TWINS: dict[str, Dialect] = {}
-
-
-def _positional(dialect: Dialect) -> Dialect:
-    """The dialect itself when its placeholders are positional, else a twin that writes ``%s``
-    (psycopg takes both), so that a row's placeholders read the same in every row."""
-    if dialect.positional:
-        return dialect
-    twin = _TWINS.get(dialect.name)
-    if twin is None:
-        twin = _TWINS[dialect.name] = type(dialect)(paramstyle="format")  # type: ignore[call-arg]
-    return twin
-
-
 class BulkInsert:
     """INSERT rows of ``keys`` into ``table``, up to 500 rows per statement; ``ignore_conflicts``
     skips rows whose key exists (a link added meanwhile by a concurrent request).
@@ -148,7 +112,7 @@ class BulkInsert:
         self.table, self.keys, self.ignore = table, list(keys), ignore_conflicts
         self.returning = [table.c[name] for name in returning]
         self.per_statement = max(1, min(ROWS_PER_STATEMENT, _MAX_PARAMETERS // len(self.keys)))
-        self._prepared: dict[str, tuple[str, str, str, Callable[[Sequence[Any]], Any], _Processors]] = {}
+        self._prepared: dict[str, tuple[str, str, str, Callable[[Sequence[Any]], Any], Converter]] = {}
         self._texts: dict[tuple[str, int], str] = {}
 
     def _compile(self, dialect: Dialect, rows: int) -> Any:
@@ -163,16 +127,16 @@ class BulkInsert:
             stmt = stmt.returning(*self.returning)
         return stmt.compile(dialect=dialect)
 
-    def _prepare(self, dialect: Dialect) -> tuple[str, str, str, Callable[[Sequence[Any]], Any], _Processors]:
+    def _prepare(self, dialect: Dialect) -> tuple[str, str, str, Callable[[Sequence[Any]], Any], Converter]:
         found = self._prepared.get(dialect.name)
         if found is not None:
             return found
-        positional = _positional(dialect)
-        one, two = self._compile(positional, 1), self._compile(positional, 2)
-        names = list(one.positiontup or ())
-        if sorted(names) != sorted(f"p0_{j}" for j in range(len(self.keys))) or list(
-            two.positiontup or ()
-        ) != names + [name.replace("p0_", "p1_", 1) for name in names]:
+        twin = positional(dialect)
+        one, two = self._compile(twin, 1), self._compile(twin, 2)
+        names = bind_order(one)
+        if sorted(names) != sorted(f"p0_{j}" for j in range(len(self.keys))) or bind_order(two) != names + [
+            name.replace("p0_", "p1_", 1) for name in names
+        ]:
             raise RuntimeError(f"unexpected INSERT for {self.table.name}: {one}")
         sql1, sql2 = str(one), str(two)
         cut = next((i for i, (a, b) in enumerate(zip(sql1, sql2, strict=False)) if a != b), len(sql1))
@@ -183,9 +147,9 @@ class BulkInsert:
         get: Callable[[Sequence[Any]], Any] = (
             itemgetter(*order) if len(order) > 1 else (lambda r: (r[order[0]],))
         )
-        processors = self._compile(dialect, 1)._bind_processors
+        processors = bind_processors(self._compile(dialect, 1))
         by_key = [(j, processors[f"p0_{j}"]) for j in range(len(self.keys)) if f"p0_{j}" in processors]
-        prepared = (sql1[:cut], repeated, sql1[cut:], get, _Processors(by_key))
+        prepared = (sql1[:cut], repeated, sql1[cut:], get, Converter(by_key))
         self._prepared[dialect.name] = prepared
         return prepared
 
@@ -210,12 +174,13 @@ class BulkInsert:
         native = _native(dialect)
         per_row, constant = processors.split(len(self.keys) - len(constants))
         tail = tuple(constant.apply(constants))
+        memos = per_row.memos()
         returned: list[Any] = []
         for batch in chunks(rows, self.per_statement):
             if tail:
-                params = list(chain.from_iterable(get((*per_row.apply(row), *tail)) for row in batch))
+                params = list(chain.from_iterable(get((*per_row.apply(row, memos), *tail)) for row in batch))
             else:
-                params = list(chain.from_iterable(get(per_row.apply(row)) for row in batch))
+                params = list(chain.from_iterable(get(per_row.apply(row, memos)) for row in batch))
             sql = self._sql(dialect, len(batch))
             returned.extend(
                 _execute(session, dialect, sql, params, many=False, fetch=bool(self.returning), native=native)
@@ -230,31 +195,29 @@ class BulkWrite:
     def __init__(self, build: Callable[[], Any], keys: Sequence[str]) -> None:
         self.build, self.keys = build, list(keys)
         self._prepared: dict[
-            str, tuple[str, list[str] | None, Callable[[Sequence[Any]], Any], _Processors]
+            str, tuple[str, list[str] | None, Callable[[Sequence[Any]], Any], Converter]
         ] = {}
 
     def _prepare(
         self, dialect: Dialect
-    ) -> tuple[str, list[str] | None, Callable[[Sequence[Any]], Any], _Processors]:
+    ) -> tuple[str, list[str] | None, Callable[[Sequence[Any]], Any], Converter]:
         found = self._prepared.get(dialect.name)
         if found is not None:
             return found
         compiled = self.build().compile(dialect=dialect)
-        names = (
-            list(compiled.positiontup or ()) if compiled.positional else list(compiled.bind_names.values())
-        )
+        names = bind_order(compiled)
         index = {f"p_{key}": i for i, key in enumerate(self.keys)}
         positions = [index[name] for name in names]
 
         def pick(row: Sequence[Any]) -> list[Any]:
             return [row[i] for i in positions]
 
-        processors = compiled._bind_processors
+        processors = bind_processors(compiled)
         prepared = (
             str(compiled),
             None if compiled.positional else names,
             pick,
-            _Processors([(k, processors[name]) for k, name in enumerate(names) if name in processors]),
+            Converter([(k, processors[name]) for k, name in enumerate(names) if name in processors]),
         )
         self._prepared[dialect.name] = prepared
         return prepared
@@ -262,8 +225,9 @@ class BulkWrite:
     def run(self, session: Session, rows: Iterable[Sequence[Any]]) -> None:
         dialect = session.connection().dialect
         sql, names, pick, processors = self._prepare(dialect)
+        memos = processors.memos()
         for batch in chunks(rows, EXECUTEMANY_BATCH):
-            params: list[Any] = [processors.apply(pick(row)) for row in batch]
+            params: list[Any] = [processors.apply(pick(row), memos) for row in batch]
             if names is not None:
                 params = [dict(zip(names, values, strict=True)) for values in params]
             _execute(session, dialect, sql, params, many=True)
@@ -278,7 +242,7 @@ class KeyedRead:
     processors (as ``db.FastQuery`` does).
     """
 
-    TOKEN = "__[POSTCOMPILE_keys]"  # noqa: S105 (SQLAlchemy's mark for the expanding list)
+    TOKEN = expanding_mark("keys")
 
     def __init__(self, stmt: Any) -> None:
         self.stmt = stmt
@@ -288,12 +252,12 @@ class KeyedRead:
         found = self._prepared.get(dialect.name)
         if found is not None:
             return found
-        positional = _positional(dialect)
-        compiled = self.stmt.compile(dialect=positional)
+        twin = positional(dialect)
+        compiled = self.stmt.compile(dialect=twin)
         sql = str(compiled)
-        names = list(compiled.positiontup or ())
+        names = bind_order(compiled)
         marked = f"IN ({self.TOKEN})"
-        if sql.count(marked) != 1 or names.count("keys") != 1 or compiled._bind_processors:
+        if sql.count(marked) != 1 or names.count("keys") != 1 or bind_processors(compiled):
             raise RuntimeError(f"unexpected keyed read: {sql}")
         at = names.index("keys")
         array = _native(dialect)
@@ -306,15 +270,11 @@ class KeyedRead:
         read = _Read(
             head=head,
             tail=tail,
-            placeholder="?" if positional.paramstyle == "qmark" else "%s",
+            placeholder="?" if twin.paramstyle == "qmark" else "%s",
             array=array,
             before=[values[n] for n in names[:at]],
             after=[values[n] for n in names[at + 1 :]],
-            processors=[
-                (i, process)
-                for i, column in enumerate(self.stmt.selected_columns)
-                if (process := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
-            ],
+            processors=Converter(result_processors(self.stmt.selected_columns, dialect)),
         )
         self._prepared[dialect.name] = read
         return read
@@ -342,25 +302,9 @@ class KeyedRead:
             cursor.close()
         if not read.processors:
             return [tuple(row) for row in rows]
-        # Processed values repeat (role lists): each distinct one is converted once, and rows
-        # share it, so callers must not change what they read.
-        memos: list[dict[Any, Any]] = [{} for _ in read.processors]
-        result = []
-        for row in rows:
-            values = list(row)
-            for (i, process), memo in zip(read.processors, memos, strict=True):
-                raw = values[i]
-                try:
-                    done = memo[raw]
-                except KeyError:
-                    done = process(raw)
-                    if len(memo) < _MEMO_LIMIT:
-                        memo[raw] = done
-                except TypeError:  # not hashable: the driver already converted it
-                    done = process(raw)
-                values[i] = done
-            result.append(tuple(values))
-        return result
+        # Processed values repeat (role lists): each distinct one is converted once.
+        memos = read.processors.memos()
+        return [tuple(read.processors.apply(row, memos)) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,7 +315,7 @@ class _Read:
     array: bool
     before: list[Any]
     after: list[Any]
-    processors: list[tuple[int, Callable[[Any], Any]]]
+    processors: Converter
 
 
 def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:

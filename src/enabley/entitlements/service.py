@@ -6,7 +6,9 @@ from sqlalchemy import and_, delete, func
 from sqlalchemy.orm import Session
 
 from enabley.channels import service as channels_service
-from enabley.db import HasAccount, insert_ignore, owned, utcnow
+from enabley.db.base import HasAccount, owned
+from enabley.db.columns import utcnow
+from enabley.db.sql import insert_ignore
 from enabley.entitlements.schemas import EntityType, ExternalEntitlement
 from enabley.groups import service as groups_service
 from enabley.models import Channel, Entitlement, Group, Workspace
@@ -102,13 +104,3 @@ def entitlements_of_user(session: Session, tenant: HasAccount, identifier: str) 
         )
         for row in rows
     ]
-
-
-def delete_for_entity(session: Session, tenant: HasAccount, entity_type: EntityType, entity_id: int) -> None:
-    """Forget every entitlement on an entity that is being deleted."""
-    doomed = (
-        owned(Entitlement, tenant)
-        .with_only_columns(Entitlement.id)
-        .where(Entitlement.entity_type == entity_type.value, Entitlement.entity_id == entity_id)
-    )
-    session.execute(delete(Entitlement).where(Entitlement.id.in_(doomed)))

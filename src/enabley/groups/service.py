@@ -9,7 +9,9 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session, aliased
 
 from enabley.accounts import service as accounts_service
-from enabley.db import HasAccount, insert_ignore, locked, owned, utcnow
+from enabley.db.base import HasAccount, locked, owned
+from enabley.db.columns import utcnow
+from enabley.db.sql import insert_ignore
 from enabley.entitlements.schemas import EntityType
 from enabley.errors import InvalidRequest, NotFound
 from enabley.groups import rules
@@ -99,7 +101,7 @@ def _infos(session: Session, stmt: Select[*tuple[Any, ...]]) -> list[GroupInfo]:
 
 def put_group(session: Session, tenant: HasAccount, data: GroupData) -> tuple[GroupInfo, bool]:
     """*Create or update Group*: the group as it now is, and whether it was created."""
-    group, created, _ = upsert_group(session, tenant, data)
+    group, created = upsert_group(session, tenant, data)
     return info_of(session, tenant, group), created
 
 
@@ -138,8 +140,8 @@ def groups_of_user(
     return _infos(session, stmt)
 
 
-def upsert_group(session: Session, tenant: HasAccount, data: GroupData) -> tuple[Group, bool, bool]:
-    """Create or update; returns the group, whether it was created, and whether anything changed.
+def upsert_group(session: Session, tenant: HasAccount, data: GroupData) -> tuple[Group, bool]:
+    """Create or update; returns the group and whether it was created.
 
     Fields the request leaves out keep their stored value; an explicit null clears them.
     """
@@ -171,14 +173,14 @@ def upsert_group(session: Session, tenant: HasAccount, data: GroupData) -> tuple
         )
         session.add(group)
         session.flush()
-        return group, True, True
+        return group, True
     diff = rules.changes({key: getattr(group, key) for key in wanted}, wanted)
     if diff:
         for key, value in diff.items():
             setattr(group, key, value)
         group.modified_at = utcnow()
         session.flush()
-    return group, False, bool(diff)
+    return group, False
 
 
 def _parent_id(session: Session, tenant: HasAccount, group: Group | None, data: GroupData) -> int | None:

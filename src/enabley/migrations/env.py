@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 
 import enabley.models  # noqa: F401 - registers every table
-from enabley.db import Base
+from enabley.db.base import Base
 from enabley.migrate import check_foreign_keys, include_object, locked_connection
 
 target_metadata = Base.metadata

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from enabley.db import Base, TenantOwned, utcnow
+from enabley.db.base import Base, TenantOwned
+from enabley.db.columns import utcnow
 from enabley.models.identity import NEVER_REUSED_IDS
 
 

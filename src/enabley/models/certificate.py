@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from enabley.db import Base, TenantOwned, utcnow
+from enabley.db.base import Base, TenantOwned
+from enabley.db.columns import utcnow
 from enabley.models.identity import NEVER_REUSED_IDS, link_id_column
 from enabley.models.lengths import TEXT_LENGTH
 

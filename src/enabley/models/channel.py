@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
-from enabley.db import Base, TenantOwned, utcnow
-from enabley.models.account import SubAccount
+from enabley.db.base import Base, TenantOwned
+from enabley.db.columns import utcnow
 from enabley.models.identity import NEVER_REUSED_IDS
 from enabley.models.lengths import LOCATION_LENGTH, TEXT_LENGTH
 
@@ -40,9 +40,6 @@ class Channel(TenantOwned, Base):
     schedule_end: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    master: Mapped[Channel | None] = relationship(remote_side=[id], lazy="raise")
-    sub_account: Mapped[SubAccount | None] = relationship(lazy="raise")
 
 
 class ChannelItem(TenantOwned, Base):

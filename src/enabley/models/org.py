@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
-from enabley.db import Base, TenantOwned, utcnow
-from enabley.models.account import SubAccount
+from enabley.db.base import Base, TenantOwned
+from enabley.db.columns import utcnow
 from enabley.models.identity import NEVER_REUSED_IDS
 from enabley.models.lengths import TEXT_LENGTH
 
@@ -31,9 +31,6 @@ class Group(TenantOwned, Base):
     sub_account_id: Mapped[int | None] = mapped_column(ForeignKey("sub_accounts.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    parent: Mapped[Group | None] = relationship(remote_side=[id], lazy="raise")
-    sub_account: Mapped[SubAccount | None] = relationship(lazy="raise")
 
 
 class UserGroup(Base):

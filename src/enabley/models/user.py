@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
-from enabley.db import Base, TenantOwned, utcnow
-from enabley.models.account import SubAccount
+from enabley.db.base import Base, TenantOwned
+from enabley.db.columns import utcnow
 from enabley.models.identity import NEVER_REUSED_IDS, link_id_column
 from enabley.models.lengths import EMAIL_LENGTH, TEXT_LENGTH
 
@@ -55,10 +55,6 @@ class User(TenantOwned, Base):
     password_hash: Mapped[str | None] = mapped_column(String(TEXT_LENGTH))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    sub_accounts: Mapped[list[SubAccount]] = relationship(
-        secondary=UserSubAccount.__table__, lazy="raise", order_by=SubAccount.name, passive_deletes=True
-    )
 
 
 class UserTally(Base):

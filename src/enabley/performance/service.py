@@ -12,12 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from enabley.channels import enrolment
 from enabley.channels import service as channels_service
-from enabley.db import HasAccount, insert_ignore, locked, owned, utcnow
+from enabley.db.base import HasAccount, locked, owned
+from enabley.db.columns import utcnow
+from enabley.db.sql import insert_ignore
+from enabley.db.upsert import add, insert_or_find
 from enabley.errors import InvalidRequest, NotFound
 from enabley.models import (
     Channel,
@@ -238,21 +240,17 @@ def record_activity(
     occurred = data.occurred_at or utcnow()
     score_given = "score" in data.model_fields_set
     progress = _progress_of(session, user.id, item.id)
+    created = False
     if progress is None:
-        progress = ItemProgress(user_id=user.id, item_id=item.id, channel_id=channel.id, completed=False)
+        new = ItemProgress(user_id=user.id, item_id=item.id, channel_id=channel.id, completed=False)
+        _apply(new, data.completed, data.score, score_given, occurred)
+        stored, created = insert_or_find(
+            lambda: add(session, new), lambda: _progress_of(session, user.id, item.id)
+        )
+        progress = stored
+    if not created:
         _apply(progress, data.completed, data.score, score_given, occurred)
-        try:
-            with session.begin_nested():
-                session.add(progress)
-        except IntegrityError:
-            # Recorded meanwhile by a concurrent request: update that row instead.
-            progress = _progress_of(session, user.id, item.id)
-            if progress is None:
-                raise
-            _apply(progress, data.completed, data.score, score_given, occurred)
-    else:
-        _apply(progress, data.completed, data.score, score_given, occurred)
-    session.flush()
+        session.flush()
     return learner_row(session, tenant, channel, user)
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from enabley.db import HasAccount, insert_ignore, owned, utcnow
+from enabley.db.base import HasAccount, owned
+from enabley.db.columns import utcnow
+from enabley.db.sql import insert_ignore
+from enabley.db.upsert import add, insert_or_find
 from enabley.errors import NotFound
 from enabley.models import Profile, UserProfile
 from enabley.profiles.schemas import UserProfileData, UserProfileInfo
@@ -37,12 +39,12 @@ def profiles_by_identifiers(
 
 
 def put_profile(session: Session, tenant: HasAccount, data: UserProfileData) -> tuple[UserProfileInfo, bool]:
-    profile, created, _ = upsert_profile(session, tenant, data)
+    profile, created = upsert_profile(session, tenant, data)
     return UserProfileInfo.model_validate(profile), created
 
 
-def upsert_profile(session: Session, tenant: HasAccount, data: UserProfileData) -> tuple[Profile, bool, bool]:
-    """Create or update; returns the profile, whether it was created, and whether anything changed."""
+def upsert_profile(session: Session, tenant: HasAccount, data: UserProfileData) -> tuple[Profile, bool]:
+    """Create or update; returns the profile and whether it was created."""
     find = owned(Profile, tenant).where(Profile.external_id == data.identifier)
     profile = session.scalar(find)
     if profile is None:
@@ -54,21 +56,15 @@ def upsert_profile(session: Session, tenant: HasAccount, data: UserProfileData) 
             created_at=now,
             modified_at=now,
         )
-        try:
-            with session.begin_nested():
-                session.add(new)
-            return new, True, True
-        except IntegrityError:
-            # Created meanwhile by a concurrent request: this one becomes an update.
-            profile = session.scalar(find)
-            if profile is None:
-                raise
-    if profile.name == data.name:
-        return profile, False, False
-    profile.name = data.name
-    profile.modified_at = utcnow()
-    session.flush()
-    return profile, False, True
+        stored, created = insert_or_find(lambda: add(session, new), lambda: session.scalar(find))
+        if created:
+            return stored, True
+        profile = stored
+    if profile.name != data.name:
+        profile.name = data.name
+        profile.modified_at = utcnow()
+        session.flush()
+    return profile, False
 
 
 def profiles_of_user(session: Session, tenant: HasAccount, user_identifier: str) -> list[UserProfileInfo]:

@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from enabley.db import HasAccount, bulk, owned
+from enabley.db import bulk
+from enabley.db.base import HasAccount, owned
 from enabley.db.bulk import chunks
 from enabley.groups import rules as group_rules
 from enabley.groups.schemas import GroupData

@@ -17,7 +17,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from enabley.db import HasAccount, owned, utcnow
+from enabley.db.base import HasAccount, owned
+from enabley.db.columns import utcnow
 from enabley.errors import InvalidRequest, ItemExists, describe_validation_error
 from enabley.groups import service as groups_service
 from enabley.models import Group, Profile, SubAccount

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import Table, bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
-from enabley.db import HasAccount, owned
+from enabley.db.base import HasAccount, owned
 from enabley.db.bulk import BulkInsert, BulkWrite, KeyedRead, bind, binds, chunks
 from enabley.models import Group, Profile, User, UserGroup, UserProfile, UserSubAccount
 from enabley.uploads import rules, user_rows

@@ -29,20 +29,12 @@ from sqlalchemy.orm import Session
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
 from enabley.auth.service import checks_client
-from enabley.db import (
-    AnySelect,
-    FastQuery,
-    HasAccount,
-    OrderedJoin,
-    Reader,
-    insert_ignore,
-    insert_ignoring,
-    locked,
-    owned,
-    reader_of,
-    utcnow,
-)
-from enabley.errors import InvalidRequest, ItemExists, NotFound, ServiceUnavailable
+from enabley.db.base import AnySelect, HasAccount, locked, owned
+from enabley.db.columns import utcnow
+from enabley.db.fastquery import FastQuery, Reader, reader_of
+from enabley.db.sql import OrderedJoin, insert_ignore, insert_ignoring
+from enabley.db.upsert import insert_or_find
+from enabley.errors import InvalidRequest, ItemExists, NotFound
 from enabley.models import SubAccount, SubAccountTally, User, UserPermission, UserSubAccount, UserTally
 from enabley.pagination import Cursor, Page, Paginator, Walk
 from enabley.schemas import UserRole, format_timestamp
@@ -361,15 +353,19 @@ def put_user(
     connection = session.connection()
     sub_id = _sub_account_id(reader, tenant, data.sub_account_name)
     key = {"account_id": tenant.account_id, "identifier": data.identifier}
-    for _ in range(2):
-        row = _USER_FOR_WRITE.first(reader, key)
-        if row is None:
-            answer = _create(connection, reader, tenant, data, password_hash, sub_id)
-            if answer is not None:
-                return answer, True
-            continue  # created meanwhile by a concurrent request: this one becomes an update
-        return _update(connection, reader, tenant, row, data, password_hash, sub_id), False
-    raise ServiceUnavailable("The user changed concurrently; retry", headers={"Retry-After": "1"})
+
+    def find() -> Any:
+        return _USER_FOR_WRITE.first(reader, key)
+
+    current = find()
+    if current is None:
+        stored, created = insert_or_find(
+            lambda: _create(connection, reader, tenant, data, password_hash, sub_id), find
+        )
+        if created:
+            return to_info(stored, [data.sub_account_name] if data.sub_account_name else []), True
+        current = stored
+    return _update(connection, reader, tenant, current, data, password_hash, sub_id), False
 
 
 _USER_FOR_WRITE = FastQuery(
@@ -438,8 +434,8 @@ def _create(
     data: UserData,
     password_hash: str | None,
     sub_id: int | None,
-) -> UserInfo | None:
-    """The new user's answer; None when a concurrent request created it first."""
+) -> Any:
+    """The new user's stored values; None when a concurrent request created it first."""
     values = _with_search_keys(
         {
             **dict.fromkeys(_NULLABLE),
@@ -468,8 +464,7 @@ def _create(
             insert_ignoring(connection.dialect, UserSubAccount.__table__),
             {"user_id": inserted.id, "sub_account_id": sub_id},
         )
-    names = [data.sub_account_name] if data.sub_account_name else []
-    return to_info(SimpleNamespace(**row), names)
+    return SimpleNamespace(**row)
 
 
 def _update(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from enabley.db import HasAccount, owned, utcnow
+from enabley.db.base import HasAccount, owned
+from enabley.db.columns import utcnow
+from enabley.db.upsert import add, insert_or_find
 from enabley.errors import NotFound
 from enabley.models import Workspace
 from enabley.workspaces.schemas import WorkspaceData, WorkspaceInfo
@@ -24,7 +25,7 @@ def get_workspace(session: Session, tenant: HasAccount, identifier: str) -> Work
 
 
 def put_workspace(session: Session, tenant: HasAccount, data: WorkspaceData) -> tuple[WorkspaceInfo, bool]:
-    workspace, created, _ = upsert_workspace(session, tenant, data)
+    workspace, created = upsert_workspace(session, tenant, data)
     return WorkspaceInfo.model_validate(workspace), created
 
 
@@ -35,10 +36,8 @@ def list_workspaces(session: Session, tenant: HasAccount) -> list[WorkspaceInfo]
     ]
 
 
-def upsert_workspace(
-    session: Session, tenant: HasAccount, data: WorkspaceData
-) -> tuple[Workspace, bool, bool]:
-    """Create or update; returns the workspace, whether it was created, and whether anything changed."""
+def upsert_workspace(session: Session, tenant: HasAccount, data: WorkspaceData) -> tuple[Workspace, bool]:
+    """Create or update; returns the workspace and whether it was created."""
     find = owned(Workspace, tenant).where(Workspace.external_id == data.identifier)
     workspace = session.scalar(find)
     if workspace is None:
@@ -50,18 +49,12 @@ def upsert_workspace(
             created_at=now,
             modified_at=now,
         )
-        try:
-            with session.begin_nested():
-                session.add(new)
-            return new, True, True
-        except IntegrityError:
-            # Created meanwhile by a concurrent request: this one becomes an update.
-            workspace = session.scalar(find)
-            if workspace is None:
-                raise
-    if workspace.name == data.name:
-        return workspace, False, False
-    workspace.name = data.name
-    workspace.modified_at = utcnow()
-    session.flush()
-    return workspace, False, True
+        stored, created = insert_or_find(lambda: add(session, new), lambda: session.scalar(find))
+        if created:
+            return stored, True
+        workspace = stored
+    if workspace.name != data.name:
+        workspace.name = data.name
+        workspace.modified_at = utcnow()
+        session.flush()
+    return workspace, False

@@ -1,0 +1,48 @@
+"""SQL constructs SQLAlchemy lacks: INSERT skipping existing keys, a join SQLite runs in order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import Join
+
+
+def insert_ignoring(dialect: Dialect, table: Any) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` into ``table``: rows that collide with an existing key,
+    any of its unique keys, are skipped."""
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
+
+
+def insert_ignore(session: Session | Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT rows, skipping those that collide with an existing key (idempotent link writes)."""
+    if not rows:
+        return
+    dialect = session.dialect if isinstance(session, Connection) else session.get_bind().dialect
+    session.execute(insert_ignoring(dialect, table), rows)
+
+
+class OrderedJoin(Join):
+    """An inner join that SQLite must run with the left side as the outer loop.
+
+    SQLite keeps the written order of a CROSS JOIN; elsewhere this is a plain JOIN.
+    """
+
+    inherit_cache = True
+
+
+@compiles(OrderedJoin, "sqlite")
+def _compile_ordered_join(join: OrderedJoin, compiler: Any, **kw: Any) -> str:
+    assert join.onclause is not None
+    kw["asfrom"] = True
+    left = join.left._compiler_dispatch(compiler, **kw)
+    right = join.right._compiler_dispatch(compiler, **kw)
+    return f"{left} CROSS JOIN {right} ON {join.onclause._compiler_dispatch(compiler, **kw)}"
