@@ -165,3 +165,36 @@ def test_the_suite_runs_on_a_pinned_terminal_whatever_runs_it():
     assert {name: os.environ.get(name) for name in TERMINAL} == TERMINAL
     console = Console()
     assert (console.width, console.no_color) == (int(TERMINAL["COLUMNS"]), True)
+
+
+@pytest.mark.parametrize("command", [["serve"], ["db", "upgrade"], ["demo"], ["accounts", "list"]])
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        (
+            "ENABLEY_TOKEN_TTL_SECONDS",
+            "abc",
+            "ENABLEY_TOKEN_TTL_SECONDS=abc is not valid: it takes an integer from 60 to 86400",
+        ),
+        (
+            "ENABLEY_DB_TIMEOUT_SECONDS",
+            "0",
+            "ENABLEY_DB_TIMEOUT_SECONDS=0 is not valid: it takes a number greater than 0",
+        ),
+        ("ENABLEY_MAX_CONCURRENT_UPLOADS", "0", "it takes an integer of at least 1"),
+        ("ENABLEY_ACCESS_LOG", "maybe", "ENABLEY_ACCESS_LOG=maybe is not valid: it takes true or false"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable_and_its_bounds(
+    monkeypatch, tmp_path, command, variable, value, expected
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ENABLEY_DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+    try:
+        error = one_line_error(run(*command))
+    finally:
+        get_settings.cache_clear()
+    assert expected in error
+    assert "Traceback" not in error
