@@ -198,3 +198,29 @@ def test_a_bad_setting_is_one_line_naming_the_variable_and_its_bounds(
         get_settings.cache_clear()
     assert expected in error
     assert "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    "command", [["accounts", "list"], ["accounts", "create", "acme"], ["clients", "create", "acme"], ["demo"]]
+)
+def test_a_command_on_an_unmigrated_database_says_to_run_db_upgrade(scratch, monkeypatch, tmp_path, command):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ENABLEY_DATABASE_URL", scratch.new())
+    get_settings.cache_clear()
+    try:
+        error = one_line_error(run(*command))
+    finally:
+        get_settings.cache_clear()
+    assert "enabley db upgrade" in error
+
+
+def test_a_missing_sqlite_file_is_not_created_by_a_command_that_needs_the_schema(monkeypatch, tmp_path):
+    path = tmp_path / "enabley.db"
+    monkeypatch.setenv("ENABLEY_DATABASE_URL", f"sqlite:///{path}")
+    get_settings.cache_clear()
+    try:
+        error = one_line_error(run("accounts", "list"))
+    finally:
+        get_settings.cache_clear()
+    assert "enabley db upgrade" in error
+    assert not path.exists()

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from enabley import migrate
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
-from enabley.cli.common import one_line_errors
+from enabley.cli.common import one_line_errors, safe_url
 from enabley.config import get_settings
 from enabley.db import Database, make_engine
 from enabley.errors import InvalidRequest
@@ -38,7 +38,34 @@ def register(app: typer.Typer) -> None:
 
 def _database() -> Database:
     settings = get_settings()
+    _require_schema(settings.database_url)
     return Database(make_engine(settings.database_url, pool_size=1, timeout=settings.db_timeout_seconds))
+
+
+def _require_schema(url: str) -> None:
+    """Refuse, in one line, a database that was never migrated or is at another revision than
+    this version's (rather than a missing table's error, or a new empty SQLite file)."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.engine import make_url
+
+    upgrade = "run `enabley db upgrade` first"
+    parsed = make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() == "sqlite" and path and path != ":memory:" and not Path(path).exists():
+        raise InvalidRequest(f"there is no database at {path}: {upgrade}")
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+    if current is None:
+        raise InvalidRequest(f"the database at {safe_url(url)} has no schema yet: {upgrade}")
+    head = migrate.head_revision()
+    if current != head:
+        raise InvalidRequest(
+            f"the database at {safe_url(url)} is at revision {current}, this version needs {head}: {upgrade}"
+        )
 
 
 @one_line_errors
