@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
 from enabley.db import Database
 from enabley.main import create_app
+from enabley.openapi import api_routes
 from tests import factories
 from tests.conftest import settings_for
 
@@ -189,3 +192,22 @@ def test_an_unknown_sub_account_is_400(client, headers):
     r = client.get("/api/v3/users", params={"subAccountName": "nowhere"}, headers=headers)
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_request"
+
+
+def _paged_routes(app):
+    for path, methods, route in api_routes(app):
+        if "GET" in methods and any(p.alias == "paginationKey" for p in route.dependant.query_params):
+            yield path, route
+
+
+def test_an_empty_pagination_key_is_the_first_page_on_every_paged_route(app, client, headers):
+    make_users(client, headers, 2)
+    routes = list(_paged_routes(app))
+    assert len(routes) >= 4, "the walk must see every paged route"
+    for path_format, route in routes:
+        path = re.sub(r"\{[^}]+\}", "nobody", path_format)
+        required = {p.alias: "u00" for p in route.dependant.query_params if p.field_info.is_required()}
+        first = client.get(path, params=required, headers=headers)
+        empty = client.get(path, params={**required, "paginationKey": ""}, headers=headers)
+        assert (empty.status_code, empty.json()) == (first.status_code, first.json()), path
+    assert page(client, headers, paginationKey="")["currentPage"] == 1

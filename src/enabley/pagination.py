@@ -100,7 +100,8 @@ class Paginator:
 
         Filters repeated next to a key must equal the key's; filters left out are the key's.
         """
-        if key is None:
+        if not key:
+            # ``paginationKey=`` (a client sending back an empty key) asks for the first page.
             return Cursor(endpoint=endpoint, filters=dict(filters))
         data = self._load(key)
         if data.get("a") != account_id or data.get("e") != endpoint:
