@@ -1,4 +1,4 @@
-"""An upload sent as a form or a bare CSV file is told the shape the endpoint takes."""
+"""What a first upload gets wrong: a form or a bare CSV file instead of JSON, a wrongly named file."""
 
 from __future__ import annotations
 
@@ -32,3 +32,14 @@ def test_a_bare_csv_upload_is_told_the_shape(client, headers, content_type):
     assert "Content-Type" in description
     assert "JSON body" in description
     assert '"fileName": "users.csv"' in description
+
+
+def test_a_wrongly_named_file_is_an_unknown_file_not_a_bad_row(client, headers):
+    files = [{"fileName": "people.csv", "content": "identifier\nana-1\n"}]
+    response = client.post(URL, json={"files": files}, headers=headers)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["error_description"] == (
+        "Unknown file 'people.csv': expected groups.csv or users.csv; nothing was written"
+    )
+    assert [(e["file"], e["line"]) for e in body["errors"]] == [("people.csv", None)]
