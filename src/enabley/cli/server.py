@@ -5,31 +5,30 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import select
 
-from enabley import migrate
-from enabley.accounts import service as accounts_service
-from enabley.auth import service as auth_service
 from enabley.cli.common import one_line_errors, safe_url
-from enabley.config import get_settings
-from enabley.db import Database, make_engine
-from enabley.errors import InvalidRequest
-from enabley.groups import service as groups_service
-from enabley.models import Account, ApiClient
-from enabley.security import ensure_server_keys, rotate_signing_key
+from enabley.cli.help import Command, Group
 
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-accounts_app = typer.Typer(help="Accounts (tenants) and their sub-accounts.", no_args_is_help=True)
-clients_app = typer.Typer(help="API clients (clientKey and secret) of an account.", no_args_is_help=True)
-keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from enabley.db import Database
+
+# The server's modules are imported by the commands that run, not here: `enabley --help` and
+# `enabley remote ...` load none of them.
+
+db_app = typer.Typer(cls=Group, help="Database schema.", no_args_is_help=True)
+accounts_app = typer.Typer(cls=Group, help="Accounts (tenants) and their sub-accounts.", no_args_is_help=True)
+clients_app = typer.Typer(
+    cls=Group, help="API clients (clientKey and secret) of an account.", no_args_is_help=True
+)
+keys_app = typer.Typer(cls=Group, help="Token signing keys.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(serve)
-    app.command()(demo)
+    app.command(cls=Command)(serve)
+    app.command(cls=Command)(demo)
     app.add_typer(db_app, name="db")
     app.add_typer(accounts_app, name="accounts")
     app.add_typer(clients_app, name="clients")
@@ -37,6 +36,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _database() -> Database:
+    from enabley.config import get_settings
+    from enabley.db import Database, make_engine
+
     settings = get_settings()
     _require_schema(settings.database_url)
     return Database(make_engine(settings.database_url, pool_size=1, timeout=settings.db_timeout_seconds))
@@ -47,6 +49,10 @@ def _require_schema(url: str) -> None:
     this version's (rather than a missing table's error, or a new empty SQLite file)."""
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy.engine import make_url
+
+    from enabley import migrate
+    from enabley.db import make_engine
+    from enabley.errors import InvalidRequest
 
     upgrade = "run `enabley db upgrade` first"
     parsed = make_url(url)
@@ -75,7 +81,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Migrate the schema to head, then serve the API."""
-    from enabley import server
+    from enabley import migrate, server
 
     migrate.upgrade()
     _ensure_keys()
@@ -84,6 +90,9 @@ def serve(
 
 
 def _ensure_keys() -> None:
+    from enabley.config import get_settings
+    from enabley.security import ensure_server_keys
+
     db = _database()
     try:
         with db.session(write=True) as session:
@@ -92,16 +101,18 @@ def _ensure_keys() -> None:
         db.dispose()
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", cls=Command)
 @one_line_errors
 def db_upgrade() -> None:
     """Create or migrate the schema to the newest revision."""
+    from enabley import migrate
+
     migrate.upgrade()
     _ensure_keys()
     typer.echo(f"database at revision {migrate.current_revision()}")
 
 
-@accounts_app.command("create")
+@accounts_app.command("create", cls=Command)
 @one_line_errors
 def accounts_create(
     name: str,
@@ -110,26 +121,33 @@ def accounts_create(
     ] = None,
 ) -> None:
     """Create an account (a tenant)."""
+    from enabley.accounts import service as accounts_service
+
     db = _database()
     with db.session(write=True) as session:
         accounts_service.create_account(session, name, sub_account or [])
     typer.echo(f"account {name!r} created")
 
 
-@accounts_app.command("add-sub-account")
+@accounts_app.command("add-sub-account", cls=Command)
 @one_line_errors
 def accounts_add_sub_account(account: str, name: str) -> None:
     """Add a sub-account to an account."""
+    from enabley.accounts import service as accounts_service
+
     db = _database()
     with db.session(write=True) as session:
         accounts_service.add_sub_account(session, accounts_service.get_account(session, account), name)
     typer.echo(f"sub-account {name!r} added to {account!r}")
 
 
-@accounts_app.command("set-hierarchy")
+@accounts_app.command("set-hierarchy", cls=Command)
 @one_line_errors
 def accounts_set_hierarchy(account: str, types: list[str]) -> None:
     """Set the ordered group types of an account (top level first)."""
+    from enabley.accounts import service as accounts_service
+    from enabley.groups import service as groups_service
+
     db = _database()
     with db.session(write=True) as session:
         acc = accounts_service.get_account(session, account)
@@ -137,10 +155,15 @@ def accounts_set_hierarchy(account: str, types: list[str]) -> None:
     typer.echo(f"hierarchy of {account!r}: {' > '.join(hierarchy)}")
 
 
-@accounts_app.command("list")
+@accounts_app.command("list", cls=Command)
 @one_line_errors
 def accounts_list() -> None:
     """List accounts with their sub-accounts."""
+    from sqlalchemy import select
+
+    from enabley.accounts import service as accounts_service
+    from enabley.models import Account
+
     db = _database()
     with db.session() as session:
         for account in session.scalars(select(Account).order_by(Account.name)):
@@ -148,7 +171,7 @@ def accounts_list() -> None:
             typer.echo(f"{account.name}" + (f"  (sub-accounts: {', '.join(subs)})" if subs else ""))
 
 
-@accounts_app.command("delete")
+@accounts_app.command("delete", cls=Command)
 @one_line_errors
 def accounts_delete(
     name: str, yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False
@@ -156,13 +179,15 @@ def accounts_delete(
     """Delete an account and everything it owns."""
     if not yes:
         typer.confirm(f"Delete account {name!r} and all its data?", abort=True)
+    from enabley.accounts import service as accounts_service
+
     db = _database()
     with db.session(write=True) as session:
         accounts_service.delete_account(session, name)
     typer.echo(f"account {name!r} deleted")
 
 
-@clients_app.command("create")
+@clients_app.command("create", cls=Command)
 @one_line_errors
 def clients_create(
     account: str,
@@ -171,6 +196,8 @@ def clients_create(
     ] = False,
 ) -> None:
     """Create an API client; its secret is shown once."""
+    from enabley.auth import service as auth_service
+
     db = _database()
     with db.session(write=True) as session:
         client, secret = auth_service.create_client(session, account)
@@ -181,20 +208,25 @@ def clients_create(
         typer.echo(f"clientKey: {key}\nsecret:    {secret}\n(the secret is shown only once)")
 
 
-@clients_app.command("revoke")
+@clients_app.command("revoke", cls=Command)
 @one_line_errors
 def clients_revoke(client_key: str) -> None:
     """Revoke a client: its tokens stop working at once."""
+    from enabley.auth import service as auth_service
+
     db = _database()
     with db.session(write=True) as session:
         auth_service.revoke_client(session, client_key)
     typer.echo(f"client {client_key} revoked")
 
 
-@keys_app.command("rotate")
+@keys_app.command("rotate", cls=Command)
 @one_line_errors
 def keys_rotate() -> None:
     """Sign new tokens with a new key; tokens signed before stay valid until they expire."""
+    from enabley.config import get_settings
+    from enabley.security import rotate_signing_key
+
     db = _database()
     with db.session(write=True) as session:
         kid = rotate_signing_key(session, get_settings())
@@ -209,6 +241,14 @@ def demo(
     env_file: Annotated[Path, typer.Option(help="Where to keep the demo credentials.")] = Path("demo.env"),
 ) -> None:
     """Make sure a demo account exists and print its credentials (kept in --env-file)."""
+    from sqlalchemy import select
+
+    from enabley.accounts import service as accounts_service
+    from enabley.auth import service as auth_service
+    from enabley.config import get_settings
+    from enabley.errors import InvalidRequest
+    from enabley.models import Account, ApiClient
+
     settings = get_settings()
     db = _database()
     existing = _read_env(env_file)
