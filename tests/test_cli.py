@@ -224,3 +224,20 @@ def test_a_missing_sqlite_file_is_not_created_by_a_command_that_needs_the_schema
         get_settings.cache_clear()
     assert "enabley db upgrade" in error
     assert not path.exists()
+
+
+def test_serve_on_a_port_in_use_is_one_line_before_serving(monkeypatch, tmp_path):
+    import socket
+
+    monkeypatch.setenv("ENABLEY_DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    get_settings.cache_clear()
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        try:
+            result = run("serve", "--host", "127.0.0.1", "--port", str(port))
+        finally:
+            get_settings.cache_clear()
+    error = one_line_error(result)
+    assert f"port {port} on 127.0.0.1 is already in use" in error
+    assert "serving" not in result.output
+    assert not (tmp_path / "x.db").exists(), "refused before migrating"

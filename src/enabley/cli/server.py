@@ -83,10 +83,28 @@ def serve(
     """Migrate the schema to head, then serve the API."""
     from enabley import migrate, server
 
+    _check_port(host, port)
     migrate.upgrade()
     _ensure_keys()
     typer.echo(f"enabley serving on http://{host}:{port} (docs at /docs)", err=True)
     server.run(host=host, port=port, workers=workers)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail in one line, before migrating or printing anything, when the port can't be listened on."""
+    import errno
+    import socket
+
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        socket.create_server((host, port), family=family).close()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise OSError(
+                f"port {port} on {host} is already in use: stop what listens there, or choose another "
+                f"port (--port; make run PORT=...)"
+            ) from None
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def _ensure_keys() -> None:
