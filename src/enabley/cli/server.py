@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 
@@ -14,6 +16,9 @@ from enabley.cli.help import Command, Group
 
 if TYPE_CHECKING:
     from enabley.db import Database
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # The server's modules are imported by the commands that run, not here: `enabley --help` and
 # `enabley remote ...` load none of them.
@@ -40,25 +45,32 @@ def _database() -> Database:
     from enabley.db import Database, make_engine
 
     settings = get_settings()
-    _require_schema(settings.database_url)
+    _refuse_missing_file(settings.database_url)
     return Database(make_engine(settings.database_url, pool_size=1, timeout=settings.db_timeout_seconds))
 
 
-def _require_schema(url: str) -> None:
-    """Refuse, in one line, a database that was never migrated or is at another revision than
-    this version's (rather than a missing table's error, or a new empty SQLite file)."""
-    from alembic.runtime.migration import MigrationContext
+_UPGRADE = "run `enabley db upgrade` first"
+
+
+def _refuse_missing_file(url: str) -> None:
+    """A SQLite file that doesn't exist is refused rather than created empty."""
     from sqlalchemy.engine import make_url
 
-    from enabley import migrate
-    from enabley.db import make_engine
     from enabley.errors import InvalidRequest
 
-    upgrade = "run `enabley db upgrade` first"
     parsed = make_url(url)
     path = parsed.database
     if parsed.get_backend_name() == "sqlite" and path and path != ":memory:" and not Path(path).exists():
-        raise InvalidRequest(f"there is no database at {path}: {upgrade}")
+        raise InvalidRequest(f"there is no database at {path}: {_UPGRADE}")
+
+
+def _schema_problem(url: str) -> str | None:
+    """Why the database's schema is not this version's (never migrated, or at another revision)."""
+    from alembic.runtime.migration import MigrationContext
+
+    from enabley import migrate
+    from enabley.db import make_engine
+
     engine = make_engine(url, pool_size=1)
     try:
         with engine.connect() as conn:
@@ -66,12 +78,39 @@ def _require_schema(url: str) -> None:
     finally:
         engine.dispose()
     if current is None:
-        raise InvalidRequest(f"the database at {safe_url(url)} has no schema yet: {upgrade}")
+        return f"the database at {safe_url(url)} has no schema yet: {_UPGRADE}"
     head = migrate.head_revision()
     if current != head:
-        raise InvalidRequest(
-            f"the database at {safe_url(url)} is at revision {current}, this version needs {head}: {upgrade}"
+        return (
+            f"the database at {safe_url(url)} is at revision {current}, this version needs {head}: {_UPGRADE}"
         )
+    return None
+
+
+def needs_schema(func: Callable[P, R]) -> Callable[P, R]:
+    """A command on the database's tables: when it fails on the database, and the schema is
+    missing or at another revision, that is the one line said. Checked after a failure only, so
+    that a command on a migrated database pays nothing for it."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from enabley.config import get_settings
+        from enabley.errors import InvalidRequest, ServiceUnavailable
+
+        try:
+            return func(*args, **kwargs)
+        except (SQLAlchemyError, ServiceUnavailable) as exc:
+            try:
+                problem = _schema_problem(get_settings().database_url)
+            except SQLAlchemyError:
+                problem = None
+            if problem is None:
+                raise
+            raise InvalidRequest(problem) from exc
+
+    return wrapper
 
 
 @one_line_errors
@@ -132,6 +171,7 @@ def db_upgrade() -> None:
 
 @accounts_app.command("create", cls=Command)
 @one_line_errors
+@needs_schema
 def accounts_create(
     name: str,
     sub_account: Annotated[
@@ -149,6 +189,7 @@ def accounts_create(
 
 @accounts_app.command("add-sub-account", cls=Command)
 @one_line_errors
+@needs_schema
 def accounts_add_sub_account(account: str, name: str) -> None:
     """Add a sub-account to an account."""
     from enabley.accounts import service as accounts_service
@@ -161,6 +202,7 @@ def accounts_add_sub_account(account: str, name: str) -> None:
 
 @accounts_app.command("set-hierarchy", cls=Command)
 @one_line_errors
+@needs_schema
 def accounts_set_hierarchy(account: str, types: list[str]) -> None:
     """Set the ordered group types of an account (top level first)."""
     from enabley.accounts import service as accounts_service
@@ -175,6 +217,7 @@ def accounts_set_hierarchy(account: str, types: list[str]) -> None:
 
 @accounts_app.command("list", cls=Command)
 @one_line_errors
+@needs_schema
 def accounts_list() -> None:
     """List accounts with their sub-accounts."""
     from sqlalchemy import select
@@ -191,6 +234,7 @@ def accounts_list() -> None:
 
 @accounts_app.command("delete", cls=Command)
 @one_line_errors
+@needs_schema
 def accounts_delete(
     name: str, yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False
 ) -> None:
@@ -207,6 +251,7 @@ def accounts_delete(
 
 @clients_app.command("create", cls=Command)
 @one_line_errors
+@needs_schema
 def clients_create(
     account: str,
     as_json: Annotated[
@@ -228,6 +273,7 @@ def clients_create(
 
 @clients_app.command("revoke", cls=Command)
 @one_line_errors
+@needs_schema
 def clients_revoke(client_key: str) -> None:
     """Revoke a client: its tokens stop working at once."""
     from enabley.auth import service as auth_service
@@ -240,6 +286,7 @@ def clients_revoke(client_key: str) -> None:
 
 @keys_app.command("rotate", cls=Command)
 @one_line_errors
+@needs_schema
 def keys_rotate() -> None:
     """Sign new tokens with a new key; tokens signed before stay valid until they expire."""
     from enabley.config import get_settings
@@ -255,6 +302,7 @@ DEMO_ACCOUNT = "demo"
 
 
 @one_line_errors
+@needs_schema
 def demo(
     env_file: Annotated[Path, typer.Option(help="Where to keep the demo credentials.")] = Path("demo.env"),
 ) -> None:
