@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export ENABLEY_DATABASE_URL ?= sqlite:///./enabley.db
+## PORT: where make run serves (make run PORT=8080); the demo's links and ./demo.env follow it
+PORT ?= 8000
 
 .PHONY: run test lint bench bench-quick bench-upload clean fuzz
 
@@ -18,11 +20,12 @@ $(VENV)/.dev: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $(BIN)/enabley $@
 
-## run: install, migrate the SQLite database, create the demo account, serve on 127.0.0.1:8000
+## run: install, migrate the SQLite database, create the demo account, serve on 127.0.0.1:$(PORT)
+run: export ENABLEY_PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: $(BIN)/enabley
 	$(BIN)/enabley db upgrade
 	$(BIN)/enabley demo
-	$(BIN)/enabley serve --host 127.0.0.1 --port 8000
+	$(BIN)/enabley serve --host 127.0.0.1 --port $(PORT)
 
 ## test: install with the dev extras and run the whole test suite
 test: $(VENV)/.dev
@@ -40,7 +43,8 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check src tests bench
 
 clean:
-	rm -rf $(VENV) enabley.db enabley.db-wal enabley.db-shm demo.env .pytest_cache
+	rm -rf $(VENV) enabley.db enabley.db-wal enabley.db-shm demo.env .pytest_cache \
+		certificate.pdf groups.csv users.csv bad groups.jsonl
 
 ## bench: every hot path against its ceiling at 10k, 100k and 1M users, SQLite and PostgreSQL, the
 ## lookup beside a raw ASGI + sqlite3 ceiling, lookups beside a slow client (stall), PostgreSQL behind

@@ -165,3 +165,79 @@ def test_the_suite_runs_on_a_pinned_terminal_whatever_runs_it():
     assert {name: os.environ.get(name) for name in TERMINAL} == TERMINAL
     console = Console()
     assert (console.width, console.no_color) == (int(TERMINAL["COLUMNS"]), True)
+
+
+@pytest.mark.parametrize("command", [["serve"], ["db", "upgrade"], ["demo"], ["accounts", "list"]])
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        (
+            "ENABLEY_TOKEN_TTL_SECONDS",
+            "abc",
+            "ENABLEY_TOKEN_TTL_SECONDS=abc is not valid: it takes an integer from 60 to 86400",
+        ),
+        (
+            "ENABLEY_DB_TIMEOUT_SECONDS",
+            "0",
+            "ENABLEY_DB_TIMEOUT_SECONDS=0 is not valid: it takes a number greater than 0",
+        ),
+        ("ENABLEY_MAX_CONCURRENT_UPLOADS", "0", "it takes an integer of at least 1"),
+        ("ENABLEY_ACCESS_LOG", "maybe", "ENABLEY_ACCESS_LOG=maybe is not valid: it takes true or false"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable_and_its_bounds(
+    monkeypatch, tmp_path, command, variable, value, expected
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ENABLEY_DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+    try:
+        error = one_line_error(run(*command))
+    finally:
+        get_settings.cache_clear()
+    assert expected in error
+    assert "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    "command", [["accounts", "list"], ["accounts", "create", "acme"], ["clients", "create", "acme"], ["demo"]]
+)
+def test_a_command_on_an_unmigrated_database_says_to_run_db_upgrade(scratch, monkeypatch, tmp_path, command):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ENABLEY_DATABASE_URL", scratch.new())
+    get_settings.cache_clear()
+    try:
+        error = one_line_error(run(*command))
+    finally:
+        get_settings.cache_clear()
+    assert "enabley db upgrade" in error
+
+
+def test_a_missing_sqlite_file_is_not_created_by_a_command_that_needs_the_schema(monkeypatch, tmp_path):
+    path = tmp_path / "enabley.db"
+    monkeypatch.setenv("ENABLEY_DATABASE_URL", f"sqlite:///{path}")
+    get_settings.cache_clear()
+    try:
+        error = one_line_error(run("accounts", "list"))
+    finally:
+        get_settings.cache_clear()
+    assert "enabley db upgrade" in error
+    assert not path.exists()
+
+
+def test_serve_on_a_port_in_use_is_one_line_before_serving(monkeypatch, tmp_path):
+    import socket
+
+    monkeypatch.setenv("ENABLEY_DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    get_settings.cache_clear()
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        try:
+            result = run("serve", "--host", "127.0.0.1", "--port", str(port))
+        finally:
+            get_settings.cache_clear()
+    error = one_line_error(result)
+    assert f"port {port} on 127.0.0.1 is already in use" in error
+    assert "serving" not in result.output
+    assert not (tmp_path / "x.db").exists(), "refused before migrating"

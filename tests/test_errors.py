@@ -61,11 +61,6 @@ def test_non_json_body_is_400(client, headers):
     assert_error(response, 400, "invalid_request")
 
 
-def test_json_without_content_type_is_read(client, headers):
-    response = client.put("/api/v2/users", content=b'{"identifier": "u1"}', headers=headers)
-    assert response.status_code == 201, response.text
-
-
 def test_oversized_body_is_413(client, headers, context):
     limit = context.settings.max_body_bytes
     body = b'{"identifier": "u1", "address": "' + b"x" * limit + b'"}'
@@ -165,3 +160,26 @@ def test_every_refusal_renders_its_body_the_same_way(client, headers, context):
         compact = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         assert response.content == compact, (name, response.content)
         assert response.headers["content-type"] == "application/json", name
+
+
+USER = '{"identifier": "ct-1", "email": "ct@example.com"}'
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_a_json_body_without_the_json_content_type_says_so(client, headers, content_type):
+    sent = {**headers, **({"Content-Type": content_type} if content_type else {})}
+    response = client.put("/api/v2/users", content=USER, headers=sent)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "invalid_request"
+    assert "Content-Type" in body["error_description"]
+    assert "application/json" in body["error_description"]
+    if content_type:
+        assert content_type in body["error_description"]
+    assert client.get("/api/v2/users/ct-1", headers=headers).status_code == 404
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8"])
+def test_a_json_body_with_the_json_content_type_is_taken(client, headers, content_type):
+    response = client.put("/api/v2/users", content=USER, headers={**headers, "Content-Type": content_type})
+    assert response.status_code == 201, response.text

@@ -73,3 +73,10 @@ def test_docs_are_served_without_any_outside_asset(http):
         assert http.get(asset).status_code == 200, asset
     redoc = http.get("/redoc")
     assert redoc.status_code == 200 and "https://" not in redoc.text
+
+
+def test_the_root_points_to_the_docs(client):
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code in (302, 303, 307, 308)
+    assert response.headers["location"] == "/docs"
+    assert client.get("/").status_code == 200

@@ -33,6 +33,6 @@ def test_public_routes_are_really_open(app, client):
 
 
 def test_non_api_routes_are_only_docs_and_probes(app):
-    allowed = {"/openapi.json", "/docs", "/redoc", "/docs/assets", "/healthz", "/readyz", "/metrics"}
+    allowed = {"/", "/openapi.json", "/docs", "/redoc", "/docs/assets", "/healthz", "/readyz", "/metrics"}
     paths = {context.path for context in iter_route_contexts(app.routes)}
     assert {p for p in paths if p and not p.startswith("/api/")} <= allowed

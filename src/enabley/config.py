@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
-from pydantic import Field, SecretStr
+import annotated_types
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -83,6 +85,46 @@ class Settings(BaseSettings):
     left to the database and files. Beyond it the longest-idle connection is closed."""
 
 
+class SettingsError(ValueError):
+    """A setting in the environment that can't be used; the message is one line naming it."""
+
+
+def _expected(name: str) -> str:
+    """What a setting takes, in words: its type and bounds."""
+    field = Settings.model_fields[name]
+    kinds: dict[object, str] = {int: "an integer", float: "a number", bool: "true or false"}
+    kind = kinds.get(field.annotation, "text")
+    bounds = {type(m): getattr(m, type(m).__name__.lower()) for m in field.metadata}
+    low = bounds.get(annotated_types.Ge)
+    high = bounds.get(annotated_types.Le)
+    if low is not None and high is not None:
+        return f"{kind} from {low} to {high}"
+    if low is not None:
+        return f"{kind} of at least {low}"
+    if (above := bounds.get(annotated_types.Gt)) is not None:
+        return f"{kind} greater than {above}"
+    return kind
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """One line naming every environment variable that was refused and what it takes."""
+    problems: list[str] = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else ""
+        if name not in Settings.model_fields:
+            problems.append(str(error["msg"]))
+            continue
+        expected = _expected(name)
+        # Text settings may hold a password (a database or Redis URL): their value is not repeated.
+        value: Any = error.get("input")
+        shown = "" if expected == "text" else f"={value!s}"
+        problems.append(f"ENABLEY_{name.upper()}{shown} is not valid: it takes {expected}")
+    return "; ".join(problems)
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe_settings_error(exc)) from None

@@ -6,7 +6,7 @@ from importlib.resources import files
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 ASSETS = "/docs/assets"
@@ -15,6 +15,11 @@ ASSETS = "/docs/assets"
 def install_docs(app: FastAPI) -> None:
     static_dir = files("fastapi_offline") / "static"
     app.mount(ASSETS, StaticFiles(directory=str(static_dir)), name="docs-assets")
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        """A browser opening the server's address lands on the API docs."""
+        return RedirectResponse("/docs")
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:

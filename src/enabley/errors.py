@@ -94,6 +94,31 @@ def render(exc: AppError) -> JSONResponse:
     return JSONResponse(exc.body(), exc.status_code, headers or None)
 
 
+JSON_CONTENT_TYPE = "application/json"
+
+
+def content_type_problem(content_type: str | None) -> str | None:
+    """Why a request body with this Content-Type is not taken as JSON, or None when it is."""
+    if not content_type:
+        return (
+            f"The Content-Type header is missing: send the JSON body with Content-Type: {JSON_CONTENT_TYPE}"
+        )
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == JSON_CONTENT_TYPE or (media.startswith("application/") and media.endswith("+json")):
+        return None
+    return (
+        f"Content-Type {media!r} is not accepted: the body must be JSON, "
+        f"sent with Content-Type: {JSON_CONTENT_TYPE}"
+    )
+
+
+def _body_refused(request: Request, errors: Sequence[Any]) -> str | None:
+    """A body FastAPI did not parse as JSON because of its Content-Type: say so, not its shape."""
+    if not any(tuple(err.get("loc", ())) == ("body",) and err.get("type") != "missing" for err in errors):
+        return None
+    return content_type_problem(request.headers.get("content-type"))
+
+
 def _field_name(loc: Sequence[Any]) -> str:
     parts = [str(p) for p in loc[1:]] if loc and loc[0] in {"body", "query", "path", "header"} else list(loc)
     return ".".join(str(p) for p in parts) or "body"
@@ -129,9 +154,10 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, AppError)
         return render(exc)
 
-    async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return render(InvalidRequest(describe_validation_error(exc.errors())))
+        errors = exc.errors()
+        return render(InvalidRequest(_body_refused(request, errors) or describe_validation_error(errors)))
 
     async def http_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

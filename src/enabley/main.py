@@ -109,7 +109,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        strict_content_type=False,
+        # A body is JSON only when its Content-Type says so; errors.py names a wrong or missing one.
+        strict_content_type=True,
         # Tracing through FastAPI's OpenTelemetry hooks costs every request; off unless wanted.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )

@@ -13,10 +13,9 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken
-from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Row, func, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -32,10 +31,6 @@ Q = TypeVar("Q", bound="PageQuery")
 
 FilterValue = str | int | bool | None
 MAX_KEY_LENGTH = 4096
-
-PaginationKeyQuery = Annotated[
-    str | None, Query(alias="paginationKey", max_length=MAX_KEY_LENGTH, description="Pagination key")
-]
 
 
 class PageQuery(BaseModel):

@@ -272,3 +272,69 @@ def test_upload_of_a_missing_or_non_utf8_file_fails_cleanly(cli, tmp_path):
     assert missing.exit_code != 0 and "does not exist" in missing.stderr
     (tmp_path / "users.csv").write_bytes(b"identifier\n\xff\xfe\n")
     assert "not UTF-8" in one_line_error(cli("upload", str(tmp_path / "users.csv")))
+
+
+def test_credentials_may_follow_the_command(cli, sdk, env):
+    sdk.users.upsert(UserData(identifier="after", email="after@example.com"))
+    given = [
+        "--url",
+        env["ENABLEY_URL"],
+        "--client-key",
+        env["ENABLEY_CLIENT_KEY"],
+        "--secret",
+        env["ENABLEY_SECRET"],
+    ]
+    exported = cli("export", "users", *given, environment={})
+    assert exported.exit_code == 0, exported.output
+    assert [row["identifier"] for row in rows(exported.stdout)] == ["after"]
+    called = cli("call", "GET", "/api/v2/users/after", *given, environment={})
+    assert json.loads(called.stdout)["email"] == "after@example.com"
+    # After the command wins over before it and over the environment.
+    wrong = cli("call", "GET", "/api/v2/users/after", "--secret", "wrong", environment=env)
+    assert "refused the credentials" in one_line_error(wrong)
+
+
+def test_an_unknown_http_method_is_refused_before_anything_is_sent(cli):
+    script, http = _scripted()
+    error_line = one_line_error(cli("call", "FETCH", "/api/v2/users", http=http))
+    assert error_line == "error: unknown HTTP method 'FETCH': the API takes GET, PUT, POST or DELETE"
+    assert script.requests == []
+    lower = cli("call", "get", "/api/v2/users/nobody")
+    assert one_line_error(lower) == "error: HTTP 404 not_found: User 'nobody' not found"
+
+
+def test_a_wrongly_named_upload_file_is_an_unknown_file_and_nothing_is_sent(cli, tmp_path):
+    (tmp_path / "people.csv").write_text("identifier,email\nana,ana@example.com\n")
+    script, http = _scripted()
+    error_line = one_line_error(cli("upload", str(tmp_path / "people.csv"), http=http))
+    assert "unknown file 'people.csv'" in error_line
+    assert "groups.csv and users.csv" in error_line
+    assert "bad row" not in error_line
+    assert script.requests == []
+
+
+def test_upload_shows_progress_on_a_terminal_and_none_without_one(cli, tmp_path, monkeypatch):
+    (tmp_path / "users.csv").write_text("identifier,email\nana,ana@example.com\n")
+    summary = {"filesProcessed": 1, "created": {"users": 1}, "updated": {}, "unchanged": {}}
+    drawn = io.StringIO()
+    monkeypatch.setattr(remote, "stderr", lambda: Console(file=drawn, force_terminal=True, width=100))
+    _, http = _scripted(ok(summary))
+    assert cli("upload", str(tmp_path / "users.csv"), http=http).exit_code == 0
+    assert "reading" in drawn.getvalue() or "sending" in drawn.getvalue() or "processing" in drawn.getvalue()
+    piped = io.StringIO()
+    monkeypatch.setattr(remote, "stderr", lambda: Console(file=piped, force_terminal=False, width=100))
+    _, http = _scripted(ok(summary))
+    result = cli("upload", str(tmp_path / "users.csv"), http=http)
+    assert result.exit_code == 0
+    assert piped.getvalue() == "" and result.stderr == ""
+
+
+def test_export_draws_no_progress_without_a_terminal(cli, sdk, page_size, monkeypatch):
+    page_size(1)
+    for i in range(3):
+        sdk.users.upsert(UserData(identifier=f"q{i}"))
+    piped = io.StringIO()
+    monkeypatch.setattr(remote, "stderr", lambda: Console(file=piped, force_terminal=False, width=100))
+    result = cli("export", "users")
+    assert result.exit_code == 0, result.output
+    assert piped.getvalue() == "" and result.stderr == ""

@@ -382,7 +382,7 @@ ROUTES: dict[tuple[str, str], Builder] = {
     # Documentation, probes and metrics: no account data at all
     **{
         ("GET", path): (lambda p: lambda c: _get(p, b=200))(path)
-        for path in ("/docs", "/redoc", "/healthz", "/readyz", "/metrics")
+        for path in ("/", "/docs", "/redoc", "/healthz", "/readyz", "/metrics")
     },
 }
 

@@ -29,6 +29,11 @@ def body(**files: str) -> dict[str, Any]:
     return {"files": [{"fileName": f"{name}.csv", "content": content} for name, content in files.items()]}
 
 
+def json_headers(headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` for a body sent as bytes: the upload takes only JSON bodies."""
+    return {**headers, "Content-Type": "application/json"}
+
+
 def upload(client, headers, **files: str):
     return client.post(URL, json=body(**files), headers=headers)
 

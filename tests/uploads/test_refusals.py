@@ -7,6 +7,7 @@ from tests.uploads.helpers import (
     URL,
     age_everything,
     get_user,
+    json_headers,
     make_profile,
     ok,
     put_group,
@@ -235,7 +236,7 @@ def test_a_body_that_is_not_the_request_is_refused(client, headers):
     for content in (b"not json", b"[]", b'{"files": [{"fileName": "users.csv"}]}'):
         r = client.post(URL, content=content, headers={**headers, "Content-Type": "application/json"})
         assert refused(r) == [], content
-    r = client.post(URL, content=b'{"files": [{"fileName": "users.csv"}]}', headers=headers)
+    r = client.post(URL, content=b'{"files": [{"fileName": "users.csv"}]}', headers=json_headers(headers))
     assert "files.0.content" in r.json()["error_description"]
 
 
@@ -248,7 +249,7 @@ def test_an_upload_over_the_limit_is_413_and_other_bodies_keep_theirs(app_with, 
     assert r.status_code == 413, r.text
     assert r.json()["error"] == "invalid_request"
     # Streamed without a length, the limit holds too.
-    r = client.post(URL, content=iter([b'{"files": [', b" " * 4096, b"]}"]), headers=headers)
+    r = client.post(URL, content=iter([b'{"files": [', b" " * 4096, b"]}"]), headers=json_headers(headers))
     assert r.status_code == 413, r.text
 
 

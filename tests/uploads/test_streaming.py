@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.security import fuzzing
-from tests.uploads.helpers import URL, body, ok, refused, to_csv
+from tests.uploads.helpers import URL, body, json_headers, ok, refused, to_csv
 
 CHUNK = 64 * 1024
 
@@ -70,16 +70,21 @@ def test_uploads_beyond_the_limit_are_refused_429_before_their_body_is_read(app_
         held = [HeldBody(_users_body("held-1")), HeldBody(_users_body("held-2"))]
         async with _asgi_client(app) as client:
             running = [
-                asyncio.create_task(client.post(URL, content=h.stream(), headers=headers)) for h in held
+                asyncio.create_task(client.post(URL, content=h.stream(), headers=json_headers(headers)))
+                for h in held
             ]
             await asyncio.wait_for(asyncio.gather(*(h.reading.wait() for h in held)), 30)
-            refusal = await client.post(URL, content=watched(_users_body("third")), headers=headers)
+            refusal = await client.post(
+                URL, content=watched(_users_body("third")), headers=json_headers(headers)
+            )
             # One at a time from here: both run on the test's one database connection.
             held[0].released.set()
             first = await running[0]
             held[1].released.set()
             second = await running[1]
-            after = await client.post(URL, content=_chunks(_users_body("after")), headers=headers)
+            after = await client.post(
+                URL, content=_chunks(_users_body("after")), headers=json_headers(headers)
+            )
         return refusal, first, second, after
 
     refusal, first, second, after = asyncio.run(scenario())
@@ -130,7 +135,7 @@ def test_an_upload_body_is_never_held_whole_in_memory(client, headers):
 
     async def send() -> httpx2.Response:
         async with _asgi_client(client.app) as asgi:
-            return await asgi.post(URL, content=_chunks(data), headers=headers)
+            return await asgi.post(URL, content=_chunks(data), headers=json_headers(headers))
 
     tracemalloc.start()
     try:

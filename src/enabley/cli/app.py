@@ -3,8 +3,10 @@ from __future__ import annotations
 import typer
 
 from enabley.cli import remote, server
+from enabley.cli.help import Group
 
 app = typer.Typer(
+    cls=Group,
     name="enabley",
     help="Enabley-compatible LMS integration API server.",
     no_args_is_help=True,

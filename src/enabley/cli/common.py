@@ -1,4 +1,8 @@
-"""What every command shares: one-line errors on stderr and a non-zero exit."""
+"""What every command shares: one-line errors on stderr and a non-zero exit.
+
+Nothing of the server is imported here (``enabley remote`` uses this module): what the server's
+errors need is imported when one is being reported.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,6 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 import typer
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-
-from enabley.config import get_settings
-from enabley.db.engine import is_unavailable
-from enabley.errors import AppError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -25,10 +23,33 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "<unparseable ENABLEY_DATABASE_URL>"
+
+
+def _describe(exc: Exception) -> str | None:
+    """The one line for an expected failure of an operator command; None for a bug."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from enabley.errors import AppError
+
+    if isinstance(exc, AppError):
+        return exc.description
+    if isinstance(exc, SQLAlchemyError):
+        from enabley.config import get_settings
+        from enabley.db.engine import is_unavailable
+
+        url = safe_url(get_settings().database_url)
+        if is_unavailable(exc):
+            return f"cannot use the database at {url}: {str(exc.__cause__ or exc).splitlines()[0]}"
+        return f"database error at {url}: {str(exc).splitlines()[0]}"
+    if isinstance(exc, ValueError | OSError):
+        return str(exc)
+    return None
 
 
 def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -38,18 +59,14 @@ def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
-        except AppError as exc:
-            raise fail(exc.description) from None
-        except SQLAlchemyError as exc:
-            url = safe_url(get_settings().database_url)
-            if is_unavailable(exc):
-                raise fail(
-                    f"cannot use the database at {url}: {str(exc.__cause__ or exc).splitlines()[0]}"
-                ) from None
-            raise fail(f"database error at {url}: {str(exc).splitlines()[0]}") from None
-        except (ValueError, OSError) as exc:
-            raise fail(str(exc)) from None
         except KeyboardInterrupt:
             sys.exit(130)
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:
+            message = _describe(exc)
+            if message is None:
+                raise
+            raise fail(message) from None
 
     return wrapper

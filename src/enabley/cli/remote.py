@@ -15,37 +15,34 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Annotated, Any, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
-import httpx2
 import typer
-from pydantic import BaseModel
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-from rich.table import Table
 
 from enabley.cli.common import fail
-from enabley.client import (
-    CertificateInformation,
-    ChannelInfo,
-    Client,
-    ConnectionFailed,
-    EnableyError,
-    ExternalOrgBulkUploadResponse,
-    ExternalUserChannelPerformance,
-    GroupInfo,
-    InvalidRequest,
-    OrgBulkDataRequest,
-    Page,
-    Unauthorized,
-    UserInfo,
-)
-from enabley.client.errors import error_from_response
+from enabley.cli.help import Command, Group
+
+if TYPE_CHECKING:
+    import httpx2
+    from pydantic import BaseModel
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from enabley.client import (
+        Client,
+        ExternalOrgBulkUploadResponse,
+        InvalidRequest,
+        OrgBulkDataRequest,
+        Page,
+    )
+
+# The SDK, httpx and rich are imported by the commands that run: `--help` loads none of them.
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 remote_app = typer.Typer(
+    cls=Group,
     help="Talk to an Enabley-compatible server over HTTP (ENABLEY_URL, ENABLEY_CLIENT_KEY, ENABLEY_SECRET).",
     no_args_is_help=True,
 )
@@ -73,10 +70,14 @@ def send_through(http: httpx2.Client, **options: Any) -> Iterator[None]:
 
 
 def stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True)
 
 
 def _progress(console: Console, *columns: Any) -> Progress:
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
     # Progress is drawn only on a terminal: piped stderr stays free for the one-line error.
     return Progress(
         SpinnerColumn(),
@@ -93,6 +94,8 @@ def remote_errors(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from enabley.client import ConnectionFailed, EnableyError, Unauthorized
+
         try:
             return func(*args, **kwargs)
         except Unauthorized as exc:
@@ -119,13 +122,19 @@ class Credentials:
     client_key: str | None
     secret: str | None
 
-    def client(self) -> Client:
+    def client(
+        self, url: str | None = None, client_key: str | None = None, secret: str | None = None
+    ) -> Client:
+        """The SDK's client; an option given after the command wins over one given before it."""
+        from enabley.client import Client
+
+        url, client_key, secret = url or self.url, client_key or self.client_key, secret or self.secret
         missing = [
             name
             for name, value in (
-                ("ENABLEY_URL", self.url),
-                ("ENABLEY_CLIENT_KEY", self.client_key),
-                ("ENABLEY_SECRET", self.secret),
+                ("ENABLEY_URL", url),
+                ("ENABLEY_CLIENT_KEY", client_key),
+                ("ENABLEY_SECRET", secret),
             )
             if not value
         ]
@@ -133,8 +142,19 @@ class Credentials:
             raise ValueError(
                 f"{', '.join(missing)} not set: run `. ./demo.env` or pass --url/--client-key/--secret"
             )
-        assert self.url and self.client_key and self.secret
-        return Client(self.url, self.client_key, self.secret, http=_http, **_options)
+        assert url and client_key and secret
+        return Client(url, client_key, secret, http=_http, **_options)
+
+
+# The same options after the command (`enabley remote export users --url ...`) as before it.
+Url = Annotated[str | None, typer.Option("--url", help="Server base URL (instead of ENABLEY_URL).")]
+ClientKey = Annotated[
+    str | None, typer.Option("--client-key", help="API client key (instead of ENABLEY_CLIENT_KEY).")
+]
+Secret = Annotated[
+    str | None,
+    typer.Option("--secret", help="API client secret (instead of ENABLEY_SECRET).", show_default=False),
+]
 
 
 @remote_app.callback()
@@ -155,7 +175,26 @@ def connect(
 # -- upload -------------------------------------------------------------------------------------------
 
 
+UPLOAD_FILES = ("groups.csv", "users.csv")
+
+
+def _check_names(paths: list[Path]) -> None:
+    """Refuse, before reading or sending anything, a file the upload would not know by its name."""
+    for path in paths:
+        if path.name not in UPLOAD_FILES:
+            raise ValueError(
+                f"unknown file {path.name!r} ({path}): the upload takes files named "
+                f"{' and '.join(UPLOAD_FILES)} (rename it to the kind of rows it holds)"
+            )
+    names = [path.name for path in paths]
+    for name in UPLOAD_FILES:
+        if names.count(name) > 1:
+            raise ValueError(f"{name} is given more than once")
+
+
 def _read(paths: list[Path], progress: Progress) -> list[OrgBulkDataRequest]:
+    from enabley.client import OrgBulkDataRequest
+
     task = progress.add_task("reading", total=sum(path.stat().st_size for path in paths))
     files = []
     for path in paths:
@@ -173,6 +212,9 @@ def _read(paths: list[Path], progress: Progress) -> list[OrgBulkDataRequest]:
 
 
 def _print_summary(result: ExternalOrgBulkUploadResponse) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     counts = {"created": result.created.by_kind(), "updated": result.updated.by_kind()}
     counts["unchanged"] = result.unchanged.by_kind()
     kinds = sorted({kind for by_kind in counts.values() for kind in by_kind})
@@ -194,16 +236,27 @@ def _print_rejection(exc: InvalidRequest) -> None:
         typer.echo(f"... and {exc.more_errors} more", err=True)
 
 
-@remote_app.command()
+@remote_app.command(cls=Command)
 @remote_errors
 def upload(
     ctx: typer.Context,
     files: Annotated[
         list[Path], typer.Argument(exists=True, dir_okay=False, readable=True, help="groups.csv, users.csv")
     ],
+    url: Url = None,
+    client_key: ClientKey = None,
+    secret: Secret = None,
 ) -> None:
     """Upload organisation CSV files (POST /api/v1/uploads/org) and print what changed."""
-    with ctx.obj.client() as client, _progress(stderr(), BarColumn(), DownloadColumn()) as progress:
+    from rich.progress import BarColumn, DownloadColumn
+
+    from enabley.client import InvalidRequest
+
+    _check_names(files)
+    with (
+        ctx.obj.client(url, client_key, secret) as client,
+        _progress(stderr(), BarColumn(), DownloadColumn()) as progress,
+    ):
         payload = _read(files, progress)
         sending = progress.add_task("sending", total=None)
 
@@ -237,13 +290,23 @@ class Format(StrEnum):
     jsonl = "jsonl"
 
 
-MODELS: dict[Kind, type[BaseModel]] = {
-    Kind.users: UserInfo,
-    Kind.groups: GroupInfo,
-    Kind.channels: ChannelInfo,
-    Kind.performance: ExternalUserChannelPerformance,
-    Kind.certificates: CertificateInformation,
-}
+def _model(kind: Kind) -> type[BaseModel]:
+    from enabley.client import (
+        CertificateInformation,
+        ChannelInfo,
+        ExternalUserChannelPerformance,
+        GroupInfo,
+        UserInfo,
+    )
+
+    models: dict[Kind, type[BaseModel]] = {
+        Kind.users: UserInfo,
+        Kind.groups: GroupInfo,
+        Kind.channels: ChannelInfo,
+        Kind.performance: ExternalUserChannelPerformance,
+        Kind.certificates: CertificateInformation,
+    }
+    return models[kind]
 
 
 def _cell(value: Any) -> str:
@@ -325,7 +388,7 @@ def _export(
             progress.update(task, advance=1, description=f"performance: {writer.count}")
 
 
-@remote_app.command()
+@remote_app.command(cls=Command)
 @remote_errors
 def export(
     ctx: typer.Context,
@@ -349,19 +412,24 @@ def export(
             "gets a leading ' so that a spreadsheet shows it instead of running it as a formula.",
         ),
     ] = False,
+    url: Url = None,
+    client_key: ClientKey = None,
+    secret: Secret = None,
 ) -> None:
     """Export every item of a kind, page after page, as CSV or JSON lines."""
+    from rich.progress import BarColumn, MofNCompleteColumn
+
     if sub_account and kind not in (Kind.users, Kind.groups, Kind.channels):
         raise ValueError("--sub-account applies to users, groups and channels")
     if (channel or user) and kind is not Kind.performance:
         raise ValueError("--channel and --user apply to performance")
     err = stderr()
     with (
-        ctx.obj.client() as client,
+        ctx.obj.client(url, client_key, secret) as client,
         _open(output) as out,
         _progress(err, BarColumn(), MofNCompleteColumn()) as bar,
     ):
-        writer = Writer(out, fmt, MODELS[kind], raw=raw)
+        writer = Writer(out, fmt, _model(kind), raw=raw)
         _export(client, kind, writer, bar, sub_account, channel, user)
     if output is not None or err.is_terminal:
         typer.echo(f"exported {writer.count} {kind.value}" + (f" to {output}" if output else ""), err=True)
@@ -390,7 +458,10 @@ def _query(pairs: list[str]) -> dict[str, list[str]]:
     return params
 
 
-@remote_app.command()
+METHODS = ("GET", "PUT", "POST", "DELETE")
+
+
+@remote_app.command(cls=Command)
 @remote_errors
 def call(
     ctx: typer.Context,
@@ -398,16 +469,27 @@ def call(
     path: Annotated[str, typer.Argument(help="e.g. /api/v2/users/ana-1")],
     data: Annotated[str | None, typer.Option("--data", "-d", help="JSON body (@file reads a file).")] = None,
     query: Annotated[list[str] | None, typer.Option("--query", "-q", help="name=value, repeatable.")] = None,
+    url: Url = None,
+    client_key: ClientKey = None,
+    secret: Secret = None,
 ) -> None:
     """Make any call, token included, and print the answer (JSON pretty-printed)."""
+    from rich.console import Console
+
+    from enabley.client.errors import error_from_response
+
+    if method.upper() not in METHODS:
+        raise ValueError(
+            f"unknown HTTP method {method!r}: the API takes {', '.join(METHODS[:-1])} or {METHODS[-1]}"
+        )
     if data is not None and data.startswith("@"):
         data = Path(data[1:]).read_text(encoding="utf-8")
     try:
         body = json.loads(data) if data is not None else None
     except json.JSONDecodeError as exc:
         raise ValueError(f"--data is not JSON: {exc}") from None
-    with ctx.obj.client() as client:
-        response = client.request(method, path, params=_query(query or []), json=body)
+    with ctx.obj.client(url, client_key, secret) as client:
+        response = client.request(method.upper(), path, params=_query(query or []), json=body)
     if "json" in response.headers.get("content-type", "") and response.content:
         Console(soft_wrap=True).print_json(response.text)
     elif response.content:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from enabley.deps import CurrentTenant
+from enabley.errors import content_type_problem
 from enabley.openapi import json_body
 from enabley.schemas import ERRORS, ErrorResponse
 from enabley.uploads import intake, service
@@ -22,6 +23,10 @@ router = APIRouter(responses=ERRORS, prefix="/api", tags=["Uploads"])
 # decode and validate.
 _BODY_DOC = json_body(
     ExternalOrgBulkUploadRequest, "The organisation's CSV files: groups.csv, users.csv or both"
+)
+_SHAPE = (
+    '{"files": [{"fileName": "groups.csv", "content": "identifier,name\\n..."}, '
+    '{"fileName": "users.csv", "content": "identifier,email\\n..."}]}'
 )
 _RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
 
@@ -58,6 +63,11 @@ async def upload_org(request: Request, tenant: CurrentTenant) -> ExternalOrgBulk
     (ENABLEY_MAX_UPLOAD_BYTES, 100 MB by default) is refused with 413. A server runs a few uploads
     at once (ENABLEY_MAX_CONCURRENT_UPLOADS, 2 by default): one more is refused with 429 and a
     Retry-After header."""
+    if problem := content_type_problem(request.headers.get("content-type")):
+        # Refused before a slot is taken or a byte of the body read (a multipart form, a bare CSV).
+        raise service.UploadRejected(
+            f"{problem}. This endpoint takes the CSV files inside a JSON body: {_SHAPE}"
+        )
     with request.app.state.upload_slots.take(), await intake.spool(request) as body, ExitStack() as files:
         # The files are read apart, on a thread, before the unit of work begins: on SQLite the
         # writer's turn is taken only once there is something to write.

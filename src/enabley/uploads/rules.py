@@ -64,6 +64,12 @@ class Problems:
             part for part in (first.file, f"line {first.line}" if first.line else None, first.column) if part
         )
         rows = self.bad_rows
+        if all(line is None for _file, line in self._bad_rows):
+            # A whole file is refused (an unknown name, given twice, empty): no row was read.
+            more = self.total - 1
+            return f"{first.message}; nothing was written" + (
+                f" ({more} more {'problem' if more == 1 else 'problems'})" if more else ""
+            )
         return (
             f"{rows} bad {'row' if rows == 1 else 'rows'} ({self.total} "
             f"{'problem' if self.total == 1 else 'problems'}); nothing was written. "
