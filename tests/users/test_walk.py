@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import JSON, null, select, update
 
+from enabley.auth import service as auth_service
 from enabley.deps import Tenant
 from enabley.models import User
 from enabley.users import service
@@ -179,3 +180,23 @@ def test_the_walk_writes_tricky_users_byte_for_byte(client, auth, services, db, 
     assert [_KEY.sub(b'"paginationKey":"KEY"', response.content)] == _page_bytes(
         _general, db, tenant, paginator, filters
     )
+
+
+def test_the_walk_checks_the_client_on_every_page(client, db, account, page_size):
+    """The walk reads without an ORM session, but still confirms the caller's client each page."""
+    page_size(2)
+    key, secret = factories.make_client(db, account)
+    token = client.post("/api/v1/token", params={"clientKey": key, "secret": secret}).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    for i in range(3):
+        factories.make_user(db, account, f"checked-{i}")
+    first = client.get("/api/v3/users", headers=headers)
+    assert first.status_code == 200, first.text
+    next_key = first.json()["paginationKey"]
+    assert next_key
+    auth_service.revoke_client(db, key)
+    db.flush()
+    for params in ({}, {"paginationKey": next_key}, {"subAccountName": "EU"}):
+        response = client.get("/api/v3/users", params=params, headers=headers)
+        assert response.status_code == 401, response.text
+        assert response.json()["error"] == "access_denied"

@@ -212,5 +212,9 @@ async def find_users_by_filter_v3(
     cursor = tenant.services.paginator.open(
         pagination_key, account_id=tenant.account_id, endpoint="v3/users", filters=filters.as_dict()
     )
-    page = await tenant.read(service.find_users_page, tenant.services.paginator, cursor)
+    paginator = tenant.services.paginator
+    if service.walks_fast(cursor):
+        page = await tenant.scan(service.walk_page, paginator, cursor)
+    else:
+        page = await tenant.read(service.find_users_page, paginator, cursor)
     return Response(page, media_type="application/json")
