@@ -95,6 +95,13 @@ class Tenant:
         committed when it returns, before the answer leaves; nothing of it kept if it raises."""
         return await self.db.run(partial(self._unit, True, work, *args, **kwargs))
 
+    async def scan(
+        self, work: Callable[Concatenate[Reader, Tenant, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``work(reader, tenant, ...)``: ``FastQuery`` reads too long to run inline (a page of a
+        walk), on the database's threads, without the ORM session a unit of work opens."""
+        return await self.db.run(partial(self._probe, work, *args, **kwargs))
+
     async def lookup(
         self, work: Callable[Concatenate[Reader, Tenant, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:

@@ -162,4 +162,4 @@ async def find_users_by_filter_v3(
     walk: Annotated[Walk[UserQuery], paged("v3/users", UserQuery)], tenant: CurrentTenant
 ) -> Response:
     """Find users by filter"""
-    return Response(await tenant.read(service.find_users_page, walk), media_type="application/json")
+    return Response(await service.find_users_page(tenant, walk), media_type="application/json")
