@@ -218,3 +218,19 @@ def test_no_statement_runs_per_row(client, headers, engine):
 
     assert created(300, "big") == created(30, "small")
     assert updated(300, "big") == updated(30, "small")
+
+
+def test_postgresql_refreshes_the_users_statistics_while_an_upload_writes(
+    client, headers, engine, monkeypatch, backend, small_chunks
+):
+    """Once the upload has created ANALYZE_WHILE_WRITING users and the statistics count fewer,
+    they are refreshed once, before the look-ups of the chunks that follow."""
+    monkeypatch.setattr(users_file, "ANALYZE_WHILE_WRITING", 4)
+    monkeypatch.setattr(users_file, "ANALYZE_AFTER", 10**9)  # not the refresh at the end
+    # The test database's statistics depend on the tests before: as if never counted.
+    monkeypatch.setattr(users_file, "estimated_rows", lambda target, table: -1.0)
+    rows = [[f"s-{i}", f"stat.{i}"] for i in range(12)]
+    with every_statement(engine) as sent:
+        ok(upload(client, headers, users=to_csv(["identifier", "username"], *rows)))
+    analyzed = [s for s in sent if s.startswith("ANALYZE")]
+    assert analyzed == (["ANALYZE users"] if backend == "postgresql" else [])
