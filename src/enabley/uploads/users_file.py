@@ -11,8 +11,10 @@ usernames seen. No statement runs per row: lookups and writes go by chunk.
 
 from __future__ import annotations
 
+import marshal
+import tempfile
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from functools import partial
@@ -60,6 +62,10 @@ COLUMNS = (
 )
 REQUIRED = ("identifier",)
 CHUNK = 2000
+PLANS_IN_MEMORY = 32 * 1024 * 1024
+"""Where the chunks are written once the whole upload is checked (SQLite: ``UsersUpload.check``),
+the bytes of marshalled plans an upload keeps in memory before it moves them to a temporary
+file: an upload of 100,000 users keeps them in memory, a larger one holds no more than this."""
 ANALYZE_AFTER = 10_000
 """PostgreSQL plans queries from statistics that autovacuum refreshes once a tenth of a table
 has changed, a minute or so later. An upload can change far more than that at once, and the
@@ -177,6 +183,36 @@ class ChunkPlan:
     def __bool__(self) -> bool:
         return bool(self.inserts or self.updates or any(self.add.values()) or any(self.remove.values()))
 
+    def dump(self) -> bytes:
+        return marshal.dumps((self.release, self.inserts, self.updates, dict(self.add), dict(self.remove)))
+
+    @classmethod
+    def load(cls, blob: bytes) -> ChunkPlan:
+        plan = cls()
+        plan.release, plan.inserts, plan.updates, add, remove = marshal.loads(blob)  # noqa: S302 (ours)
+        plan.add.update(add)
+        plan.remove.update(remove)
+        return plan
+
+
+class Plans:
+    """The chunks' marshalled plans, in order."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.SpooledTemporaryFile(max_size=PLANS_IN_MEMORY)  # noqa: SIM115 (close())
+
+    def append(self, blob: bytes) -> None:
+        self.file.write(len(blob).to_bytes(8, "little"))
+        self.file.write(blob)
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.file.seek(0)
+        while header := self.file.read(8):
+            yield self.file.read(int.from_bytes(header, "little"))
+
+    def close(self) -> None:
+        self.file.close()
+
 
 class UsersUpload:
     def __init__(
@@ -239,33 +275,46 @@ class UsersUpload:
         self.reader = user_rows.RowReader(columns)
 
     def check(self) -> None:
-        """Check every row, and write each chunk once it is planned while no row is refused.
+        """Check every row and write every chunk, while no row is refused.
+
+        On PostgreSQL each chunk is written once it is planned, on a thread of its own while
+        the next chunk is checked. On SQLite the database's work is the server's own, on the
+        same thread, so nothing would overlap: the chunks are kept marshalled and written once
+        all rows are checked, as before, and a refused upload has written nothing at all.
 
         The groups the rows name must be written already when anything is to be written. A
-        stored user holding a username that a row gives to another is freed at once, before
-        that row is written: if the holder then takes another username further down, all is
-        well; if it never shows up, that row is refused at the end, and the caller's
-        transaction takes back what was written."""
+        stored user holding a username that a row gives to another is freed just before that
+        row is written: if the holder takes another username further down, all is well; if
+        it never shows up, that row is refused at the end, and the caller's transaction takes
+        back what was written."""
         target = Direct.of(self.session)
         copy = copies(target)
         if copy:
-            self.by_unique_index = Settings(
-                self.session, {"enable_seqscan": "off", "enable_bitmapscan": "off"}
-            )
-        with WriteBehind(threaded=copy) as writer:
-            for chunk in chunks(self.file.rows(self.problems), CHUNK):
-                rows = [row for line, cells in chunk if (row := self._parse(line, cells))]
-                plan = self._plan(rows)
-                self.created += plan.created
-                self.updated += plan.updated
-                self.unchanged += plan.unchanged
-                if plan and not self.problems:
-                    writer.submit(partial(self._write, target, plan))
-        for line, username, holder, _ in self.taken:
-            if holder not in self.first_line:
-                self.problems.add(
-                    self.file.name, line, "username", f"Username {username!r} is already taken by {holder!r}"
-                )
+            scans = {"enable_seqscan": "off", "enable_bitmapscan": "off"}
+            self.by_unique_index = Settings(self.session, scans)
+        plans = Plans()
+        try:
+            with WriteBehind(threaded=copy) as writer:
+                for chunk in chunks(self.file.rows(self.problems), CHUNK):
+                    rows = [row for line, cells in chunk if (row := self._parse(line, cells))]
+                    plan = self._plan(rows)
+                    self.created += plan.created
+                    self.updated += plan.updated
+                    self.unchanged += plan.unchanged
+                    if plan and not self.problems:
+                        if copy:
+                            writer.submit(partial(self._write, target, plan))
+                        else:
+                            plans.append(plan.dump())
+            for line, username, holder, _ in self.taken:
+                if holder not in self.first_line:
+                    message = f"Username {username!r} is already taken by {holder!r}"
+                    self.problems.add(self.file.name, line, "username", message)
+            if not self.problems:
+                for blob in plans:
+                    self._write(target, ChunkPlan.load(blob))
+        finally:
+            plans.close()
 
     def finish(self) -> None:
         """Once the whole upload is written: PostgreSQL's statistics refreshed after a large one."""
