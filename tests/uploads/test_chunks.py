@@ -57,14 +57,58 @@ def test_rows_across_chunks_are_all_written(client, headers, small_chunks):
     assert again["unchanged"] == {"groups": 2, "users": 11}
 
 
-def test_plans_moved_from_memory_to_disk_are_all_written(client, headers, small_chunks, monkeypatch):
-    monkeypatch.setattr(users_file, "PLANS_IN_MEMORY", 100)
+def test_many_chunks_of_usernames_are_all_written(client, headers, small_chunks):
     rows = [[f"u-{i}", f"First {i}", f"user.{i}"] for i in range(20)]
     result = ok(upload(client, headers, users=to_csv(["identifier", "firstName", "username"], *rows)))
     assert result["created"]["users"] == 20
     assert [get_user(client, headers, f"u-{i}")["username"] for i in range(20)] == [
         f"user.{i}" for i in range(20)
     ]
+
+
+def test_a_row_refused_after_chunks_were_written_leaves_nothing(client, headers, db, account, small_chunks):
+    """Chunks are written as they are checked while no row is refused: a bad row further down
+    takes them all back."""
+    put_user(client, headers, identifier="u-1", firstName="Old")
+    before = snapshot(db, account)
+    groups = to_csv(["identifier", "name"], ["g", "G"])
+    rows = [[f"u-{i}", f"First {i}", "g"] for i in range(12)] + [["bad", "Bad", "nope"]]
+    users = to_csv(["identifier", "firstName", "groups"], *rows)
+    assert refused(upload(client, headers, groups=groups, users=users)) == [("users.csv", 14, "groups")]
+    assert snapshot(db, account) == before
+
+
+def test_a_username_taken_by_a_user_not_in_the_upload_leaves_nothing(
+    client, headers, db, account, small_chunks
+):
+    """The holder of a username given away is freed before the row taking it is written; when
+    the holder then never shows up, the row is refused and the holder keeps its username."""
+    put_user(client, headers, identifier="holder", username="Taken")
+    before = snapshot(db, account)
+    rows = [["taker", "taken"], *([f"f{i}", ""] for i in range(8))]
+    assert refused(upload(client, headers, users=to_csv(["identifier", "username"], *rows))) == [
+        ("users.csv", 2, "username")
+    ]
+    assert snapshot(db, account) == before
+    assert get_user(client, headers, "holder")["username"] == "Taken"
+
+
+def test_a_username_given_back_and_forth_across_chunks(client, headers, small_chunks):
+    """A holder written before the row taking its old username keeps its new one."""
+    put_user(client, headers, identifier="a", username="one")
+    rows = [["a", "two"], ["f1", ""], ["f2", ""], ["f3", ""], ["b", "one"]]
+    ok(upload(client, headers, users=to_csv(["identifier", "username"], *rows)))
+    assert (get_user(client, headers, "a")["username"], get_user(client, headers, "b")["username"]) == (
+        "two",
+        "one",
+    )
+    put_user(client, headers, identifier="c", username="three")
+    swap = [["a", "three"], ["f1", ""], ["f2", ""], ["f3", ""], ["c", "two"]]
+    ok(upload(client, headers, users=to_csv(["identifier", "username"], *swap)))
+    assert (get_user(client, headers, "a")["username"], get_user(client, headers, "c")["username"]) == (
+        "three",
+        "two",
+    )
 
 
 def test_duplicates_and_username_clashes_across_chunks(client, headers, small_chunks):
@@ -127,24 +171,28 @@ def every_statement(engine: Engine) -> Iterator[list[str]]:
     """Statements through SQLAlchemy and the bulk ones sent straight to the driver (an
     executemany counts once: that is one batch, not a statement per row)."""
     sent: list[str] = []
-    execute, read = bulk._execute, bulk.KeyedRead.all
+    execute, read, copy = bulk._execute, bulk.KeyedRead.all, bulk._copy
 
     def counted_execute(session, dialect, sql, params, **kw):
         sent.append(sql)
         return execute(session, dialect, sql, params, **kw)
+
+    def counted_copy(session, dialect, sql, rows):
+        sent.append(sql)
+        return copy(session, dialect, sql, rows)
 
     def counted_read(self, session, keys):
         if keys:
             sent.append("keyed read")
         return read(self, session, keys)
 
-    bulk._execute, bulk.KeyedRead.all = counted_execute, counted_read
+    bulk._execute, bulk.KeyedRead.all, bulk._copy = counted_execute, counted_read, counted_copy
     try:
         with counted_statements(engine) as seen:
             yield sent
         sent.extend(seen)
     finally:
-        bulk._execute, bulk.KeyedRead.all = execute, read
+        bulk._execute, bulk.KeyedRead.all, bulk._copy = execute, read, copy
 
 
 def test_no_statement_runs_per_row(client, headers, engine):
@@ -170,3 +218,19 @@ def test_no_statement_runs_per_row(client, headers, engine):
 
     assert created(300, "big") == created(30, "small")
     assert updated(300, "big") == updated(30, "small")
+
+
+def test_postgresql_refreshes_the_users_statistics_while_an_upload_writes(
+    client, headers, engine, monkeypatch, backend, small_chunks
+):
+    """Once the upload has created ANALYZE_WHILE_WRITING users and the statistics count fewer,
+    they are refreshed once, before the look-ups of the chunks that follow."""
+    monkeypatch.setattr(users_file, "ANALYZE_WHILE_WRITING", 4)
+    monkeypatch.setattr(users_file, "ANALYZE_AFTER", 10**9)  # not the refresh at the end
+    # The test database's statistics depend on the tests before: as if never counted.
+    monkeypatch.setattr(users_file, "estimated_rows", lambda target, table: -1.0)
+    rows = [[f"s-{i}", f"stat.{i}"] for i in range(12)]
+    with every_statement(engine) as sent:
+        ok(upload(client, headers, users=to_csv(["identifier", "username"], *rows)))
+    analyzed = [s for s in sent if s.startswith("ANALYZE")]
+    assert analyzed == (["ANALYZE users"] if backend == "postgresql" else [])

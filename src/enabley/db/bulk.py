@@ -8,17 +8,26 @@ measured on the benchmark machine costs several times what SQLite spends storing
 VALUES`` statements: a statement per row would also pay per statement for whatever the
 table's triggers maintain (SQLite's search index of users, for one). Processed values are
 memoised: those that need processing repeat (timestamps, role lists).
+
+On PostgreSQL with psycopg, rows that cannot conflict go by ``COPY ... FROM STDIN`` instead
+(``BulkCopy``): the server parses no statement and plans nothing for them, and of what it spends
+on a bulk insert that is the part a client can save (bench/README.md). ``WriteBehind`` runs
+writes on a thread of its own, on the session's connection, so that the database works on one
+batch while the caller prepares the next.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
 from operator import itemgetter
+from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import Dialect, Table, bindparam
+from sqlalchemy import Dialect, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -49,6 +58,27 @@ def bind(key: str) -> Any:
     return bindparam(f"p_{key}")
 
 
+@dataclass(frozen=True, slots=True)
+class Direct:
+    """A session's DBAPI connection and dialect, taken once on the session's thread: what the
+    bulk statements run on when another thread runs them (``WriteBehind``), which must not touch
+    the session. The driver serialises the two threads' statements on the connection (psycopg's
+    connections are thread-safe; its cursors, one per statement here, are not shared)."""
+
+    dialect: Dialect
+    driver: Any
+
+    @classmethod
+    def of(cls, target: Session | Direct) -> Direct:
+        if isinstance(target, Direct):
+            return target
+        connection = target.connection()
+        return cls(connection.dialect, connection.connection.driver_connection)
+
+
+Target = Session | Direct
+
+
 def _native(dialect: Dialect) -> bool:
     """psycopg takes PostgreSQL's own ``$n`` placeholders through its RawCursor: for a statement
     of thousands of parameters it would otherwise rewrite ``%s`` into them in Python, each time
@@ -64,7 +94,7 @@ def _numbered(sql: str) -> str:
 
 
 def _execute(
-    session: Session,
+    session: Target,
     dialect: Dialect,
     sql: str,
     params: Any,
@@ -73,13 +103,13 @@ def _execute(
     fetch: bool = False,
     native: bool = False,
 ) -> list[Any]:
-    raw = session.connection().connection.driver_connection
+    raw = Direct.of(session).driver
     if native:
         from psycopg import RawCursor
 
-        cursor = RawCursor(raw)  # type: ignore[arg-type]
+        cursor = RawCursor(raw)
     else:
-        cursor = raw.cursor()  # type: ignore[union-attr]
+        cursor = raw.cursor()
     try:
         if many:
             cursor.executemany(sql, params)
@@ -164,12 +194,11 @@ class BulkInsert:
                 self._texts[(dialect.name, rows)] = sql
         return sql
 
-    def run(
-        self, session: Session, rows: Iterable[Sequence[Any]], constants: Sequence[Any] = ()
-    ) -> list[Any]:
+    def run(self, session: Target, rows: Iterable[Sequence[Any]], constants: Sequence[Any] = ()) -> list[Any]:
         """Insert; answers the ``returning`` columns of the new rows, in no particular order.
         ``constants`` are the last keys' values, the same in every row."""
-        dialect = session.connection().dialect
+        session = Direct.of(session)
+        dialect = session.dialect
         _, _, _, get, processors = self._prepare(dialect)
         native = _native(dialect)
         per_row, constant = processors.split(len(self.keys) - len(constants))
@@ -186,6 +215,220 @@ class BulkInsert:
                 _execute(session, dialect, sql, params, many=False, fetch=bool(self.returning), native=native)
             )
         return returned
+
+
+def analyze(target: Target, table: Table, *, wait_ms: int = 100) -> bool:
+    """``ANALYZE table`` within the transaction (PostgreSQL counts the rows the transaction wrote
+    itself), unless another transaction's ANALYZE of it still holds it: ANALYZE keeps its lock
+    until the transaction ends, and this one waits at most ``wait_ms`` for it, then goes on
+    without. Answers whether it ran."""
+    direct = Direct.of(target)
+    dialect = direct.dialect
+    name = dialect.identifier_preparer.format_table(table)
+
+    def run(sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return _execute(direct, dialect, sql, list(params), many=False, fetch=sql.startswith("SELECT"))
+
+    ((previous,),) = run("SELECT current_setting('lock_timeout')")
+    run("SAVEPOINT enabley_analyze")
+    try:
+        run("SELECT set_config('lock_timeout', %s, true)", [f"{wait_ms}ms"])
+        run(f"ANALYZE {name}")
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        run("ROLLBACK TO SAVEPOINT enabley_analyze")
+        return False
+    run("RELEASE SAVEPOINT enabley_analyze")
+    run("SELECT set_config('lock_timeout', %s, true)", [previous])
+    return True
+
+
+def estimated_rows(target: Target, table: Table) -> float:
+    """The rows PostgreSQL's statistics count in ``table`` (-1: never counted)."""
+    direct = Direct.of(target)
+    sql = "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)"
+    ((rows,),) = _execute(direct, direct.dialect, sql, [table.fullname], many=False, fetch=True)
+    return float(rows)
+
+
+class Settings:
+    """PostgreSQL settings changed for a few statements at a time, within the session's
+    transaction: ``with settings:`` sets them, leaving sets them back as they were."""
+
+    def __init__(self, session: Session, changed: dict[str, str]) -> None:
+        self.session, self.changed = session, changed
+        current = session.execute(select(*(func.current_setting(name) for name in changed))).one()
+        self.previous = dict(zip(changed, current, strict=True))
+
+    def _set(self, values: dict[str, str]) -> None:
+        self.session.execute(select(*(func.set_config(name, value, True) for name, value in values.items())))
+
+    def __enter__(self) -> None:
+        self._set(self.changed)
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is None:  # else the transaction is rolled back, and the settings with it
+            self._set(self.previous)
+
+
+def copies(target: Target) -> bool:
+    """Whether ``BulkCopy`` runs on ``target``: PostgreSQL through psycopg."""
+    return _native(Direct.of(target).dialect)
+
+
+def _copy(session: Target, dialect: Dialect, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    cursor = Direct.of(session).driver.cursor()
+    try:
+        with cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True) from exc
+    finally:
+        cursor.close()
+
+
+class BulkCopy:
+    """``COPY table (keys) FROM STDIN`` (text format) on PostgreSQL through psycopg, for rows
+    that cannot conflict with any stored row; values are converted by the columns' bind
+    processors, as ``BulkInsert`` converts them.
+
+    With ``numbered``, the rows get their integer key from the column's sequence first (one
+    ``nextval`` per row, drawn in one statement) and ``run`` answers those keys in the rows'
+    order: COPY answers nothing, where an INSERT would answer ``RETURNING``.
+    """
+
+    def __init__(self, table: Table, keys: Sequence[str], *, numbered: str | None = None) -> None:
+        self.table, self.keys, self.numbered = table, list(keys), numbered
+        self._prepared: dict[str, tuple[str, str | None, Converter]] = {}
+
+    def _prepare(self, dialect: Dialect) -> tuple[str, str | None, Converter]:
+        found = self._prepared.get(dialect.name)
+        if found is not None:
+            return found
+        quote = dialect.identifier_preparer
+        keys = [self.numbered, *self.keys] if self.numbered else self.keys
+        columns = ", ".join(quote.format_column(self.table.c[key]) for key in keys)
+        sql = f"COPY {quote.format_table(self.table)} ({columns}) FROM STDIN"
+        ids = None
+        if self.numbered:
+            ids = (
+                "SELECT nextval(pg_get_serial_sequence($1::text, $2::text)) "
+                "FROM generate_series(1, $3::integer)"
+            )
+        processors = []
+        for j, key in enumerate(keys):
+            process = self.table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                processors.append((j, process))
+        prepared = (sql, ids, Converter(processors))
+        self._prepared[dialect.name] = prepared
+        return prepared
+
+    def run(self, session: Target, rows: Sequence[Sequence[Any]], constants: Sequence[Any] = ()) -> list[int]:
+        """Copy ``rows`` (each followed by ``constants``, the last keys' values); answers the
+        keys given to them when ``numbered``, in their order."""
+        if not rows:
+            return []
+        session = Direct.of(session)
+        dialect = session.dialect
+        sql, ids_sql, processors = self._prepare(dialect)
+        ids: list[int] = []
+        if ids_sql is not None:
+            params = [self.table.fullname, self.numbered, len(rows)]
+            drawn = _execute(session, dialect, ids_sql, params, many=False, fetch=True, native=True)
+            ids = [row[0] for row in drawn]
+            full: Iterable[Sequence[Any]] = (
+                (id_, *row, *constants) for id_, row in zip(ids, rows, strict=True)
+            )
+        else:
+            full = ((*row, *constants) for row in rows) if constants else rows
+        memos = processors.memos()
+        _copy(session, dialect, sql, (processors.apply(row, memos) for row in full))
+        return ids
+
+
+class WriteBehind:
+    """Runs write jobs, in the order given, on a thread of its own while the caller goes on
+    (``threaded``), or at once on the caller's thread.
+
+    A job runs on a ``Direct`` connection and never on the session, which stays the caller's.
+    At most ``depth`` jobs wait, so a fast caller does not pile up what is left to write. The
+    first job that fails stops the rest; its error is raised to the caller by the next
+    ``submit`` or by ``close``, and on leaving the ``with`` block, in place of the error the
+    caller then met (the transaction the job broke fails the caller's next statement too).
+    """
+
+    def __init__(self, *, threaded: bool, depth: int = 2) -> None:
+        self.error: BaseException | None = None
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=depth)
+        self._thread: threading.Thread | None = None
+        if threaded:
+            self._thread = threading.Thread(target=self._work, name="enabley-write-behind", daemon=True)
+            self._thread.start()
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            if self.error is None:
+                try:
+                    job()
+                except BaseException as exc:  # handed to the caller's thread
+                    self.error = exc
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._raise()
+        if self._thread is None:
+            job()
+        else:
+            self._jobs.put(job)
+
+    def close(self) -> None:
+        """Wait for every job; raises the first error."""
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join()
+            self._thread = None
+        self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def __enter__(self) -> WriteBehind:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is None:
+            self.close()
+            return
+        # Leave at once: the jobs still waiting are dropped, the one running ends first (it
+        # holds the connection the caller's transaction is rolled back on).
+        failed = self.error
+        if self._thread is not None:
+            self.error = exc  # the worker skips what is left
+            while True:
+                try:
+                    self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+            self._jobs.put(None)
+            self._thread.join()
+            self._thread = None
+            if failed is None and self.error is not exc:
+                failed = self.error  # the job running failed meanwhile
+        self.error = None
+        # Whichever failed first is the cause: the other then found the transaction aborted.
+        if failed is not None and not _aborted(failed):
+            raise failed from None
+
+
+def _aborted(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL's answer to a statement of a transaction already failed."""
+    return getattr(getattr(exc, "orig", exc), "sqlstate", None) == "25P02"
 
 
 class BulkWrite:
@@ -222,8 +465,9 @@ class BulkWrite:
         self._prepared[dialect.name] = prepared
         return prepared
 
-    def run(self, session: Session, rows: Iterable[Sequence[Any]]) -> None:
-        dialect = session.connection().dialect
+    def run(self, session: Target, rows: Iterable[Sequence[Any]]) -> None:
+        session = Direct.of(session)
+        dialect = session.dialect
         sql, names, pick, processors = self._prepare(dialect)
         memos = processors.memos()
         for batch in chunks(rows, EXECUTEMANY_BATCH):

@@ -1,8 +1,10 @@
-"""The organisation upload: groups.csv and users.csv, checked whole, then written in one go.
+"""The organisation upload: groups.csv and users.csv, checked whole and written in one go.
 
-Every row is checked before anything is written; a refused upload names every bad row (up to
-``MAX_LISTED_ERRORS``) and writes nothing. The caller runs all of it in one transaction, so a
-crash or a kill half-way leaves the database as it was.
+Every row is checked; a refused upload names every bad row (up to ``MAX_LISTED_ERRORS``) and
+writes nothing. The groups are written once all of them are checked, the users a chunk at a time
+as they are checked, while no row has been refused: the caller runs all of it in one transaction,
+which a refusal rolls back, so a refused upload, a crash or a kill half-way leaves the database
+as it was.
 """
 
 from __future__ import annotations
@@ -155,38 +157,37 @@ def _upload_org(
     problems = Problems(files, MAX_LISTED_ERRORS)
     now = utcnow()
     groups = groups_file.GroupsUpload(session, tenant, files.get(GROUPS), hierarchy, sub_accounts, problems)
-    groups.check()
     users = None
-    if USERS in files:
-        group_refs = users_file.References(
-            session,
-            tenant,
-            Group,
-            ids={identifier: group.id for identifier, group in groups.stored.items()},
-            pending=groups.identifiers - groups.stored.keys(),
-        )
-        profile_refs = users_file.References(session, tenant, Profile)
-        users = users_file.UsersUpload(
-            session, tenant, files[USERS], sub_accounts, group_refs, profile_refs, problems, now
-        )
     try:
-        if users is not None:
+        groups.check()
+        if USERS in files:
+            group_refs = users_file.References(
+                session,
+                tenant,
+                Group,
+                ids={identifier: group.id for identifier, group in groups.stored.items()},
+                pending=groups.identifiers - groups.stored.keys(),
+            )
+            if not problems:
+                # Written first: users are written as they are checked, and name the groups by id.
+                group_refs.written(groups.write(now))
+            profile_refs = users_file.References(session, tenant, Profile)
+            users = users_file.UsersUpload(
+                session, tenant, files[USERS], sub_accounts, group_refs, profile_refs, problems, now
+            )
             users.check()
+        elif not problems:
+            groups.write(now)
         if problems:
             raise _rejection(problems)
-        group_ids = groups.write(now)
         if users is not None:
-            users.groups.written(group_ids)
-            users.write()
+            users.finish()
         session.flush()
     except IntegrityError:
         raise ItemExists(
             "The organisation changed while the upload was written (a concurrent request took an "
             "identifier or username, or removed a group or profile); nothing was written: retry"
         ) from None
-    finally:
-        if users is not None:
-            users.plans.close()
     g_created, g_updated, g_unchanged = groups.counts()
     u_created, u_updated, u_unchanged = (
         (users.created, users.updated, users.unchanged) if users is not None else (0, 0, 0)

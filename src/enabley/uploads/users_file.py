@@ -1,10 +1,12 @@
-"""users.csv: read once, a chunk of rows at a time; written once the whole upload is known good.
+"""users.csv: read once, a chunk of rows at a time, each chunk written once it is checked.
 
 Each row is checked as *Create or update User* would check it (the same ``UserData``, the same
-``users.rules``) and compared with the stored user. What a chunk has to write is kept as a
-marshalled blob (about the size of the chunk's CSV text), in memory up to ``PLANS_IN_MEMORY``
-bytes and then on disk; what spans rows is kept as the identifiers and usernames seen. No
-statement runs per row: lookups and writes go by chunk.
+``users.rules``) and compared with the stored user. While no row has been refused, what a chunk
+has to write is written as soon as the chunk is planned, on PostgreSQL by a thread of its own
+while the next chunk is read and checked (the database's index and key maintenance is most of
+a first upload's time there, bench/README.md); once a row is refused nothing more is written,
+and the caller's transaction takes back what was. What spans rows is kept as the identifiers and
+usernames seen. No statement runs per row: lookups and writes go by chunk.
 """
 
 from __future__ import annotations
@@ -13,15 +15,31 @@ import marshal
 import tempfile
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
+from functools import partial
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Table, bindparam, delete, select, text, update
+from sqlalchemy import Table, bindparam, delete, null, select, text, update
 from sqlalchemy.orm import Session
 
 from enabley.db.base import HasAccount, owned
-from enabley.db.bulk import BulkInsert, BulkWrite, KeyedRead, bind, binds, chunks
+from enabley.db.bulk import (
+    BulkCopy,
+    BulkInsert,
+    BulkWrite,
+    Direct,
+    KeyedRead,
+    Settings,
+    WriteBehind,
+    analyze,
+    bind,
+    binds,
+    chunks,
+    copies,
+    estimated_rows,
+)
 from enabley.models import Group, Profile, User, UserGroup, UserProfile, UserSubAccount
 from enabley.uploads import rules, user_rows
 from enabley.uploads.csvfiles import CsvFile
@@ -45,13 +63,19 @@ COLUMNS = (
 REQUIRED = ("identifier",)
 CHUNK = 2000
 PLANS_IN_MEMORY = 32 * 1024 * 1024
-"""Bytes of marshalled plans an upload keeps in memory before it moves them to a temporary file:
-an upload of 100,000 users keeps them in memory, a larger one holds no more than this."""
+"""Where the chunks are written once the whole upload is checked (SQLite: ``UsersUpload.check``),
+the bytes of marshalled plans an upload keeps in memory before it moves them to a temporary
+file: an upload of 100,000 users keeps them in memory, a larger one holds no more than this."""
 ANALYZE_AFTER = 10_000
 """PostgreSQL plans queries from statistics that autovacuum refreshes once a tenth of a table
 has changed, a minute or so later. An upload can change far more than that at once, and the
 next one's lookups would be planned as if the tables were still empty (measured: each lookup of
-2,000 users scanning all 100,000). After writing this many rows, the upload refreshes them."""
+2,000 users scanning all 100,000). After writing this many rows, the upload refreshes them.
+
+The upload's own lookups are planned from them too, while it writes: see ``ANALYZE_WHILE_WRITING``."""
+ANALYZE_WHILE_WRITING = 1000
+"""Once an upload has created this many users, and more than PostgreSQL's statistics count in
+the table, it refreshes the users' statistics, once."""
 
 _USERS = cast(Table, User.__table__)
 _STORED = ("email", "first_name", "last_name", "username", "phone", "address", "is_active", "possible_roles")
@@ -68,10 +92,23 @@ _LINKS: dict[str, tuple[Table, str]] = {
 
 
 _INSERT_USERS = BulkInsert(_USERS, _INSERTED, returning=("external_id", "id"))
+_COPY_USERS = BulkCopy(_USERS, _INSERTED, numbered="id")
 _ADD_LINKS = {
     kind: BulkInsert(table, ("user_id", column), ignore_conflicts=True)
     for kind, (table, column) in _LINKS.items()
 }
+# The links of users this upload creates: no other transaction can know those users yet.
+_COPY_LINKS = {kind: BulkCopy(table, ("user_id", column)) for kind, (table, column) in _LINKS.items()}
+_RELEASE = BulkWrite(
+    lambda: (
+        update(_USERS)
+        .where(_USERS.c.id == bind("id"), _USERS.c.username_key == bind("username_key"))
+        .values(username_key=null())
+    ),
+    ("id", "username_key"),
+)
+"""Frees a username its holder gives up in this upload, unless the holder's own row was written
+first (the holder's new username is then stored already)."""
 
 
 def _remove_links(table: Table, column: str) -> BulkWrite:
@@ -135,6 +172,8 @@ class ChunkPlan:
     """What a chunk writes. Users are named by id, or by identifier before they are created."""
 
     def __init__(self) -> None:
+        self.release: list[tuple[int, str]] = []
+        """(id, username key) of stored users holding a username this chunk gives to another."""
         self.inserts: list[tuple[Any, ...]] = []
         self.updates: list[dict[str, Any]] = []
         self.add: dict[str, list[tuple[int | str, int | str]]] = defaultdict(list)
@@ -145,12 +184,12 @@ class ChunkPlan:
         return bool(self.inserts or self.updates or any(self.add.values()) or any(self.remove.values()))
 
     def dump(self) -> bytes:
-        return marshal.dumps((self.inserts, self.updates, dict(self.add), dict(self.remove)))
+        return marshal.dumps((self.release, self.inserts, self.updates, dict(self.add), dict(self.remove)))
 
     @classmethod
     def load(cls, blob: bytes) -> ChunkPlan:
         plan = cls()
-        plan.inserts, plan.updates, add, remove = marshal.loads(blob)  # noqa: S302 (our own bytes)
+        plan.release, plan.inserts, plan.updates, add, remove = marshal.loads(blob)  # noqa: S302 (ours)
         plan.add.update(add)
         plan.remove.update(remove)
         return plan
@@ -203,9 +242,10 @@ class UsersUpload:
         self.usernames: dict[str, str] = {}
         """Username key -> the identifier that gives it (its line is ``first_line``'s)."""
         self.taken: list[tuple[int, str, str, int]] = []
-        self.releasing: list[int] = []
-        self.plans = Plans()
         self.created = self.updated = self.unchanged = 0
+        self.written = 0
+        self.inserted = 0
+        self.analyzed = False
         keys: Any = bindparam("keys", expanding=True)
         self.reads = {
             "stored": KeyedRead(
@@ -225,54 +265,99 @@ class UsersUpload:
                 for kind, (table, column) in _LINKS.items()
             },
         }
+        self.by_unique_index: AbstractContextManager[Any] = nullcontext()
+        """Around the look-ups of users by identifier and by username, on PostgreSQL: while the
+        upload writes, the statistics lag behind its rows, and the planner chose (measured) to
+        scan all the account's users for each chunk, or a bitmap of the trigram index of
+        usernames, whose list of pending entries (long while an upload writes) each key scanned:
+        one look-up ran past the statement timeout. Index scans only: the unique B-trees."""
         self.defaults = user_rules.new_user_defaults()
         self.reader = user_rows.RowReader(columns)
 
     def check(self) -> None:
-        for chunk in chunks(self.file.rows(self.problems), CHUNK):
-            rows = [row for line, cells in chunk if (row := self._parse(line, cells))]
-            plan = self._plan(rows)
-            self.created += plan.created
-            self.updated += plan.updated
-            self.unchanged += plan.unchanged
-            if plan and not self.problems:
-                self.plans.append(plan.dump())
-        for line, username, holder, holder_id in self.taken:
-            if holder in self.first_line:
-                # The holder takes another username in this upload: it frees this one first.
-                self.releasing.append(holder_id)
-            else:
-                self.problems.add(
-                    self.file.name, line, "username", f"Username {username!r} is already taken by {holder!r}"
-                )
+        """Check every row and write every chunk, while no row is refused.
 
-    def write(self) -> None:
-        if self.releasing:
-            _update_users(("username_key",)).run(self.session, [(i, None) for i in self.releasing])
-        constants = (self.tenant.account_id, self.now, self.now)
-        group_ids = self.groups.ids
-        written = 0
-        for blob in self.plans:
-            plan = ChunkPlan.load(blob)
-            for keys, rows in _by_keys(plan.updates).items():
-                _update_users((*keys, "modified_at")).run(self.session, [(*row, self.now) for row in rows])
-            new_ids: dict[str, int] = dict(_INSERT_USERS.run(self.session, plan.inserts, constants))
-            written += len(plan.updates) + len(plan.inserts)
-            for kind in _LINKS:
-                removed, added = plan.remove.get(kind, ()), plan.add.get(kind, ())
-                _REMOVE_LINKS[kind].run(self.session, removed)
-                # Users and groups created by this upload were named by identifier until now.
-                _ADD_LINKS[kind].run(
-                    self.session,
-                    [
-                        (new_ids[u] if isinstance(u, str) else u, group_ids[t] if isinstance(t, str) else t)
-                        for u, t in added
-                    ],
-                )
-                written += len(removed) + len(added)
-        if written >= ANALYZE_AFTER and self.session.get_bind().dialect.name == "postgresql":
+        On PostgreSQL each chunk is written once it is planned, on a thread of its own while
+        the next chunk is checked. On SQLite the database's work is the server's own, on the
+        same thread, so nothing would overlap: the chunks are kept marshalled and written once
+        all rows are checked, as before, and a refused upload has written nothing at all.
+
+        The groups the rows name must be written already when anything is to be written. A
+        stored user holding a username that a row gives to another is freed just before that
+        row is written: if the holder takes another username further down, all is well; if
+        it never shows up, that row is refused at the end, and the caller's transaction takes
+        back what was written."""
+        target = Direct.of(self.session)
+        copy = copies(target)
+        if copy:
+            scans = {"enable_seqscan": "off", "enable_bitmapscan": "off"}
+            self.by_unique_index = Settings(self.session, scans)
+        plans = Plans()
+        try:
+            with WriteBehind(threaded=copy) as writer:
+                for chunk in chunks(self.file.rows(self.problems), CHUNK):
+                    rows = [row for line, cells in chunk if (row := self._parse(line, cells))]
+                    plan = self._plan(rows)
+                    self.created += plan.created
+                    self.updated += plan.updated
+                    self.unchanged += plan.unchanged
+                    if plan and not self.problems:
+                        if copy:
+                            writer.submit(partial(self._write, target, plan))
+                        else:
+                            plans.append(plan.dump())
+            for line, username, holder, _ in self.taken:
+                if holder not in self.first_line:
+                    message = f"Username {username!r} is already taken by {holder!r}"
+                    self.problems.add(self.file.name, line, "username", message)
+            if not self.problems:
+                for blob in plans:
+                    self._write(target, ChunkPlan.load(blob))
+        finally:
+            plans.close()
+
+    def finish(self) -> None:
+        """Once the whole upload is written: PostgreSQL's statistics refreshed after a large one."""
+        if self.written >= ANALYZE_AFTER and self.session.get_bind().dialect.name == "postgresql":
             tables = ", ".join(table.name for table in (_USERS, *(table for table, _ in _LINKS.values())))
             self.session.execute(text(f"ANALYZE {tables}"))
+
+    def _write(self, target: Direct, plan: ChunkPlan) -> None:
+        """Runs on ``WriteBehind``'s thread: only ``target``, never the session."""
+        if plan.release:
+            _RELEASE.run(target, plan.release)
+        for keys, rows in _by_keys(plan.updates).items():
+            _update_users((*keys, "modified_at")).run(target, [(*row, self.now) for row in rows])
+        constants = (self.tenant.account_id, self.now, self.now)
+        copy = copies(target)
+        new_ids: dict[str, int]
+        if copy:
+            ids = _COPY_USERS.run(target, plan.inserts, constants)
+            new_ids = dict(zip((row[0] for row in plan.inserts), ids, strict=True))
+        else:
+            new_ids = dict(_INSERT_USERS.run(target, plan.inserts, constants))
+        written = len(plan.updates) + len(plan.inserts)
+        for kind in _LINKS:
+            removed, added = plan.remove.get(kind, ()), plan.add.get(kind, ())
+            _REMOVE_LINKS[kind].run(target, removed)
+            # Users created by this upload were named by identifier until now; the groups it
+            # creates were written before any user.
+            created = [(new_ids[u], t) for u, t in added if isinstance(u, str)]
+            stored = [(u, t) for u, t in added if not isinstance(u, str)]
+            if copy:
+                _COPY_LINKS[kind].run(target, created)
+            else:
+                stored += created
+            _ADD_LINKS[kind].run(target, stored)
+            written += len(removed) + len(added)
+        self.written += written
+        self.inserted += len(plan.inserts)
+        if copy and not self.analyzed and self.inserted >= ANALYZE_WHILE_WRITING:
+            # Once: the look-ups of the next chunks are planned from these statistics
+            # (PostgreSQL counts the rows of the transaction itself).
+            self.analyzed = True
+            if estimated_rows(target, _USERS) < self.inserted:
+                analyze(target, _USERS)
 
     def _parse(self, line: int, cells: list[str]) -> ParsedRow | None:
         identifier = cells[self.identifier_index]
@@ -293,16 +378,17 @@ class UsersUpload:
         self.problems.add(self.file.name, line, column, message)
 
     def _plan(self, rows: list[ParsedRow]) -> ChunkPlan:
-        stored = self._stored([identifier for _, identifier, _, _, _ in rows])
+        with self.by_unique_index:
+            stored = self._stored([identifier for _, identifier, _, _, _ in rows])
+            holders = self._holders(rows, stored) if self.has_username else {}
         user_ids = [user[0] for user in stored.values()]
         current = {kind: self._current(kind, user_ids) for kind in self.links}
         for column, refs in (("groups", self.groups), ("profiles", self.profiles)):
             refs.load(i for *_, lists in rows for i in lists.get(column, ()))
-        holders = self._holders(rows, stored) if self.has_username else {}
         plan = ChunkPlan()
         for line, identifier, sub, values, lists in rows:
             targets = self._targets(line, sub, lists)
-            if self.has_username and not self._username_free(line, identifier, values, holders):
+            if self.has_username and not self._username_free(line, identifier, values, holders, plan):
                 continue
             if targets is None:
                 continue
@@ -346,7 +432,12 @@ class UsersUpload:
         return targets if ok else None
 
     def _username_free(
-        self, line: int, identifier: str, values: Mapping[str, Any], holders: Mapping[str, tuple[str, int]]
+        self,
+        line: int,
+        identifier: str,
+        values: Mapping[str, Any],
+        holders: Mapping[str, tuple[str, int]],
+        plan: ChunkPlan,
     ) -> bool:
         """Usernames are unique per account whatever their case: within the upload, and against
         stored users unless they take another username in this upload (settled in ``check``)."""
@@ -365,6 +456,7 @@ class UsersUpload:
         holder = holders.get(key)
         if holder is not None and holder[0] != identifier:
             self.taken.append((line, values["username"], *holder))
+            plan.release.append((holder[1], key))
         return True
 
     def _plan_create(
