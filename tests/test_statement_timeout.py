@@ -7,6 +7,8 @@ the pool clean: the next request on it is served.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -19,11 +21,18 @@ from sqlalchemy.orm import Session
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
 from enabley.db.database import Database
+from enabley.db.engine import make_engine
 from enabley.main import create_app
 from enabley.users import service as users_service
 from tests.conftest import settings_for
 
 TIMEOUT = 0.3
+
+SHORT = (
+    # Milliseconds of work, but many progress-handler calls: a stale deadline would stop it.
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+    "SELECT count(*) FROM (SELECT x FROM c LIMIT 20000)"
+)
 
 SLOW = {
     # Counting a billion rows one by one: minutes, unless something stops it.
@@ -83,3 +92,21 @@ def test_statements_within_the_deadline_run_as_usual(limited):
         # Several statements, each well within the deadline, whatever their sum.
         for _ in range(5):
             assert session.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_every_way_of_sending_a_statement_to_sqlite_has_the_deadline(tmp_path):
+    """ORM and Core statements go through a cursor, ``FastQuery`` and the bulk writes through the
+    DBAPI connection's own cursors, pragmas through the connection: each arms the deadline as it
+    starts, and a statement that starts after an earlier one's deadline has passed runs in full."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'deadline.db'}", pool_size=1, statement_timeout=TIMEOUT)
+    try:
+        pooled = engine.raw_connection()
+        driver = pooled.driver_connection
+        for send in (lambda sql: driver.cursor().execute(sql), lambda sql: driver.execute(sql)):
+            with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+                send(SLOW["sqlite"])
+            time.sleep(TIMEOUT * 2)  # the last deadline is long past: the next statement gets its own
+            assert send(SHORT).fetchone() == (20_000,)
+        pooled.close()
+    finally:
+        engine.dispose()

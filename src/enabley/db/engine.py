@@ -38,7 +38,7 @@ def make_engine(
         engine = create_engine(
             parsed,
             hide_parameters=True,
-            connect_args={"check_same_thread": False, "timeout": timeout},
+            connect_args={"check_same_thread": False, "timeout": timeout, "factory": DeadlineConnection},
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_timeout=timeout,
@@ -76,7 +76,7 @@ def _configure_sqlite(engine: Engine, *, busy_ms: int, statement_timeout: float 
         ):
             dbapi_conn.execute(f"PRAGMA {pragma}")
         if statement_timeout is not None:
-            _limit_statements(dbapi_conn, statement_timeout)
+            dbapi_conn.limit_statements(statement_timeout)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -105,22 +105,58 @@ _PROGRESS_STEPS = 20_000
 """SQLite virtual-machine steps between two looks at the clock: well under a millisecond of work."""
 
 
-def _limit_statements(dbapi_conn: sqlite3.Connection, seconds: float) -> None:
-    """SQLite has no statement timeout of its own. The trace callback runs as each statement
-    starts, whichever way it was sent (ORM, Core, ``FastQuery``, the upload's bulk statements), and
-    sets its deadline; the progress handler interrupts it once that has passed (SQLite then raises
-    "interrupted", and the connection stays usable)."""
-    deadline = [math.inf]
-    monotonic = time.monotonic
+class DeadlineConnection(sqlite3.Connection):
+    """A SQLite connection whose every statement gets a deadline as it starts.
 
-    def started(_sql: str) -> None:
-        deadline[0] = monotonic() + seconds
+    SQLite has no statement timeout of its own: each statement sent through the connection or
+    one of its cursors (ORM, Core, ``FastQuery``, the uploads' bulk statements) arms
+    ``statement_seconds`` from now, and the progress handler interrupts a statement once its
+    deadline has passed (SQLite then raises "interrupted"; the connection stays usable).
 
-    def progress() -> int:
-        return 1 if monotonic() > deadline[0] else 0
+    Not the trace callback, which would arm it for free: Python's ``sqlite3`` writes out the
+    statement with its parameters for each event, including one per row and trigger of a bulk
+    insert, which made a 500-row insert of users cost seconds.
+    """
 
-    dbapi_conn.set_trace_callback(started)
-    dbapi_conn.set_progress_handler(progress, _PROGRESS_STEPS)
+    statement_seconds = math.inf
+    deadline = math.inf
+
+    def limit_statements(self, seconds: float) -> None:
+        self.statement_seconds = seconds
+        monotonic = time.monotonic
+
+        def progress() -> int:
+            return 1 if monotonic() > self.deadline else 0
+
+        self.set_progress_handler(progress, _PROGRESS_STEPS)
+
+    def arm(self) -> None:
+        self.deadline = time.monotonic() + self.statement_seconds
+
+    def cursor(self, factory: Any = None) -> Any:
+        return super().cursor(factory or DeadlineCursor)
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        self.arm()
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        self.arm()
+        return super().executemany(sql, parameters)
+
+
+class DeadlineCursor(sqlite3.Cursor):
+    """A cursor of a ``DeadlineConnection``: each statement it sends arms the deadline."""
+
+    connection: DeadlineConnection
+
+    def execute(self, sql: str, parameters: Any = (), /) -> DeadlineCursor:
+        self.connection.arm()
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> DeadlineCursor:
+        self.connection.arm()
+        return super().executemany(sql, parameters)
 
 
 def is_unavailable(exc: BaseException) -> bool:
