@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from enabley.uploads import groups_file, service
+from enabley.collector import collector_paused
+from enabley.uploads import groups_file
 from tests.uploads.helpers import ok, refused, to_csv, upload
 
 
@@ -36,7 +37,7 @@ def test_an_upload_runs_without_the_collector_and_gives_it_back(client, headers,
 
 
 def test_overlapping_uploads_give_it_back_when_the_last_ends(collector_on):
-    first, second = service.collector_paused(), service.collector_paused()
+    first, second = collector_paused(), collector_paused()
     first.__enter__()
     second.__enter__()
     first.__exit__(None, None, None)
@@ -47,6 +48,6 @@ def test_overlapping_uploads_give_it_back_when_the_last_ends(collector_on):
 
 def test_a_collector_that_was_off_stays_off(collector_on):
     gc.disable()
-    with service.collector_paused():
+    with collector_paused():
         pass
     assert not gc.isenabled()

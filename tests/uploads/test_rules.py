@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError
 
 from enabley.uploads import rules
+from enabley.uploads.problems import Problems
 from enabley.users.schemas import UserData
 
 
@@ -90,7 +91,7 @@ def test_the_email_shortcut_agrees_with_the_library_on_random_addresses():
 
 
 def test_problems_keep_the_first_by_file_and_line_and_count_the_rest():
-    problems = rules.Problems(["users.csv", "groups.csv"], cap=3)
+    problems = Problems(["users.csv", "groups.csv"], cap=3)
     for line in range(100, 1, -1):
         problems.add("groups.csv", line, "name", "bad")
     problems.add("users.csv", 7, "email", "bad")

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import IO
 
 from enabley.uploads.body import Text
-from enabley.uploads.rules import Problems
+from enabley.uploads.problems import Problems
 
 
 def _lines(stream: IO[str]) -> Iterator[str]:

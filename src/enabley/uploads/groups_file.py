@@ -23,7 +23,7 @@ from enabley.groups.schemas import GroupData
 from enabley.models import Group
 from enabley.uploads import rules
 from enabley.uploads.csvfiles import CsvFile
-from enabley.uploads.rules import Problems
+from enabley.uploads.problems import Problems
 
 COLUMNS = ("identifier", "name", "parentIdentifier", "type", "subAccountName")
 REQUIRED = ("identifier", "name")

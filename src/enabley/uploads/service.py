@@ -9,8 +9,6 @@ as it was.
 
 from __future__ import annotations
 
-import gc
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any
@@ -19,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from enabley.collector import collector_paused
 from enabley.db.base import HasAccount, owned
 from enabley.db.columns import utcnow
 from enabley.errors import InvalidRequest, ItemExists, describe_validation_error
@@ -27,7 +26,7 @@ from enabley.models import Group, Profile, SubAccount
 from enabley.uploads import groups_file, users_file
 from enabley.uploads.body import Contents, MalformedJson, Text, TooManyFiles, read_request
 from enabley.uploads.csvfiles import CsvFile
-from enabley.uploads.rules import Problem, Problems
+from enabley.uploads.problems import Problem, Problems
 from enabley.uploads.schemas import (
     MAX_LISTED_ERRORS,
     ExternalOrgBulkUploadResponse,
@@ -99,40 +98,6 @@ def _read_request(body: IO[bytes], contents: Contents) -> list[tuple[str, Text]]
         raise UploadRejected(str(exc)) from None
     except ValidationError as exc:
         raise UploadRejected(describe_validation_error(exc.errors())) from None
-
-
-class _CollectorPause:
-    """Python's cycle collector held off while any upload runs.
-
-    An upload makes and frees millions of small containers (rows, values, plans); reference
-    counting frees them all, but each allocation burst also triggers the cycle collector, whose
-    full passes walk every object of the server. Measured, that was a third of an upload's time
-    (bench/README.md). Cycles made meanwhile, by the upload or other requests, are collected once
-    the last upload ends.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._running = 0
-        self._was_enabled = False
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._lock:
-            if self._running == 0:
-                self._was_enabled = gc.isenabled()
-                gc.disable()
-            self._running += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._running -= 1
-                if self._running == 0 and self._was_enabled:
-                    gc.enable()
-
-
-collector_paused = _CollectorPause()
 
 
 def upload_org(

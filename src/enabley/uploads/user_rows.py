@@ -11,7 +11,7 @@ exactly as *Create or update User* would do it, the shortcut only being quicker.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -39,8 +39,12 @@ _EMAIL: TypeAdapter[str | None] = TypeAdapter(Email)
 _UNSURE = object()
 
 
-Row = tuple[str, dict[str, Any], str | None]
-"""(identifier, the stored values the row sets, its sub-account name)"""
+class Row(NamedTuple):
+    """A users.csv row as the stored values it sets."""
+
+    identifier: str
+    values: dict[str, Any]
+    sub_account_name: str | None
 
 
 class RowReader:
@@ -68,7 +72,7 @@ class RowReader:
         row = self.fast(cells)
         if row is None:
             data = UserData.model_validate(self.body(cells))
-            row = data.identifier, user_rules.user_values(data, creating=False), data.sub_account_name
+            row = Row(data.identifier, user_rules.user_values(data, creating=False), data.sub_account_name)
         return row
 
     def body(self, cells: list[str]) -> dict[str, Any]:
@@ -121,7 +125,7 @@ class RowReader:
                 return None
             values["possible_roles"] = list(roles)
         sub = cells[self.sub] or None if self.sub is not None else None
-        return identifier, values, sub
+        return Row(identifier, values, sub)
 
 
 def _roles(cell: str) -> Any:

@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from functools import partial
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from pydantic import ValidationError
 from sqlalchemy import Table, bindparam, delete, null, select, text, update
@@ -43,7 +43,7 @@ from enabley.db.bulk import (
 from enabley.models import Group, Profile, User, UserGroup, UserProfile, UserSubAccount
 from enabley.uploads import rules, user_rows
 from enabley.uploads.csvfiles import CsvFile
-from enabley.uploads.rules import Problems
+from enabley.uploads.problems import Problems
 from enabley.users import rules as user_rules
 
 COLUMNS = (
@@ -128,8 +128,26 @@ def _update_users(keys: tuple[str, ...]) -> BulkWrite:
     return _UPDATES[keys]
 
 
-ParsedRow = tuple[int, str, str | None, dict[str, Any], dict[str, list[str]]]
-"""(line, identifier, sub-account name, the stored values the row sets, its list columns split)"""
+class ParsedRow(NamedTuple):
+    """A checked users.csv row."""
+
+    line: int
+    identifier: str
+    sub_account_name: str | None
+    values: dict[str, Any]
+    """The stored values the row sets."""
+    lists: dict[str, list[str]]
+    """Its list columns (groups, profiles), split."""
+
+
+class Taken(NamedTuple):
+    """A username the upload gives that a stored user holds."""
+
+    line: int
+    username: str
+    holder: str
+    """The holder's identifier."""
+    holder_id: int
 
 
 class References:
@@ -241,7 +259,7 @@ class UsersUpload:
         self.first_line: dict[str, int] = {}
         self.usernames: dict[str, str] = {}
         """Username key -> the identifier that gives it (its line is ``first_line``'s)."""
-        self.taken: list[tuple[int, str, str, int]] = []
+        self.taken: list[Taken] = []
         self.created = self.updated = self.unchanged = 0
         self.written = 0
         self.inserted = 0
@@ -306,10 +324,10 @@ class UsersUpload:
                             writer.submit(partial(self._write, target, plan))
                         else:
                             plans.append(plan.dump())
-            for line, username, holder, _ in self.taken:
-                if holder not in self.first_line:
-                    message = f"Username {username!r} is already taken by {holder!r}"
-                    self.problems.add(self.file.name, line, "username", message)
+            for taken in self.taken:
+                if taken.holder not in self.first_line:
+                    message = f"Username {taken.username!r} is already taken by {taken.holder!r}"
+                    self.problems.add(self.file.name, taken.line, "username", message)
             if not self.problems:
                 for blob in plans:
                     self._write(target, ChunkPlan.load(blob))
@@ -372,19 +390,19 @@ class UsersUpload:
                 self._problem(line, str(error["loc"][0]), rules.describe_error(error))
             return None
         lists = {column: rules.split_list(cells[index]) for column, index in self.lists}
-        return line, row[0], row[2], row[1], lists
+        return ParsedRow(line, row.identifier, row.sub_account_name, row.values, lists)
 
     def _problem(self, line: int, column: str | None, message: str) -> None:
         self.problems.add(self.file.name, line, column, message)
 
     def _plan(self, rows: list[ParsedRow]) -> ChunkPlan:
         with self.by_unique_index:
-            stored = self._stored([identifier for _, identifier, _, _, _ in rows])
+            stored = self._stored([row.identifier for row in rows])
             holders = self._holders(rows, stored) if self.has_username else {}
         user_ids = [user[0] for user in stored.values()]
         current = {kind: self._current(kind, user_ids) for kind in self.links}
         for column, refs in (("groups", self.groups), ("profiles", self.profiles)):
-            refs.load(i for *_, lists in rows for i in lists.get(column, ()))
+            refs.load(i for row in rows for i in row.lists.get(column, ()))
         plan = ChunkPlan()
         for line, identifier, sub, values, lists in rows:
             targets = self._targets(line, sub, lists)
@@ -455,7 +473,7 @@ class UsersUpload:
             return False
         holder = holders.get(key)
         if holder is not None and holder[0] != identifier:
-            self.taken.append((line, values["username"], *holder))
+            self.taken.append(Taken(line, values["username"], *holder))
             plan.release.append((holder[1], key))
         return True
 
@@ -522,9 +540,9 @@ class UsersUpload:
         keys = list(
             {
                 key
-                for _, identifier, _, values, _ in rows
-                if (key := user_rules.search_key(values.get("username")))
-                and ((user := stored.get(identifier)) is None or user[-1] != key)
+                for row in rows
+                if (key := user_rules.search_key(row.values.get("username")))
+                and ((user := stored.get(row.identifier)) is None or user[-1] != key)
             }
         )
         return {
