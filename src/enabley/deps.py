@@ -71,9 +71,10 @@ T = TypeVar("T")
 class Tenant:
     """Who is calling, an account through one of its API clients, and the door to its data.
 
-    ``session()`` and ``read()`` are the only ways a route reaches the database, and both first
-    confirm, on the same connection, that the client is still active: revoking a client or
-    deleting its account takes effect on the very next call, on every process.
+    ``read``, ``write``, ``scan`` and ``lookup`` are the only ways a route reaches the database
+    (decision 0006), and each first confirms, on the same connection, that the client is still
+    active: revoking a client or deleting its account takes effect on the very next call, on
+    every process.
     """
 
     account_id: int

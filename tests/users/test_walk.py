@@ -54,7 +54,7 @@ USER = st.fixed_dictionaries(
 
 def _fast(session, tenant, walk):
     """The plain walk's page, as ``find_users_page`` has ``Tenant.scan`` serve it."""
-    return service.walk_page(reader_of(session), tenant, walk.paginator, walk.cursor)
+    return service.walk_page(reader_of(session), tenant, walk)
 
 
 def _general(session, tenant, walk):

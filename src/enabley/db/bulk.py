@@ -252,7 +252,7 @@ def estimated_rows(target: Target, table: Table) -> float:
     return float(rows)
 
 
-class Settings:
+class LocalSettings:
     """PostgreSQL settings changed for a few statements at a time, within the session's
     transaction: ``with settings:`` sets them, leaving sets them back as they were."""
 

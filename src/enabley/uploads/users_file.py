@@ -31,7 +31,7 @@ from enabley.db.bulk import (
     BulkWrite,
     Direct,
     KeyedRead,
-    Settings,
+    LocalSettings,
     WriteBehind,
     analyze,
     bind,
@@ -309,7 +309,7 @@ class UsersUpload:
         copy = copies(target)
         if copy:
             scans = {"enable_seqscan": "off", "enable_bitmapscan": "off"}
-            self.by_unique_index = Settings(self.session, scans)
+            self.by_unique_index = LocalSettings(self.session, scans)
         plans = Plans()
         try:
             with WriteBehind(threaded=copy) as writer:

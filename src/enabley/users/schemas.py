@@ -173,9 +173,8 @@ class UserFilters(BaseModel):
 
     def narrows_by_text(self) -> bool:
         """Whether a text or identifier filter narrows the users (the sub-account alone doesn't)."""
-        return any(
-            (self.email_substring, self.first_name_substring, self.identifier, self.last_name_substring)
-        ) or bool(self.username_substring)
+        given = (self.identifier, self.email_substring, self.first_name_substring)
+        return any((*given, self.last_name_substring, self.username_substring))
 
 
 class UserSearch(UserFilters):

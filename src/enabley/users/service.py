@@ -37,7 +37,7 @@ from enabley.db.sql import OrderedJoin, insert_ignore, insert_ignoring
 from enabley.db.upsert import insert_or_find
 from enabley.errors import InvalidRequest, ItemExists, NotFound
 from enabley.models import SubAccount, SubAccountTally, User, UserPermission, UserSubAccount, UserTally
-from enabley.pagination import Cursor, Page, Paginator, Walk
+from enabley.pagination import Page, Walk
 from enabley.schemas import UserRole
 from enabley.users import rules, wire
 from enabley.users.schemas import UserData, UserFilters, UserInfo, UserQuery
@@ -260,7 +260,7 @@ async def find_users_page(tenant: Tenant, walk: Walk[UserQuery]) -> bytes:
     cost more than the page); a walk narrowed by text by ``users_page`` in a read unit. Both on
     the database's threads; which one serves a page is this function's business, not the route's."""
     if walks_fast(walk.query):
-        return await tenant.scan(walk_page, walk.paginator, walk.cursor)
+        return await tenant.scan(walk_page, walk)
     return await tenant.read(_users_page_json, walk)
 
 
@@ -268,7 +268,7 @@ def _users_page_json(session: Session, tenant: HasAccount, walk: Walk[UserQuery]
     return users_page(session, tenant, walk).model_dump_json().encode()
 
 
-def walk_page(reader: Reader, tenant: HasAccount, paginator: Paginator, cursor: Cursor) -> bytes:
+def walk_page(reader: Reader, tenant: HasAccount, walk: Walk[UserQuery]) -> bytes:
     """A page of the walk ``walks_fast`` accepts: the same JSON ``users_page`` answers, cheaper.
 
     The database writes each user's JSON (``wire``), so no row is converted, validated or
@@ -276,7 +276,8 @@ def walk_page(reader: Reader, tenant: HasAccount, paginator: Paginator, cursor: 
     attributes, any JSON at all, are written here as ``UserInfo`` writes them.
     ``tests/users/test_walk.py`` holds the two paths to the same bytes."""
     account = {"account_id": tenant.account_id}
-    sub_name = cursor.filters.get("subAccountName")
+    cursor = walk.cursor
+    sub_name = walk.query.sub_account_name
     sub_id = None
     if sub_name is not None:
         found = _SUB_ACCOUNT_ID.first(reader, {**account, "name": sub_name})
@@ -291,9 +292,9 @@ def walk_page(reader: Reader, tenant: HasAccount, paginator: Paginator, cursor: 
         total = int(tally[0] or 0)
     query = _WALK if sub_id is None else _WALK_IN_SUB_ACCOUNT
     after = cursor.after[0] if cursor.after is not None else 0
-    params = {**account, "after": after, "limit": paginator.page_size + 1}
+    params = {**account, "after": after, "limit": walk.paginator.page_size + 1}
     rows = query.all(reader, params if sub_id is None else {**params, "sub_id": sub_id})
-    page = paginator.result(cursor, rows, total, lambda row: [row.id], account_id=tenant.account_id)
+    page = walk.result(rows, total, lambda row: [row.id])
     items = ",".join(
         row.item
         if row.custom_attributes is None or row.custom_attributes == "null"
