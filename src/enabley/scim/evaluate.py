@@ -26,10 +26,11 @@ if TYPE_CHECKING:
     from enabley.scim.schema import Attribute, ResourceSchema
 
 
-def validate(filter: Filter, schema: ResourceSchema) -> None:
-    """Check that every attribute a filter names exists on the resource and that each comparison
-    fits its attribute's type; FilterError says what does not."""
-    _validate(filter, schema, None)
+def validate(filter: Filter, schema: ResourceSchema, parent: Attribute | None = None) -> None:
+    """Check that every attribute a filter names exists on the resource (or, given ``parent``, is
+    one of its sub-attributes, as in a value filter) and that each comparison fits its
+    attribute's type; FilterError says what does not."""
+    _validate(filter, schema, parent)
 
 
 def _validate(filter: Filter, schema: ResourceSchema, parent: Attribute | None) -> None:
@@ -45,7 +46,8 @@ def _validate(filter: Filter, schema: ResourceSchema, parent: Attribute | None) 
                 raise FilterError(f"'{path.name}' has no sub-attributes to filter on")
             _validate(inner, schema, attr)
         case Compare(path, op, value):
-            check_compare(definition(schema, path, parent), path.name, op, value)
+            name = path.name if parent is None else f"{parent.name.lower()}.{path.name}"
+            check_compare(definition(schema, path, parent), name, op, value)
 
 
 def definition(schema: ResourceSchema, path: AttrPath, parent: Attribute | None = None) -> Attribute:
@@ -99,6 +101,13 @@ def matches(filter: Filter, resource: Mapping[str, Any], schema: ResourceSchema 
     if schema is not None:
         validate(filter, schema)
     return _eval(filter, resource, schema, None)
+
+
+def matches_value(
+    filter: Filter, element: Mapping[str, Any], schema: ResourceSchema, parent: Attribute
+) -> bool:
+    """Whether one value of the multi-valued ``parent`` satisfies a value filter's inner filter."""
+    return _eval(filter, element, schema, parent)
 
 
 def _eval(

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from enabley.scim.evaluate import check_compare, definition, get, matches, validate
+from enabley.scim.evaluate import check_compare, definition, get, matches, matches_value, validate
 from enabley.scim.nodes import (
     COMPARE_OPS,
     And,
@@ -45,6 +45,7 @@ __all__ = [
     "definition",
     "get",
     "matches",
+    "matches_value",
     "parse_datetime",
     "parse_filter",
     "parse_patch_path",
