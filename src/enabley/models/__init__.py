@@ -13,6 +13,7 @@ from enabley.models.user import (
     UserSubAccount,
     UserTally,
 )
+from enabley.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookFanout
 
 __all__ = [
     "Account",
@@ -39,5 +40,8 @@ __all__ = [
     "UserProfile",
     "UserSubAccount",
     "UserTally",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookFanout",
     "Workspace",
 ]
