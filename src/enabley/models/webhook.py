@@ -22,7 +22,7 @@ class WebhookEndpoint(TenantOwned, Base):
     """Where an account wants its events POSTed, and the secrets that sign them.
 
     The secrets are kept encrypted under a key derived from the server's secret (they must sign,
-    so a hash would not do); ``previous_secret`` signs beside ``secret`` until
+    so a hash would not do); the previous one signs beside the current one until
     ``previous_secret_expires_at`` after a rotation.
     """
 
@@ -40,8 +40,8 @@ class WebhookEndpoint(TenantOwned, Base):
     description: Mapped[str | None] = mapped_column(String(DESCRIPTION_LENGTH))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(ERROR_LENGTH))
-    secret: Mapped[str] = mapped_column(Text)
-    previous_secret: Mapped[str | None] = mapped_column(Text)
+    sealed_secret: Mapped[str] = mapped_column(Text)
+    sealed_previous_secret: Mapped[str | None] = mapped_column(Text)
     previous_secret_expires_at: Mapped[datetime | None]
     failing_since: Mapped[datetime | None]
     """The first failed attempt since the last success: five days of that disable the endpoint."""
@@ -59,7 +59,8 @@ class WebhookDelivery(TenantOwned, Base):
     """One event owed to one endpoint, and how its attempts went.
 
     ``event_id`` names a row of the change log without a foreign key: the log is purged after its
-    retention and a delivery's history may outlive it; a test event has no row there. A worker claims a due delivery by moving ``next_attempt_at`` past the attempt's
+    retention and a delivery's history may outlive it; a test event has no row there. A worker
+    claims a due delivery by moving ``next_attempt_at`` past the attempt's
     longest possible duration (the lease) under a fresh ``claim``: another worker finds it due
     again only if this one died, and an outcome is recorded only under the claim it was sent with.
     """

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from enabley.deps import Context, CurrentTenant, paged
 from enabley.pagination import Page, Walk
-from enabley.schemas import ERRORS, NOT_FOUND, OK_EMPTY, path_identifier
-from enabley.webhooks import guard, service
+from enabley.schemas import ERRORS, NOT_FOUND, OK_EMPTY, TimestampIn, path_identifier
+from enabley.webhooks import guard, replay, service
 from enabley.webhooks.schemas import (
     DeliveryQuery,
+    ReplayInfo,
     WebhookData,
     WebhookDeliveryInfo,
     WebhookInfo,
@@ -136,3 +137,20 @@ async def get_webhook_deliveries(
 async def retry_webhook_delivery(delivery_id: DeliveryId, tenant: CurrentTenant) -> WebhookDeliveryInfo:
     """Attempt the delivery again now (a failed one too), and keep retrying it for three more days"""
     return await tenant.write(service.retry_delivery, delivery_id)
+
+
+@router.post(
+    "/v1/webhooks/{identifier}/replay",
+    summary="Replay events to a webhook endpoint",
+    response_model=ReplayInfo,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**NOT_FOUND},
+)
+async def replay_webhook_events(
+    identifier: WebhookIdentifier,
+    since: Annotated[TimestampIn, Query(description="Re-send the events that occurred at or after this")],
+    tenant: CurrentTenant,
+) -> ReplayInfo:
+    """Queue again, as new deliveries, every event of the change log since `since` that matches the
+    endpoint's eventTypes (events are kept ENABLEY_EVENT_RETENTION_DAYS)"""
+    return await tenant.write(replay.replay_events, identifier, since)

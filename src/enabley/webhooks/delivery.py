@@ -53,7 +53,9 @@ def lease(timeout: float) -> timedelta:
     return timedelta(seconds=2 * timeout + 1)
 
 
-def claim_due(session: Session, box: SecretBox, now: datetime, limit: int, held_for: timedelta) -> list[Claimed]:
+def claim_due(
+    session: Session, box: SecretBox, now: datetime, limit: int, held_for: timedelta
+) -> list[Claimed]:
     """Up to ``limit`` due deliveries of enabled endpoints, claimed for one attempt each."""
     d, e = WebhookDelivery, WebhookEndpoint
     stmt = (
@@ -70,9 +72,9 @@ def claim_due(session: Session, box: SecretBox, now: datetime, limit: int, held_
     endpoints = {
         row.id: row
         for row in session.execute(
-            select(e.id, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at).where(
-                e.id.in_({row.endpoint_id for row in rows})
-            )
+            select(
+                e.id, e.url, e.sealed_secret, e.sealed_previous_secret, e.previous_secret_expires_at
+            ).where(e.id.in_({row.endpoint_id for row in rows}))
         )
     }
     token = secrets.token_hex(16)
@@ -100,10 +102,10 @@ def claim_due(session: Session, box: SecretBox, now: datetime, limit: int, held_
 
 
 def _signing_secrets(box: SecretBox, endpoint: Any, now: datetime) -> tuple[str, ...]:
-    current = box.open(endpoint.secret)
-    expires = endpoint.previous_secret_expires_at
-    if endpoint.previous_secret is not None and expires is not None and expires > now:
-        return current, box.open(endpoint.previous_secret)
+    current = box.open(endpoint.sealed_secret)
+    previous, expires = endpoint.sealed_previous_secret, endpoint.previous_secret_expires_at
+    if previous is not None and expires is not None and expires > now:
+        return current, box.open(previous)
     return (current,)
 
 
@@ -126,8 +128,8 @@ def client(*, timeout: float, concurrency: int, allow_private: bool) -> httpx2.A
     )
 
 
-async def attempt(http: httpx2.AsyncClient, claimed: Claimed, timeout: float) -> Outcome:
-    """One POST of the delivery, ended within ``timeout`` seconds whatever the receiver does."""
+async def attempt(http: httpx2.AsyncClient, claimed: Claimed, limit: float) -> Outcome:
+    """One POST of the delivery, ended within ``limit`` seconds whatever the receiver does."""
     body = claimed.payload.encode()
     stamp = int(time.time())
     headers = {
@@ -137,10 +139,10 @@ async def attempt(http: httpx2.AsyncClient, claimed: Claimed, timeout: float) ->
         "webhook-signature": signature_header(claimed.secrets, claimed.message_id, stamp, body),
     }
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(limit):
             response = await http.post(claimed.url, content=body, headers=headers)
     except (TimeoutError, httpx2.TimeoutException):
-        return rules.failure(f"no answer within {timeout:g} s")
+        return rules.failure(f"no answer within {limit:g} s")
     except RefusedAddress as exc:
         return rules.failure(f"refused: {exc}")
     except httpx2.HTTPError as exc:
@@ -197,7 +199,8 @@ def _record_endpoints(session: Session, results: Sequence[tuple[Claimed, Outcome
             update(e).where(e.id.in_(succeeded), e.failing_since.is_not(None)).values(failing_since=None)
         )
     if failed:
-        session.execute(update(e).where(e.id.in_(failed), e.failing_since.is_(None)).values(failing_since=now))
+        first = update(e).where(e.id.in_(failed), e.failing_since.is_(None))
+        session.execute(first.values(failing_since=now))
         days = rules.DISABLE_AFTER.days
         session.execute(
             update(e)

@@ -2,17 +2,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AliasChoices, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
-from enabley.models.webhook import DESCRIPTION_LENGTH, URL_LENGTH, DeliveryStatus
+from enabley.models.webhook import (
+    DESCRIPTION_LENGTH,
+    URL_LENGTH,
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from enabley.pagination import PageQuery
 from enabley.schemas import (
     ApiModel,
-    CreatedAt,
-    ExternalIdentifier,
     Identifier,
     JsonBool,
-    ModifiedAt,
     Timestamp,
 )
 
@@ -55,14 +58,13 @@ class WebhookData(ApiModel):
 class WebhookInfo(ApiModel):
     """A webhook endpoint"""
 
-    identifier: ExternalIdentifier
+    identifier: str
     url: str
-    event_types: list[str] = Field(validation_alias=AliasChoices("eventTypes", "event_types"))
+    event_types: list[str]
     description: str | None
     enabled: bool
     disabled_reason: str | None = Field(
-        validation_alias=AliasChoices("disabledReason", "disabled_reason"),
-        description="Why the server disabled the endpoint (a 410, or days of failures)",
+        description="Why the server disabled the endpoint (a 410, or days of failures)"
     )
     secret: str | None = Field(
         None,
@@ -70,11 +72,26 @@ class WebhookInfo(ApiModel):
         "secret rotated; null otherwise",
     )
     previous_secret_expires: Timestamp | None = Field(
-        validation_alias=AliasChoices("previousSecretExpires", "previous_secret_expires_at"),
-        description="Until when the secret before the last rotation still signs, beside the new one",
+        description="Until when the secret before the last rotation still signs, beside the new one"
     )
-    created: CreatedAt
-    modified: ModifiedAt
+    created: Timestamp
+    modified: Timestamp
+
+    @classmethod
+    def of(cls, endpoint: WebhookEndpoint, secret: str | None = None) -> WebhookInfo:
+        """The endpoint as answered; ``secret``, in clear, only when just made."""
+        return cls(
+            identifier=endpoint.external_id,
+            url=endpoint.url,
+            event_types=endpoint.event_types,
+            description=endpoint.description,
+            enabled=endpoint.enabled,
+            disabled_reason=endpoint.disabled_reason,
+            secret=secret,
+            previous_secret_expires=endpoint.previous_secret_expires_at,
+            created=endpoint.created_at,
+            modified=endpoint.modified_at,
+        )
 
 
 class WebhookQuery(PageQuery):
@@ -88,23 +105,36 @@ class DeliveryQuery(PageQuery):
 class WebhookDeliveryInfo(ApiModel):
     """One event owed to one endpoint, and how its attempts went"""
 
-    id: str = Field(validation_alias=AliasChoices("id", "public_id"), description="The delivery's id")
-    event_id: str = Field(
-        validation_alias=AliasChoices("eventId", "message_id"),
-        description="The event's id: the webhook-id header of every attempt",
-    )
-    event_type: str = Field(validation_alias=AliasChoices("eventType", "event_type"))
+    id: str = Field(description="The delivery's id (dlv_...)")
+    event_id: str = Field(description="The event's id: the webhook-id header of every attempt")
+    event_type: str
     status: DeliveryStatus
     attempts: int
-    last_status_code: int | None = Field(validation_alias=AliasChoices("lastStatusCode", "last_status_code"))
-    last_error: str | None = Field(validation_alias=AliasChoices("lastError", "last_error"))
-    last_attempt: Timestamp | None = Field(validation_alias=AliasChoices("lastAttempt", "last_attempt_at"))
+    last_status_code: int | None
+    last_error: str | None
+    last_attempt: Timestamp | None
     next_attempt: Timestamp | None = Field(
-        validation_alias=AliasChoices("nextAttempt", "next_attempt_at"),
-        description="When the next attempt is due (null once delivered or failed)",
+        description="When the next attempt is due (null once delivered or failed)"
     )
-    delivered: Timestamp | None = Field(validation_alias=AliasChoices("delivered", "delivered_at"))
-    created: CreatedAt
+    delivered: Timestamp | None
+    created: Timestamp
+
+    @classmethod
+    def of(cls, delivery: WebhookDelivery) -> WebhookDeliveryInfo:
+        # Built field by field: the row's own ``id`` is internal and never leaves the server.
+        return cls(
+            id=delivery.public_id,
+            event_id=delivery.message_id,
+            event_type=delivery.event_type,
+            status=DeliveryStatus(delivery.status),
+            attempts=delivery.attempts,
+            last_status_code=delivery.last_status_code,
+            last_error=delivery.last_error,
+            last_attempt=delivery.last_attempt_at,
+            next_attempt=delivery.next_attempt_at if delivery.status == DeliveryStatus.PENDING else None,
+            delivered=delivery.delivered_at,
+            created=delivery.created_at,
+        )
 
 
 class ReplayInfo(ApiModel):

@@ -60,13 +60,13 @@ def put_webhook(
             event_types=data.event_types,
             description=data.description,
             enabled=data.enabled,
-            secret=box.seal(secret),
+            sealed_secret=box.seal(secret),
             created_at=now,
             modified_at=now,
         )
         stored, created = insert_or_find(lambda: add(session, new), lambda: session.scalar(find))
         if created:
-            return WebhookInfo.model_validate(stored).model_copy(update={"secret": secret}), True
+            return WebhookInfo.of(stored, secret), True
         endpoint = stored
     if data.enabled and not endpoint.enabled:
         # Enabled again by hand: the server's reason and the failure streak are history.
@@ -75,16 +75,16 @@ def put_webhook(
     endpoint.description, endpoint.enabled = data.description, data.enabled
     endpoint.modified_at = now
     session.flush()
-    return WebhookInfo.model_validate(endpoint), False
+    return WebhookInfo.of(endpoint), False
 
 
 def get_webhook(session: Session, tenant: HasAccount, identifier: str) -> WebhookInfo:
-    return WebhookInfo.model_validate(require_endpoint(session, tenant, identifier))
+    return WebhookInfo.of(require_endpoint(session, tenant, identifier))
 
 
 def webhooks_page(session: Session, tenant: HasAccount, walk: Walk[WebhookQuery]) -> Page[WebhookInfo]:
     page = walk.fetch(session, owned(WebhookEndpoint, tenant), [WebhookEndpoint.id])
-    return page.page([WebhookInfo.model_validate(row[0]) for row in page.rows])
+    return page.page([WebhookInfo.of(row[0]) for row in page.rows])
 
 
 def delete_webhook(session: Session, tenant: HasAccount, identifier: str) -> None:
@@ -98,12 +98,12 @@ def rotate_secret(session: Session, tenant: HasAccount, identifier: str, box: Se
     endpoint = require_endpoint(session, tenant, identifier, changing=True)
     now = utcnow()
     secret = new_secret()
-    endpoint.previous_secret = endpoint.secret
+    endpoint.sealed_previous_secret = endpoint.sealed_secret
     endpoint.previous_secret_expires_at = now + rules.SECRET_OVERLAP
-    endpoint.secret = box.seal(secret)
+    endpoint.sealed_secret = box.seal(secret)
     endpoint.modified_at = now
     session.flush()
-    return WebhookInfo.model_validate(endpoint).model_copy(update={"secret": secret})
+    return WebhookInfo.of(endpoint, secret)
 
 
 def delivery_row(
@@ -138,10 +138,10 @@ def send_test(session: Session, tenant: HasAccount, identifier: str) -> WebhookD
     }
     row = delivery_row(endpoint, message_id, TEST_EVENT, now, payload=json.dumps(body, separators=(",", ":")))
     session.execute(insert(WebhookDelivery), [row])
-    delivery = session.scalar(
+    delivery = session.scalars(
         owned(WebhookDelivery, tenant).where(WebhookDelivery.public_id == row["public_id"])
-    )
-    return WebhookDeliveryInfo.model_validate(delivery)
+    ).one()
+    return WebhookDeliveryInfo.of(delivery)
 
 
 def deliveries_page(
@@ -150,7 +150,7 @@ def deliveries_page(
     endpoint = require_endpoint(session, tenant, identifier)
     stmt = owned(WebhookDelivery, tenant).where(WebhookDelivery.endpoint_id == endpoint.id)
     page = walk.fetch(session, stmt, [WebhookDelivery.id])
-    return page.page([WebhookDeliveryInfo.model_validate(row[0]) for row in page.rows])
+    return page.page([WebhookDeliveryInfo.of(row[0]) for row in page.rows])
 
 
 def retry_delivery(session: Session, tenant: HasAccount, delivery_id: str) -> WebhookDeliveryInfo:
@@ -165,4 +165,4 @@ def retry_delivery(session: Session, tenant: HasAccount, delivery_id: str) -> We
     delivery.retry_until = now + rules.RETRY_FOR
     delivery.claim = None
     session.flush()
-    return WebhookDeliveryInfo.model_validate(delivery)
+    return WebhookDeliveryInfo.of(delivery)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from enabley.db.columns import utcnow
 from enabley.worker.context import WorkerContext
@@ -16,7 +16,7 @@ log = logging.getLogger("enabley.worker")
 
 IDLE_SECONDS = 0.5
 """How long the loop sleeps when no task had work: the longest an event waits to be noticed."""
-FAILURE_PAUSE_SECONDS = 5.0
+FAILURE_PAUSE = timedelta(seconds=5)
 """How long a task that failed (the database down, say) is left alone before it runs again."""
 
 
@@ -42,7 +42,7 @@ class Worker:
                 done += await task.run(self.context, now)
             except Exception:
                 log.exception("worker task failed", extra={"fields": {"task": task.name}})
-                self._paused_until[task.name] = now + task.pause(FAILURE_PAUSE_SECONDS)
+                self._paused_until[task.name] = now + FAILURE_PAUSE
         return done
 
     def _due(self, task: Task, now: datetime) -> bool:

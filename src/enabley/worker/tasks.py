@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from enabley.events import log
 from enabley.webhooks import fanout, metrics
 
 if TYPE_CHECKING:
@@ -36,8 +37,11 @@ class Task:
         result: Any = await asyncio.to_thread(self.func, context, now)
         return int(result)
 
-    def pause(self, seconds: float) -> timedelta:
-        return timedelta(seconds=seconds)
+
+def sequence_events(context: WorkerContext, now: datetime) -> int:
+    """Number the committed events of the change log (one batch per pass)."""
+    with context.db.session(write=True) as session:
+        return log.number_waiting(session.connection())
 
 
 def fan_out(context: WorkerContext, now: datetime) -> int:
@@ -59,6 +63,7 @@ def observe_webhooks(context: WorkerContext, now: datetime) -> int:
 
 
 TASKS: tuple[Task, ...] = (
+    Task("sequence events", sequence_events),
     Task("fan out events", fan_out),
     Task("deliver webhooks", deliver),
     Task("observe webhooks", observe_webhooks, every=timedelta(seconds=15)),

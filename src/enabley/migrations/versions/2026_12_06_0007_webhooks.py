@@ -1,7 +1,7 @@
 """Webhooks: endpoints with their signing secrets, the deliveries owed to them, the fan-out cursor
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-06 12:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import enabley.db
 
 revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -30,8 +30,8 @@ def upgrade() -> None:
         sa.Column("description", sa.String(length=1024), nullable=True),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("disabled_reason", sa.String(length=512), nullable=True),
-        sa.Column("secret", sa.Text(), nullable=False),
-        sa.Column("previous_secret", sa.Text(), nullable=True),
+        sa.Column("sealed_secret", sa.Text(), nullable=False),
+        sa.Column("sealed_previous_secret", sa.Text(), nullable=True),
         sa.Column("previous_secret_expires_at", enabley.db.UtcDateTime(), nullable=True),
         sa.Column("failing_since", enabley.db.UtcDateTime(), nullable=True),
         sa.Column("created_at", enabley.db.UtcDateTime(), nullable=False),
