@@ -14,6 +14,7 @@ from enabley.models.user import (
     UserSubAccount,
     UserTally,
 )
+from enabley.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookFanout
 
 __all__ = [
     "Account",
@@ -41,5 +42,8 @@ __all__ = [
     "UserProfile",
     "UserSubAccount",
     "UserTally",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookFanout",
     "Workspace",
 ]
