@@ -34,6 +34,8 @@ from enabley.models import (
     UserPermission,
     UserProfile,
     UserSubAccount,
+    WebhookDelivery,
+    WebhookEndpoint,
     Workspace,
 )
 
@@ -215,4 +217,24 @@ def fill_account(db: Session, account: Account) -> None:
         ]
     )
     events_log.emit(db, account.id, "user.created", {"identifier": "ana"})
+    endpoint = WebhookEndpoint(
+        account_id=account.id,
+        external_id="hook",
+        url="https://hooks.example.com/enabley",
+        event_types=["user.*"],
+        sealed_secret="sealed",
+    )
+    db.add(endpoint)
+    db.flush()
+    db.add(
+        WebhookDelivery(
+            account_id=account.id,
+            public_id=unique("dlv"),
+            endpoint_id=endpoint.id,
+            message_id=unique("evt"),
+            event_type="user.created",
+            payload="{}",
+            retry_until=FILLED_AT,
+        )
+    )
     db.flush()
