@@ -5,6 +5,7 @@ from enabley.models.catalog import CatalogEntry
 from enabley.models.certificate import Certificate, CertificateCourse, UserCertificate
 from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUser, ItemProgress
 from enabley.models.org import Group, Profile, UserGroup, UserProfile, Workspace
+from enabley.models.upload import UploadJob, UploadJobPart
 from enabley.models.user import (
     Entitlement,
     SubAccountTally,
@@ -32,6 +33,8 @@ __all__ = [
     "SigningKey",
     "SubAccount",
     "SubAccountTally",
+    "UploadJob",
+    "UploadJobPart",
     "User",
     "UserCertificate",
     "UserGroup",
