@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, Select, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from enabley.db.base import HasAccount, owned
@@ -194,20 +194,26 @@ def purge_upload_jobs(context: AppContext, now: datetime) -> int:
     return len(ids)
 
 
+def due_job(now: datetime) -> Select[UploadJob]:
+    """The oldest job due at ``now``, locked; on PostgreSQL one that another worker is claiming
+    is skipped rather than waited for. (SQLite ignores the clause: its claims are serialised by
+    its single writer.)"""
+    return (
+        select(UploadJob)
+        .where(
+            UploadJob.status.in_((UploadJobStatus.QUEUED, UploadJobStatus.RUNNING)),
+            UploadJob.run_after <= now,
+        )
+        .order_by(UploadJob.run_after, UploadJob.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
 def _claim(db: Database, now: datetime) -> Claim | None:
     """The oldest due job, queued or running past its lease, now this worker's."""
     with db.session(write=True) as session:
-        due = (
-            select(UploadJob)
-            .where(
-                UploadJob.status.in_((UploadJobStatus.QUEUED, UploadJobStatus.RUNNING)),
-                UploadJob.run_after <= now,
-            )
-            .order_by(UploadJob.run_after, UploadJob.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        job = session.scalar(due)
+        job = session.scalar(due_job(now))
         if job is None:
             return None
         job.status = UploadJobStatus.RUNNING
@@ -225,12 +231,20 @@ class _Owner:
 
 def _run(db: Database, claim: Claim) -> None:
     try:
+        _attempt(db, claim)
+    except LostClaim:
+        log.warning("upload job %s was claimed by another worker; this run is dropped", claim.job_key)
+
+
+def _attempt(db: Database, claim: Claim) -> None:
+    """Run the job; its end (or its return to the queue) is stored unless the claim was lost."""
+    try:
         with tempfile.SpooledTemporaryFile(max_size=IN_MEMORY) as body, ExitStack() as files_scope:
             _load_body(db, claim, body)
             files = files_scope.enter_context(service.read_files(body))
             _upload(db, claim, files)
     except LostClaim:
-        log.warning("upload job %s was claimed by another worker; this run is dropped", claim.job_key)
+        raise
     except AppError as exc:
         if isinstance(exc, RETRIED) and claim.attempts < MAX_ATTEMPTS:
             _retry(db, claim)
@@ -247,6 +261,9 @@ def _run(db: Database, claim: Claim) -> None:
 def _load_body(db: Database, claim: Claim, body: IO[bytes]) -> None:
     """The job's stored body, part by part, into ``body`` (rewound)."""
     with db.session() as session:
+        mine = select(UploadJob.id).where(UploadJob.id == claim.job_id, UploadJob.claim == claim.token)
+        if session.scalar(mine) is None:
+            raise LostClaim
         parts = session.execute(
             select(UploadJobPart.data)
             .where(UploadJobPart.job_id == claim.job_id)
