@@ -4,6 +4,7 @@ from enabley.models.account import Account, ApiClient, ServerSecret, SigningKey,
 from enabley.models.catalog import CatalogEntry
 from enabley.models.certificate import Certificate, CertificateCourse, UserCertificate
 from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUser, ItemProgress
+from enabley.models.event import Event
 from enabley.models.org import Group, Profile, UserGroup, UserProfile, Workspace
 from enabley.models.upload import UploadJob, UploadJobPart
 from enabley.models.user import (
@@ -26,6 +27,7 @@ __all__ = [
     "ChannelItem",
     "ChannelUser",
     "Entitlement",
+    "Event",
     "Group",
     "ItemProgress",
     "Profile",
