@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from enabley.db.columns import utcnow
-from enabley.models import UploadJob, UploadJobPart
+from enabley.models import Event, UploadJob, UploadJobPart
 from enabley.uploads import jobs
 from tests import factories
 from tests.uploads.helpers import URL, body, counts, json_headers, snapshot, to_csv
@@ -195,3 +195,19 @@ def test_ended_jobs_are_purged_after_a_week(client, headers, db, context):
     assert client.get(f"{URL}/jobs/{old}", headers=headers).status_code == 404
     assert status(client, headers, recent)["status"] == "succeeded"
     assert status(client, headers, queued)["status"] == "queued"
+
+
+def test_the_end_of_a_job_is_an_event_in_its_transaction(client, headers, account, db, context):
+    good = submit(client, headers, groups=GROUPS, users=USERS)["jobId"]
+    bad = submit(client, headers, users=BAD_USERS)["jobId"]
+    run_all(context)
+    events = db.execute(
+        select(Event.type, Event.data)
+        .where(Event.account_id == account.id, Event.type.like("upload.%"))
+        .order_by(Event.id)
+    ).all()
+    assert [(type_, data["jobId"], data["resultStatus"]) for type_, data in events] == [
+        ("upload.completed", good, 200),
+        ("upload.failed", bad, 400),
+    ]
+    assert events[0].data["result"] == status(client, headers, good)["result"]

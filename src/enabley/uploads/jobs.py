@@ -29,6 +29,7 @@ from enabley.db.columns import utcnow
 from enabley.db.database import Database
 from enabley.deps import AppContext
 from enabley.errors import AppError, ItemExists, NotFound, ServiceUnavailable
+from enabley.events.log import emit
 from enabley.models import UploadJob, UploadJobPart
 from enabley.uploads import service
 from enabley.uploads.csvfiles import CsvFile
@@ -342,14 +343,21 @@ def _finish(session: Session, claim: Claim, status: int, body: dict[str, Any]) -
     if session.execute(_mine(claim).values(values)).rowcount != 1:  # type: ignore[attr-defined]
         raise LostClaim
     session.execute(delete(UploadJobPart).where(UploadJobPart.job_id == claim.job_id))
-    emit_upload_outcome(session, claim, ok, body)
+    emit_upload_outcome(session, claim, status, body)
 
 
-def emit_upload_outcome(session: Session, claim: Claim, ok: bool, body: dict[str, Any]) -> None:
-    """The ``upload.completed`` / ``upload.failed`` event, in the transaction that ends the job.
-
-    The change log (``enabley.events``) is not part of this code yet: this is where the event
-    is to be emitted, once it is."""
+def emit_upload_outcome(session: Session, claim: Claim, status: int, body: dict[str, Any]) -> None:
+    """The ``upload.completed`` / ``upload.failed`` event, in the transaction that ends the job:
+    the job as its status route ends it (its result being the synchronous upload's answer)."""
+    ok = status < 400
+    data = {
+        "jobId": claim.job_key,
+        "status": UploadJobStatus.SUCCEEDED if ok else UploadJobStatus.FAILED,
+        "validateOnly": claim.validate_only,
+        "resultStatus": status,
+        "result": body,
+    }
+    emit(session, claim.account_id, "upload.completed" if ok else "upload.failed", data)
 
 
 def _end(db: Database, claim: Claim, status: int, body: dict[str, Any]) -> None:
