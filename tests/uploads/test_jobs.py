@@ -97,6 +97,7 @@ def test_the_result_is_the_synchronous_answer(client, auth, db, context, files, 
     job = status(client, job_headers, job_id)
     assert job["status"] == ("succeeded" if expected_status == 200 else "failed")
     assert (job["resultStatus"], job["result"]) == (sync.status_code, sync.json())
+    assert job["progress"] == {"done": 5, "total": 5}
 
 
 def test_a_malformed_body_fails_the_job_with_the_synchronous_answer(client, headers, context):

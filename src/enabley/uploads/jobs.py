@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
 
-from sqlalchemy import Engine, Select, delete, insert, select, update
+from sqlalchemy import Engine, Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from enabley.db.base import HasAccount, owned
@@ -338,8 +338,8 @@ def _finish(session: Session, claim: Claim, status: int, body: dict[str, Any]) -
         "result_status": status,
         "result": body,
     }
-    if ok:
-        values["rows_done"] = UploadJob.rows_total
+    if status in (200, 400):  # every row was checked (a refusal lists every bad row)
+        values["rows_done"] = func.coalesce(UploadJob.rows_total, UploadJob.rows_done)
     if session.execute(_mine(claim).values(values)).rowcount != 1:  # type: ignore[attr-defined]
         raise LostClaim
     session.execute(delete(UploadJobPart).where(UploadJobPart.job_id == claim.job_id))
