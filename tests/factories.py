@@ -28,6 +28,8 @@ from enabley.models import (
     ItemProgress,
     Profile,
     SubAccount,
+    UploadJob,
+    UploadJobPart,
     User,
     UserCertificate,
     UserGroup,
@@ -237,4 +239,8 @@ def fill_account(db: Session, account: Account) -> None:
             retry_until=FILLED_AT,
         )
     )
+    job = UploadJob(account_id=account.id, job_key=unique("job"))
+    db.add(job)
+    db.flush()
+    db.add(UploadJobPart(job_id=job.id, seq=0, data=b"identifier\n"))
     db.flush()
