@@ -62,8 +62,12 @@ def build(db: Session, client: Any, account: Account, headers: dict[str, str]) -
     db.flush()
     expiring = {"expiration": {"duration": 1, "period": "YEAR"}}
     ok(put_certificate(client, headers, "cert-1", courseIds=["course-a"], **expiring), 201)
-    ok(put_certificate(client, headers, "cert-2", courseIds=["course-a", "course-b"],
-                       requiresLearnerConfirmation=True), 201)
+    ok(
+        put_certificate(
+            client, headers, "cert-2", courseIds=["course-a", "course-b"], requiresLearnerConfirmation=True
+        ),
+        201,
+    )
     for name, days in CERTIFIED_DAYS_AGO.items():
         for item in ("i1", "i2"):
             complete(client, headers, name, "course-a", item, days_ago(days))

@@ -7,7 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from enabley.compliance import service
-from enabley.compliance.schemas import ComplianceLearnerInfo, ComplianceSummaryInfo, LearnersQuery, SummaryQuery
+from enabley.compliance.schemas import (
+    ComplianceLearnerInfo,
+    ComplianceSummaryInfo,
+    LearnersQuery,
+    SummaryQuery,
+)
 from enabley.db.columns import utcnow
 from enabley.deps import Context, CurrentTenant, paged
 from enabley.pagination import Page, Walk

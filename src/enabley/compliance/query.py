@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Select,
     String,
     and_,
     case,
@@ -31,19 +30,19 @@ from sqlalchemy.sql.selectable import CTE, Subquery
 
 from enabley.certificates.rules import CertificateState
 from enabley.channels import enrolment
-from enabley.db.base import HasAccount, owned
+from enabley.compliance.rules import Scope, StatusFilter
+from enabley.db.base import AnySelect, HasAccount, owned
 from enabley.db.columns import UtcDateTime
 from enabley.models import (
+    Certificate,
     CertificateCourse,
     ChannelItem,
     Group,
     ItemProgress,
-    Certificate,
     UserCertificate,
     UserGroup,
     UserSubAccount,
 )
-from enabley.compliance.rules import Scope, StatusFilter
 
 ITEM_KINDS = ("CONTENT", "EVENT")
 """What counts towards progress (as ``performance.service``)."""
@@ -72,14 +71,14 @@ class Instants:
     """Expiring this close to the expiration (``withinDays``)."""
 
 
-def subtree(seed: Select[Any], name: str) -> CTE:
+def subtree(seed: AnySelect, name: str) -> CTE:
     """(root, group_id): every group under each seed group (``seed`` selects ``root`` and
     ``group_id``, equal), the seed itself included. UNION stops at groups already seen."""
     tree = seed.cte(name, recursive=True)
     return tree.union(select(tree.c.root, Group.id).join(tree, Group.parent_id == tree.c.group_id))
 
 
-def members(tenant: HasAccount, group_id: int, recursive: bool) -> Select[Any]:
+def members(tenant: HasAccount, group_id: int, recursive: bool) -> AnySelect:
     """``SELECT user_id`` of the group's members (and its descendants' with ``recursive``)."""
     if not recursive:
         return select(UserGroup.user_id).where(UserGroup.group_id == group_id)
@@ -118,7 +117,7 @@ def _pairs(tenant: HasAccount, selection: Selection) -> Subquery:
     )
     if selection.scope is Scope.REQUIRED:
         return required.subquery("compliance_pairs")
-    parts: list[Select[Any]] = [required]
+    parts: list[AnySelect] = [required]
     if len(ids) == 1:
         # One certificate: its courses' learners, each course by the index of its enrolments.
         for channel_id in selection.certificates[ids[0]]:
@@ -294,7 +293,7 @@ def expiration(dialect: str, start: Any, duration: Any, period: Any) -> ColumnEl
     return type_coerce(case((never, None), else_=shifted), UtcDateTime())
 
 
-def classified(dialect: str, tenant: HasAccount, selection: Selection, at: Instants) -> Select[Any]:
+def classified(dialect: str, tenant: HasAccount, selection: Selection, at: Instants) -> AnySelect:
     """Per pair in scope: user_id, certificate_id, is_required, state, certification_date,
     expiration_date, compliant and expiring (booleans as 0/1)."""
     c = _certified(tenant, selection)

@@ -29,11 +29,11 @@ class _Filters(BaseModel):
         description="Only the learners of this group; the summary breaks the counts down by its "
         "child groups (by the top-level groups when left out)",
     )
-    recursive: bool = Field(
-        True,
+    recursive: bool | None = Field(
+        None,
         alias="recursive",
         description="A group's learners are its members and its descendant groups' members; false: "
-        "its own members only",
+        "its own members only (default true)",
     )
     sub_account_name: SubAccountFilter = None
     within_days: int | None = Field(
@@ -44,12 +44,22 @@ class _Filters(BaseModel):
         description="A compliant learner is expiring when the certification ends within this many "
         "days (default: the server's ENABLEY_CERT_EXPIRY_WARNING_DAYS)",
     )
-    scope: Scope = Field(
-        Scope.REQUIRED,
+    scope: Scope | None = Field(
+        None,
         alias="scope",
         description="required: the learners for whom the certificate is required; all: those and "
-        "every learner of one of its courses",
+        "every learner of one of its courses (default required)",
     )
+
+    # Defaults stay None on the wire model: a paginationKey's filters are the ones given, and a
+    # filter left out next to a key takes the key's value.
+    @property
+    def subtree(self) -> bool:
+        return self.recursive is not False
+
+    @property
+    def scope_or_default(self) -> Scope:
+        return self.scope or Scope.REQUIRED
 
 
 class SummaryQuery(_Filters):
@@ -57,12 +67,16 @@ class SummaryQuery(_Filters):
 
 
 class LearnersQuery(_Filters, PageQuery):
-    status: StatusFilter = Field(
-        StatusFilter.NON_COMPLIANT,
+    status: StatusFilter | None = Field(
+        None,
         alias="status",
         description="NON_COMPLIANT, EXPIRING (compliant, ending within withinDays), COMPLIANT "
-        "(expiring ones included) or ALL",
+        "(expiring ones included) or ALL; default NON_COMPLIANT",
     )
+
+    @property
+    def status_or_default(self) -> StatusFilter:
+        return self.status or StatusFilter.NON_COMPLIANT
 
 
 class ComplianceCounts(ApiModel):

@@ -66,9 +66,9 @@ class Resolved:
         self.selection = query.Selection(
             certificates=courses,
             group_id=self.group.id if self.group is not None else None,
-            recursive=filters.recursive,
+            recursive=filters.subtree,
             sub_account_id=sub_account.id if sub_account is not None else None,
-            scope=filters.scope,
+            scope=filters.scope_or_default,
         )
         self.within_days = filters.within_days if filters.within_days is not None else warning_days
         self.dialect = session.get_bind().dialect.name
@@ -116,13 +116,13 @@ def summary(
     found: dict[tuple[int, int | None], list[tuple[str, int, int]]] = defaultdict(list)
     if resolved.certificates:
         rows = (
-            query.classified(resolved.dialect, tenant, resolved.selection, resolved.instants(now, warning_days))
+            query.classified(
+                resolved.dialect, tenant, resolved.selection, resolved.instants(now, warning_days)
+            )
             .cte("compliance")
             .prefix_with("MATERIALIZED")
         )
-        by_child = query.child_members(
-            tenant, resolved.group.id if resolved.group else None, filters.recursive
-        )
+        by_child = query.child_members(tenant, resolved.group.id if resolved.group else None, filters.subtree)
         none = literal(None, Integer())
 
         def tally(kind: int, ref: Any, stmt: Any) -> Any:
@@ -132,9 +132,13 @@ def summary(
             )
 
         overall = tally(0, none, select(rows.c.state))
-        per_child = tally(1, by_child.c.root, select(rows).join(by_child, by_child.c.user_id == rows.c.user_id))
+        per_child = tally(
+            1, by_child.c.root, select(rows).join(by_child, by_child.c.user_id == rows.c.user_id)
+        )
         per_certificate = tally(2, rows.c.certificate_id, select(rows.c.state))
-        for kind, ref, state, expiring, pairs in session.execute(union_all(overall, per_child, per_certificate)):
+        for kind, ref, state, expiring, pairs in session.execute(
+            union_all(overall, per_child, per_certificate)
+        ):
             found[kind, ref].append((state, expiring, pairs))
     return ComplianceSummaryInfo(
         as_of=now,
@@ -145,7 +149,9 @@ def summary(
             for group_id, identifier, name in children
         ],
         certificates=[
-            CertificateComplianceInfo(external_certificate_id=identifier, name=name, counts=_counts(found[2, cid]))
+            CertificateComplianceInfo(
+                external_certificate_id=identifier, name=name, counts=_counts(found[2, cid])
+            )
             for cid, (identifier, name) in sorted(resolved.certificates.items(), key=lambda item: item[1][0])
         ],
     )
@@ -218,7 +224,7 @@ def learners_page(
         .join(User, User.id == rows.c.user_id)
         .join(Certificate, Certificate.id == rows.c.certificate_id)
     )
-    clause = query.status_clause(rows, filters.status)
+    clause = query.status_clause(rows, filters.status_or_default)
     if clause is not None:
         stmt = stmt.where(clause)
     total = walk.cursor.total
@@ -229,7 +235,7 @@ def learners_page(
         after_due, after_user, after_certificate = walk.cursor.after
         position = (literal(datetime.fromisoformat(after_due), UtcDateTime()), after_user, after_certificate)
         page_stmt = page_stmt.where(tuple_(*order) > tuple_(*position))
-    found = session.execute(page_stmt.order_by(*order).limit(walk.paginator.page_size + 1)).all()
+    found = list(session.execute(page_stmt.order_by(*order).limit(walk.paginator.page_size + 1)))
     page = walk.result(
         found,
         total,
