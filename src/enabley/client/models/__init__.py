@@ -26,6 +26,14 @@ from enabley.client.models.admin import (
     TrainingEventData,
     TrainingEventInfo,
 )
+from enabley.client.models.compliance import (
+    CertificateComplianceInfo,
+    ComplianceCounts,
+    ComplianceLearnerInfo,
+    ComplianceStatus,
+    ComplianceSummaryInfo,
+    GroupComplianceInfo,
+)
 from enabley.client.models.learning import (
     ActivityData,
     AvailabilityStatus,
@@ -78,6 +86,7 @@ __all__ = [
     "ActivityData",
     "AvailabilityStatus",
     "CatalogEntryInfo",
+    "CertificateComplianceInfo",
     "CertificateData",
     "CertificateExpiration",
     "CertificateInformation",
@@ -91,6 +100,10 @@ __all__ = [
     "ChannelRole",
     "ChannelStatus",
     "ChannelType",
+    "ComplianceCounts",
+    "ComplianceLearnerInfo",
+    "ComplianceStatus",
+    "ComplianceSummaryInfo",
     "ContentItemData",
     "ContentItemInfo",
     "ContentItemType",
@@ -106,6 +119,7 @@ __all__ = [
     "ExternalPermission",
     "ExternalUserCertificateState",
     "ExternalUserChannelPerformance",
+    "GroupComplianceInfo",
     "GroupData",
     "GroupInfo",
     "MasterChannelData",
