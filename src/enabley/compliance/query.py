@@ -219,52 +219,55 @@ def _course_tallies(tenant: HasAccount, selection: Selection) -> Subquery:
     )
 
 
-def _certified(tenant: HasAccount, selection: Selection) -> Subquery:
-    """Per pair: how many courses, how many started and complete (``performance.rules``'
-    progress and completion), and the certification date once the certificate is earned."""
+def _certified(dialect: str, tenant: HasAccount, selection: Selection) -> Subquery:
+    """Per pair: the state when the certificate is not earned (``unearned_state``), else NULL; the
+    certification and expiration dates once earned. Courses started and complete follow
+    ``performance.rules``' progress and completion.
+
+    Computed by the grouping statement itself: SQLite materialises it, so the expiration's date
+    arithmetic runs once per pair, not once per reference to it."""
     t = _course_tallies(tenant, selection)
     started = and_(t.c.required_items > 0, t.c.completed * 100 >= t.c.required_items)
     complete = and_(t.c.required_items > 0, t.c.completed >= t.c.required_items)
-    per = (
+    courses = func.count(t.c.channel_id)
+    started_courses = func.sum(case((started, 1), else_=0))
+    complete_courses = func.sum(case((complete, 1), else_=0))
+    revoked, confirmed = t.c.revoked_at, t.c.confirmed_at
+    earned = and_(
+        revoked.is_(None),
+        courses > 0,
+        complete_courses == courses,
+        or_(Certificate.requires_learner_confirmation.is_(False), confirmed.is_not(None)),
+    )
+    unearned = case(
+        (revoked.is_not(None), S.REVOKED.value),
+        (or_(courses == 0, started_courses == 0), S.INIT.value),
+        (complete_courses < courses, S.IN_PROGRESS.value),
+        (~earned, S.AWAITS_LEARNER_CONFIRMATION.value),
+        else_=None,
+    )
+    certification = type_coerce(case((earned, func.max(t.c.last))), UtcDateTime())
+    duration, period = Certificate.expiration_duration, Certificate.expiration_period
+    return (
         select(
             t.c.user_id,
             t.c.certificate_id,
             t.c.is_required,
-            t.c.revoked_at,
-            t.c.confirmed_at,
-            func.count(t.c.channel_id).label("courses"),
-            func.sum(case((started, 1), else_=0)).label("started"),
-            func.sum(case((complete, 1), else_=0)).label("complete"),
-            func.max(t.c.last).label("last"),
-        )
-        .group_by(t.c.user_id, t.c.certificate_id, t.c.is_required, t.c.revoked_at, t.c.confirmed_at)
-        .subquery("certificate_tallies")
-    )
-    earned = and_(
-        per.c.revoked_at.is_(None),
-        per.c.courses > 0,
-        per.c.complete == per.c.courses,
-        or_(Certificate.requires_learner_confirmation.is_(False), per.c.confirmed_at.is_not(None)),
-    )
-    before = case(
-        (per.c.revoked_at.is_not(None), S.REVOKED.value),
-        (or_(per.c.courses == 0, per.c.started == 0), S.INIT.value),
-        (per.c.complete < per.c.courses, S.IN_PROGRESS.value),
-        (~earned, S.AWAITS_LEARNER_CONFIRMATION.value),
-        else_=None,
-    )
-    certification = type_coerce(case((earned, per.c.last)), UtcDateTime())
-    return (
-        select(
-            per.c.user_id,
-            per.c.certificate_id,
-            per.c.is_required,
-            before.label("unearned_state"),
+            unearned.label("unearned_state"),
             certification.label("certification_date"),
-            Certificate.expiration_duration,
-            Certificate.expiration_period,
+            expiration(dialect, certification, duration, period).label("expiration_date"),
         )
-        .join(Certificate, Certificate.id == per.c.certificate_id)
+        .join(Certificate, Certificate.id == t.c.certificate_id)
+        .group_by(
+            t.c.user_id,
+            t.c.certificate_id,
+            t.c.is_required,
+            revoked,
+            confirmed,
+            Certificate.requires_learner_confirmation,
+            duration,
+            period,
+        )
         .subquery("certifications")
     )
 
@@ -296,9 +299,7 @@ def expiration(dialect: str, start: Any, duration: Any, period: Any) -> ColumnEl
 def classified(dialect: str, tenant: HasAccount, selection: Selection, at: Instants) -> AnySelect:
     """Per pair in scope: user_id, certificate_id, is_required, state, certification_date,
     expiration_date, compliant and expiring (booleans as 0/1)."""
-    c = _certified(tenant, selection)
-    expires = expiration(dialect, c.c.certification_date, c.c.expiration_duration, c.c.expiration_period)
-    inner = select(c, expires.label("expiration_date")).subquery("expirations")
+    inner = _certified(dialect, tenant, selection)
     due = inner.c.expiration_date
     state = case(
         (inner.c.unearned_state.is_not(None), inner.c.unearned_state),
