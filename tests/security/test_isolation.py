@@ -115,6 +115,15 @@ ROUTES: dict[tuple[str, str], Builder] = {
         )
     ],
     ("GET", ADMIN + "/catalog"): lambda c: _get(ADMIN + "/catalog", b=200),
+    ("GET", ADMIN + "/compliance/summary"): lambda c: [
+        Call("GET", ADMIN + "/compliance/summary", params={"certificateId": c.ids.certificate}),
+        Call("GET", ADMIN + "/compliance/summary", params={"groupIdentifier": c.ids.group}),
+    ],
+    ("GET", ADMIN + "/compliance/learners"): lambda c: [
+        Call("GET", ADMIN + "/compliance/learners", params={"certificateId": c.ids.certificate}),
+        Call("GET", ADMIN + "/compliance/learners", params={"groupIdentifier": c.ids.group, "status": "ALL"}),
+        _keyed(ADMIN + "/compliance/learners", c),
+    ],
     ("PUT", ADMIN + "/catalog/{channelIdentifier}"): lambda c: [
         Call("PUT", f"{ADMIN}/catalog/{c.ids.channel}"),
         Call("PUT", f"{ADMIN}/catalog/{c.ids.channel}", params={"subAccountName": SUB_ACCOUNT}),
@@ -445,7 +454,10 @@ def _tenant(db, client: TestClient, name: str) -> Tenant:
 
 def _a_keys(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
     keys = {}
-    for path, params in [(p, {}) for p in PAGED] + [("/api/v2/performance", {"userIdentifier": A_ONLY.user})]:
+    for path, params in [(p, {}) for p in PAGED] + [
+        ("/api/v2/performance", {"userIdentifier": A_ONLY.user}),
+        ("/api/admin/v1/compliance/learners", {"status": "ALL"}),
+    ]:
         body = client.get(path, params=params, headers=headers).json()
         assert body["paginationKey"], (path, body)
         keys[path] = body["paginationKey"]
