@@ -58,6 +58,12 @@ class Outcome:
     answer: Answer | None = None
 
 
+def peek(session: Session, caller: Caller, key: str, fingerprint: str, now: datetime) -> Outcome | None:
+    """What holds ``key``, read without claiming it; None when it is free. On SQLite a claim
+    waits for the one writer, which may be the very request holding the key: a retry looks first."""
+    return _held(_row(session, caller, key), fingerprint, now)
+
+
 def claim(session: Session, caller: Caller, key: str, fingerprint: str, now: datetime) -> Outcome:
     """Take ``key`` for the request ``fingerprint``, or say what holds it."""
     row = _row(session, caller, key)
@@ -79,12 +85,21 @@ def claim(session: Session, caller: Caller, key: str, fingerprint: str, now: dat
         row = _row(session, caller, key)
         if row is None:
             return Outcome(Found.RUNNING)
-    if row.created_at <= now - KEPT_FOR or (row.status is None and row.created_at <= now - LEASE):
-        # Expired, or held by a process that died mid-request: the key is free again.
-        row.fingerprint, row.created_at = fingerprint, now
-        row.status = row.headers = row.body = None
-        session.flush()
-        return Outcome(Found.CLAIMED, claimed_at=now)
+    held = _held(row, fingerprint, now)
+    if held is not None:
+        return held
+    # Expired, or held by a process that died mid-request: the key is free again.
+    row.fingerprint, row.created_at = fingerprint, now
+    row.status = row.headers = row.body = None
+    session.flush()
+    return Outcome(Found.CLAIMED, claimed_at=now)
+
+
+def _held(row: IdempotencyKey | None, fingerprint: str, now: datetime) -> Outcome | None:
+    if row is None or row.created_at <= now - KEPT_FOR:
+        return None
+    if row.status is None and row.created_at <= now - LEASE:
+        return None
     if row.fingerprint != fingerprint:
         return Outcome(Found.DIFFERENT)
     if row.status is None:
