@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from enabley.db.columns import utcnow
 from enabley.errors import ServiceUnavailable
-from enabley.idempotency import purge_idempotency_keys
+from enabley.idempotency import purge_idempotency_keys, rules
 from enabley.models import IdempotencyKey, User
 from enabley.users import service as users_service
 from tests import factories
@@ -107,12 +107,13 @@ def test_a_quoted_key_and_a_bare_one_are_the_same_key(client, headers):
     assert retry.status_code == 201 and replayed(retry)
 
 
-def test_keys_belong_to_their_api_client(client, headers, auth, db):
-    other = auth(factories.make_account(db))
+def test_keys_belong_to_their_api_client(client, headers, auth, db, account):
     body = user_body("u-scope")
     assert client.put(USERS, json=body, headers=keyed(headers, "shared")).status_code == 201
-    theirs = client.put(USERS, json=body, headers=keyed(other, "shared"))
-    assert theirs.status_code == 201 and not replayed(theirs), "another client's key is its own"
+    same_account = client.put(USERS, json=body, headers=keyed(auth(account), "shared"))
+    assert same_account.status_code == 200 and not replayed(same_account), "it ran: an update"
+    other_account = client.put(USERS, json=body, headers=keyed(auth(factories.make_account(db)), "shared"))
+    assert other_account.status_code == 201 and not replayed(other_account), "it ran: a create"
 
 
 def test_a_key_expires_after_a_day(client, headers, app, db):
@@ -201,3 +202,19 @@ def test_reads_and_the_token_request_ignore_the_header(client, headers, db, acco
         assert response.status_code == 200 and not replayed(response)
     assert client.get(USERS, headers=keyed(headers, "a b")).status_code == 200
     assert db.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+
+
+def test_an_answer_too_large_to_keep(client, headers, monkeypatch):
+    monkeypatch.setattr(rules, "MAX_KEPT_BODY", 64)
+    body = user_body("u-large")
+    assert client.put(USERS, json=body, headers=keyed(headers, "k-large")).status_code == 201
+    retry = client.put(USERS, json=body, headers=keyed(headers, "k-large"))
+    assert retry.status_code == 422, "a 2xx too large to replay is not run again either"
+    assert "larger than the 64 bytes kept" in retry.json()["error_description"]
+    assert "status 201" in retry.json()["error_description"]
+
+    missing = {"identifier": "i9", "masterCourseIdentifier": "no-such-master-" + "x" * 64}
+    path = "/api/v2/channels/master/instance"
+    assert client.put(path, json=missing, headers=keyed(headers, "k-large-404")).status_code == 404
+    again = client.put(path, json=missing, headers=keyed(headers, "k-large-404"))
+    assert again.status_code == 404 and not replayed(again), "a 4xx wrote nothing: it runs again"

@@ -34,6 +34,7 @@ import anyio
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from enabley.admission import CLAIMS
@@ -119,6 +120,7 @@ class IdempotencyMiddleware:
         except AppError as exc:
             await render(exc)(scope, receive, send)
             return
+        scope["state"]["tenant"] = tenant  # the access log's account, also when the route never runs
         exchange = Exchange(self, scope, tenant, key)
         if path.startswith(self.keys.streamed_prefixes):
             await exchange.streamed(receive, send)
@@ -150,13 +152,13 @@ class Exchange:
         except HTTPException as exc:  # the request limits' 413 or NUL refusal
             detail = str(exc.detail)
             error = PayloadTooLarge(detail) if exc.status_code == 413 else InvalidRequest(detail)
-            await render(error)(self.scope, receive, send)
+            await self.answer_instead(render(error), receive, send)
             return
         except AppError as exc:
-            await render(exc)(self.scope, receive, send)
+            await self.answer_instead(render(exc), receive, send)
             return
         if answer is not None:
-            await replayed(answer)(self.scope, receive, send)
+            await self.answer_instead(replayed(answer), receive, send)
             return
         sent = False
 
@@ -168,6 +170,15 @@ class Exchange:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.run(once, send)
+
+    async def answer_instead(self, response: Response, receive: Receive, send: Send) -> None:
+        """Answer without running the route; metrics and the access log name it all the same."""
+        app = self.scope.get("app")
+        for route in getattr(getattr(app, "router", None), "routes", ()):
+            if route.matches(self.scope)[0] is Match.FULL:
+                self.scope["route"] = route
+                break
+        await response(self.scope, receive, send)
 
     async def streamed(self, receive: Receive, send: Send) -> None:
         """Hash the body as the route reads it; claim the key on its last byte."""
@@ -251,12 +262,12 @@ class Exchange:
             return
         self.held.append(message)
         self.held_bytes += len(message.get("body", b""))
+        self.overflowed = self.held_bytes > rules.MAX_KEPT_BODY
         if message["type"] == "http.response.body" and not message.get("more_body", False):
             await self.finish(self.held[0])
             for held in self.held:
                 await send(held)
-        elif self.held_bytes > rules.MAX_KEPT_BODY:
-            self.overflowed = True
+        elif self.overflowed:
             for held in self.held:
                 await send(held)
             self.held = self.held[:1]
