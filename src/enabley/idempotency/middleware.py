@@ -83,13 +83,6 @@ def replayed(answer: Answer) -> Response:
     return Response(rules.unpack(answer.body), status_code=answer.status, headers=headers)
 
 
-def _key_header(scope: Scope) -> bytes | None:
-    for name, value in scope["headers"]:
-        if name == rules.HEADER:
-            return bytes(value)
-    return None
-
-
 class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp, *, context: AppContext, keys: Keys, token_path: str) -> None:
         self.app = app
@@ -98,15 +91,20 @@ class IdempotencyMiddleware:
         self.token_path = token_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in rules.WRITE_METHODS:
-            await self.app(scope, receive, send)
-            return
-        raw = _key_header(scope)
+        # The hot path: a read, or a write without the header, costs this loop and no more.
+        if scope["type"] == "http" and scope["method"] in _WRITES:
+            for name, raw in scope["headers"]:
+                if name == _HEADER:
+                    await self.keyed(scope, receive, send, bytes(raw))
+                    return
+        await self.app(scope, receive, send)
+
+    async def keyed(self, scope: Scope, receive: Receive, send: Send, raw: bytes) -> None:
         path: str = scope["path"]
         claims = scope.get("state", {}).get(CLAIMS)
         # Without a verified token the route answers 401; the token request has no client yet
         # (and issuing a second token changes nothing a retry could repeat).
-        if raw is None or claims is None or path == self.token_path or not path.startswith("/api/"):
+        if claims is None or path == self.token_path or not path.startswith("/api/"):
             await self.app(scope, receive, send)
             return
         from enabley.deps import tenant_for
@@ -294,6 +292,8 @@ class Exchange:
 
 
 _ANSWER = frozenset({"http.response.start", "http.response.body"})
+_WRITES = rules.WRITE_METHODS
+_HEADER = rules.HEADER
 
 
 async def _read_all(receive: Receive) -> bytes:
