@@ -218,3 +218,8 @@ def test_an_answer_too_large_to_keep(client, headers, monkeypatch):
     assert client.put(path, json=missing, headers=keyed(headers, "k-large-404")).status_code == 404
     again = client.put(path, json=missing, headers=keyed(headers, "k-large-404"))
     assert again.status_code == 404 and not replayed(again), "a 4xx wrote nothing: it runs again"
+
+
+def test_which_answers_are_kept():
+    assert all(rules.kept(status) for status in (200, 201, 204, 400, 403, 404, 405, 413, 422))
+    assert not any(rules.kept(status) for status in (401, 408, 409, 425, 429, 499, 500, 503))

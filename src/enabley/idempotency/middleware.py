@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from enabley.admission import CLAIMS
 from enabley.db.columns import utcnow
+from enabley.deps import tenant_for
 from enabley.errors import AppError, InvalidRequest, PayloadTooLarge, render
 from enabley.idempotency import rules, store
 from enabley.idempotency.store import Answer, Found
@@ -107,8 +108,6 @@ class IdempotencyMiddleware:
         if claims is None or path == self.token_path or not path.startswith("/api/"):
             await self.app(scope, receive, send)
             return
-        from enabley.deps import tenant_for
-
         try:
             key = rules.parse_key(raw)
             tenant = await tenant_for(self.context, claims)

@@ -30,9 +30,10 @@ KEPT_HEADERS = frozenset(
 """What a replay repeats of the first answer's headers; the others (rate limits, request id,
 dates) belong to the answer that carries them."""
 
-TRANSIENT = frozenset({401, 408, 409, 425, 429})
+TRANSIENT = frozenset({401, 408, 409, 425, 429, 499})
 """4xx answers that depend on the moment rather than the request (an expired token, a concurrent
-change, a rate limit): retrying may succeed, so they are not kept."""
+change, a rate limit, a client that left before its body was read): retrying may succeed, so
+they are not kept."""
 
 
 class InvalidKey(ValueError):
