@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
-from enabley import __version__, ratelimit
+from enabley import __version__, idempotency, ratelimit
 from enabley.admission import AdmissionMiddleware
 from enabley.auth.router import router as auth_router
 from enabley.catalog import admin_router as catalog_admin
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.context = context
     app.state.upload_slots = UploadSlots(settings.max_concurrent_uploads)
+    idempotency.install(app, context, token_path=AUTHORIZATION_PATH, streamed_prefixes=(UPLOADS_PREFIX,))
     app.add_middleware(
         RequestLimitsMiddleware,
         default=settings.max_body_bytes,
