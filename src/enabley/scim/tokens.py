@@ -12,6 +12,7 @@ import hmac
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select, update
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from enabley import security
 from enabley.accounts import service as accounts_service
+from enabley.db.database import Database
 from enabley.db.fastquery import FastQuery, Reader
 from enabley.errors import InvalidRequest, NotFound
 from enabley.models import Account, ScimToken, SubAccount
@@ -136,3 +138,29 @@ def needs_touch(last_used_at: datetime | None, now: datetime) -> bool:
 
 def touch(session: Session, token_id: int, now: datetime) -> None:
     session.execute(update(ScimToken).where(ScimToken.id == token_id).values(last_used_at=now))
+
+
+def limiter_key(row: Any) -> str:
+    """What the token's requests count against (``ENABLEY_RATE_LIMIT``, as an API client's)."""
+    return f"scim:{row.public_id}"
+
+
+def _find(db: Database, token: str) -> Any:
+    with db.read() as reader:
+        return find_active(reader, token)
+
+
+def _touch(db: Database, token_id: int, now: datetime) -> None:
+    with db.session(write=True) as session:
+        touch(session, token_id, now)
+
+
+async def verify(db: Database, token: str) -> Any:
+    """The active token's row, or None: a bounded index probe (decision 0006). Notes when the
+    token was last used, once a minute at most."""
+    row = await db.probe(_find, db, token)
+    if row is not None:
+        now = datetime.now(UTC)
+        if needs_touch(row.last_used_at, now):
+            await db.run(partial(_touch, db, row.id, now))
+    return row

@@ -1,4 +1,7 @@
-"""SCIM tokens: the bearer credentials identity providers provision users and groups with
+"""SCIM: the tokens identity providers provision with, and the externalId they know users and groups by
+
+The externalId of a user or a group gets a column of its own, indexed per account: Entra ID looks
+resources up by it (``filter=externalId eq "..."``) before changing them.
 
 Revision ID: 0005
 Revises: 0004
@@ -50,7 +53,17 @@ def upgrade() -> None:
     with op.batch_alter_table("scim_tokens", schema=None) as batch_op:
         batch_op.create_index("ix_scim_tokens_account_id", ["account_id"], unique=False)
         batch_op.create_index("ix_scim_tokens_sub_account_id", ["sub_account_id"], unique=False)
+    for table in ("users", "groups"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("scim_external_id", sa.String(length=255), nullable=True))
+            batch_op.create_index(
+                f"ix_{table}_account_id_scim_external_id", ["account_id", "scim_external_id"], unique=False
+            )
 
 
 def downgrade() -> None:
+    for table in ("users", "groups"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(f"ix_{table}_account_id_scim_external_id")
+            batch_op.drop_column("scim_external_id")
     op.drop_table("scim_tokens")
