@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
+from enabley.events import log as events_log
 from enabley.models import (
     Account,
     CatalogEntry,
@@ -213,4 +214,5 @@ def fill_account(db: Session, account: Account) -> None:
             ),
         ]
     )
+    events_log.emit(db, account.id, "user.created", {"identifier": "ana"})
     db.flush()

@@ -4,6 +4,7 @@ from enabley.models.account import Account, ApiClient, ScimToken, ServerSecret, 
 from enabley.models.catalog import CatalogEntry
 from enabley.models.certificate import Certificate, CertificateCourse, UserCertificate
 from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUser, ItemProgress
+from enabley.models.event import Event
 from enabley.models.org import Group, Profile, UserGroup, UserProfile, Workspace
 from enabley.models.user import (
     Entitlement,
@@ -13,6 +14,7 @@ from enabley.models.user import (
     UserSubAccount,
     UserTally,
 )
+from enabley.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookFanout
 
 __all__ = [
     "Account",
@@ -25,6 +27,7 @@ __all__ = [
     "ChannelItem",
     "ChannelUser",
     "Entitlement",
+    "Event",
     "Group",
     "ItemProgress",
     "Profile",
@@ -40,5 +43,8 @@ __all__ = [
     "UserProfile",
     "UserSubAccount",
     "UserTally",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookFanout",
     "Workspace",
 ]
