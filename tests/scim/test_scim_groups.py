@@ -101,3 +101,20 @@ def test_group_type_of_the_token_where_the_hierarchy_needs_one(client, db, accou
     typed = scim_token(account, group_type="Team")
     group = make_group(client, typed, "Typed")
     assert client.get(f"/api/v1/groups/{group['id']}", headers=headers).json()["type"] == "Team"
+
+
+def test_search_at_the_root_lists_users_then_groups(client, scim):
+    ana = make_user(client, scim, "root-ana@example.com")
+    make_group(client, scim, "Root group", [ana])
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "count": 10}
+    found = client.post("/scim/v2/.search", json=body, headers=scim).json()
+    assert found["totalResults"] == 2
+    assert [r["schemas"][0].rsplit(":", 1)[1] for r in found["Resources"]] == ["User", "Group"]
+    second = client.post("/scim/v2/.search", json={**body, "startIndex": 2}, headers=scim).json()
+    assert [r["displayName"] for r in second["Resources"]] == ["Root group"]
+    only_groups = {**body, "filter": 'displayName eq "Root group"'}
+    assert client.post("/scim/v2/.search", json=only_groups, headers=scim).json()["totalResults"] == 1
+    by_member = {**body, "filter": f'members.value eq "{ana}"'}
+    assert client.post("/scim/v2/.search", json=by_member, headers=scim).json()["totalResults"] == 1
+    neither = {**body, "filter": 'nothing eq "x"'}
+    assert_error(client.post("/scim/v2/.search", json=neither, headers=scim), 400, "invalidFilter")

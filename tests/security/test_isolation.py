@@ -135,6 +135,10 @@ SCIM_DISCOVERY = {
 SCIM_DISCOVERY[("GET", "/scim/v2/ResourceTypes/{id}")] = lambda c: [
     _scim("GET", "/scim/v2/ResourceTypes/User", b=200)
 ]
+SCIM_DISCOVERY[("POST", "/scim/v2/.search")] = lambda c: [
+    _scim("POST", "/scim/v2/.search", json={"filter": f'id eq "{i}"'}, b=200, empty=True)
+    for i in (c.ids.user, c.ids.group)
+]
 SCIM_DISCOVERY[("GET", "/scim/v2/Schemas/{id}")] = lambda c: [
     _scim("GET", "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group", b=200)
 ]
