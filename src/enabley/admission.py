@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from enabley.errors import SCIM_PREFIX, AccessDenied, TooManyRequests, render_at
+from enabley.errors import SCIM_PREFIX, AccessDenied, AppError, TooManyRequests, render_at
 from enabley.observability import RATE_LIMITED
 from enabley.ratelimit import Decision, Limiter, client_address
 from enabley.scim import tokens
@@ -40,6 +40,9 @@ RATE_LIMIT = "rate_limit"
 """State key: the ``Decision`` whose headers the answer carries."""
 SCIM_TOKEN = "scim_token"  # noqa: S105 - a state key, not a secret
 """State key: the row of the request's verified SCIM token (``/scim/v2``)."""
+SCIM_FAILURE_KEY = "scim-token"
+"""The key failed SCIM token checks are counted under, beside their address (a SCIM token has
+no key of its own apart from its secret)."""
 ISSUED = "token_issued"
 """State key: a token request succeeded and was counted against its client."""
 
@@ -90,9 +93,12 @@ class AdmissionMiddleware:
         if scope["path"].startswith(self.pdf_prefix):
             limiter, key, kind = limits.pdfs, client_address(scope), "pdf"
         elif scope["path"].startswith(SCIM_PREFIX):
-            # A SCIM token, not an access token: a failed check counts against the address, as a
-            # failed token request does.
+            # A SCIM token is a secret as a client's is: its failures are counted and throttled
+            # as failed token requests are, then the request counts against the address.
             scim_key = await self._scim_token(scope, state)
+            if isinstance(scim_key, AppError):
+                await render_at(scope["path"], scim_key)(scope, receive, send)
+                return
             if scim_key is not None:
                 limiter, key, kind = limits.clients, scim_key, "api"
             else:
@@ -129,14 +135,24 @@ class AdmissionMiddleware:
         state[CLAIMS] = claims
         return claims
 
-    async def _scim_token(self, scope: Scope, state: dict[str, Any]) -> str | None:
+    async def _scim_token(self, scope: Scope, state: dict[str, Any]) -> str | AppError | None:
         """The rate limiter's key of the request's SCIM token; None (and the refusal in the
-        state) when it has none that is valid."""
+        state) when it has none that is valid; the 429 of an address throttled for its failures
+        (``ENABLEY_TOKEN_FAILURE_*``, counted under the one key ``SCIM_FAILURE_KEY``)."""
         token = _bearer_token(scope)
-        row = await tokens.verify(self.context.db, token) if token is not None else None
+        if token is None:
+            return None
+        failures, address = self.context.limits.failures, client_address(scope)
+        wait = await failures.blocked_for(SCIM_FAILURE_KEY, address)
+        if wait:
+            RATE_LIMITED.labels("token").inc()
+            return TooManyRequests(
+                f"Too many failed SCIM token checks; retry in {wait} s", headers={"Retry-After": str(wait)}
+            )
+        row = await tokens.verify(self.context.db, token)
         if row is None:
-            if token is not None:
-                state[REFUSAL] = AccessDenied("Invalid or revoked SCIM token")
+            await failures.record(SCIM_FAILURE_KEY, address)
+            state[REFUSAL] = AccessDenied("Invalid or revoked SCIM token")
             return None
         state[SCIM_TOKEN] = row
         return tokens.limiter_key(row)

@@ -47,12 +47,19 @@ def test_revocation_takes_effect_on_the_next_call(client, db, account, scim):
     assert_error(client.get("/scim/v2/Users", headers=scim), 401)
 
 
-def test_failed_checks_are_throttled_like_failed_token_requests(app_with):
-    limited = app_with(anonymous_rate_limit=0.001, anonymous_rate_limit_burst=2)
+def test_failed_checks_are_throttled_like_failed_token_requests(app_with, db, account):
+    _, good = tokens.create_token(db, account.name, None, None)
+    db.flush()
+    limited = app_with(token_failure_limit=3)
     bad = {"Authorization": "Bearer scim_nope"}
     statuses = [limited.get("/scim/v2/Users", headers=bad).status_code for _ in range(4)]
-    assert statuses[:2] == [401, 401] and statuses[-1] == 429
-    assert_error(limited.get("/scim/v2/Users", headers=bad), 429)
+    assert statuses == [401, 401, 401, 429]
+    refused = assert_error(limited.get("/scim/v2/Users", headers=bad), 429)
+    assert "failed SCIM token" in refused["detail"]
+    # As for a client's secret, the throttled address is refused even a good token until the window ends.
+    assert limited.get("/scim/v2/Users", headers={"Authorization": f"Bearer {good}"}).status_code == 429
+    fresh = app_with()
+    assert fresh.get("/scim/v2/Users", headers={"Authorization": f"Bearer {good}"}).status_code == 200
 
 
 def test_tokens_are_stored_hashed(db, account):
