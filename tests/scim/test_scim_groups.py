@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.factories import counted_statements
 from tests.scim.conftest import GROUP_URN, assert_error, patch, user
 
 
@@ -118,3 +119,17 @@ def test_search_at_the_root_lists_users_then_groups(client, scim):
     assert client.post("/scim/v2/.search", json=by_member, headers=scim).json()["totalResults"] == 1
     neither = {**body, "filter": 'nothing eq "x"'}
     assert_error(client.post("/scim/v2/.search", json=neither, headers=scim), 400, "invalidFilter")
+
+
+def test_lists_read_members_and_groups_in_a_fixed_number_of_statements(client, scim, engine):
+    def statements(path: str, count: int) -> int:
+        with counted_statements(engine) as seen:
+            response = client.get(path, params={"count": count}, headers=scim)
+        assert response.status_code == 200 and len(response.json()["Resources"]) == count
+        return len(seen)
+
+    users = [make_user(client, scim, f"n{n}@example.com") for n in range(4)]
+    for n in range(4):
+        make_group(client, scim, f"N+1 {n}", users)
+    assert statements("/scim/v2/Users", 1) == statements("/scim/v2/Users", 4)
+    assert statements("/scim/v2/Groups", 1) == statements("/scim/v2/Groups", 4)
