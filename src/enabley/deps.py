@@ -21,7 +21,7 @@ from enabley.db.fastquery import Reader
 from enabley.errors import AccessDenied
 from enabley.pagination import PageQuery, Paginator, Walk
 from enabley.ratelimit import Limits
-from enabley.security import KeyRing, TokenVerifier
+from enabley.security import Claims, KeyRing, TokenVerifier
 
 MAX_CACHED_TENANTS = 10_000
 
@@ -160,11 +160,18 @@ async def get_tenant(request: Request) -> Tenant:
         raise state.get(REFUSAL) or AccessDenied(
             "Missing bearer token: send 'Authorization: Bearer <access_token>'"
         )
+    tenant = await tenant_for(context, claims)
+    state["tenant"] = tenant
+    return tenant
+
+
+async def tenant_for(context: AppContext, claims: Claims) -> Tenant:
+    """The tenant a verified token stands for (cached: it never changes); 401 when its client
+    is gone. For the layers that run before the route (idempotency keys)."""
     tenant = context.tenants.get(claims.client_key)
     if tenant is None:
         tenant = await context.db.probe(_load_tenant, context, claims.client_key)
         context.tenants[claims.client_key] = tenant
-    state["tenant"] = tenant
     return tenant
 
 

@@ -1,5 +1,6 @@
-"""The OpenAPI document: FastAPI's, plus the bearer scheme on every route that needs a tenant and
-the answers the request limits can give on any route."""
+"""The OpenAPI document: FastAPI's, plus the bearer scheme on every route that needs a tenant, the
+Idempotency-Key header on each of their writes, and the answers the request limits can give on
+any route."""
 
 from __future__ import annotations
 
@@ -132,6 +133,40 @@ def _document_limits(path: str, operation: dict[str, Any], *, tenant: bool) -> N
         )
 
 
+IDEMPOTENCY_PARAMETER = "IdempotencyKey"
+_WRITES = {"post", "put", "patch", "delete"}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Makes the call safe to retry (draft-ietf-httpapi-idempotency-key-header): a retry with "
+        "the same key and the same request (method, path, query and body) gets the first answer "
+        "again, marked `Idempotency-Replayed: true`, without running again. Keys belong to the "
+        "API client and are kept 24 hours. Any unique string of up to 255 visible ASCII "
+        "characters (a UUID): a quoted string, or bare without quotes, backslashes, commas or "
+        "semicolons."
+    ),
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": "^[\\x21\\x23-\\x2B\\x2D-\\x3A\\x3C-\\x5B\\x5D-\\x7E]+$",
+    },
+}
+
+
+def _document_idempotency(operation: dict[str, Any]) -> None:
+    """The Idempotency-Key header of every write that a tenant sends (idempotency/middleware.py)."""
+    parameters = operation.setdefault("parameters", [])
+    parameters.append({"$ref": f"#/components/parameters/{IDEMPOTENCY_PARAMETER}"})
+    responses = operation.setdefault("responses", {})
+    responses.setdefault(
+        "409", _error("A request with the same Idempotency-Key is still running", _RETRY_AFTER)
+    )
+    responses["422"] = _error("The Idempotency-Key was sent with a different request in the last 24 hours")
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -143,9 +178,11 @@ def install_openapi(app: FastAPI) -> None:
                 routes=app.routes,
                 tags=app.openapi_tags,
             )
-            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            components = schema.setdefault("components", {})
+            schemes = components.setdefault("securitySchemes", {})
             schemes[SCHEME_NAME] = BEARER_SCHEME
             schemes[SCIM_SCHEME_NAME] = SCIM_BEARER_SCHEME
+            components.setdefault("parameters", {})[IDEMPOTENCY_PARAMETER] = _IDEMPOTENCY_KEY
             paths = schema.get("paths", {})
             _add_body_models(schema)
             scim_openapi.add_components(schema)
@@ -162,6 +199,9 @@ def install_openapi(app: FastAPI) -> None:
                         operation["security"] = [{_scheme(route): []}]
                     if path.startswith(SCIM_PREFIX):
                         scim_openapi.document(path, method.lower(), operation)
+                    elif tenant and method.lower() in _WRITES:
+                        # Keys are honoured under /api only (idempotency/middleware.py).
+                        _document_idempotency(operation)
                     _document_limits(path, operation, tenant=tenant)
             app.openapi_schema = schema
         return app.openapi_schema

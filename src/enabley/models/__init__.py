@@ -5,7 +5,9 @@ from enabley.models.catalog import CatalogEntry
 from enabley.models.certificate import Certificate, CertificateCourse, UserCertificate
 from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUser, ItemProgress
 from enabley.models.event import Event
+from enabley.models.idempotency import IdempotencyKey
 from enabley.models.org import Group, Profile, UserGroup, UserProfile, Workspace
+from enabley.models.upload import UploadJob, UploadJobPart
 from enabley.models.user import (
     Entitlement,
     SubAccountTally,
@@ -29,6 +31,7 @@ __all__ = [
     "Entitlement",
     "Event",
     "Group",
+    "IdempotencyKey",
     "ItemProgress",
     "Profile",
     "ScimToken",
@@ -36,6 +39,8 @@ __all__ = [
     "SigningKey",
     "SubAccount",
     "SubAccountTally",
+    "UploadJob",
+    "UploadJobPart",
     "User",
     "UserCertificate",
     "UserGroup",
