@@ -34,6 +34,7 @@ from enabley.pagination import Paginator
 from enabley.performance import admin_router as performance_admin
 from enabley.performance.router import router as performance_router
 from enabley.profiles.router import router as profiles_router
+from enabley.scim.router import router as scim_router
 from enabley.security import KeyRing, TokenVerifier, ensure_server_keys
 from enabley.uploads.intake import UploadSlots
 from enabley.uploads.router import router as uploads_router
@@ -66,6 +67,11 @@ TAGS = [
     {"name": "UserProfiles", "description": "Operations on UserProfiles"},
     {"name": "Users", "description": "Operations on Users"},
     {"name": "Admin", "description": "What the LMS side puts in: the integration API only reads it"},
+    {
+        "name": "SCIM",
+        "description": "SCIM 2.0 provisioning (RFC 7643, RFC 7644) for identity providers such as "
+        "Microsoft Entra ID and Okta, with a SCIM token from `enabley scim tokens create`",
+    },
 ]
 
 
@@ -151,6 +157,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         certificates_admin.router,
         webhooks_admin.router,
         compliance_admin.router,
+        # SCIM 2.0 for identity providers (/scim/v2), with its own bearer tokens.
+        scim_router,
     ):
         app.include_router(router)
     install_observability(app, access_log=settings.access_log)

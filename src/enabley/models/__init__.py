@@ -1,6 +1,6 @@
 """ORM classes only; importing this package registers every table on ``Base.metadata``."""
 
-from enabley.models.account import Account, ApiClient, ServerSecret, SigningKey, SubAccount
+from enabley.models.account import Account, ApiClient, ScimToken, ServerSecret, SigningKey, SubAccount
 from enabley.models.catalog import CatalogEntry
 from enabley.models.certificate import Certificate, CertificateCourse, UserCertificate
 from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUser, ItemProgress
@@ -34,6 +34,7 @@ __all__ = [
     "IdempotencyKey",
     "ItemProgress",
     "Profile",
+    "ScimToken",
     "ServerSecret",
     "SigningKey",
     "SubAccount",
