@@ -47,7 +47,7 @@ def _validate(filter: Filter, schema: ResourceSchema, parent: Attribute | None) 
             _validate(inner, schema, attr)
         case Compare(path, op, value):
             name = path.name if parent is None else f"{parent.name.lower()}.{path.name}"
-            check_compare(definition(schema, path, parent), name, op, value)
+            check_compare(compared(definition(schema, path, parent), op), name, op, value)
 
 
 def definition(schema: ResourceSchema, path: AttrPath, parent: Attribute | None = None) -> Attribute:
@@ -61,6 +61,13 @@ def definition(schema: ResourceSchema, path: AttrPath, parent: Attribute | None 
     if found is None:
         raise FilterError(f"unknown attribute '{shown}'")
     return found
+
+
+def compared(attr: Attribute, op: str) -> Attribute:
+    """What a comparison looks at: a multi-valued attribute named without a sub-attribute
+    compares its values' "value" (RFC 7643 §2.4), as in ``emails co "@example.com"``."""
+    value = attr.sub("value") if attr.multi_valued and op != "pr" else None
+    return value if value is not None else attr
 
 
 def check_compare(attr: Attribute, name: str, op: str, value: Value) -> None:
@@ -126,7 +133,7 @@ def _eval(
             elements = found if isinstance(found, list) else [found]
             return any(_eval(inner, e, schema, attr) for e in elements if isinstance(e, Mapping))
         case Compare(path, op, value):
-            attr = definition(schema, path, parent) if schema is not None else None
+            attr = compared(definition(schema, path, parent), op) if schema is not None else None
             return _compare(_candidates(resource, path), op, value, attr)
     raise TypeError(f"not a filter: {filter!r}")
 
