@@ -287,6 +287,8 @@ def test_valid_user_filters(text: str) -> None:
         ('name eq "x"', "'name' is complex: filter on one of its sub-attributes"),
         ("userName gt null", "null can be compared only with eq or ne, not gt"),
         ('userName[value eq "x"]', "'username' has no sub-attributes to filter on"),
+        ('password eq "secret"', "'password' cannot be filtered on"),
+        ("password pr", "'password' cannot be filtered on"),
     ],
 )
 def test_invalid_user_filters(text: str, message: str) -> None:

@@ -160,6 +160,13 @@ def test_replace_with_null_unassigns() -> None:
     )
 
 
+def test_replace_with_null_through_a_filter_removes() -> None:
+    patched = patch_user({"op": "replace", "path": 'emails[type eq "work"].value', "value": None})
+    assert "emails" not in patched
+    cleared = patch_user({"op": "replace", "path": "name.givenName", "value": None})
+    assert cleared["name"] == {"familyName": "Jensen"}
+
+
 def test_sub_attribute_paths() -> None:
     patched = patch_user(
         {"op": "replace", "path": "name.givenName", "value": "Babs"},

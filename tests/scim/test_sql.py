@@ -211,7 +211,7 @@ def test_integer_columns(people: Engine) -> None:
     assert selected(people, "score le 5", mapping) == ["u4", "u5"]
     assert selected(people, "score ne 10", mapping) == ["u2", "u3", "u4", "u5"]
     assert selected(people, "score pr", mapping) == ["u1", "u2", "u4", "u5"]
-    with pytest.raises(FilterError, match="'score' is a integer: co applies only to strings"):
+    with pytest.raises(FilterError, match="'score' is an integer: co applies only to strings"):
         compile_filter(parse_filter('score co "1"'), mapping)
 
 

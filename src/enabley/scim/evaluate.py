@@ -72,6 +72,9 @@ def compared(attr: Attribute, op: str) -> Attribute:
 
 def check_compare(attr: Attribute, name: str, op: str, value: Value) -> None:
     """Refuse a comparison RFC 7644 §3.4.2.2 gives no meaning for ``attr``'s type."""
+    if attr.returned == "never":
+        # Filtering on a secret would reveal it one guess at a time.
+        raise FilterError(f"'{name}' cannot be filtered on")
     if op == "pr":
         return
     if attr.type == "complex":
@@ -87,7 +90,8 @@ def check_compare(attr: Attribute, name: str, op: str, value: Value) -> None:
         if coerce_boolean(value) is None:
             raise FilterError(f"'{name}' is a boolean: compare it with true or false")
     elif kind in ("integer", "decimal", "dateTime") and op in TEXT_OPS:
-        raise FilterError(f"'{name}' is a {kind}: {op} applies only to strings")
+        article = "an" if kind == "integer" else "a"
+        raise FilterError(f"'{name}' is {article} {kind}: {op} applies only to strings")
     elif kind in ("integer", "decimal"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise FilterError(f"'{name}' is a number: compare it with a number")
