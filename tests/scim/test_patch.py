@@ -519,6 +519,13 @@ def test_okta_group_push_removes_then_adds_in_one_request() -> None:
     assert members(pushed) == ["u3", "u1"]
 
 
+def test_values_with_nothing_the_schema_keeps_are_no_values() -> None:
+    added = apply_patch(
+        group(), [{"op": "add", "path": "members", "value": [{"display": "x"}, {}]}], GROUP_RESOURCE
+    )
+    assert members(added) == ["u1", "u2"]
+
+
 def test_removing_every_member() -> None:
     assert "members" not in patch_group(
         '{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], '

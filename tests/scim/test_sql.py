@@ -28,7 +28,7 @@ from sqlalchemy import Column as SqlColumn
 from enabley.db.columns import UtcDateTime
 from enabley.scim.filter import Compare, FilterError, matches, parse_filter
 from enabley.scim.schema import ENTERPRISE_URN, USER_RESOURCE
-from enabley.scim.sql import Column, Mapping, compile_filter
+from enabley.scim.sql import Column, Mapping, compile_filter, sort_key
 from tests.conftest import ScratchDatabases
 
 METADATA = MetaData()
@@ -273,3 +273,31 @@ def test_case_insensitive_equality_compares_lower_cased() -> None:
 def test_an_unknown_column_type_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown SCIM column type 'text'"):
         Column(PEOPLE.c.given, "text")
+
+
+def ordered(engine: Engine, sort_by: str) -> list[str]:
+    with engine.connect() as conn:
+        query = select(PEOPLE.c.identifier).order_by(sort_key(sort_by, MAPPING).nulls_last(), PEOPLE.c.id)
+        return list(conn.scalars(query))
+
+
+def test_sort_keys(people: Engine) -> None:
+    assert ordered(people, "userName") == ["u1", "u2", "u3", "u4", "u5"]
+    assert ordered(people, "NAME.GIVENNAME") == ["u3", "u1", "u4", "u5", "u2"]
+    assert ordered(people, "meta.created") == ["u5", "u1", "u2", "u3", "u4"]
+    assert ordered(people, f"{ENTERPRISE_URN}:department") == ["u1", "u4", "u3", "u2", "u5"]
+
+
+@pytest.mark.parametrize(
+    ("sort_by", "message"),
+    [
+        ("title", "sortBy: attribute 'title' cannot be sorted on"),
+        ("groups.value", "sortBy: attribute 'groups.value' cannot be sorted on"),
+        ('emails[type eq "work"]', "sortBy: attribute 'emails[type eq \"work\"]' cannot be sorted on"),
+        ("user name", "sortBy: expected '[' or the end of the path at position 6, found 'name'"),
+    ],
+)
+def test_sort_key_errors(sort_by: str, message: str) -> None:
+    with pytest.raises(FilterError) as caught:
+        sort_key(sort_by, MAPPING)
+    assert str(caught.value) == message

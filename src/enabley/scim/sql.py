@@ -34,10 +34,11 @@ from enabley.scim.filter import (
     check_compare,
     coerce_boolean,
     parse_datetime,
+    parse_patch_path,
 )
 from enabley.scim.schema import Attribute
 
-__all__ = ["Column", "Mapping", "compile_filter"]
+__all__ = ["Column", "Mapping", "compile_filter", "sort_key"]
 
 TYPES = ("string", "boolean", "dateTime", "integer", "decimal")
 # What LIKE would not take literally on one database or the other, and autoescape's own "/".
@@ -93,6 +94,24 @@ def _compile(filter: Filter, mapping: Mapping, parent: AttrPath | None) -> Colum
             entry = _entry(mapping, path)
             return entry(compare) if callable(entry) else _column(entry, compare)
     raise TypeError(f"not a filter: {filter!r}")
+
+
+def sort_key(sort_by: str, mapping: Mapping) -> ColumnElement[Any]:
+    """The expression a ``sortBy`` attribute (RFC 7644 §3.4.2.3) orders by: case-insensitive text
+    lower-cased, as `eq` compares it. FilterError when the mapping offers no column for it."""
+    try:
+        path = parse_patch_path(sort_by)
+    except FilterError as exc:
+        raise FilterError(f"sortBy: {exc}") from None
+    try:
+        entry = _entry(mapping, path.path) if path.filter is None else None
+    except FilterError:
+        entry = None
+    if not isinstance(entry, Column):
+        raise FilterError(f"sortBy: attribute '{sort_by.strip().lower()}' cannot be sorted on")
+    if entry.type == "string" and not (entry.case_exact or entry.folded):
+        return func.lower(entry.expression)
+    return entry.expression
 
 
 def _entry(mapping: Mapping, path: AttrPath) -> Column | Callable[[Compare], ColumnElement[bool]]:

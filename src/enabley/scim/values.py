@@ -53,7 +53,9 @@ def coerce(attr: Attribute, value: Any, shown: str) -> Any:
     may come wrapped as ``[{"value": ...}]`` (Entra ID sends both)."""
     if attr.multi_valued:
         items = value if isinstance(value, list) else [value]
-        return [_single(attr, item, shown) for item in items if item is not None]
+        coerced = [_single(attr, item, shown) for item in items if item is not None]
+        # A value left with no sub-attribute we keep says nothing: it is no value.
+        return [item for item in coerced if item != {}]
     return _single(attr, _unwrap(attr, value), shown)
 
 
