@@ -16,7 +16,8 @@ SCIM_TYPES = ("invalidPath", "noTarget", "invalidValue", "mutability", "invalidS
 
 
 class PatchError(ValueError):
-    """An operation that cannot apply; ``scim_type`` is the RFC 7644 §3.12 error type."""
+    """A change that cannot apply (a PATCH operation, a POST or PUT body); ``scim_type`` is the
+    RFC 7644 §3.12 error type."""
 
     def __init__(self, scim_type: str, detail: str) -> None:
         if scim_type not in SCIM_TYPES:
