@@ -95,7 +95,7 @@ def test_strings_are_json_strings() -> None:
     assert parse_filter('title eq "a) or (b [c] and"') == Compare(attr("title"), "eq", "a) or (b [c] and")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.text())
 def test_any_text_survives_json_escaping(text: str) -> None:
     assert parse_filter(f"userName eq {json.dumps(text)}") == Compare(attr("username"), "eq", text)
@@ -407,3 +407,74 @@ def test_parse_datetime() -> None:
     assert parse_datetime("2026-12-06T12:00:00") == parse_datetime("2026-12-06T12:00:00Z")
     for bad in ("2026-12-06", "2026-13-06T12:00:00Z", "yesterday", "2026-12-06T12:00Z"):
         assert parse_datetime(bad) is None
+
+
+# --- round trip: any filter written out parses back to itself ------------------------------------
+
+NAMES = st.builds(
+    lambda dollar, head, tail: dollar + head + tail,
+    st.sampled_from(["", "$"]),
+    st.sampled_from("abnoxz"),
+    st.text("abdnortz019_-", max_size=5),
+).filter(lambda name: name != "not")
+URNS = st.sampled_from([None, ENTERPRISE, "urn:example:params:scim:ext:1.0:thing"])
+PATHS = st.builds(AttrPath, URNS, NAMES, st.one_of(st.none(), NAMES))
+VALUES = st.one_of(
+    st.text(max_size=8),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+)
+COMPARES = st.one_of(
+    st.builds(
+        Compare,
+        PATHS,
+        st.sampled_from(sorted(["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"])),
+        VALUES,
+    ),
+    st.builds(lambda path: Compare(path, "pr", None), PATHS),
+)
+
+
+def _inner(compare: Compare) -> Compare:
+    return Compare(AttrPath(None, compare.path.attr), compare.op, compare.value)
+
+
+def _trees(leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.recursive(
+        leaves,
+        lambda kids: st.one_of(st.builds(And, kids, kids), st.builds(Or, kids, kids), st.builds(Not, kids)),
+        max_leaves=5,
+    )
+
+
+FILTERS = _trees(st.one_of(COMPARES, st.builds(ValuePath, PATHS, _trees(COMPARES.map(_inner)))))
+
+
+def written(filter: Any) -> str:
+    match filter:
+        case And(left, right):
+            return f"({written(left)}) AND ({written(right)})"
+        case Or(left, right):
+            return f"({written(left)}) or ({written(right)})"
+        case Not(inner):
+            return f"not ({written(inner)})"
+        case ValuePath(path, inner):
+            return f"{_path(path)}[{written(inner)}]"
+        case Compare(path, "pr", _):
+            return f"{_path(path)} PR"
+        case Compare(path, op, value):
+            return f"{_path(path)} {op.upper()} {json.dumps(value)}"
+    raise AssertionError(filter)
+
+
+def _path(path: AttrPath) -> str:
+    name = path.attr.upper() + (f".{path.sub}" if path.sub else "")
+    return f"{path.urn}:{name}" if path.urn else name
+
+
+@settings(max_examples=60, deadline=None)
+@given(FILTERS)
+def test_written_filters_parse_back(filter: Any) -> None:
+    assert parse_filter(written(filter)) == filter

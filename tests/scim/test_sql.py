@@ -233,7 +233,7 @@ FILTERS = st.recursive(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(FILTERS)
 def test_sql_agrees_with_evaluation(people: Engine, text: str) -> None:
     assert selected(people, text) == expected(text)
