@@ -58,6 +58,9 @@ class Context:
     a_secret: str
     b_secret: str
     pdf: dict[str, str] = field(default_factory=dict)
+    delivery: str = ""
+    upload_job: str = ""
+    """The jobId of an upload A sent with async=true."""
 
 
 Builder = Callable[[Context], list[Call]]
@@ -95,6 +98,7 @@ def _entitlements(method: str) -> Builder:
 
 ADMIN = "/api/admin/v1"
 CH = ADMIN + "/channels"
+HOOKS = ADMIN + "/webhooks"
 # (method, path) -> the calls B makes on A's identifiers (and A on its own), for every route.
 ROUTES: dict[tuple[str, str], Builder] = {
     # Admin API
@@ -182,6 +186,28 @@ ROUTES: dict[tuple[str, str], Builder] = {
     ],
     ("GET", ADMIN + "/workspaces"): lambda c: _get(ADMIN + "/workspaces", b=200),
     ("GET", ADMIN + "/workspaces/{identifier}"): lambda c: _get(f"{ADMIN}/workspaces/{c.ids.workspace}"),
+    ("PUT", HOOKS): lambda c: [
+        Call(
+            "PUT",
+            HOOKS,
+            json={"identifier": c.ids.webhook, "url": "https://bravo.example/", "description": BRAVO},
+            b=201,
+        )
+    ],
+    ("GET", HOOKS): lambda c: _get(HOOKS, b=200),
+    ("GET", HOOKS + "/{identifier}"): lambda c: _get(f"{HOOKS}/{c.ids.webhook}"),
+    ("DELETE", HOOKS + "/{identifier}"): lambda c: [Call("DELETE", f"{HOOKS}/{c.ids.webhook}")],
+    ("GET", HOOKS + "/{identifier}/deliveries"): lambda c: _get(f"{HOOKS}/{c.ids.webhook}/deliveries"),
+    ("POST", HOOKS + "/{identifier}/rotateSecret"): lambda c: [
+        Call("POST", f"{HOOKS}/{c.ids.webhook}/rotateSecret")
+    ],
+    ("POST", HOOKS + "/{identifier}/test"): lambda c: [Call("POST", f"{HOOKS}/{c.ids.webhook}/test", a=202)],
+    ("POST", HOOKS + "/{identifier}/replay"): lambda c: [
+        Call("POST", f"{HOOKS}/{c.ids.webhook}/replay", params={"since": "2020-01-01T00:00:00Z"}, a=202)
+    ],
+    ("POST", HOOKS + "/deliveries/{deliveryId}/retry"): lambda c: [
+        Call("POST", f"{HOOKS}/deliveries/{c.delivery}/retry", a=202)
+    ],
     # Authorization and certificates
     ("POST", "/api/v1/token"): lambda c: [
         Call(
@@ -378,7 +404,23 @@ ROUTES: dict[tuple[str, str], Builder] = {
             json=_upload(f"identifier,firstName\n{c.ids.user},{BRAVO}\n"),
             b=200,
         ),
+        Call(
+            "POST",
+            "/api/v1/uploads/org",
+            params={"validateOnly": "true"},
+            json=_upload(f"identifier,groups\n{c.ids.user},{c.ids.group}\n"),
+            b=400,
+        ),
+        Call(
+            "POST",
+            "/api/v1/uploads/org",
+            params={"async": "true"},
+            json=_upload(f"identifier,firstName\n{c.ids.user},{BRAVO}\n"),
+            b=202,
+            a=202,
+        ),
     ],
+    ("GET", "/api/v1/uploads/org/jobs/{jobId}"): lambda c: _get(f"/api/v1/uploads/org/jobs/{c.upload_job}"),
     # Documentation, probes and metrics: no account data at all
     **{
         ("GET", path): (lambda p: lambda c: _get(p, b=200))(path)
@@ -408,6 +450,15 @@ def _a_keys(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
         assert body["paginationKey"], (path, body)
         keys[path] = body["paginationKey"]
     return keys
+
+
+def _upload_job(client: TestClient, headers: dict[str, str]) -> str:
+    csv = f"identifier,firstName\n{A_ONLY.user},{ALPHA}\n"
+    response = client.post(
+        "/api/v1/uploads/org", params={"async": "true"}, json=_upload(csv), headers=headers
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["jobId"])
 
 
 def _link_id(db, model: Any, account_id: int, external_id: str) -> str:
@@ -466,7 +517,18 @@ def test_one_account_never_reaches_another(db, app_with):
     build_world(client, b.headers, SHARED.prefix, BRAVO, password=False)
     context = Context(A_ONLY, _a_keys(client, a.headers), a.key, a.secret, b.secret)
     context.pdf = _pdf_tokens(db, app_context, a, b, a_world.pdf_url)
-    shared = Context(SHARED, context.a_keys, a.key, a.secret, b.secret, context.pdf)
+    context.delivery = a_world.delivery_id
+    context.upload_job = _upload_job(client, a.headers)
+    shared = Context(
+        SHARED,
+        context.a_keys,
+        a.key,
+        a.secret,
+        b.secret,
+        context.pdf,
+        delivery=context.delivery,
+        upload_job=context.upload_job,
+    )
     conn = db.connection()
     before = account_rows(conn, a.account.id)
     spanning = rows_spanning_accounts(conn)
