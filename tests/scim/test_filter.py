@@ -195,6 +195,21 @@ def test_errors_name_the_position_and_what_was_expected(text: str, message: str)
     assert str(caught.value).startswith(message)
 
 
+def test_nesting_and_size_are_bounded() -> None:
+    assert parse_filter("(" * 32 + "a pr" + ")" * 32) == pr("a")
+    with pytest.raises(FilterError, match="the filter nests more than 32 levels deep at position 33"):
+        parse_filter("(" * 33 + "a pr" + ")" * 33)
+    with pytest.raises(FilterError, match="nests more than 32 levels deep at position 161"):
+        parse_filter("not (" * 33 + "a pr" + ")" * 33)
+    assert parse_filter(" or ".join(["a pr"] * 100)) is not None
+    with pytest.raises(FilterError, match="the filter has more than 100 comparisons"):
+        parse_filter(" or ".join(["a pr"] * 101))
+    with pytest.raises(FilterError, match="more than 100 comparisons"):
+        parse_filter(" and ".join(["a pr"] * 5000))
+    with pytest.raises(FilterError, match="nests more than 32 levels"):
+        parse_filter("(" * 5000 + "a pr" + ")" * 5000)
+
+
 # --- PATCH paths -------------------------------------------------------------------------------
 
 
