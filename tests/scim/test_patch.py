@@ -366,6 +366,7 @@ def test_without_path_keys_may_be_dotted_urn_prefixed_or_an_extension_object() -
                 "name.givenName": "Babs",
                 f"{ENTERPRISE_URN}:department": "Sales",
                 ENTERPRISE_URN: {
+                    "schemas": [ENTERPRISE_URN],
                     "employeeNumber": 701984,
                     "manager": {"value": "m2", "displayName": "ignored"},
                 },

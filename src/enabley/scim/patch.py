@@ -118,6 +118,8 @@ def _apply_object(
             if not isinstance(item, Mapping):
                 raise PatchError("invalidValue", f"'{key}' takes an object of its attributes")
             for name, sub_item in item.items():
+                if not isinstance(name, str) or name.lower() == "schemas":
+                    continue
                 target = _resolve(f"{extension.id}:{name}", schema)
                 _apply_target(resource, op, target, sub_item, schema, from_object=True)
             continue
