@@ -5,7 +5,9 @@ function building its own expression (such as EXISTS over memberships). Every co
 compiles to TRUE or FALSE, never NULL, so `not (...)` means what the RFC says: `ne` and
 `not (x eq ...)` are true where the value is missing. Case-insensitive strings are compared
 lower-cased (an index on lower(column) serves `eq`), or as they are when the column already
-holds the case-folded text (`folded`, as the users' `*_key` columns do).
+holds the case-folded text (`folded`, as the users' `*_key` columns do). SQLite's lower() folds
+ASCII letters only, so text that may hold others compares the same on both databases only
+through a folded column.
 """
 
 from __future__ import annotations
