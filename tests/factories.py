@@ -42,6 +42,7 @@ from enabley.models import (
     WebhookEndpoint,
     Workspace,
 )
+from enabley.scim import tokens as scim_tokens
 
 _seq = itertools.count(1)
 
@@ -246,6 +247,7 @@ def fill_account(db: Session, account: Account) -> None:
     db.flush()
     db.add(UploadJobPart(job_id=job.id, seq=0, data=b"identifier\n"))
     client = db.scalars(select(ApiClient).where(ApiClient.client_key == client_key)).one()
+    scim_tokens.create_token(db, account.name, sub.name, None)
     db.add(
         IdempotencyKey(
             account_id=account.id,
