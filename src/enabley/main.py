@@ -24,6 +24,7 @@ from enabley.deps import AppContext
 from enabley.docs import install_docs
 from enabley.entitlements.router import router as entitlements_router
 from enabley.errors import install_error_handlers
+from enabley.events import admin_router as events_admin
 from enabley.groups import admin_router as groups_admin
 from enabley.groups.router import router as groups_router
 from enabley.limits import RequestLimitsMiddleware
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         catalog_admin.router,
         performance_admin.router,
         certificates_admin.router,
+        events_admin.router,
     ):
         app.include_router(router)
     install_observability(app, access_log=settings.access_log)

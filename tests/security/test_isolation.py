@@ -111,6 +111,11 @@ ROUTES: dict[tuple[str, str], Builder] = {
         )
     ],
     ("GET", ADMIN + "/catalog"): lambda c: _get(ADMIN + "/catalog", b=200),
+    # B reads its own feed only; A's cursor is not B's (410: resync, as for a forgotten cursor).
+    ("GET", ADMIN + "/events"): lambda c: [
+        Call("GET", ADMIN + "/events", b=200),
+        Call("GET", ADMIN + "/events", params={"after": c.a_keys["events"]}, b=410),
+    ],
     ("PUT", ADMIN + "/catalog/{channelIdentifier}"): lambda c: [
         Call("PUT", f"{ADMIN}/catalog/{c.ids.channel}"),
         Call("PUT", f"{ADMIN}/catalog/{c.ids.channel}", params={"subAccountName": SUB_ACCOUNT}),
@@ -407,6 +412,7 @@ def _a_keys(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
         body = client.get(path, params=params, headers=headers).json()
         assert body["paginationKey"], (path, body)
         keys[path] = body["paginationKey"]
+    keys["events"] = client.get(ADMIN + "/events", headers=headers).json()["nextCursor"]
     return keys
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import Connection, Table, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -25,13 +27,15 @@ SEQUENCER_LOCK = 0x656E61626C6579  # any constant: the advisory lock every seque
 
 # The waiting events, numbered after the highest position given (the unique index on position finds
 # it at once); SQLite's writer (BEGIN IMMEDIATE) or PostgreSQL's advisory lock keeps it the highest.
-NUMBER_WAITING = text(
+_NUMBER_WAITING = (
     "UPDATE events SET position = waiting.last + waiting.n "
     "FROM (SELECT id, row_number() OVER (ORDER BY id) AS n, "
     "(SELECT coalesce(max(position), 0) FROM events) AS last "
-    "FROM events WHERE position IS NULL ORDER BY id LIMIT :limit) AS waiting "
+    "FROM events WHERE position IS NULL{account} ORDER BY id LIMIT :limit) AS waiting "
     "WHERE events.id = waiting.id"
 )
+NUMBER_WAITING = text(_NUMBER_WAITING.format(account=""))
+NUMBER_ACCOUNT_WAITING = text(_NUMBER_WAITING.format(account=" AND account_id = :account_id"))
 
 _insert_rows = BulkInsert(EVENTS, EMITTED_KEYS)
 _copy_rows = BulkCopy(EVENTS, EMITTED_KEYS)
@@ -51,6 +55,16 @@ def emit(session: Session, account_id: int, type: str, data: dict[str, Any]) -> 
             event_id=new_event_id(), type=type, occurred_at=utcnow(), data=data, account_id=account_id
         )
     )
+
+
+def emit_object(session: Session, account_id: int, type: str, shown: BaseModel) -> None:
+    """``emit`` with ``data`` the object as the integration API shows it (its wire model)."""
+    emit(session, account_id, type, shown.model_dump(mode="json", by_alias=True))
+
+
+def deleted(kind: str, identifier: str) -> dict[str, Any]:
+    """A deletion's ``data``: what was deleted, the object itself being gone."""
+    return {"identifier": identifier, "type": kind}
 
 
 def emit_many(target: Session | Connection | Direct, rows: Iterable[tuple[int, str, dict[str, Any]]]) -> int:
@@ -79,21 +93,32 @@ def sequence(connection: Connection) -> int:
     """
     total = 0
     while True:
-        with connection.execution_options(**{WRITE_OPTION: True}).begin():
+        with _transaction(connection):
             numbered = number_waiting(connection)
         total += numbered
         if numbered < SEQUENCE_BATCH:
             return total
 
 
-def number_waiting(connection: Connection, limit: int = SEQUENCE_BATCH) -> int:
-    """Number up to ``limit`` committed events without a position, in the caller's transaction,
-    which must be able to write; answers how many. The lock it takes lasts until that
-    transaction ends."""
+def _transaction(connection: Connection) -> AbstractContextManager[Any]:
+    """A short write transaction of its own; a savepoint when the caller already holds one open
+    (a test's transaction, a CLI command's)."""
+    if connection.in_transaction():
+        return connection.begin_nested()
+    return connection.execution_options(**{WRITE_OPTION: True}).begin()
+
+
+def number_waiting(connection: Connection, limit: int = SEQUENCE_BATCH, account_id: int | None = None) -> int:
+    """Number up to ``limit`` committed events without a position (of ``account_id`` only, when
+    given), in the caller's transaction, which must be able to write; answers how many. The lock
+    it takes lasts until that transaction ends."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEQUENCER_LOCK})
     # Within one transaction, the events of one change keep the order they were written in.
-    result = connection.execute(NUMBER_WAITING, {"limit": limit})
+    if account_id is None:
+        result = connection.execute(NUMBER_WAITING, {"limit": limit})
+    else:
+        result = connection.execute(NUMBER_ACCOUNT_WAITING, {"limit": limit, "account_id": account_id})
     return int(result.rowcount)
 
 
@@ -109,7 +134,7 @@ def purge(connection: Connection, now: datetime, retention_days: int) -> int:
     cutoff = now - timedelta(days=retention_days)
     total = 0
     while True:
-        with connection.begin():
+        with _transaction(connection):
             removed = _purge_batch(connection, cutoff)
         total += removed
         if removed < PURGE_BATCH:
