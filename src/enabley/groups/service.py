@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Select, delete, select
@@ -21,6 +21,7 @@ from enabley.models import Account, Entitlement, Group, SubAccount, UserGroup
 from enabley.users import service as users_service
 
 _PARENT = aliased(Group, name="parent_group")
+EVENT_BATCH = 5000
 
 
 def get_hierarchy(session: Session, tenant: HasAccount) -> list[str]:
@@ -108,6 +109,26 @@ def put_group(session: Session, tenant: HasAccount, data: GroupData) -> tuple[Gr
 
 def info_of(session: Session, tenant: HasAccount, group: Group) -> GroupInfo:
     return GroupInfo.model_validate(session.execute(_info_select(tenant).where(Group.id == group.id)).one())
+
+
+def emit_written(
+    session: Session, tenant: HasAccount, created: Collection[str], updated: Collection[str]
+) -> None:
+    """The events of groups a bulk write created and updated (the upload), in the order of their
+    ids: parents first."""
+    written = [*created, *updated]
+    rows = []
+    for start in range(0, len(written), EVENT_BATCH):
+        batch = written[start : start + EVENT_BATCH]
+        stmt = _info_select(tenant).where(Group.external_id.in_(batch)).order_by(Group.id)
+        rows += [(info.identifier in created, info) for info in _infos(session, stmt)]
+    log.emit_many(
+        session,
+        (
+            (tenant.account_id, "group.created" if new else "group.updated", info.model_dump(mode="json"))
+            for new, info in rows
+        ),
+    )
 
 
 def list_groups(session: Session, tenant: HasAccount, sub_account_name: str | None) -> list[GroupInfo]:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from enabley.deps import CurrentTenant
-from enabley.errors import content_type_problem
+from enabley.errors import AppError, content_type_problem
 from enabley.openapi import json_body
 from enabley.schemas import ERRORS, ErrorResponse
 from enabley.uploads import intake, service
@@ -72,4 +72,7 @@ async def upload_org(request: Request, tenant: CurrentTenant) -> ExternalOrgBulk
         # The files are read apart, on a thread, before the unit of work begins: on SQLite the
         # writer's turn is taken only once there is something to write.
         opened = await run_in_threadpool(files.enter_context, service.read_files(body))
-        return await tenant.write(service.upload_org, opened)
+        answer = await tenant.write(service.upload_org, opened)
+    if isinstance(answer, AppError):
+        raise answer
+    return answer
