@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from enabley.deps import Context, CurrentTenant
 from enabley.events import service
@@ -47,7 +47,7 @@ async def read_change_feed(
     limit: Annotated[
         int | None, Query(ge=1, le=MAX_LIMIT, description="Most events per page (default ENABLEY_PAGE_SIZE)")
     ] = None,
-) -> EventPage:
+) -> Response:
     """The account's changes in the order they became visible: users, groups and their members,
     channels and enrollments, completions, certificates and uploads. Start with no `after` and
     follow `nextCursor` until a page is empty, then keep polling with the last cursor: every
@@ -56,4 +56,5 @@ async def read_change_feed(
     must resync."""
     patterns = [part.strip() for part in (types or "").split(",") if part.strip()]
     size = limit or context.settings.page_size
-    return await tenant.write(service.read_feed, after or None, patterns, size)
+    page = await tenant.write(service.read_feed, after or None, patterns, size)
+    return Response(page, media_type="application/json")

@@ -11,13 +11,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Table, insert, select, text
+from pydantic_core import to_json
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, Text, insert, select, text
 from sqlalchemy.orm import Session
 
 from enabley.db.bulk import BulkCopy, BulkInsert, Direct, copies
-from enabley.db.columns import utcnow
+from enabley.db.columns import UtcDateTime, utcnow
 from enabley.db.engine import WRITE_OPTION
 from enabley.models import Event
+from enabley.models.event import EVENT_ID_LENGTH, EVENT_TYPE_LENGTH
 
 EVENTS: Table = Event.__table__  # type: ignore[assignment]
 EMITTED_KEYS = ("event_id", "type", "occurred_at", "data", "account_id")
@@ -37,8 +39,19 @@ _NUMBER_WAITING = (
 NUMBER_WAITING = text(_NUMBER_WAITING.format(account=""))
 NUMBER_ACCOUNT_WAITING = text(_NUMBER_WAITING.format(account=" AND account_id = :account_id"))
 
-_insert_rows = BulkInsert(EVENTS, EMITTED_KEYS)
-_copy_rows = BulkCopy(EVENTS, EMITTED_KEYS)
+# The bulk writes take ``data`` already as JSON text (pydantic_core's encoder, several times faster
+# than the column type's json.dumps): the same table, its data column declared as text.
+_RAW = Table(
+    "events",
+    MetaData(),
+    Column("event_id", String(EVENT_ID_LENGTH)),
+    Column("type", String(EVENT_TYPE_LENGTH)),
+    Column("occurred_at", UtcDateTime()),
+    Column("data", Text()),
+    Column("account_id", Integer()),
+)
+_insert_rows = BulkInsert(_RAW, EMITTED_KEYS)
+_copy_rows = BulkCopy(_RAW, EMITTED_KEYS)
 
 
 def new_event_id() -> str:
@@ -73,7 +86,9 @@ def emit_many(target: Session | Connection | Direct, rows: Iterable[tuple[int, s
     if isinstance(target, Connection):
         target = Direct(target.dialect, target.connection.driver_connection)
     now = utcnow()
-    batch = [(new_event_id(), type_, now, data, account_id) for account_id, type_, data in rows]
+    batch = [
+        (new_event_id(), type_, now, to_json(data).decode(), account_id) for account_id, type_, data in rows
+    ]
     if not batch:
         return 0
     if copies(target):

@@ -10,9 +10,15 @@ every row would read back each user and cost more than the upload's 15 % budget.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from pydantic.alias_generators import to_camel
+
+
+@cache
+def _wire(column: str) -> str:
+    return to_camel(column)
 
 
 def user_data(
@@ -24,7 +30,7 @@ def user_data(
     """A user's event data: ``fields`` by column name, ``stamps`` the formatted created/modified."""
     data: dict[str, Any] = {"identifier": identifier}
     for column, value in fields.items():
-        data[to_camel(column)] = value
+        data[_wire(column)] = value
     data.update(stamps)
     if sub_account_names is not None:
         data["userSubAccountNames"] = list(sub_account_names)

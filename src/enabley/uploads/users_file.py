@@ -572,7 +572,8 @@ class UsersUpload:
         a user leaves), identifiers of those the upload creates."""
         missing = {t for t in targets if isinstance(t, int) and t not in self.group_names}
         if missing:
-            self.group_names.update({id_: n for n, id_ in self.groups.ids.items() if id_ in missing})
+            # Every group looked up so far at once: the references grow a chunk at a time.
+            self.group_names.update({id_: n for n, id_ in self.groups.ids.items() if id_ is not None})
             unnamed = [id_ for id_ in missing if id_ not in self.group_names]
             if unnamed:
                 stmt = owned(Group, self.tenant).with_only_columns(Group.id, Group.external_id)
