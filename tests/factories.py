@@ -20,6 +20,7 @@ from enabley.models import (
     CatalogEntry,
     Certificate,
     CertificateCourse,
+    CertificateNotice,
     Channel,
     ChannelGroup,
     ChannelItem,
@@ -222,6 +223,11 @@ def fill_account(db: Session, account: Account) -> None:
         ]
     )
     events_log.emit(db, account.id, "user.created", {"identifier": "ana"})
+    db.add(
+        CertificateNotice(
+            user_id=ana.id, certificate_id=certificate.id, type="certificate.expired", certified_at=FILLED_AT
+        )
+    )
     endpoint = WebhookEndpoint(
         account_id=account.id,
         external_id="hook",
