@@ -66,25 +66,23 @@ def peek(session: Session, caller: Caller, key: str, fingerprint: str, now: date
 
 def claim(session: Session, caller: Caller, key: str, fingerprint: str, now: datetime) -> Outcome:
     """Take ``key`` for the request ``fingerprint``, or say what holds it."""
+    inserted = session.execute(
+        insert_ignoring(session.get_bind().dialect, IdempotencyKey.__table__)
+        .values(
+            account_id=caller.account_id,
+            client_id=caller.client_id,
+            key=key,
+            fingerprint=fingerprint,
+            created_at=now,
+        )
+        .returning(IdempotencyKey.id)
+    )
+    if inserted.scalar_one_or_none() is not None:
+        return Outcome(Found.CLAIMED, claimed_at=now)
+    # Taken already, perhaps by a concurrent request (PostgreSQL waited for its commit).
     row = _row(session, caller, key)
     if row is None:
-        inserted = session.execute(
-            insert_ignoring(session.get_bind().dialect, IdempotencyKey.__table__)
-            .values(
-                account_id=caller.account_id,
-                client_id=caller.client_id,
-                key=key,
-                fingerprint=fingerprint,
-                created_at=now,
-            )
-            .returning(IdempotencyKey.id)
-        )
-        if inserted.scalar_one_or_none() is not None:
-            return Outcome(Found.CLAIMED, claimed_at=now)
-        # A concurrent request inserted it first (PostgreSQL waited for its commit): see what it is.
-        row = _row(session, caller, key)
-        if row is None:
-            return Outcome(Found.RUNNING)
+        return Outcome(Found.RUNNING)  # given back meanwhile: the next look claims it
     held = _held(row, fingerprint, now)
     if held is not None:
         return held
