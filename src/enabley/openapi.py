@@ -15,8 +15,12 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from enabley.deps import BEARER_SCHEME, get_tenant
+from enabley.errors import SCIM_PREFIX
+from enabley.scim import openapi as scim_openapi
+from enabley.scim.auth import SCIM_BEARER_SCHEME, get_scim_tenant
 
 SCHEME_NAME = "bearerAuth"
+SCIM_SCHEME_NAME = "scimBearerAuth"
 
 _BODY_MODELS: dict[str, type[BaseModel]] = {}
 
@@ -60,7 +64,13 @@ def dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
 
 
 def needs_tenant(route: APIRoute) -> bool:
-    return get_tenant in set(dependency_calls(route.dependant))
+    """Whether the route answers only a tenant: an access token's, or a SCIM token's."""
+    calls = set(dependency_calls(route.dependant))
+    return get_tenant in calls or get_scim_tenant in calls
+
+
+def _scheme(route: APIRoute) -> str:
+    return SCIM_SCHEME_NAME if get_scim_tenant in set(dependency_calls(route.dependant)) else SCHEME_NAME
 
 
 def api_routes(app: FastAPI) -> Iterator[tuple[str, set[str], APIRoute]]:
@@ -82,7 +92,9 @@ def _drop_validation_errors(schema: dict[str, Any]) -> None:
         components.pop(name, None)
 
 
-def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+def _error(description: str, headers: dict[str, Any] | None = None, *, scim: bool = False) -> dict[str, Any]:
+    if scim:
+        return scim_openapi.scim_error(description, headers)
     response: dict[str, Any] = {
         "description": description,
         "content": {"application/json": {"schema": dict(_ERROR_SCHEMA)}},
@@ -96,16 +108,18 @@ def _document_limits(path: str, operation: dict[str, Any], *, tenant: bool) -> N
     """Answers that come from the request limits (limits.py, admission.py) rather than the route:
     they can reach any operation, so each one documents them."""
     responses = operation.setdefault("responses", {})
-    responses.setdefault("400", _error("Invalid input"))
-    responses.setdefault("431", _error("Request headers too large"))
+    scim = path.startswith(SCIM_PREFIX)
+    responses.setdefault("400", _error("Invalid input", scim=scim))
+    responses.setdefault("431", _error("Request headers too large", scim=scim))
     if "requestBody" in operation:
-        responses.setdefault("413", _error("Request body too large"))
+        responses.setdefault("413", _error("Request body too large", scim=scim))
     if tenant:
         responses.setdefault(
             "429",
             _error(
                 "Rate limit exceeded: the API client's, or the address's for requests without a valid token",
                 _RETRY_AFTER,
+                scim=scim,
             ),
         )
     else:
@@ -165,10 +179,13 @@ def install_openapi(app: FastAPI) -> None:
                 tags=app.openapi_tags,
             )
             components = schema.setdefault("components", {})
-            components.setdefault("securitySchemes", {})[SCHEME_NAME] = BEARER_SCHEME
+            schemes = components.setdefault("securitySchemes", {})
+            schemes[SCHEME_NAME] = BEARER_SCHEME
+            schemes[SCIM_SCHEME_NAME] = SCIM_BEARER_SCHEME
             components.setdefault("parameters", {})[IDEMPOTENCY_PARAMETER] = _IDEMPOTENCY_KEY
             paths = schema.get("paths", {})
             _add_body_models(schema)
+            scim_openapi.add_components(schema)
             _drop_validation_errors(schema)
             for path, methods, route in api_routes(app):
                 if not route.include_in_schema:
@@ -179,9 +196,12 @@ def install_openapi(app: FastAPI) -> None:
                     if operation is None:
                         continue
                     if tenant:
-                        operation["security"] = [{SCHEME_NAME: []}]
-                        if method.lower() in _WRITES:
-                            _document_idempotency(operation)
+                        operation["security"] = [{_scheme(route): []}]
+                    if path.startswith(SCIM_PREFIX):
+                        scim_openapi.document(path, method.lower(), operation)
+                    elif tenant and method.lower() in _WRITES:
+                        # Keys are honoured under /api only (idempotency/middleware.py).
+                        _document_idempotency(operation)
                     _document_limits(path, operation, tenant=tenant)
             app.openapi_schema = schema
         return app.openapi_schema

@@ -1,7 +1,7 @@
 """Idempotency keys: the first answer to a keyed write, replayed to its retries for a day
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-06 12:00:00
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import enabley.db
 
 revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
