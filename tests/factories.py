@@ -20,6 +20,7 @@ from enabley.models import (
     CatalogEntry,
     Certificate,
     CertificateCourse,
+    CertificateNotice,
     Channel,
     ChannelGroup,
     ChannelItem,
@@ -42,6 +43,7 @@ from enabley.models import (
     WebhookEndpoint,
     Workspace,
 )
+from enabley.scim import tokens as scim_tokens
 
 _seq = itertools.count(1)
 
@@ -221,6 +223,11 @@ def fill_account(db: Session, account: Account) -> None:
         ]
     )
     events_log.emit(db, account.id, "user.created", {"identifier": "ana"})
+    db.add(
+        CertificateNotice(
+            user_id=ana.id, certificate_id=certificate.id, type="certificate.expired", certified_at=FILLED_AT
+        )
+    )
     endpoint = WebhookEndpoint(
         account_id=account.id,
         external_id="hook",
@@ -246,6 +253,7 @@ def fill_account(db: Session, account: Account) -> None:
     db.flush()
     db.add(UploadJobPart(job_id=job.id, seq=0, data=b"identifier\n"))
     client = db.scalars(select(ApiClient).where(ApiClient.client_key == client_key)).one()
+    scim_tokens.create_token(db, account.name, sub.name, None)
     db.add(
         IdempotencyKey(
             account_id=account.id,

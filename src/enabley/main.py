@@ -25,6 +25,7 @@ from enabley.deps import AppContext
 from enabley.docs import install_docs
 from enabley.entitlements.router import router as entitlements_router
 from enabley.errors import install_error_handlers
+from enabley.events import admin_router as events_admin
 from enabley.groups import admin_router as groups_admin
 from enabley.groups.router import router as groups_router
 from enabley.limits import RequestLimitsMiddleware
@@ -161,6 +162,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         certificates_admin.router,
         webhooks_admin.router,
         compliance_admin.router,
+        events_admin.router,
         # SCIM 2.0 for identity providers (/scim/v2), with its own bearer tokens.
         scim_router,
     ):

@@ -173,6 +173,11 @@ ROUTES: dict[tuple[str, str], Builder] = {
         Call("GET", ADMIN + "/compliance/learners", params={"groupIdentifier": c.ids.group, "status": "ALL"}),
         _keyed(ADMIN + "/compliance/learners", c),
     ],
+    # B reads its own feed only; A's cursor is not B's (410: resync, as for a forgotten cursor).
+    ("GET", ADMIN + "/events"): lambda c: [
+        Call("GET", ADMIN + "/events", b=200),
+        Call("GET", ADMIN + "/events", params={"after": c.a_keys["events"]}, b=410),
+    ],
     ("PUT", ADMIN + "/catalog/{channelIdentifier}"): lambda c: [
         Call("PUT", f"{ADMIN}/catalog/{c.ids.channel}"),
         Call("PUT", f"{ADMIN}/catalog/{c.ids.channel}", params={"subAccountName": SUB_ACCOUNT}),
@@ -522,6 +527,7 @@ def _a_keys(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
         body = client.get(path, params=params, headers=headers).json()
         assert body["paginationKey"], (path, body)
         keys[path] = body["paginationKey"]
+    keys["events"] = client.get(ADMIN + "/events", headers=headers).json()["nextCursor"]
     return keys
 
 
