@@ -52,6 +52,10 @@ as `Authorization: Bearer <access_token>`. Paged endpoints answer `{items, pageS
 totalPages, paginationKey}`: pass `paginationKey` back to get the next page; it is `null` on the
 last page, and an invalid or expired key answers 404. Every error is
 `{"error", "error_description"}`.
+
+Every POST, PUT and DELETE takes an `Idempotency-Key` header: retried with the same key and the
+same request within 24 hours, it is not run again, and the first answer comes back marked
+`Idempotency-Replayed: true`.
 """
 
 UPLOADS_PREFIX = "/api/v1/uploads/"

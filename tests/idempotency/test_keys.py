@@ -223,3 +223,16 @@ def test_an_answer_too_large_to_keep(client, headers, monkeypatch):
 def test_which_answers_are_kept():
     assert all(rules.kept(status) for status in (200, 201, 204, 400, 403, 404, 405, 413, 422))
     assert not any(rules.kept(status) for status in (401, 408, 409, 425, 429, 499, 500, 503))
+
+
+def test_refusals_before_the_route_keep_nothing(client, headers, db):
+    # No token: the route's 401, the key untouched. A NUL in the body: the request limits' 400.
+    no_token = client.put(USERS, json=user_body("u-anon"), headers={"Idempotency-Key": "k-anon"})
+    assert no_token.status_code == 401
+    nul = client.put(
+        USERS,
+        content=b'{"identifier": "u-nul\\u0000"}',
+        headers={**keyed(headers, "k-nul"), "Content-Type": "application/json"},
+    )
+    assert nul.status_code == 400 and "NUL" in nul.json()["error_description"]
+    assert db.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
