@@ -79,6 +79,8 @@ from enabley.client.models.uploads import (
     ExternalOrgBulkUploadResponse,
     OrgBulkDataRequest,
     UploadCounts,
+    UploadJob,
+    UploadJobProgress,
     UploadRowError,
 )
 
@@ -136,6 +138,8 @@ __all__ = [
     "TrainingEventData",
     "TrainingEventInfo",
     "UploadCounts",
+    "UploadJob",
+    "UploadJobProgress",
     "UploadRowError",
     "Upserted",
     "UserData",
