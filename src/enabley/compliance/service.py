@@ -135,11 +135,13 @@ def summary(
         per_child = tally(
             1, by_child.c.root, select(rows).join(by_child, by_child.c.user_id == rows.c.user_id)
         )
-        per_certificate = tally(2, rows.c.certificate_id, select(rows.c.state))
-        for kind, ref, state, expiring, pairs in session.execute(
-            union_all(overall, per_child, per_certificate)
-        ):
+        parts = [overall, per_child]
+        if len(resolved.certificates) > 1:
+            parts.append(tally(2, rows.c.certificate_id, select(rows.c.state)))
+        for kind, ref, state, expiring, pairs in session.execute(union_all(*parts)):
             found[kind, ref].append((state, expiring, pairs))
+        if len(resolved.certificates) == 1:  # its counts are the overall ones
+            found[2, next(iter(resolved.certificates))] = found[0, None]
     return ComplianceSummaryInfo(
         as_of=now,
         within_days=resolved.within_days,
