@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
+from enabley.events import log as events_log
 from enabley.models import (
     Account,
+    ApiClient,
     CatalogEntry,
     Certificate,
     CertificateCourse,
@@ -24,15 +26,20 @@ from enabley.models import (
     ChannelUser,
     Entitlement,
     Group,
+    IdempotencyKey,
     ItemProgress,
     Profile,
     SubAccount,
+    UploadJob,
+    UploadJobPart,
     User,
     UserCertificate,
     UserGroup,
     UserPermission,
     UserProfile,
     UserSubAccount,
+    WebhookDelivery,
+    WebhookEndpoint,
     Workspace,
 )
 
@@ -173,7 +180,7 @@ def fill_account(db: Session, account: Account) -> None:
     """A row of this account in every table (tests/test_account_deletion.py proves it is every one)."""
     sub = db.scalars(select(SubAccount).where(SubAccount.account_id == account.id)).first()
     assert sub is not None
-    make_client(db, account)
+    client_key, _secret = make_client(db, account)
     ana = make_user(db, account, "ana", first_name="Ana", email="ana@example.com")
     bob = make_user(db, account, "bob", last_name="Reis")
     parent = make_group(db, account, "company")
@@ -212,5 +219,41 @@ def fill_account(db: Session, account: Account) -> None:
                 sub_account_id=sub.id,
             ),
         ]
+    )
+    events_log.emit(db, account.id, "user.created", {"identifier": "ana"})
+    endpoint = WebhookEndpoint(
+        account_id=account.id,
+        external_id="hook",
+        url="https://hooks.example.com/enabley",
+        event_types=["user.*"],
+        sealed_secret="sealed",
+    )
+    db.add(endpoint)
+    db.flush()
+    db.add(
+        WebhookDelivery(
+            account_id=account.id,
+            public_id=unique("dlv"),
+            endpoint_id=endpoint.id,
+            message_id=unique("evt"),
+            event_type="user.created",
+            payload="{}",
+            retry_until=FILLED_AT,
+        )
+    )
+    job = UploadJob(account_id=account.id, job_key=unique("job"))
+    db.add(job)
+    db.flush()
+    db.add(UploadJobPart(job_id=job.id, seq=0, data=b"identifier\n"))
+    client = db.scalars(select(ApiClient).where(ApiClient.client_key == client_key)).one()
+    db.add(
+        IdempotencyKey(
+            account_id=account.id,
+            client_id=client.id,
+            key=unique("key"),
+            fingerprint="0" * 64,
+            created_at=FILLED_AT,
+            status=201,
+        )
     )
     db.flush()

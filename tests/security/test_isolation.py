@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from enabley.models import Certificate, User
 from enabley.openapi import api_routes
+from enabley.scim import tokens
 from tests import factories
 from tests.security.conftest import bearer
 from tests.security.rows import account_rows, rows_spanning_accounts
@@ -48,6 +49,8 @@ class Call:
     """A's status on its own objects; None: A doesn't make this call."""
     empty: bool = False
     """B's answer is an empty list or page, A's is not."""
+    scim: bool = False
+    """Sent with the tenant's SCIM token (``/scim/v2``) rather than its access token."""
 
 
 @dataclass
@@ -58,6 +61,9 @@ class Context:
     a_secret: str
     b_secret: str
     pdf: dict[str, str] = field(default_factory=dict)
+    delivery: str = ""
+    upload_job: str = ""
+    """The jobId of an upload A sent with async=true."""
 
 
 Builder = Callable[[Context], list[Call]]
@@ -93,8 +99,55 @@ def _entitlements(method: str) -> Builder:
     return build
 
 
+def _scim(method: str, url: str, **kw: Any) -> Call:
+    return Call(method, url, scim=True, **kw)
+
+
+def _scim_resources(kind: str, identifier: Callable[[Context], str], body: Callable[[], Any]) -> dict:
+    """The calls on one SCIM resource type (Users, Groups), B naming A's resource by its id."""
+    base = f"/scim/v2/{kind}"
+    filtered = {"filter": 'id eq "{}"'}
+    return {
+        ("GET", base): lambda c: [
+            _scim("GET", base, params={"filter": filtered["filter"].format(identifier(c))}, b=200, empty=True)
+        ],
+        ("POST", base + "/.search"): lambda c: [
+            _scim("POST", base + "/.search", json={"filter": f'id eq "{identifier(c)}"'}, b=200, empty=True)
+        ],
+        ("POST", base): lambda c: [
+            _scim("POST", base, json={**body(), "externalId": identifier(c)}, b=201, a=201)
+        ],
+        ("GET", base + "/{id}"): lambda c: [_scim("GET", f"{base}/{identifier(c)}")],
+        ("PUT", base + "/{id}"): lambda c: [_scim("PUT", f"{base}/{identifier(c)}", json=body())],
+        ("PATCH", base + "/{id}"): lambda c: [
+            _scim(
+                "PATCH",
+                f"{base}/{identifier(c)}",
+                json={"Operations": [{"op": "replace", "value": {"displayName": BRAVO}}]},
+            )
+        ],
+        ("DELETE", base + "/{id}"): lambda c: [_scim("DELETE", f"{base}/{identifier(c)}", a=204)],
+    }
+
+
+SCIM_DISCOVERY = {
+    ("GET", "/scim/v2/" + path): (lambda p: lambda c: [_scim("GET", "/scim/v2/" + p, b=200)])(path)
+    for path in ("ServiceProviderConfig", "ResourceTypes", "Schemas")
+}
+SCIM_DISCOVERY[("GET", "/scim/v2/ResourceTypes/{id}")] = lambda c: [
+    _scim("GET", "/scim/v2/ResourceTypes/User", b=200)
+]
+SCIM_DISCOVERY[("POST", "/scim/v2/.search")] = lambda c: [
+    _scim("POST", "/scim/v2/.search", json={"filter": f'id eq "{i}"'}, b=200, empty=True)
+    for i in (c.ids.user, c.ids.group)
+]
+SCIM_DISCOVERY[("GET", "/scim/v2/Schemas/{id}")] = lambda c: [
+    _scim("GET", "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group", b=200)
+]
+
 ADMIN = "/api/admin/v1"
 CH = ADMIN + "/channels"
+HOOKS = ADMIN + "/webhooks"
 # (method, path) -> the calls B makes on A's identifiers (and A on its own), for every route.
 ROUTES: dict[tuple[str, str], Builder] = {
     # Admin API
@@ -115,6 +168,15 @@ ROUTES: dict[tuple[str, str], Builder] = {
     ("GET", ADMIN + "/events"): lambda c: [
         Call("GET", ADMIN + "/events", b=200),
         Call("GET", ADMIN + "/events", params={"after": c.a_keys["events"]}, b=410),
+    ],
+    ("GET", ADMIN + "/compliance/summary"): lambda c: [
+        Call("GET", ADMIN + "/compliance/summary", params={"certificateId": c.ids.certificate}),
+        Call("GET", ADMIN + "/compliance/summary", params={"groupIdentifier": c.ids.group}),
+    ],
+    ("GET", ADMIN + "/compliance/learners"): lambda c: [
+        Call("GET", ADMIN + "/compliance/learners", params={"certificateId": c.ids.certificate}),
+        Call("GET", ADMIN + "/compliance/learners", params={"groupIdentifier": c.ids.group, "status": "ALL"}),
+        _keyed(ADMIN + "/compliance/learners", c),
     ],
     ("PUT", ADMIN + "/catalog/{channelIdentifier}"): lambda c: [
         Call("PUT", f"{ADMIN}/catalog/{c.ids.channel}"),
@@ -187,6 +249,28 @@ ROUTES: dict[tuple[str, str], Builder] = {
     ],
     ("GET", ADMIN + "/workspaces"): lambda c: _get(ADMIN + "/workspaces", b=200),
     ("GET", ADMIN + "/workspaces/{identifier}"): lambda c: _get(f"{ADMIN}/workspaces/{c.ids.workspace}"),
+    ("PUT", HOOKS): lambda c: [
+        Call(
+            "PUT",
+            HOOKS,
+            json={"identifier": c.ids.webhook, "url": "https://bravo.example/", "description": BRAVO},
+            b=201,
+        )
+    ],
+    ("GET", HOOKS): lambda c: _get(HOOKS, b=200),
+    ("GET", HOOKS + "/{identifier}"): lambda c: _get(f"{HOOKS}/{c.ids.webhook}"),
+    ("DELETE", HOOKS + "/{identifier}"): lambda c: [Call("DELETE", f"{HOOKS}/{c.ids.webhook}")],
+    ("GET", HOOKS + "/{identifier}/deliveries"): lambda c: _get(f"{HOOKS}/{c.ids.webhook}/deliveries"),
+    ("POST", HOOKS + "/{identifier}/rotateSecret"): lambda c: [
+        Call("POST", f"{HOOKS}/{c.ids.webhook}/rotateSecret")
+    ],
+    ("POST", HOOKS + "/{identifier}/test"): lambda c: [Call("POST", f"{HOOKS}/{c.ids.webhook}/test", a=202)],
+    ("POST", HOOKS + "/{identifier}/replay"): lambda c: [
+        Call("POST", f"{HOOKS}/{c.ids.webhook}/replay", params={"since": "2020-01-01T00:00:00Z"}, a=202)
+    ],
+    ("POST", HOOKS + "/deliveries/{deliveryId}/retry"): lambda c: [
+        Call("POST", f"{HOOKS}/deliveries/{c.delivery}/retry", a=202)
+    ],
     # Authorization and certificates
     ("POST", "/api/v1/token"): lambda c: [
         Call(
@@ -383,7 +467,27 @@ ROUTES: dict[tuple[str, str], Builder] = {
             json=_upload(f"identifier,firstName\n{c.ids.user},{BRAVO}\n"),
             b=200,
         ),
+        Call(
+            "POST",
+            "/api/v1/uploads/org",
+            params={"validateOnly": "true"},
+            json=_upload(f"identifier,groups\n{c.ids.user},{c.ids.group}\n"),
+            b=400,
+        ),
+        Call(
+            "POST",
+            "/api/v1/uploads/org",
+            params={"async": "true"},
+            json=_upload(f"identifier,firstName\n{c.ids.user},{BRAVO}\n"),
+            b=202,
+            a=202,
+        ),
     ],
+    ("GET", "/api/v1/uploads/org/jobs/{jobId}"): lambda c: _get(f"/api/v1/uploads/org/jobs/{c.upload_job}"),
+    # SCIM: B's token on A's ids
+    **SCIM_DISCOVERY,
+    **_scim_resources("Users", lambda c: c.ids.user, lambda: {"userName": f"{BRAVO}-scim-user"}),
+    **_scim_resources("Groups", lambda c: c.ids.group, lambda: {"displayName": BRAVO}),
     # Documentation, probes and metrics: no account data at all
     **{
         ("GET", path): (lambda p: lambda c: _get(p, b=200))(path)
@@ -398,22 +502,42 @@ class Tenant:
     key: str
     secret: str
     headers: dict[str, str]
+    scim: dict[str, str]
+
+    def headers_for(self, call: Call) -> dict[str, str]:
+        return self.scim if call.scim else self.headers
 
 
 def _tenant(db, client: TestClient, name: str) -> Tenant:
     account = factories.make_account(db, name=name, sub_accounts=[SUB_ACCOUNT, "US"])
     key, secret = factories.make_client(db, account)
-    return Tenant(account, key, secret, bearer(client, key, secret))
+    _, scim_token = tokens.create_token(db, account.name, None, None)
+    db.flush()
+    return Tenant(
+        account, key, secret, bearer(client, key, secret), {"Authorization": f"Bearer {scim_token}"}
+    )
 
 
 def _a_keys(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
     keys = {}
-    for path, params in [(p, {}) for p in PAGED] + [("/api/v2/performance", {"userIdentifier": A_ONLY.user})]:
+    for path, params in [(p, {}) for p in PAGED] + [
+        ("/api/v2/performance", {"userIdentifier": A_ONLY.user}),
+        ("/api/admin/v1/compliance/learners", {"status": "ALL"}),
+    ]:
         body = client.get(path, params=params, headers=headers).json()
         assert body["paginationKey"], (path, body)
         keys[path] = body["paginationKey"]
     keys["events"] = client.get(ADMIN + "/events", headers=headers).json()["nextCursor"]
     return keys
+
+
+def _upload_job(client: TestClient, headers: dict[str, str]) -> str:
+    csv = f"identifier,firstName\n{A_ONLY.user},{ALPHA}\n"
+    response = client.post(
+        "/api/v1/uploads/org", params={"async": "true"}, json=_upload(csv), headers=headers
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["jobId"])
 
 
 def _link_id(db, model: Any, account_id: int, external_id: str) -> str:
@@ -444,7 +568,7 @@ def _send(client: TestClient, call: Call, headers: dict[str, str]) -> Any:
 
 
 def _is_empty(body: Any) -> bool:
-    return body == [] or (isinstance(body, dict) and body.get("items") == [])
+    return body == [] or (isinstance(body, dict) and (body.get("items") == [] or body.get("Resources") == []))
 
 
 def _leaks(response: Any, a: Tenant) -> list[str]:
@@ -472,7 +596,18 @@ def test_one_account_never_reaches_another(db, app_with):
     build_world(client, b.headers, SHARED.prefix, BRAVO, password=False)
     context = Context(A_ONLY, _a_keys(client, a.headers), a.key, a.secret, b.secret)
     context.pdf = _pdf_tokens(db, app_context, a, b, a_world.pdf_url)
-    shared = Context(SHARED, context.a_keys, a.key, a.secret, b.secret, context.pdf)
+    context.delivery = a_world.delivery_id
+    context.upload_job = _upload_job(client, a.headers)
+    shared = Context(
+        SHARED,
+        context.a_keys,
+        a.key,
+        a.secret,
+        b.secret,
+        context.pdf,
+        delivery=context.delivery,
+        upload_job=context.upload_job,
+    )
     conn = db.connection()
     before = account_rows(conn, a.account.id)
     spanning = rows_spanning_accounts(conn)
@@ -488,7 +623,7 @@ def test_one_account_never_reaches_another(db, app_with):
             for call in build(context):
                 if call.b is None:
                     continue
-                response = _send(client, call, b.headers)
+                response = _send(client, call, b.headers_for(call))
                 where = f"{route}: B {call.method} {call.url} {call.params or ''}"
                 if response.status_code != call.b:
                     problems.append(
@@ -500,7 +635,7 @@ def test_one_account_never_reaches_another(db, app_with):
             for call in build(shared):
                 if call.b is None:
                     continue
-                response = _send(client, call, b.headers)
+                response = _send(client, call, b.headers_for(call))
                 where = f"{route}: B on its own {call.method} {call.url}"
                 if response.status_code >= 500:
                     problems.append(f"{where} answered {response.status_code}")
@@ -517,7 +652,7 @@ def test_one_account_never_reaches_another(db, app_with):
             for call in build(context):
                 if call.a is None:
                     continue
-                response = _send(client, call, a.headers)
+                response = _send(client, call, a.headers_for(call))
                 where = f"{route}: A {call.method} {call.url} {call.params or ''}"
                 if call.a != response.status_code:
                     problems.append(

@@ -1,11 +1,13 @@
 """ORM classes only; importing this package registers every table on ``Base.metadata``."""
 
-from enabley.models.account import Account, ApiClient, ServerSecret, SigningKey, SubAccount
+from enabley.models.account import Account, ApiClient, ScimToken, ServerSecret, SigningKey, SubAccount
 from enabley.models.catalog import CatalogEntry
 from enabley.models.certificate import Certificate, CertificateCourse, UserCertificate
 from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUser, ItemProgress
 from enabley.models.event import CertificateNotice, Event
+from enabley.models.idempotency import IdempotencyKey
 from enabley.models.org import Group, Profile, UserGroup, UserProfile, Workspace
+from enabley.models.upload import UploadJob, UploadJobPart
 from enabley.models.user import (
     Entitlement,
     SubAccountTally,
@@ -14,6 +16,7 @@ from enabley.models.user import (
     UserSubAccount,
     UserTally,
 )
+from enabley.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookFanout
 
 __all__ = [
     "Account",
@@ -29,12 +32,16 @@ __all__ = [
     "Entitlement",
     "Event",
     "Group",
+    "IdempotencyKey",
     "ItemProgress",
     "Profile",
+    "ScimToken",
     "ServerSecret",
     "SigningKey",
     "SubAccount",
     "SubAccountTally",
+    "UploadJob",
+    "UploadJobPart",
     "User",
     "UserCertificate",
     "UserGroup",
@@ -42,5 +49,8 @@ __all__ = [
     "UserProfile",
     "UserSubAccount",
     "UserTally",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookFanout",
     "Workspace",
 ]

@@ -103,27 +103,49 @@ def _read_request(body: IO[bytes], contents: Contents) -> list[tuple[str, Text]]
 
 def upload_org(
     session: Session, tenant: HasAccount, files: dict[str, CsvFile]
+) -> ExternalOrgBulkUploadResponse:
+    """Check every row of the files, then create and update groups (parents first) and users."""
+    with collector_paused():
+        return _upload_org(session, tenant, files, validate_only=False)
+
+
+def upload_org_sync(
+    session: Session, tenant: HasAccount, files: dict[str, CsvFile]
 ) -> ExternalOrgBulkUploadResponse | AppError:
-    """Check every row of the files, then create and update groups (parents first) and users.
+    """``upload_org`` for the synchronous route, with its ``upload.completed`` or ``upload.failed``
+    event (an upload job emits its own, naming the job).
 
     A refused upload is answered, not raised: what it wrote is taken back (a savepoint), and the
     caller's transaction commits its ``upload.failed`` event; the caller raises the refusal."""
-    with collector_paused():
-        try:
-            with session.begin_nested():
-                answer = _upload_org(session, tenant, files)
-        except (UploadRejected, ItemExists) as refusal:
-            log.emit(session, tenant.account_id, "upload.failed", refusal.body())
-            return refusal
+    try:
+        with session.begin_nested():
+            answer = upload_org(session, tenant, files)
+    except (UploadRejected, ItemExists) as refusal:
+        log.emit(session, tenant.account_id, "upload.failed", refusal.body())
+        return refusal
     log.emit_object(session, tenant.account_id, "upload.completed", answer)
     return answer
 
 
-def _upload_org(
+def validate_org(
     session: Session, tenant: HasAccount, files: dict[str, CsvFile]
 ) -> ExternalOrgBulkUploadResponse:
-    # Tree writes of this account wait for the upload, and a concurrent upload waits its turn.
-    hierarchy = groups_service.lock_account(session, tenant)
+    """Check every row of the files as ``upload_org`` does, writing nothing: the counts say what
+    the upload would create, update and leave unchanged. Runs in a unit of work that only reads."""
+    with collector_paused():
+        return _upload_org(session, tenant, files, validate_only=True)
+
+
+def _upload_org(
+    session: Session, tenant: HasAccount, files: dict[str, CsvFile], *, validate_only: bool
+) -> ExternalOrgBulkUploadResponse:
+    # Tree writes of this account wait for the upload, and a concurrent upload waits its turn. A
+    # validation reads a snapshot and locks nothing (a read-only transaction can't).
+    hierarchy = (
+        groups_service.account_hierarchy(session, tenant)
+        if validate_only
+        else groups_service.lock_account(session, tenant)
+    )
     sub_accounts = {
         name: id_
         for name, id_ in session.execute(
@@ -144,19 +166,20 @@ def _upload_org(
                 ids={identifier: group.id for identifier, group in groups.stored.items()},
                 pending=groups.identifiers - groups.stored.keys(),
             )
-            if not problems:
+            if not problems and not validate_only:
                 # Written first: users are written as they are checked, and name the groups by id.
                 group_refs.written(groups.write(now))
             profile_refs = users_file.References(session, tenant, Profile)
             users = users_file.UsersUpload(
                 session, tenant, files[USERS], sub_accounts, group_refs, profile_refs, problems, now
             )
+            users.writes = not validate_only
             users.check()
-        elif not problems:
+        elif not problems and not validate_only:
             groups.write(now)
         if problems:
             raise _rejection(problems)
-        if users is not None:
+        if users is not None and not validate_only:
             users.finish()
         session.flush()
     except IntegrityError:

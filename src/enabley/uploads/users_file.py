@@ -301,6 +301,8 @@ class UsersUpload:
         self.stamps = {"created": {"created": stamp, "modified": stamp}, "updated": {"modified": stamp}}
         self.sub_names = {id_: name for name, id_ in sub_accounts.items()}
         self.group_names: dict[int, str] = {}
+        self.writes = True
+        """False to check only (``validateOnly``): every row is planned, nothing is written."""
 
     def check(self) -> None:
         """Check every row and write every chunk, while no row is refused.
@@ -329,7 +331,7 @@ class UsersUpload:
                     self.created += plan.created
                     self.updated += plan.updated
                     self.unchanged += plan.unchanged
-                    if plan and not self.problems:
+                    if plan and not self.problems and self.writes:
                         if copy:
                             writer.submit(partial(self._write, target, plan))
                         else:
