@@ -58,9 +58,9 @@ bench: $(VENV)/.dev
 	@command -v wrk >/dev/null || apt-get install -y wrk
 	ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/run.py
 	-ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/upload.py
+	-ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/events.py
 	ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/compliance.py --users 100000 --users 1000000
 	$(BIN)/python bench/scim.py
-	-ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/events.py
 
 bench-quick: $(VENV)/.dev
 	@command -v wrk >/dev/null || apt-get install -y wrk

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from enabley.events import log
+from enabley.events import expiry, log
 from enabley.webhooks import fanout, metrics
 
 if TYPE_CHECKING:
@@ -44,6 +44,18 @@ def sequence_events(context: WorkerContext, now: datetime) -> int:
         return log.number_waiting(session.connection())
 
 
+def sweep_expiries(context: WorkerContext, now: datetime) -> int:
+    """Emit the certificate expiry events due (once per certification)."""
+    with context.db.engine.connect() as connection:
+        return expiry.sweep_expiries(connection, now, context.settings.cert_expiry_warning_days)
+
+
+def purge_events(context: WorkerContext, now: datetime) -> int:
+    """Forget the events older than ENABLEY_EVENT_RETENTION_DAYS."""
+    with context.db.engine.connect() as connection:
+        return log.purge(connection, now, context.settings.event_retention_days)
+
+
 def fan_out(context: WorkerContext, now: datetime) -> int:
     """Turn newly numbered events into deliveries for the endpoints that want them."""
     with context.db.session(write=True) as session:
@@ -67,4 +79,6 @@ TASKS: tuple[Task, ...] = (
     Task("fan out events", fan_out),
     Task("deliver webhooks", deliver),
     Task("observe webhooks", observe_webhooks, every=timedelta(seconds=15)),
+    Task("sweep certificate expiries", sweep_expiries, every=timedelta(minutes=10)),
+    Task("purge old events", purge_events, every=timedelta(hours=1)),
 )
