@@ -114,9 +114,11 @@ def run(backend: str, users: int, body_mb: float) -> dict[str, Any]:
             # The worker has started and run once (imports, first connections) before anything is timed.
             warm_up = request_body(org_data.users_csv(10), org_data.groups_csv())
             run_job(base, job_token, warm_up, "async=true&validateOnly=true")
+            cpu = harness.cpu_seconds(pid)
             seconds, status, answer = timed("POST", f"{base}/api/v1/uploads/org", first, sync_token)
             assert status == 200, answer
             result["sync_seconds"] = round(seconds, 2)
+            result["sync_server_cpu_seconds"] = round(harness.cpu_seconds(pid) - cpu, 2)
             cpu, worker_cpu = harness.cpu_seconds(pid), harness.cpu_seconds(worker.pid)
             outcome = run_job(base, job_token, first, "async=true")
             assert outcome["job"]["result"] == answer, outcome["job"]

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from enabley.events import log
+from enabley.uploads import jobs as upload_jobs
 from enabley.webhooks import fanout, metrics
 
 if TYPE_CHECKING:
@@ -67,4 +68,7 @@ TASKS: tuple[Task, ...] = (
     Task("fan out events", fan_out),
     Task("deliver webhooks", deliver),
     Task("observe webhooks", observe_webhooks, every=timedelta(seconds=15)),
+    # On a thread of its own: an upload of a minute does not hold up the deliveries.
+    Task("run upload jobs", upload_jobs.BackgroundUploads()),
+    Task("purge upload jobs", upload_jobs.purge_upload_jobs, every=timedelta(hours=1)),
 )
