@@ -101,7 +101,9 @@ def run(backend: str, users: int, repeat: int, postgres_url: str | None) -> None
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
     parser.add_argument("--users", type=int, action="append")
     parser.add_argument("--repeat", type=int, default=7)
