@@ -128,7 +128,8 @@ def run(backend: str, users: int, body_mb: float) -> dict[str, Any]:
                 "worker_cpu_seconds": round(harness.cpu_seconds(worker.pid) - worker_cpu, 2),
             }
             print(
-                f"  {backend:<10} {users:,} users: sync {result['sync_seconds']} s, async {result['async']}"
+                f"  {backend:<10} {users:,} users: sync {result['sync_seconds']} s "
+                f"(server CPU {result['sync_server_cpu_seconds']} s), async {result['async']}"
             )
             if body_mb > 0:
                 big, big_users = sized_body(body_mb)
