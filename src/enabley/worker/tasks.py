@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from enabley.events import expiry, log
+from enabley.idempotency.store import purge_idempotency_keys
+from enabley.uploads import jobs as upload_jobs
 from enabley.webhooks import fanout, metrics
 
 if TYPE_CHECKING:
@@ -56,6 +58,12 @@ def purge_events(context: WorkerContext, now: datetime) -> int:
         return log.purge(connection, now, context.settings.event_retention_days)
 
 
+def purge_idempotency(context: WorkerContext, now: datetime) -> int:
+    """Forget the Idempotency-Keys older than a day."""
+    with context.db.session(write=True) as session:
+        return purge_idempotency_keys(session.connection(), now)
+
+
 def fan_out(context: WorkerContext, now: datetime) -> int:
     """Turn newly numbered events into deliveries for the endpoints that want them."""
     with context.db.session(write=True) as session:
@@ -81,4 +89,8 @@ TASKS: tuple[Task, ...] = (
     Task("observe webhooks", observe_webhooks, every=timedelta(seconds=15)),
     Task("sweep certificate expiries", sweep_expiries, every=timedelta(minutes=10)),
     Task("purge old events", purge_events, every=timedelta(hours=1)),
+    # On a thread of its own: an upload of a minute does not hold up the deliveries.
+    Task("run upload jobs", upload_jobs.BackgroundUploads()),
+    Task("purge upload jobs", upload_jobs.purge_upload_jobs, every=timedelta(hours=1)),
+    Task("purge idempotency keys", purge_idempotency, every=timedelta(hours=1)),
 )
