@@ -1,0 +1,140 @@
+"""Worker processes (``enabley worker``) on a committed database: two never send one delivery at
+once, and one killed mid-delivery loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from enabley import migrate
+from enabley.config import Settings
+from enabley.db.database import Database
+from enabley.db.engine import make_engine
+from enabley.events import log
+from enabley.models import WebhookDelivery
+from enabley.security import KeyRing, ensure_server_keys
+from enabley.webhooks import service
+from enabley.webhooks.schemas import WebhookData
+from enabley.webhooks.signing import secret_box
+from tests import factories
+from tests.conftest import ScratchDatabases
+from tests.webhooks.receiver import Receiver, Reply, running
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+@pytest.fixture
+def world(scratch: ScratchDatabases) -> Iterator[tuple[str, Database]]:
+    url = scratch.new()
+    migrate.upgrade(url)
+    db = Database(make_engine(url, pool_size=2))
+    yield url, db
+    db.dispose()
+
+
+def populate(db: Database, url: str, receiver: Receiver, events: int) -> str:
+    """An account whose one endpoint wants every event, and ``events`` events committed; the secret."""
+    settings = Settings(database_url=url)
+    with db.session(write=True) as session:
+        ensure_server_keys(session, settings)
+    keyring = KeyRing(settings)
+    with db.session(write=True) as session:
+        keyring.load(session)
+        account = factories.make_account(session)
+        info, _ = service.put_webhook(
+            session, account, WebhookData(identifier="all", url=receiver.url), secret_box(keyring)
+        )
+        for n in range(events):
+            log.emit(session, account.id, "user.created", {"identifier": f"user-{n}"})
+    assert info.secret is not None
+    return info.secret
+
+
+def start_worker(url: str, workdir: Path, name: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENABLEY_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
+    env.update(
+        ENABLEY_DATABASE_URL=url,
+        ENABLEY_WEBHOOK_ALLOW_PRIVATE_NETWORKS="true",
+        ENABLEY_WEBHOOK_TIMEOUT_SECONDS="0.5",
+        ENABLEY_WEBHOOK_CONCURRENCY="40",
+    )
+    with (workdir / f"{name}.log").open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "enabley", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def wait_for(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def undelivered(db: Database, events: int) -> int:
+    with db.session() as session:
+        total, delivered = session.execute(
+            select(func.count(), func.count().filter(WebhookDelivery.status == "delivered"))
+        ).one()
+    return events - delivered if total == events else events
+
+
+def stop(*procs: subprocess.Popen[bytes]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_two_workers_never_send_one_delivery_twice(backend, world, tmp_path):
+    if backend != "postgresql":
+        pytest.skip("several workers share a PostgreSQL database; SQLite runs one, in the server")
+    url, db = world
+    with running() as receiver:
+        receiver.reply = lambda r: Reply(200, delay=0.01)
+        secret = populate(db, url, receiver, 300)
+        workers = [start_worker(url, tmp_path, f"worker-{n}") for n in range(2)]
+        try:
+            wait_for(lambda: undelivered(db, 300) == 0)
+        finally:
+            stop(*workers)
+        sent = Counter(receiver.ids())
+        assert len(sent) == 300 and set(sent.values()) == {1}, sent.most_common(3)
+        assert all(r.verify(secret)["type"] == "user.created" for r in receiver.received)
+
+
+def test_a_killed_worker_loses_nothing(world, tmp_path):
+    url, db = world
+    with running() as receiver:
+        receiver.reply = lambda r: Reply(200, delay=0.3)
+        secret = populate(db, url, receiver, 60)
+        worker = start_worker(url, tmp_path, "doomed")
+        try:
+            wait_for(lambda: len(receiver.received) >= 10)
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+        assert undelivered(db, 60) > 0, "killed in the middle of the deliveries"
+        receiver.reply = lambda r: Reply(200)
+        survivor = start_worker(url, tmp_path, "survivor")
+        try:
+            wait_for(lambda: undelivered(db, 60) == 0)
+        finally:
+            stop(survivor)
+        assert set(receiver.ids()) == {r.verify(secret)["id"] for r in receiver.received}
+        assert len(set(receiver.ids())) == 60
