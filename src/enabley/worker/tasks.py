@@ -30,6 +30,8 @@ class Task:
     func: SyncTask | AsyncTask
     every: timedelta | None = None
     """None: at every pass of the loop; else at most this often."""
+    backs_off: bool = True
+    """Having found nothing to do, wait a moment before looking again (while other tasks work)."""
 
     async def run(self, context: WorkerContext, now: datetime) -> int:
         if inspect.iscoroutinefunction(self.func):
@@ -65,6 +67,7 @@ def observe_webhooks(context: WorkerContext, now: datetime) -> int:
 TASKS: tuple[Task, ...] = (
     Task("sequence events", sequence_events),
     Task("fan out events", fan_out),
-    Task("deliver webhooks", deliver),
+    # Every pass: it records the attempts that ended since the last one.
+    Task("deliver webhooks", deliver, backs_off=False),
     Task("observe webhooks", observe_webhooks, every=timedelta(seconds=15)),
 )
