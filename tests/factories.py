@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
+from enabley.events import log as events_log
 from enabley.models import (
     Account,
     CatalogEntry,
@@ -27,12 +28,16 @@ from enabley.models import (
     ItemProgress,
     Profile,
     SubAccount,
+    UploadJob,
+    UploadJobPart,
     User,
     UserCertificate,
     UserGroup,
     UserPermission,
     UserProfile,
     UserSubAccount,
+    WebhookDelivery,
+    WebhookEndpoint,
     Workspace,
 )
 
@@ -213,4 +218,29 @@ def fill_account(db: Session, account: Account) -> None:
             ),
         ]
     )
+    events_log.emit(db, account.id, "user.created", {"identifier": "ana"})
+    endpoint = WebhookEndpoint(
+        account_id=account.id,
+        external_id="hook",
+        url="https://hooks.example.com/enabley",
+        event_types=["user.*"],
+        sealed_secret="sealed",
+    )
+    db.add(endpoint)
+    db.flush()
+    db.add(
+        WebhookDelivery(
+            account_id=account.id,
+            public_id=unique("dlv"),
+            endpoint_id=endpoint.id,
+            message_id=unique("evt"),
+            event_type="user.created",
+            payload="{}",
+            retry_until=FILLED_AT,
+        )
+    )
+    job = UploadJob(account_id=account.id, job_key=unique("job"))
+    db.add(job)
+    db.flush()
+    db.add(UploadJobPart(job_id=job.id, seq=0, data=b"identifier\n"))
     db.flush()

@@ -18,6 +18,7 @@ from enabley.certificates.router import links_router as certificate_links_router
 from enabley.certificates.router import router as certificates_router
 from enabley.channels import admin_router as channels_admin
 from enabley.channels.router import router as channels_router
+from enabley.compliance import admin_router as compliance_admin
 from enabley.config import Settings, get_settings
 from enabley.db.database import Database
 from enabley.deps import AppContext
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         performance_admin.router,
         certificates_admin.router,
         webhooks_admin.router,
+        compliance_admin.router,
     ):
         app.include_router(router)
     install_observability(app, access_log=settings.access_log)

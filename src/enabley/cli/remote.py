@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         InvalidRequest,
         OrgBulkDataRequest,
         Page,
+        UploadJob,
     )
 
 # The SDK, httpx and rich are imported by the commands that run: `--help` loads none of them.
@@ -243,6 +244,20 @@ def upload(
     files: Annotated[
         list[Path], typer.Argument(exists=True, dir_okay=False, readable=True, help="groups.csv, users.csv")
     ],
+    run_async: Annotated[
+        bool,
+        typer.Option(
+            "--async",
+            help="Send the files as a job (async=true), show its progress while it runs, then what changed",
+        ),
+    ] = False,
+    validate_only: Annotated[
+        bool,
+        typer.Option("--validate-only", help="Check every row and print what would change; write nothing"),
+    ] = False,
+    poll_every: Annotated[
+        float, typer.Option("--poll-every", min=0.05, help="Seconds between two reads of a job's status")
+    ] = 1.0,
     url: Url = None,
     client_key: ClientKey = None,
     secret: Secret = None,
@@ -266,12 +281,34 @@ def upload(
                 progress.update(sending, description="processing")
 
         try:
-            result = client.uploads.org(payload, progress=sent)
+            if run_async:
+                job = client.uploads.submit(payload, validate_only=validate_only, progress=sent)
+                progress.update(sending, visible=False)
+                result = _follow(client, job.job_id, poll_every)
+            elif validate_only:
+                result = client.uploads.validate(payload, progress=sent)
+            else:
+                result = client.uploads.org(payload, progress=sent)
         except InvalidRequest as exc:
             progress.stop()
             _print_rejection(exc)
             raise fail(f"upload refused: {exc.error_description}") from None
     _print_summary(result)
+    if validate_only:
+        typer.echo("Checked only (--validate-only): nothing was written.")
+
+
+def _follow(client: Client, job_id: str, poll_every: float) -> ExternalOrgBulkUploadResponse:
+    """Wait for the upload job, a bar of its rows checked on stderr (on a terminal)."""
+    from rich.progress import BarColumn, MofNCompleteColumn
+
+    with _progress(stderr(), BarColumn(), MofNCompleteColumn()) as bar:
+        task = bar.add_task("queued", total=None)
+
+        def watch(job: UploadJob) -> None:
+            bar.update(task, description=job.status, completed=job.progress.done, total=job.progress.total)
+
+        return client.uploads.wait(job_id, poll_every=poll_every, watch=watch)
 
 
 # -- export -------------------------------------------------------------------------------------------
@@ -283,6 +320,14 @@ class Kind(StrEnum):
     channels = "channels"
     performance = "performance"
     certificates = "certificates"
+    compliance = "compliance"
+
+
+class ComplianceStatusOption(StrEnum):
+    NON_COMPLIANT = "NON_COMPLIANT"
+    EXPIRING = "EXPIRING"
+    COMPLIANT = "COMPLIANT"
+    ALL = "ALL"
 
 
 class Format(StrEnum):
@@ -294,6 +339,7 @@ def _model(kind: Kind) -> type[BaseModel]:
     from enabley.client import (
         CertificateInformation,
         ChannelInfo,
+        ComplianceLearnerInfo,
         ExternalUserChannelPerformance,
         GroupInfo,
         UserInfo,
@@ -305,6 +351,7 @@ def _model(kind: Kind) -> type[BaseModel]:
         Kind.channels: ChannelInfo,
         Kind.performance: ExternalUserChannelPerformance,
         Kind.certificates: CertificateInformation,
+        Kind.compliance: ComplianceLearnerInfo,
     }
     return models[kind]
 
@@ -364,11 +411,36 @@ def _walk(pages: Iterable[Page[Any]], writer: Writer, progress: Progress, label:
         progress.update(task, advance=1, total=page.total_pages, description=f"{label}: {writer.count}")
 
 
-def _export(
-    client: Client, kind: Kind, writer: Writer, progress: Progress, sub_account: str | None,
-    channel: str | None, user: str | None,
-) -> None:  # fmt: skip
-    if kind is Kind.users:
+@dataclass(frozen=True, slots=True)
+class Narrowing:
+    """The export's filters: --sub-account, --channel and --user, --certificate, --group, --status."""
+
+    sub_account: str | None = None
+    channel: str | None = None
+    user: str | None = None
+    certificate: str | None = None
+    group: str | None = None
+    status: str | None = None
+
+    def check(self, kind: Kind) -> None:
+        if self.sub_account and kind not in (Kind.users, Kind.groups, Kind.channels, Kind.compliance):
+            raise ValueError("--sub-account applies to users, groups, channels and compliance")
+        if (self.channel or self.user) and kind is not Kind.performance:
+            raise ValueError("--channel and --user apply to performance")
+        if (self.certificate or self.group or self.status) and kind is not Kind.compliance:
+            raise ValueError("--certificate, --group and --status apply to compliance")
+
+
+def _export(client: Client, kind: Kind, writer: Writer, progress: Progress, narrowing: Narrowing) -> None:
+    sub_account, channel, user = narrowing.sub_account, narrowing.channel, narrowing.user
+    if kind is Kind.compliance:
+        from enabley.client.resources.compliance import ComplianceFilters
+
+        filters = ComplianceFilters(
+            certificate=narrowing.certificate, group=narrowing.group, sub_account_name=sub_account
+        )
+        _walk(client.admin.compliance.pages(filters, narrowing.status), writer, progress, "compliance")
+    elif kind is Kind.users:
         _walk(client.users.pages(sub_account_name=sub_account), writer, progress, "users")
     elif kind is Kind.groups:
         writer.write(client.groups.list(sub_account_name=sub_account))
@@ -404,6 +476,16 @@ def export(
     ] = None,
     channel: Annotated[str | None, typer.Option(help="performance: only this channel.")] = None,
     user: Annotated[str | None, typer.Option(help="performance: only this user.")] = None,
+    certificate: Annotated[
+        str | None, typer.Option(help="compliance: only this certificate (externalCertificateId).")
+    ] = None,
+    group: Annotated[
+        str | None, typer.Option(help="compliance: only the learners of this group and its subgroups.")
+    ] = None,
+    status: Annotated[
+        ComplianceStatusOption | None,
+        typer.Option(help="compliance: whom to list (default NON_COMPLIANT)."),
+    ] = None,
     raw: Annotated[
         bool,
         typer.Option(
@@ -419,10 +501,8 @@ def export(
     """Export every item of a kind, page after page, as CSV or JSON lines."""
     from rich.progress import BarColumn, MofNCompleteColumn
 
-    if sub_account and kind not in (Kind.users, Kind.groups, Kind.channels):
-        raise ValueError("--sub-account applies to users, groups and channels")
-    if (channel or user) and kind is not Kind.performance:
-        raise ValueError("--channel and --user apply to performance")
+    narrowing = Narrowing(sub_account, channel, user, certificate, group, status.value if status else None)
+    narrowing.check(kind)
     err = stderr()
     with (
         ctx.obj.client(url, client_key, secret) as client,
@@ -430,7 +510,7 @@ def export(
         _progress(err, BarColumn(), MofNCompleteColumn()) as bar,
     ):
         writer = Writer(out, fmt, _model(kind), raw=raw)
-        _export(client, kind, writer, bar, sub_account, channel, user)
+        _export(client, kind, writer, bar, narrowing)
     if output is not None or err.is_terminal:
         typer.echo(f"exported {writer.count} {kind.value}" + (f" to {output}" if output else ""), err=True)
 

@@ -6,6 +6,7 @@ from enabley.models.certificate import Certificate, CertificateCourse, UserCerti
 from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUser, ItemProgress
 from enabley.models.event import Event
 from enabley.models.org import Group, Profile, UserGroup, UserProfile, Workspace
+from enabley.models.upload import UploadJob, UploadJobPart
 from enabley.models.user import (
     Entitlement,
     SubAccountTally,
@@ -35,6 +36,8 @@ __all__ = [
     "SigningKey",
     "SubAccount",
     "SubAccountTally",
+    "UploadJob",
+    "UploadJobPart",
     "User",
     "UserCertificate",
     "UserGroup",

@@ -26,6 +26,14 @@ from enabley.client.models.admin import (
     TrainingEventData,
     TrainingEventInfo,
 )
+from enabley.client.models.compliance import (
+    CertificateComplianceInfo,
+    ComplianceCounts,
+    ComplianceLearnerInfo,
+    ComplianceStatus,
+    ComplianceSummaryInfo,
+    GroupComplianceInfo,
+)
 from enabley.client.models.learning import (
     ActivityData,
     AvailabilityStatus,
@@ -71,6 +79,8 @@ from enabley.client.models.uploads import (
     ExternalOrgBulkUploadResponse,
     OrgBulkDataRequest,
     UploadCounts,
+    UploadJob,
+    UploadJobProgress,
     UploadRowError,
 )
 
@@ -78,6 +88,7 @@ __all__ = [
     "ActivityData",
     "AvailabilityStatus",
     "CatalogEntryInfo",
+    "CertificateComplianceInfo",
     "CertificateData",
     "CertificateExpiration",
     "CertificateInformation",
@@ -91,6 +102,10 @@ __all__ = [
     "ChannelRole",
     "ChannelStatus",
     "ChannelType",
+    "ComplianceCounts",
+    "ComplianceLearnerInfo",
+    "ComplianceStatus",
+    "ComplianceSummaryInfo",
     "ContentItemData",
     "ContentItemInfo",
     "ContentItemType",
@@ -106,6 +121,7 @@ __all__ = [
     "ExternalPermission",
     "ExternalUserCertificateState",
     "ExternalUserChannelPerformance",
+    "GroupComplianceInfo",
     "GroupData",
     "GroupInfo",
     "MasterChannelData",
@@ -122,6 +138,8 @@ __all__ = [
     "TrainingEventData",
     "TrainingEventInfo",
     "UploadCounts",
+    "UploadJob",
+    "UploadJobProgress",
     "UploadRowError",
     "Upserted",
     "UserData",
