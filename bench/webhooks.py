@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -141,9 +142,11 @@ def workers(url: str, count: int) -> list[subprocess.Popen[bytes]]:
     ]
 
 
-def measure(backend: str, count: int, events: int) -> float:
+def measure(backend: str, count: int, events: int) -> tuple[float, float]:
+    """Deliveries per second, and the workers' CPU milliseconds per delivery."""
     with receiver() as target, fresh_database(backend) as url:
         db = prepare(url, target, events)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         procs = workers(url, count)
         try:
             while True:
@@ -164,7 +167,9 @@ def measure(backend: str, count: int, events: int) -> float:
             for proc in procs:
                 proc.wait()
             db.dispose()
-    return events / max((last - first).total_seconds(), 1e-6)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return events / max((last - first).total_seconds(), 1e-6), cpu * 1000 / events
 
 
 def main() -> None:
@@ -175,9 +180,13 @@ def main() -> None:
     if os.environ.get("ENABLEY_BENCH_POSTGRES_URL"):
         runs += [("postgresql", 1), ("postgresql", 2)]
     for backend, count in runs:
-        rate = measure(backend, count, args.events)
+        rate, cpu_ms = measure(backend, count, args.events)
         verdict = f" (target {TARGET:.0f}/s: {'met' if rate >= TARGET else 'NOT met'})" if count == 2 else ""
-        print(f"webhooks {backend:10} {count} worker(s): {rate:8.0f} deliveries/s{verdict}", flush=True)
+        print(
+            f"webhooks {backend:10} {count} worker(s): {rate:8.0f} deliveries/s, "
+            f"{cpu_ms:.2f} ms of worker CPU each{verdict}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
