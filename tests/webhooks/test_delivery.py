@@ -282,3 +282,17 @@ def test_metrics_count_outcomes_and_watch_the_queue(client, headers, receiver, d
     assert delivered() == before + 2
     depth, age = metrics.observe_queue(db, utcnow())
     assert (depth, age) == (0, 0.0)
+
+
+def test_ended_deliveries_are_forgotten_after_thirty_days(client, headers, receiver, driver, db):
+    from enabley.webhooks.delivery import purge_finished
+
+    put_hook(client, headers, receiver.url)
+    failing = client.post(f"{HOOKS}/crm/test", headers=headers).json()["eventId"]
+    client.post(f"{HOOKS}/crm/test", headers=headers)
+    receiver.reply = lambda r: Reply(500 if r.id == failing else 200)
+    now = utcnow()
+    driver().run(now)
+    assert purge_finished(db, now + timedelta(days=29)) == 0
+    assert purge_finished(db, now + timedelta(days=31)) == 1, "the pending one stays"
+    assert [d["status"] for d in deliveries(client, headers)] == ["pending"]

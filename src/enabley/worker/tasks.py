@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from enabley.events import log
-from enabley.webhooks import fanout, metrics
+from enabley.webhooks import delivery, fanout, metrics
 
 if TYPE_CHECKING:
     from enabley.worker.context import WorkerContext
@@ -64,10 +64,17 @@ def observe_webhooks(context: WorkerContext, now: datetime) -> int:
     return 0
 
 
+def purge_deliveries(context: WorkerContext, now: datetime) -> int:
+    """Forget deliveries that ended more than 30 days ago (one batch per pass)."""
+    with context.db.session(write=True) as session:
+        return delivery.purge_finished(session, now)
+
+
 TASKS: tuple[Task, ...] = (
     Task("sequence events", sequence_events),
     Task("fan out events", fan_out),
     # Every pass: it records the attempts that ended since the last one.
     Task("deliver webhooks", deliver, backs_off=False),
     Task("observe webhooks", observe_webhooks, every=timedelta(seconds=15)),
+    Task("purge webhook deliveries", purge_deliveries, every=timedelta(minutes=10)),
 )
