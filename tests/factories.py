@@ -16,6 +16,7 @@ from enabley.auth import service as auth_service
 from enabley.events import log as events_log
 from enabley.models import (
     Account,
+    ApiClient,
     CatalogEntry,
     Certificate,
     CertificateCourse,
@@ -25,6 +26,7 @@ from enabley.models import (
     ChannelUser,
     Entitlement,
     Group,
+    IdempotencyKey,
     ItemProgress,
     Profile,
     SubAccount,
@@ -40,6 +42,7 @@ from enabley.models import (
     WebhookEndpoint,
     Workspace,
 )
+from enabley.scim import tokens as scim_tokens
 
 _seq = itertools.count(1)
 
@@ -178,7 +181,7 @@ def fill_account(db: Session, account: Account) -> None:
     """A row of this account in every table (tests/test_account_deletion.py proves it is every one)."""
     sub = db.scalars(select(SubAccount).where(SubAccount.account_id == account.id)).first()
     assert sub is not None
-    make_client(db, account)
+    client_key, _secret = make_client(db, account)
     ana = make_user(db, account, "ana", first_name="Ana", email="ana@example.com")
     bob = make_user(db, account, "bob", last_name="Reis")
     parent = make_group(db, account, "company")
@@ -243,4 +246,16 @@ def fill_account(db: Session, account: Account) -> None:
     db.add(job)
     db.flush()
     db.add(UploadJobPart(job_id=job.id, seq=0, data=b"identifier\n"))
+    client = db.scalars(select(ApiClient).where(ApiClient.client_key == client_key)).one()
+    scim_tokens.create_token(db, account.name, sub.name, None)
+    db.add(
+        IdempotencyKey(
+            account_id=account.id,
+            client_id=client.id,
+            key=unique("key"),
+            fingerprint="0" * 64,
+            created_at=FILLED_AT,
+            status=201,
+        )
+    )
     db.flush()

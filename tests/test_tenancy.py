@@ -32,7 +32,13 @@ def test_public_routes_are_really_open(app, client):
     assert client.post("/api/v1/token").status_code == 400, "reachable without a token"
 
 
-def test_non_api_routes_are_only_docs_and_probes(app):
+def test_every_scim_route_requires_a_scim_tenant(app):
+    routes = [(path, route) for path, _, route in api_routes(app) if path.startswith("/scim/v2/")]
+    assert len(routes) > 10, "the SCIM routes are included"
+    assert [path for path, route in routes if not needs_tenant(route)] == []
+
+
+def test_non_api_routes_are_only_docs_probes_and_scim(app):
     allowed = {"/", "/openapi.json", "/docs", "/redoc", "/docs/assets", "/healthz", "/readyz", "/metrics"}
     paths = {context.path for context in iter_route_contexts(app.routes)}
-    assert {p for p in paths if p and not p.startswith("/api/")} <= allowed
+    assert {p for p in paths if p and not p.startswith(("/api/", "/scim/v2/"))} <= allowed

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     """How long one database statement of a request may run before it is stopped (503)."""
 
     cert_expiry_warning_days: int = Field(30, ge=0)
+    event_retention_days: int = Field(30, ge=1)
+    """How long the change feed keeps events; a cursor older than that answers 410."""
 
     rate_limit: float = Field(100.0, ge=0)
     """Requests per second each API client may make, on average, and apart from them token

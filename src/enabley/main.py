@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
-from enabley import __version__, ratelimit
+from enabley import __version__, idempotency, ratelimit
 from enabley.admission import AdmissionMiddleware
 from enabley.auth.router import router as auth_router
 from enabley.catalog import admin_router as catalog_admin
@@ -25,6 +25,7 @@ from enabley.deps import AppContext
 from enabley.docs import install_docs
 from enabley.entitlements.router import router as entitlements_router
 from enabley.errors import install_error_handlers
+from enabley.events import admin_router as events_admin
 from enabley.groups import admin_router as groups_admin
 from enabley.groups.router import router as groups_router
 from enabley.limits import RequestLimitsMiddleware
@@ -34,6 +35,7 @@ from enabley.pagination import Paginator
 from enabley.performance import admin_router as performance_admin
 from enabley.performance.router import router as performance_router
 from enabley.profiles.router import router as profiles_router
+from enabley.scim.router import router as scim_router
 from enabley.security import KeyRing, TokenVerifier, ensure_server_keys
 from enabley.uploads.intake import UploadSlots
 from enabley.uploads.router import router as uploads_router
@@ -66,6 +68,11 @@ TAGS = [
     {"name": "UserProfiles", "description": "Operations on UserProfiles"},
     {"name": "Users", "description": "Operations on Users"},
     {"name": "Admin", "description": "What the LMS side puts in: the integration API only reads it"},
+    {
+        "name": "SCIM",
+        "description": "SCIM 2.0 provisioning (RFC 7643, RFC 7644) for identity providers such as "
+        "Microsoft Entra ID and Okta, with a SCIM token from `enabley scim tokens create`",
+    },
 ]
 
 
@@ -118,6 +125,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.context = context
     app.state.upload_slots = UploadSlots(settings.max_concurrent_uploads)
+    idempotency.install(app, context, token_path=AUTHORIZATION_PATH, streamed_prefixes=(UPLOADS_PREFIX,))
     app.add_middleware(
         RequestLimitsMiddleware,
         default=settings.max_body_bytes,
@@ -150,6 +158,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         certificates_admin.router,
         webhooks_admin.router,
         compliance_admin.router,
+        events_admin.router,
+        # SCIM 2.0 for identity providers (/scim/v2), with its own bearer tokens.
+        scim_router,
     ):
         app.include_router(router)
     install_observability(app, access_log=settings.access_log)

@@ -1,10 +1,11 @@
 """ORM classes only; importing this package registers every table on ``Base.metadata``."""
 
-from enabley.models.account import Account, ApiClient, ServerSecret, SigningKey, SubAccount
+from enabley.models.account import Account, ApiClient, ScimToken, ServerSecret, SigningKey, SubAccount
 from enabley.models.catalog import CatalogEntry
 from enabley.models.certificate import Certificate, CertificateCourse, UserCertificate
 from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUser, ItemProgress
-from enabley.models.event import Event
+from enabley.models.event import CertificateNotice, Event
+from enabley.models.idempotency import IdempotencyKey
 from enabley.models.org import Group, Profile, UserGroup, UserProfile, Workspace
 from enabley.models.upload import UploadJob, UploadJobPart
 from enabley.models.user import (
@@ -23,6 +24,7 @@ __all__ = [
     "CatalogEntry",
     "Certificate",
     "CertificateCourse",
+    "CertificateNotice",
     "Channel",
     "ChannelGroup",
     "ChannelItem",
@@ -30,8 +32,10 @@ __all__ = [
     "Entitlement",
     "Event",
     "Group",
+    "IdempotencyKey",
     "ItemProgress",
     "Profile",
+    "ScimToken",
     "ServerSecret",
     "SigningKey",
     "SubAccount",

@@ -7,7 +7,7 @@ size, and reads the progress of its own rows only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from enabley.db.columns import utcnow
 from enabley.db.sql import insert_ignore
 from enabley.db.upsert import add, insert_or_find
 from enabley.errors import InvalidRequest, NotFound
+from enabley.events import log
 from enabley.models import (
     Channel,
     ChannelItem,
@@ -34,6 +35,8 @@ from enabley.users import service as users_service
 
 MAX_UNPAGED_ROWS = 10_000
 ITEM_KINDS = ("CONTENT", "EVENT")
+COMPLETE = 100
+"""The progress, in percent, of a learner who completed the channel."""
 
 
 def tally_columns(tenant: HasAccount, user_id: Any, channel_id: Any) -> tuple[ColumnElement[Any], ...]:
@@ -237,6 +240,7 @@ def record_activity(
     if item is None:
         raise NotFound(f"Item {data.item_identifier!r} not found in channel {channel.external_id!r}")
     _require_learner(session, channel, user)
+    emit_changes = _watch_completion(session, tenant, channel, user)
     occurred = data.occurred_at or utcnow()
     score_given = "score" in data.model_fields_set
     progress = _progress_of(session, user.id, item.id)
@@ -251,7 +255,30 @@ def record_activity(
     if not created:
         _apply(progress, data.completed, data.score, score_given, occurred)
         session.flush()
-    return learner_row(session, tenant, channel, user)
+    return emit_changes()
+
+
+def _watch_completion(
+    session: Session, tenant: HasAccount, channel: Channel, user: User
+) -> Callable[[], ExternalUserChannelPerformance]:
+    """Before a change of the learner's progress: what to call after it, which answers his row
+    and emits ``learner.completed`` when his progress reached 100 % and ``certificate.certified``
+    for each certificate he holds since."""
+    # Imported here: certificates derive their states from this module.
+    from enabley.certificates import events as certificate_events
+
+    before = learner_row(session, tenant, channel, user).progress
+    held = certificate_events.held(session, tenant, user, channel.id)
+
+    def after() -> ExternalUserChannelPerformance:
+        row = learner_row(session, tenant, channel, user)
+        if row.progress >= COMPLETE and before < COMPLETE:
+            log.emit_object(session, tenant.account_id, "learner.completed", row)
+        now_held = certificate_events.held(session, tenant, user, channel.id)
+        certificate_events.emit_newly_held(session, tenant, held, now_held)
+        return row
+
+    return after
 
 
 def _progress_of(session: Session, user_id: int, item_id: int) -> ItemProgress | None:
@@ -282,6 +309,7 @@ def force_complete(
     channel = channels_service.require_channel(session, tenant, channel_identifier)
     user = users_service.require_user(session, tenant, user_identifier)
     _require_learner(session, channel, user)
+    emit_changes = _watch_completion(session, tenant, channel, user)
     # Locked: an item deleted meanwhile would fail the progress rows' foreign key.
     item_ids: Sequence[int] = session.scalars(
         locked(
@@ -324,3 +352,4 @@ def force_complete(
         .values(completed=True, completed_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
+    emit_changes()

@@ -289,7 +289,7 @@ def _upload(db: Database, claim: Claim, files: dict[str, CsvFile]) -> None:
         _end(db, claim, 200, result.model_dump(mode="json", by_alias=True))
         return
     with db.session(write=True) as session:
-        result = service.upload_org(session, owner, files)
+        result = service.write_org(session, owner, files)
         _finish(session, claim, 200, result.model_dump(mode="json", by_alias=True))
 
 

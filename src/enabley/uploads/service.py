@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from enabley.collector import collector_paused
 from enabley.db.base import HasAccount, owned
 from enabley.db.columns import utcnow
-from enabley.errors import InvalidRequest, ItemExists, describe_validation_error
+from enabley.errors import AppError, InvalidRequest, ItemExists, describe_validation_error
+from enabley.events import log
 from enabley.groups import service as groups_service
 from enabley.models import Group, Profile, SubAccount
 from enabley.uploads import groups_file, users_file
@@ -102,8 +103,27 @@ def _read_request(body: IO[bytes], contents: Contents) -> list[tuple[str, Text]]
 
 def upload_org(
     session: Session, tenant: HasAccount, files: dict[str, CsvFile]
+) -> ExternalOrgBulkUploadResponse | AppError:
+    """Check every row of the files, then create and update groups (parents first) and users.
+
+    A refused upload is answered, not raised: what it wrote is taken back (a savepoint), and the
+    caller's transaction commits its ``upload.failed`` event; the caller raises the refusal."""
+    with collector_paused():
+        try:
+            with session.begin_nested():
+                answer = _upload_org(session, tenant, files, validate_only=False)
+        except (UploadRejected, ItemExists) as refusal:
+            log.emit(session, tenant.account_id, "upload.failed", refusal.body())
+            return refusal
+    log.emit_object(session, tenant.account_id, "upload.completed", answer)
+    return answer
+
+
+def write_org(
+    session: Session, tenant: HasAccount, files: dict[str, CsvFile]
 ) -> ExternalOrgBulkUploadResponse:
-    """Check every row of the files, then create and update groups (parents first) and users."""
+    """``upload_org`` for an upload job, which ends itself and emits its own event: a refusal is
+    raised (the caller's transaction rolls back everything the upload wrote)."""
     with collector_paused():
         return _upload_org(session, tenant, files, validate_only=False)
 
