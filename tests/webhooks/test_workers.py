@@ -27,6 +27,8 @@ from enabley.security import KeyRing, ensure_server_keys
 from enabley.webhooks import delivery, fanout, service
 from enabley.webhooks.schemas import WebhookData
 from enabley.webhooks.signing import secret_box
+from enabley.worker import process, tasks
+from enabley.worker.context import WorkerContext
 from tests import factories
 from tests.conftest import ScratchDatabases
 from tests.webhooks.receiver import Receiver, Reply, running
@@ -165,3 +167,22 @@ def test_a_killed_worker_loses_nothing(world, tmp_path):
             stop(survivor)
         assert set(receiver.ids()) == {r.verify(secret)["id"] for r in receiver.received}
         assert len(set(receiver.ids())) == 40
+
+
+def test_the_maintenance_tasks_write_on_the_servers_engine(world):
+    """The worker's engine begins read-only transactions unless asked (decision 0007): the tasks
+    that commit on their own connections ask."""
+    url, db = world
+    with running() as receiver:
+        populate(db, url, receiver, 3)
+    settings = Settings(database_url=url)
+    with db.session(write=True) as session:
+        log.number_waiting(session.connection())
+    server_db = process.open_database(settings)
+    try:
+        context = WorkerContext(settings, server_db, KeyRing(settings), dispatcher=None)  # type: ignore[arg-type]
+        later = utcnow() + timedelta(days=settings.event_retention_days + 1)
+        assert tasks.purge_events(context, later) == 2, "all but the newest event"
+        assert tasks.sweep_certificate_expiries(context, later) == 0
+    finally:
+        server_db.dispose()

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from enabley.events import log
+from sqlalchemy import Connection
+
+from enabley.db.engine import WRITE_OPTION
+from enabley.events import expiry, log
 from enabley.webhooks import delivery, fanout, metrics
 
 if TYPE_CHECKING:
@@ -70,6 +73,33 @@ def purge_deliveries(context: WorkerContext, now: datetime) -> int:
         return delivery.purge_finished(session, now)
 
 
+def _writing_connection(context: WorkerContext) -> Connection:
+    """A connection of the worker's engine for functions that commit their own transactions,
+    allowed to write (the engine's transactions are read-only unless asked, decision 0007)."""
+    options: dict[str, Any] = {WRITE_OPTION: True}
+    if context.db.dialect == "postgresql":
+        options["postgresql_readonly"] = False
+    return context.db.engine.connect().execution_options(**options)
+
+
+def sweep_certificate_expiries(context: WorkerContext, now: datetime) -> int:
+    """Emit certificate.about_to_expire and certificate.expired as they come due."""
+    with _writing_connection(context) as connection:
+        return expiry.sweep_expiries(connection, now, context.settings.cert_expiry_warning_days)
+
+
+def purge_events(context: WorkerContext, now: datetime) -> int:
+    """Forget the change log's events older than ENABLEY_EVENT_RETENTION_DAYS."""
+    with _writing_connection(context) as connection:
+        return log.purge(connection, now, context.settings.event_retention_days)
+
+
+MAINTENANCE: tuple[Task, ...] = (
+    Task("sweep certificate expiries", sweep_certificate_expiries, every=timedelta(minutes=1)),
+    Task("purge events", purge_events, every=timedelta(hours=1)),
+)
+"""Tasks on connections of their own, which commit as they go (not on a test's transaction)."""
+
 TASKS: tuple[Task, ...] = (
     Task("sequence events", sequence_events),
     Task("fan out events", fan_out),
@@ -77,4 +107,5 @@ TASKS: tuple[Task, ...] = (
     Task("deliver webhooks", deliver, backs_off=False),
     Task("observe webhooks", observe_webhooks, every=timedelta(seconds=15)),
     Task("purge webhook deliveries", purge_deliveries, every=timedelta(minutes=10)),
+    *MAINTENANCE,
 )
