@@ -96,7 +96,13 @@ class Dispatcher:
             with self.db.session(write=True) as session:
                 return delivery.record(session, done, now)
 
-        counts = await self.db.run(unit)
+        try:
+            counts = await self.db.run(unit)
+        except BaseException:
+            # Kept for the next step; should this process end first, the leases run out and the
+            # deliveries are attempted again.
+            self._done[:0] = done
+            raise
         metrics.count_outcomes(counts)
         return len(done)
 
