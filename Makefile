@@ -60,6 +60,7 @@ bench: $(VENV)/.dev
 	-ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/upload.py
 	-ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/events.py
 	ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/compliance.py --users 100000 --users 1000000
+	ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/scim.py
 
 bench-quick: $(VENV)/.dev

@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     the same machine or network); off, such a URL is refused at creation and at each delivery."""
     webhook_timeout_seconds: float = Field(15.0, gt=0)
     """How long one webhook attempt may take, connection included, before it counts as failed."""
-    webhook_concurrency: int = Field(100, ge=1)
+    webhook_concurrency: int = Field(50, ge=1)
     """Webhook attempts one worker process keeps in flight at once."""
 
     access_log: bool = True

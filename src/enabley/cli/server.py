@@ -144,12 +144,20 @@ def serve(
 
 @one_line_errors
 @needs_schema
-def worker() -> None:
+def worker(
+    metrics_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Serve Prometheus metrics on 127.0.0.1 at this port.")
+    ] = None,
+) -> None:
     """Deliver webhooks and run the periodic tasks until stopped (Ctrl-C, SIGTERM). Run as many
     as you like on PostgreSQL; on SQLite, `enabley serve` runs one already."""
     from enabley.config import get_settings
     from enabley.worker import process
 
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
     typer.echo("enabley worker running", err=True)
     process.run(get_settings())
 
