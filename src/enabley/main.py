@@ -19,6 +19,7 @@ from enabley.certificates.router import router as certificates_router
 from enabley.channels import admin_router as channels_admin
 from enabley.channels.router import router as channels_router
 from enabley.config import Settings, get_settings
+from enabley.console.install import install_console
 from enabley.db.database import Database
 from enabley.deps import AppContext
 from enabley.docs import install_docs
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         certificates_admin.router,
     ):
         app.include_router(router)
+    install_console(app)
     install_observability(app, access_log=settings.access_log)
     install_openapi(app)
     install_docs(app)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import typer
 
-from enabley.cli import remote, server
+from enabley.cli import console, remote, server
 from enabley.cli.help import Group
 
 app = typer.Typer(
@@ -14,4 +14,5 @@ app = typer.Typer(
     add_completion=False,
 )
 server.register(app)
+console.register(app)
 remote.register(app)

@@ -4,6 +4,7 @@ from enabley.models.account import Account, ApiClient, ServerSecret, SigningKey,
 from enabley.models.catalog import CatalogEntry
 from enabley.models.certificate import Certificate, CertificateCourse, UserCertificate
 from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUser, ItemProgress
+from enabley.models.console import ConsoleSession, ConsoleUser
 from enabley.models.org import Group, Profile, UserGroup, UserProfile, Workspace
 from enabley.models.user import (
     Entitlement,
@@ -24,6 +25,8 @@ __all__ = [
     "ChannelGroup",
     "ChannelItem",
     "ChannelUser",
+    "ConsoleSession",
+    "ConsoleUser",
     "Entitlement",
     "Group",
     "ItemProgress",

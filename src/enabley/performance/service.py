@@ -324,3 +324,16 @@ def force_complete(
         .values(completed=True, completed_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+def performance_rows(
+    session: Session,
+    tenant: HasAccount,
+    *,
+    channel: Channel | None,
+    user: User | None,
+    limit: int | None = None,
+) -> list[ExternalUserChannelPerformance]:
+    """The performance rows of a channel's learners or of a user's channels, in their order."""
+    stmt, order = performance_stmt(tenant, channel=channel, user=user)
+    return [_to_row(row) for row in session.execute(stmt.order_by(*order).limit(limit))]
