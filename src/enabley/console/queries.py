@@ -25,6 +25,7 @@ from enabley.groups import service as groups_service
 from enabley.groups.schemas import GroupInfo
 from enabley.models import Channel, Group, SubAccountTally, UserGroup, UserSubAccount, UserTally
 from enabley.pagination import Walk
+from enabley.performance import rules as performance_rules
 from enabley.performance import service as performance_service
 from enabley.profiles import service as profiles_service
 from enabley.users import service as users_service
@@ -194,18 +195,29 @@ class ChannelPage:
 
 
 def channel_page(session: Session, tenant: ConsoleTenant, base_url: str, identifier: str) -> ChannelPage:
-    """A channel, its learners' progress as a distribution, and its first learners."""
+    """A channel, its learners' progress as a distribution, and its first learners.
+
+    The distribution is counted, not listed: how many learners completed how many required items,
+    in one aggregate over the channel's progress rows; each count turned into a percentage by the
+    rule the performance API uses."""
     sub = accounts_service.resolve_sub_account(session, tenant, tenant.sub_account_name)
     channel = channels_service.require_channel(session, tenant, identifier)
     if sub is not None and channel.sub_account_id != sub.id:
         raise NotFound(f"Channel {identifier!r} not found")
     info = channels_service.channel_info(session, tenant, identifier, base_url=base_url)
-    rows = performance_service.performance_rows(session, tenant, channel=channel, user=None)
-    bands = Counter(_band(row.progress) for row in rows)
+    total = enrolment.count_learners(session, channel.id)
+    required, by_completed = performance_service.completion_counts(session, tenant, channel.id)
+    bands = Counter({PROGRESS_BANDS[0]: total - sum(by_completed.values())})
+    for completed, learners in by_completed.items():
+        tally = performance_rules.Tally(required, completed, None, 0, 0)
+        bands[_band(performance_rules.progress(tally))] += learners
+    rows = performance_service.performance_rows(
+        session, tenant, channel=channel, user=None, limit=MAX_MEMBERS_SHOWN
+    )
     return ChannelPage(
         channel=info,
-        learners=rows[:MAX_MEMBERS_SHOWN],
-        total=len(rows),
+        learners=rows,
+        total=total,
         bands=[(band, bands.get(band, 0)) for band in PROGRESS_BANDS],
     )
 

@@ -337,3 +337,34 @@ def performance_rows(
     """The performance rows of a channel's learners or of a user's channels, in their order."""
     stmt, order = performance_stmt(tenant, channel=channel, user=user)
     return [_to_row(row) for row in session.execute(stmt.order_by(*order).limit(limit))]
+
+
+def completion_counts(session: Session, tenant: HasAccount, channel_id: int) -> tuple[int, dict[int, int]]:
+    """The channel's required items, and how many of its current learners completed how many of
+    them (learners who completed none left out): a distribution without a row per learner."""
+    required = session.scalar(
+        owned(ChannelItem, tenant)
+        .with_only_columns(func.count())
+        .where(
+            ChannelItem.channel_id == channel_id,
+            ChannelItem.optional.is_(False),
+            ChannelItem.kind.in_(ITEM_KINDS),
+        )
+    )
+    per_learner = (
+        select(ItemProgress.user_id, func.count().label("completed"))
+        .join(ChannelItem, ChannelItem.id == ItemProgress.item_id)
+        .where(
+            ItemProgress.channel_id == channel_id,
+            ItemProgress.completed.is_(True),
+            ChannelItem.optional.is_(False),
+            ChannelItem.kind.in_(ITEM_KINDS),
+            ItemProgress.user_id.in_(enrolment.learner_ids(channel_id)),
+        )
+        .group_by(ItemProgress.user_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(per_learner.c.completed, func.count()).group_by(per_learner.c.completed)
+    ).all()
+    return int(required or 0), {int(completed): int(learners) for completed, learners in rows}
