@@ -333,7 +333,12 @@ def force_complete(
 
 
 def performance_rows(
-    session: Session, tenant: HasAccount, *, channel: Channel | None, user: User | None, limit: int | None = None
+    session: Session,
+    tenant: HasAccount,
+    *,
+    channel: Channel | None,
+    user: User | None,
+    limit: int | None = None,
 ) -> list[ExternalUserChannelPerformance]:
     """The performance rows of a channel's learners or of a user's channels, in their order; a
     channel's first ``limit`` learners are found first, so that only their tallies are read."""
