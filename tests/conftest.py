@@ -123,6 +123,8 @@ def settings_for(url: str, **overrides: Any) -> Settings:
         # whole run's anonymous calls, are off unless a test sets them (tests/test_rate_limits.py).
         "anonymous_rate_limit": 0,
         "pdf_rate_limit": 0,
+        # The webhook tests' receivers listen on 127.0.0.1; tests/webhooks/test_guard.py turns it off.
+        "webhook_allow_private_networks": True,
     }
     values.update(overrides)
     return Settings(**values)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
 from enabley.console import service as console_service
+from enabley.events import log as events_log
 from enabley.models import (
     Account,
     CatalogEntry,
@@ -34,6 +35,8 @@ from enabley.models import (
     UserPermission,
     UserProfile,
     UserSubAccount,
+    WebhookDelivery,
+    WebhookEndpoint,
     Workspace,
 )
 
@@ -217,5 +220,26 @@ def fill_account(db: Session, account: Account) -> None:
                 sub_account_id=sub.id,
             ),
         ]
+    )
+    events_log.emit(db, account.id, "user.created", {"identifier": "ana"})
+    endpoint = WebhookEndpoint(
+        account_id=account.id,
+        external_id="hook",
+        url="https://hooks.example.com/enabley",
+        event_types=["user.*"],
+        sealed_secret="sealed",
+    )
+    db.add(endpoint)
+    db.flush()
+    db.add(
+        WebhookDelivery(
+            account_id=account.id,
+            public_id=unique("dlv"),
+            endpoint_id=endpoint.id,
+            message_id=unique("evt"),
+            event_type="user.created",
+            payload="{}",
+            retry_until=FILLED_AT,
+        )
     )
     db.flush()

@@ -11,8 +11,9 @@ from enabley.accounts import service as accounts_service
 from enabley.db.base import Base
 from tests import factories
 
-GLOBAL_TABLES = {"server_secrets", "signing_keys"}
-"""The server's own rows, which belong to no account."""
+GLOBAL_TABLES = {"server_secrets", "signing_keys", "webhook_fanout"}
+"""The server's own rows, which belong to no account (the fan-out's place in the change log is
+the server's, across accounts)."""
 
 UNIQUE_OR_PRIMARY = (UniqueConstraint, PrimaryKeyConstraint)
 

@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     milliseconds of CPU); 0 turns the limit off."""
     pdf_rate_limit_burst: int = Field(20, ge=1)
 
+    webhook_allow_private_networks: bool = False
+    """Deliver webhooks to loopback, private, link-local and multicast addresses too (a receiver on
+    the same machine or network); off, such a URL is refused at creation and at each delivery."""
+    webhook_timeout_seconds: float = Field(15.0, gt=0)
+    """How long one webhook attempt may take, connection included, before it counts as failed."""
+    webhook_concurrency: int = Field(100, ge=1)
+    """Webhook attempts one worker process keeps in flight at once."""
+
     access_log: bool = True
     """One JSON line per request on stderr."""
 

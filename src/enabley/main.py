@@ -38,6 +38,7 @@ from enabley.security import KeyRing, TokenVerifier, ensure_server_keys
 from enabley.uploads.intake import UploadSlots
 from enabley.uploads.router import router as uploads_router
 from enabley.users.router import router as users_router
+from enabley.webhooks import admin_router as webhooks_admin
 from enabley.workspaces import admin_router as workspaces_admin
 
 DESCRIPTION = """
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         catalog_admin.router,
         performance_admin.router,
         certificates_admin.router,
+        webhooks_admin.router,
     ):
         app.include_router(router)
     install_console(app)

@@ -18,7 +18,7 @@ from enabley.db.base import Base
 from enabley.models import Channel, Entitlement, Group, Workspace
 
 # Tables that belong to the server rather than to an account.
-SERVER_TABLES = {"signing_keys", "server_secrets"}
+SERVER_TABLES = {"signing_keys", "server_secrets", "webhook_fanout"}
 
 
 def _key(row: Any) -> tuple[Any, ...]:

@@ -58,6 +58,7 @@ class Context:
     a_secret: str
     b_secret: str
     pdf: dict[str, str] = field(default_factory=dict)
+    delivery: str = ""
 
 
 Builder = Callable[[Context], list[Call]]
@@ -95,6 +96,7 @@ def _entitlements(method: str) -> Builder:
 
 ADMIN = "/api/admin/v1"
 CH = ADMIN + "/channels"
+HOOKS = ADMIN + "/webhooks"
 # (method, path) -> the calls B makes on A's identifiers (and A on its own), for every route.
 ROUTES: dict[tuple[str, str], Builder] = {
     # Admin API
@@ -182,6 +184,28 @@ ROUTES: dict[tuple[str, str], Builder] = {
     ],
     ("GET", ADMIN + "/workspaces"): lambda c: _get(ADMIN + "/workspaces", b=200),
     ("GET", ADMIN + "/workspaces/{identifier}"): lambda c: _get(f"{ADMIN}/workspaces/{c.ids.workspace}"),
+    ("PUT", HOOKS): lambda c: [
+        Call(
+            "PUT",
+            HOOKS,
+            json={"identifier": c.ids.webhook, "url": "https://bravo.example/", "description": BRAVO},
+            b=201,
+        )
+    ],
+    ("GET", HOOKS): lambda c: _get(HOOKS, b=200),
+    ("GET", HOOKS + "/{identifier}"): lambda c: _get(f"{HOOKS}/{c.ids.webhook}"),
+    ("DELETE", HOOKS + "/{identifier}"): lambda c: [Call("DELETE", f"{HOOKS}/{c.ids.webhook}")],
+    ("GET", HOOKS + "/{identifier}/deliveries"): lambda c: _get(f"{HOOKS}/{c.ids.webhook}/deliveries"),
+    ("POST", HOOKS + "/{identifier}/rotateSecret"): lambda c: [
+        Call("POST", f"{HOOKS}/{c.ids.webhook}/rotateSecret")
+    ],
+    ("POST", HOOKS + "/{identifier}/test"): lambda c: [Call("POST", f"{HOOKS}/{c.ids.webhook}/test", a=202)],
+    ("POST", HOOKS + "/{identifier}/replay"): lambda c: [
+        Call("POST", f"{HOOKS}/{c.ids.webhook}/replay", params={"since": "2020-01-01T00:00:00Z"}, a=202)
+    ],
+    ("POST", HOOKS + "/deliveries/{deliveryId}/retry"): lambda c: [
+        Call("POST", f"{HOOKS}/deliveries/{c.delivery}/retry", a=202)
+    ],
     # Authorization and certificates
     ("POST", "/api/v1/token"): lambda c: [
         Call(
@@ -473,7 +497,8 @@ def test_one_account_never_reaches_another(db, app_with):
     build_world(client, b.headers, SHARED.prefix, BRAVO, password=False)
     context = Context(A_ONLY, _a_keys(client, a.headers), a.key, a.secret, b.secret)
     context.pdf = _pdf_tokens(db, app_context, a, b, a_world.pdf_url)
-    shared = Context(SHARED, context.a_keys, a.key, a.secret, b.secret, context.pdf)
+    context.delivery = a_world.delivery_id
+    shared = Context(SHARED, context.a_keys, a.key, a.secret, b.secret, context.pdf, context.delivery)
     conn = db.connection()
     before = account_rows(conn, a.account.id)
     spanning = rows_spanning_accounts(conn)

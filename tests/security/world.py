@@ -36,6 +36,7 @@ class World:
     ids: Ids
     marker: str
     pdf_url: str
+    delivery_id: str = ""
 
 
 def hierarchy(marker: str) -> list[str]:
@@ -193,7 +194,15 @@ def build_world(
             },
         )
 
+    webhook = {
+        "identifier": ids.webhook,
+        "url": f"https://{marker.lower()}.example/hook",
+        "description": marker,
+    }
+    put("/api/admin/v1/webhooks", webhook)
+    delivery = _ok(client.post(f"/api/admin/v1/webhooks/{ids.webhook}/test", headers=headers), 202).json()
+
     states = _ok(client.get(f"/api/v1/certificates/users/{ids.user}", headers=headers)).json()
     [state] = [s for s in states if s["externalCertificateId"] == ids.certificate]
     assert state["state"] == "CERTIFIED", state
-    return World(ids=ids, marker=marker, pdf_url=state["pdfUrl"])
+    return World(ids=ids, marker=marker, pdf_url=state["pdfUrl"], delivery_id=delivery["id"])

@@ -34,6 +34,7 @@ keys_app = typer.Typer(cls=Group, help="Token signing keys.", no_args_is_help=Tr
 def register(app: typer.Typer) -> None:
     app.command(cls=Command)(serve)
     app.command(cls=Command)(demo)
+    app.command(cls=Command)(worker)
     app.add_typer(db_app, name="db")
     app.add_typer(accounts_app, name="accounts")
     app.add_typer(clients_app, name="clients")
@@ -119,15 +120,38 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="On SQLite, do not deliver webhooks from this process.")
+    ] = False,
 ) -> None:
-    """Migrate the schema to head, then serve the API."""
+    """Migrate the schema to head, then serve the API. On SQLite, the process also runs the
+    worker's tasks (webhook deliveries) unless --no-worker; on PostgreSQL, run `enabley worker`."""
+    from sqlalchemy.engine import make_url
+
     from enabley import migrate, server
+    from enabley.config import get_settings
+    from enabley.worker import process
 
     _check_port(host, port)
     migrate.upgrade()
     _ensure_keys()
+    settings = get_settings()
+    if not no_worker and make_url(settings.database_url).get_backend_name() == "sqlite":
+        process.start_in_background(settings)
     typer.echo(f"enabley serving on http://{host}:{port} (docs at /docs)", err=True)
     server.run(host=host, port=port, workers=workers)
+
+
+@one_line_errors
+@needs_schema
+def worker() -> None:
+    """Deliver webhooks and run the periodic tasks until stopped (Ctrl-C, SIGTERM). Run as many
+    as you like on PostgreSQL; on SQLite, `enabley serve` runs one already."""
+    from enabley.config import get_settings
+    from enabley.worker import process
+
+    typer.echo("enabley worker running", err=True)
+    process.run(get_settings())
 
 
 def _check_port(host: str, port: int) -> None:

@@ -5,6 +5,7 @@ from enabley.models.catalog import CatalogEntry
 from enabley.models.certificate import Certificate, CertificateCourse, UserCertificate
 from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUser, ItemProgress
 from enabley.models.console import ConsoleSession, ConsoleUser
+from enabley.models.event import Event
 from enabley.models.org import Group, Profile, UserGroup, UserProfile, Workspace
 from enabley.models.user import (
     Entitlement,
@@ -14,6 +15,7 @@ from enabley.models.user import (
     UserSubAccount,
     UserTally,
 )
+from enabley.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookFanout
 
 __all__ = [
     "Account",
@@ -28,6 +30,7 @@ __all__ = [
     "ConsoleSession",
     "ConsoleUser",
     "Entitlement",
+    "Event",
     "Group",
     "ItemProgress",
     "Profile",
@@ -42,5 +45,8 @@ __all__ = [
     "UserProfile",
     "UserSubAccount",
     "UserTally",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookFanout",
     "Workspace",
 ]

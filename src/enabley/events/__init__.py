@@ -1,0 +1,1 @@
+"""The change log, the change feed and the events time makes (certificates expiring)."""

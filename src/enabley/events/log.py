@@ -1,0 +1,134 @@
+"""The change log: writing events in the change's transaction, numbering them once committed, and
+forgetting them after the retention period (docs/decisions/0009-change-log.md)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert, select, text
+from sqlalchemy.orm import Session
+
+from enabley.db.bulk import BulkCopy, BulkInsert, Direct, copies
+from enabley.db.columns import utcnow
+from enabley.db.engine import WRITE_OPTION
+from enabley.models import Event
+
+EVENTS: Table = Event.__table__  # type: ignore[assignment]
+EMITTED_KEYS = ("event_id", "type", "occurred_at", "data", "account_id")
+SEQUENCE_BATCH = 10_000
+PURGE_BATCH = 10_000
+SEQUENCER_LOCK = 0x656E61626C6579  # any constant: the advisory lock every sequencer takes
+
+# The waiting events, numbered after the highest position given (the unique index on position finds
+# it at once); SQLite's writer (BEGIN IMMEDIATE) or PostgreSQL's advisory lock keeps it the highest.
+NUMBER_WAITING = text(
+    "UPDATE events SET position = waiting.last + waiting.n "
+    "FROM (SELECT id, row_number() OVER (ORDER BY id) AS n, "
+    "(SELECT coalesce(max(position), 0) FROM events) AS last "
+    "FROM events WHERE position IS NULL ORDER BY id LIMIT :limit) AS waiting "
+    "WHERE events.id = waiting.id"
+)
+
+_insert_rows = BulkInsert(EVENTS, EMITTED_KEYS)
+_copy_rows = BulkCopy(EVENTS, EMITTED_KEYS)
+
+
+def new_event_id() -> str:
+    """``evt_`` then 12 hex digits of milliseconds and 20 of randomness: unique, unguessable, and
+    sorted by creation time like the link ids of models/identity.py."""
+    return f"evt_{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
+
+
+def emit(session: Session, account_id: int, type: str, data: dict[str, Any]) -> None:
+    """Record that ``type`` happened to ``data`` in ``account_id``, in the session's transaction:
+    kept if and only if the change it describes is."""
+    session.execute(
+        insert(Event).values(
+            event_id=new_event_id(), type=type, occurred_at=utcnow(), data=data, account_id=account_id
+        )
+    )
+
+
+def emit_many(target: Session | Connection | Direct, rows: Iterable[tuple[int, str, dict[str, Any]]]) -> int:
+    """``emit`` for many events at once (the bulk upload): rows of ``(account_id, type, data)``,
+    written by COPY on PostgreSQL and multi-row INSERTs on SQLite. Answers how many were written."""
+    if isinstance(target, Connection):
+        target = Direct(target.dialect, target.connection.driver_connection)
+    now = utcnow()
+    batch = [(new_event_id(), type_, now, data, account_id) for account_id, type_, data in rows]
+    if not batch:
+        return 0
+    if copies(target):
+        _copy_rows.run(target, batch)
+    else:
+        _insert_rows.run(target, batch)
+    return len(batch)
+
+
+def sequence(connection: Connection) -> int:
+    """Number the committed events that have no position yet, after every position given so far;
+    answers how many. Commits its own short transactions.
+
+    A transaction sees only committed rows, and sequencers take turns (an advisory lock on
+    PostgreSQL, the single writer on SQLite): an event gets a position above every position any
+    reader can have seen, so a reader that follows positions never misses one committed late.
+    """
+    total = 0
+    while True:
+        with connection.execution_options(**{WRITE_OPTION: True}).begin():
+            numbered = number_waiting(connection)
+        total += numbered
+        if numbered < SEQUENCE_BATCH:
+            return total
+
+
+def number_waiting(connection: Connection, limit: int = SEQUENCE_BATCH) -> int:
+    """Number up to ``limit`` committed events without a position, in the caller's transaction,
+    which must be able to write; answers how many. The lock it takes lasts until that
+    transaction ends."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEQUENCER_LOCK})
+    # Within one transaction, the events of one change keep the order they were written in.
+    result = connection.execute(NUMBER_WAITING, {"limit": limit})
+    return int(result.rowcount)
+
+
+def purge(connection: Connection, now: datetime, retention_days: int) -> int:
+    """Forget the events older than ``retention_days``; answers how many. Commits its own short
+    transactions.
+
+    Only a prefix of the feed goes, in position order, stopping at the first event still young
+    enough (a late commit can put an older event after a younger one): so an event a cursor names
+    still exists exactly when nothing after it was forgotten. The last numbered event is always
+    kept, so positions never start again from the beginning.
+    """
+    cutoff = now - timedelta(days=retention_days)
+    total = 0
+    while True:
+        with connection.begin():
+            removed = _purge_batch(connection, cutoff)
+        total += removed
+        if removed < PURGE_BATCH:
+            return total
+
+
+def _purge_batch(connection: Connection, cutoff: datetime) -> int:
+    oldest = connection.execute(
+        select(Event.position, Event.occurred_at)
+        .where(Event.position.is_not(None))
+        .order_by(Event.position)
+        .limit(PURGE_BATCH + 1)
+    ).all()
+    through = None
+    for position, occurred_at in oldest[:-1]:  # never the newest of all
+        if occurred_at >= cutoff:
+            break
+        through = position
+    if through is None:
+        return 0
+    result = connection.execute(EVENTS.delete().where(Event.position.is_not(None), Event.position <= through))
+    return int(result.rowcount)

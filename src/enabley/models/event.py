@@ -1,0 +1,41 @@
+"""The change log: one row per change an integrator can learn about (docs/decisions/0009-change-log.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from enabley.db.base import Base, TenantOwned
+from enabley.models.identity import NEVER_REUSED_IDS
+
+EVENT_ID_LENGTH = 40
+EVENT_TYPE_LENGTH = 64
+
+
+class Event(TenantOwned, Base):
+    """A change, written in the transaction that made it; numbered (``position``) only after that
+    transaction committed, in the order changes became visible, which is the feed's order. ``id``
+    is the order of insertion only: a transaction that inserts first may commit last."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_account_id_position", "account_id", "position"),
+        # What the sequencer looks for: the few rows not numbered yet, without scanning the log.
+        Index(
+            "ix_events_unsequenced",
+            "id",
+            postgresql_where=text("position IS NULL"),
+            sqlite_where=text("position IS NULL"),
+        ),
+        NEVER_REUSED_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(EVENT_ID_LENGTH), unique=True)
+    type: Mapped[str] = mapped_column(String(EVENT_TYPE_LENGTH))
+    occurred_at: Mapped[datetime]
+    data: Mapped[dict[str, Any]]
+    position: Mapped[int | None] = mapped_column(BigInteger, unique=True)

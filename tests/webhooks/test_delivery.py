@@ -1,0 +1,262 @@
+"""Deliveries to a loopback receiver, each verified with the ``standardwebhooks`` library; the
+worker's clock is set by the test, so retries days apart take no time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from standardwebhooks import WebhookVerificationError
+
+from enabley.db.columns import utcnow
+from enabley.events import log
+from enabley.models import WebhookDelivery, WebhookEndpoint
+from tests.webhooks.conftest import HOOKS, put_hook
+from tests.webhooks.receiver import Reply
+
+
+def deliveries(client, headers, identifier="crm"):
+    return client.get(f"{HOOKS}/{identifier}/deliveries", headers=headers).json()["items"]
+
+
+def emit(db, account, type_, **data):
+    log.emit(db, account.id, type_, data)
+    db.flush()
+
+
+def test_a_test_event_is_delivered_signed(client, headers, receiver, driver):
+    secret = put_hook(client, headers, receiver.url, eventTypes=["user.created"])["secret"]
+    queued = client.post(f"{HOOKS}/crm/test", headers=headers)
+    assert queued.status_code == 202 and queued.json()["status"] == "pending"
+    driver().run()
+    [got] = receiver.received
+    payload = got.verify(secret)
+    assert payload["type"] == "webhook.test" and payload["data"] == {"webhook": "crm"}
+    assert got.id == payload["id"] == queued.json()["eventId"]
+    assert got.headers["content-type"] == "application/json"
+    [delivery] = deliveries(client, headers)
+    assert delivery["status"] == "delivered" and delivery["attempts"] == 1
+    assert delivery["lastStatusCode"] == 200 and delivery["nextAttempt"] is None and delivery["delivered"]
+
+
+def test_a_wrong_secret_does_not_verify(client, headers, receiver, driver):
+    put_hook(client, headers, receiver.url)
+    client.post(f"{HOOKS}/crm/test", headers=headers)
+    driver().run()
+    with pytest.raises(WebhookVerificationError):
+        receiver.received[0].verify("whsec_" + "A" * 32)
+
+
+def test_events_go_to_the_endpoints_whose_types_match(client, headers, account, db, receiver, driver):
+    users = put_hook(client, headers, receiver.url + "/users", identifier="users", eventTypes=["user.*"])
+    put_hook(client, headers, receiver.url + "/groups", identifier="groups", eventTypes=["group.deleted"])
+    emit(db, account, "user.created", identifier="ana")
+    emit(db, account, "group.created", identifier="g1")
+    emit(db, account, "user.deleted", identifier="ana")
+    driver().run()
+    assert [r.path for r in receiver.received] == ["/hook/users", "/hook/users"]
+    payloads = [r.verify(users["secret"]) for r in receiver.received]
+    assert [(p["type"], p["data"]) for p in payloads] == [
+        ("user.created", {"identifier": "ana"}),
+        ("user.deleted", {"identifier": "ana"}),
+    ]
+    assert all(p["id"].startswith("evt_") and p["timestamp"].endswith("Z") for p in payloads)
+    assert deliveries(client, headers, "groups") == []
+
+
+def test_failures_are_retried_with_growing_waits_then_delivered(
+    client, headers, account, db, receiver, driver
+):
+    secret = put_hook(client, headers, receiver.url)["secret"]
+    receiver.reply = lambda r: Reply(500)
+    emit(db, account, "user.created", identifier="ana")
+    worker = driver()
+    now = utcnow()
+    worker.run(now)
+    [first] = deliveries(client, headers)
+    assert (first["status"], first["attempts"], first["lastStatusCode"]) == ("pending", 1, 500)
+    assert "answered 500" in first["lastError"]
+    waits = []
+    for _ in range(4):
+        due = db.scalar(select(WebhookDelivery.next_attempt_at))
+        waits.append(due - now)
+        worker.run(due - timedelta(milliseconds=1))
+        assert len(receiver.received) == len(waits), "not attempted before it is due"
+        now = due
+        worker.run(now)
+    assert waits[0] >= timedelta(seconds=2) and waits[-1] > waits[0] * 3, waits
+    receiver.reply = lambda r: Reply(204)
+    worker.run(db.scalar(select(WebhookDelivery.next_attempt_at)))
+    [delivery] = deliveries(client, headers)
+    assert (delivery["status"], delivery["attempts"], delivery["lastStatusCode"]) == ("delivered", 6, 204)
+    assert len({r.id for r in receiver.received}) == 1, "one webhook-id on every attempt"
+    for got in receiver.received:
+        got.verify(secret)
+
+
+def test_retry_after_is_honoured(client, headers, receiver, driver, db):
+    put_hook(client, headers, receiver.url)
+    for status in (429, 503):
+        receiver.reply = lambda r, status=status: Reply(status, (("Retry-After", "120"),))
+        client.post(f"{HOOKS}/crm/test", headers=headers)
+        now = utcnow()
+        driver().run(now)
+        due = db.scalar(select(WebhookDelivery.next_attempt_at).order_by(WebhookDelivery.id.desc()).limit(1))
+        assert due == now + timedelta(seconds=120), status
+
+
+def test_gone_disables_the_endpoint(client, headers, account, db, receiver, driver):
+    put_hook(client, headers, receiver.url)
+    receiver.reply = lambda r: Reply(410)
+    client.post(f"{HOOKS}/crm/test", headers=headers)
+    worker = driver()
+    worker.run()
+    [delivery] = deliveries(client, headers)
+    assert delivery["status"] == "failed" and delivery["lastStatusCode"] == 410
+    endpoint = client.get(f"{HOOKS}/crm", headers=headers).json()
+    assert endpoint["enabled"] is False and "410" in endpoint["disabledReason"]
+    receiver.reply = lambda r: Reply(200)
+    emit(db, account, "user.created", identifier="ana")
+    client.post(f"{HOOKS}/crm/test", headers=headers)
+    worker.run(utcnow() + timedelta(days=1))
+    assert len(receiver.received) == 1, "a disabled endpoint is sent nothing"
+    put_hook(client, headers, receiver.url)  # enabled again by its owner
+    assert client.get(f"{HOOKS}/crm", headers=headers).json()["disabledReason"] is None
+    worker.run()
+    assert len(receiver.received) == 2, "enabled again, what is queued and due goes"
+
+
+def test_a_timeout_counts_as_a_failure(client, headers, receiver, driver):
+    put_hook(client, headers, receiver.url)
+    receiver.reply = lambda r: Reply(200, delay=1.0)
+    client.post(f"{HOOKS}/crm/test", headers=headers)
+    driver(webhook_timeout_seconds=0.2).run()
+    [delivery] = deliveries(client, headers)
+    assert delivery["status"] == "pending" and delivery["lastStatusCode"] is None
+    assert "no answer within 0.2 s" in delivery["lastError"]
+
+
+def test_a_refused_connection_is_retried(client, headers, receiver, driver):
+    url = receiver.url
+    receiver.server.server_close()  # nothing listens there any more
+    put_hook(client, headers, url)
+    client.post(f"{HOOKS}/crm/test", headers=headers)
+    driver().run()
+    [delivery] = deliveries(client, headers)
+    assert delivery["status"] == "pending" and "Connect" in delivery["lastError"]
+
+
+def test_redirects_are_not_followed(client, headers, receiver, driver):
+    put_hook(client, headers, receiver.url)
+    receiver.reply = lambda r: Reply(302, (("Location", receiver.url + "/elsewhere"),))
+    client.post(f"{HOOKS}/crm/test", headers=headers)
+    driver().run()
+    assert [r.path for r in receiver.received] == ["/hook"]
+    assert deliveries(client, headers)[0]["lastStatusCode"] == 302
+
+
+def test_after_three_days_a_delivery_fails(client, headers, receiver, driver, db):
+    put_hook(client, headers, receiver.url)
+    receiver.reply = lambda r: Reply(500)
+    client.post(f"{HOOKS}/crm/test", headers=headers)
+    worker = driver()
+    now = utcnow()
+    worker.run(now)
+    while (due := db.scalar(select(WebhookDelivery.next_attempt_at))) is not None and len(
+        receiver.received
+    ) < 40:
+        db.expire_all()
+        if deliveries(client, headers)[0]["status"] != "pending":
+            break
+        worker.run(due)
+    [delivery] = deliveries(client, headers)
+    assert delivery["status"] == "failed" and delivery["nextAttempt"] is None
+    assert 10 <= delivery["attempts"] <= 30
+    last = db.scalar(select(WebhookDelivery.last_attempt_at))
+    assert timedelta(days=2) < last - now <= timedelta(days=3)
+
+
+def test_five_days_without_a_success_disable_the_endpoint(client, headers, receiver, driver, db):
+    put_hook(client, headers, receiver.url)
+    receiver.reply = lambda r: Reply(500)
+    worker = driver()
+    now = utcnow()
+    for day in range(6):
+        client.post(f"{HOOKS}/crm/test", headers=headers)
+        worker.run(now + timedelta(days=day, seconds=1))
+    endpoint = client.get(f"{HOOKS}/crm", headers=headers).json()
+    assert endpoint["enabled"] is False and "5 days" in endpoint["disabledReason"]
+
+
+def test_a_success_resets_the_failure_streak(client, headers, receiver, driver, db):
+    put_hook(client, headers, receiver.url)
+    worker = driver()
+    now = utcnow()
+    for day, status in enumerate((500, 500, 200, 500, 500, 500)):
+        receiver.reply = lambda r, status=status: Reply(status)
+        client.post(f"{HOOKS}/crm/test", headers=headers)
+        worker.run(now + timedelta(days=day, seconds=1))
+    assert client.get(f"{HOOKS}/crm", headers=headers).json()["enabled"] is True
+    assert db.scalar(select(WebhookEndpoint.failing_since)) is not None
+
+
+def test_during_rotation_both_secrets_verify(client, headers, receiver, driver):
+    old = put_hook(client, headers, receiver.url)["secret"]
+    new = client.post(f"{HOOKS}/crm/rotateSecret", headers=headers).json()["secret"]
+    client.post(f"{HOOKS}/crm/test", headers=headers)
+    worker = driver()
+    worker.run()
+    got = receiver.received[-1]
+    assert len(got.headers["webhook-signature"].split(" ")) == 2
+    got.verify(old)
+    got.verify(new)
+    client.post(f"{HOOKS}/crm/test", headers=headers)
+    worker.run(utcnow() + timedelta(hours=24, seconds=1))
+    got = receiver.received[-1]
+    assert len(got.headers["webhook-signature"].split(" ")) == 1
+    got.verify(new)
+    with pytest.raises(WebhookVerificationError):
+        got.verify(old)
+
+
+def test_replay_sends_the_matching_events_again(client, headers, account, db, receiver, driver):
+    secret = put_hook(client, headers, receiver.url, eventTypes=["user.*"])["secret"]
+    start = utcnow()
+    for type_ in ("user.created", "group.created", "user.updated"):
+        emit(db, account, type_, identifier="x")
+    worker = driver()
+    worker.run()
+    assert len(receiver.received) == 2
+    replay = client.post(
+        f"{HOOKS}/crm/replay", params={"since": start.isoformat().replace("+00:00", "Z")}, headers=headers
+    )
+    assert replay.status_code == 202 and replay.json()["queued"] == 2
+    worker.run()
+    ids = [r.id for r in receiver.received]
+    assert len(ids) == 4 and sorted(ids[2:]) == sorted(ids[:2]), "the same events, under their own ids"
+    assert sorted(r.verify(secret)["type"] for r in receiver.received[2:]) == ["user.created", "user.updated"]
+    later = client.post(
+        f"{HOOKS}/crm/replay",
+        params={"since": (utcnow() + timedelta(minutes=1)).isoformat()},
+        headers=headers,
+    )
+    assert later.json()["queued"] == 0
+
+
+def test_a_failed_delivery_can_be_retried_by_hand(client, headers, receiver, driver):
+    put_hook(client, headers, receiver.url)
+    receiver.reply = lambda r: Reply(410)
+    client.post(f"{HOOKS}/crm/test", headers=headers)
+    worker = driver()
+    worker.run()
+    [failed] = deliveries(client, headers)
+    assert failed["status"] == "failed"
+    receiver.reply = lambda r: Reply(200)
+    put_hook(client, headers, receiver.url)
+    retried = client.post(f"{HOOKS}/deliveries/{failed['id']}/retry", headers=headers)
+    assert retried.status_code == 202 and retried.json()["status"] == "pending"
+    worker.run()
+    [delivered] = deliveries(client, headers)
+    assert delivered["status"] == "delivered" and delivered["attempts"] == 2
+    assert client.post(f"{HOOKS}/deliveries/dlv_nope/retry", headers=headers).status_code == 404
