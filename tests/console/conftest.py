@@ -53,3 +53,42 @@ def sign_in(db: Session, browser: TestClient) -> Callable[..., str]:
         return csrf_of(browser.get("/console").text)
 
     return login
+
+
+def make_webhook(db: Session, account: Any, identifier: str = "hook") -> Any:
+    from enabley.models import WebhookEndpoint
+
+    endpoint = WebhookEndpoint(
+        account_id=account.id,
+        external_id=identifier,
+        url="https://hooks.example.com/enabley",
+        event_types=["user.*"],
+        sealed_secret="sealed",
+    )
+    db.add(endpoint)
+    db.flush()
+    return endpoint
+
+
+def make_delivery(db: Session, endpoint: Any, public_id: str, status: str) -> Any:
+    from datetime import UTC, datetime
+
+    from enabley.models import WebhookDelivery
+
+    now = datetime.now(UTC)
+    delivery = WebhookDelivery(
+        account_id=endpoint.account_id,
+        public_id=public_id,
+        endpoint_id=endpoint.id,
+        message_id=f"evt_{public_id}",
+        event_type="user.created",
+        payload="{}",
+        status=status,
+        attempts=3 if status == "failed" else 1,
+        last_status_code=500 if status == "failed" else 200,
+        next_attempt_at=now,
+        retry_until=now,
+    )
+    db.add(delivery)
+    db.flush()
+    return delivery

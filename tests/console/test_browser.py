@@ -31,6 +31,7 @@ from enabley.models import ItemProgress
 from enabley.security import ensure_server_keys
 from tests import factories
 from tests.conftest import settings_for
+from tests.console.conftest import make_delivery, make_webhook
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -100,6 +101,9 @@ def _seed(db: Database) -> dict[str, str]:
                 updated_at=done,
             )
         )
+        hook = make_webhook(s, acme, "crm")
+        make_delivery(s, hook, "dlv_ok", "delivered")
+        make_delivery(s, hook, "dlv_down", "failed")
         key, secret = factories.make_client(s, acme)
         _u, password = console_service.create_user(s, "acme", "manager@acme.test", None)
         rival = factories.make_account(s, "rival")
@@ -241,6 +245,24 @@ def test_sign_in_see_every_page_with_the_api_numbers_and_sign_out(page, served):
     page.wait_for_url("**/console/login")
     page.goto("/console/channels")
     assert "/console/login" in page.url, "signed out on the server: the pages send back to the login"
+
+
+def test_a_failed_delivery_is_retried_from_the_webhooks_page(page, served):
+    sign_in(page, served.email, served.password)
+    assert page.locator("#deliveries-failed").inner_text() == "1"
+    page.get_by_role("link", name="Webhooks", exact=True).click()
+    assert page.locator("#endpoints td.failed").inner_text() == "1"
+    check_page(page, "webhooks")
+    page.get_by_role("link", name="crm").click()
+    row = page.locator('tr[data-delivery="dlv_down"]')
+    assert row.locator(".status").inner_text() == "failed"
+    row.get_by_role("button", name="Retry delivery dlv_down").click()
+    page.wait_for_url("**retried=dlv_down")
+    assert page.get_by_role("status").inner_text() == "Delivery dlv_down is queued again."
+    assert page.locator('tr[data-delivery="dlv_down"] .status').inner_text() == "pending"
+    api = served.api.get("/api/admin/v1/webhooks/crm/deliveries").json()["items"]
+    assert {d["id"]: d["status"] for d in api} == {"dlv_ok": "delivered", "dlv_down": "pending"}
+    check_page(page, "webhook")
 
 
 def test_a_post_without_the_csrf_token_is_refused(page, served):

@@ -22,6 +22,7 @@ NAV = (
     ("overview", "/console", "Overview"),
     ("organisation", "/console/organisation", "Organisation"),
     ("channels", "/console/channels", "Channels"),
+    ("webhooks", "/console/webhooks", "Webhooks"),
 )
 
 

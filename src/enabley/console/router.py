@@ -3,57 +3,32 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from typing import Concatenate, ParamSpec, TypeVar
 from urllib.parse import unquote
 
 import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
-from enabley.console import charts, queries, service
+from enabley.console import charts, queries, service, webhooks
 from enabley.console.auth import (
     COOKIE,
     CSRF_FIELD,
     LOGIN_COOKIE,
     ChangingConsole,
-    Console,
-    ConsoleTenant,
     CurrentConsole,
-    SignInRequired,
     read_form,
     tokens_match,
 )
+from enabley.console.door import read
 from enabley.console.render import PageError, page, secure_cookies
 from enabley.deps import AppContext
-from enabley.errors import AccessDenied, AppError
 from enabley.ratelimit import client_address
 from enabley.users.schemas import UserQuery
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
-P = ParamSpec("P")
-T = TypeVar("T")
 USER_FILTERS = ("emailSubstring", "firstNameSubstring", "lastNameSubstring", "usernameSubstring")
-
-
-async def read(
-    console: Console,
-    work: Callable[Concatenate[Session, ConsoleTenant, P], T],
-    *args: P.args,
-    **kwargs: P.kwargs,
-) -> T:
-    """``work`` through the console user's tenant; a service's refusal becomes the page's."""
-    try:
-        return await console.tenant.read(work, *args, **kwargs)  # type: ignore[arg-type]
-    except AccessDenied:
-        raise SignInRequired() from None
-    except AppError as exc:
-        if exc.status_code in (400, 404, 409):
-            raise PageError(exc.status_code, exc.description) from exc
-        raise
 
 
 @router.get("/login")
@@ -152,7 +127,8 @@ def _close(context: AppContext, token: str) -> None:
 @router.get("")
 async def overview(request: Request, console: CurrentConsole) -> HTMLResponse:
     totals = await read(console, queries.totals)
-    return page(request, console, "overview.html", active="overview", totals=totals)
+    health = None if console.tenant.sub_account_name else await read(console, webhooks.delivery_health)
+    return page(request, console, "overview.html", active="overview", totals=totals, health=health)
 
 
 @router.get("/organisation")
