@@ -7,6 +7,8 @@ from typer.testing import CliRunner
 
 from enabley.cli import app, remote
 from enabley.client import InvalidRequest
+from enabley.db.columns import utcnow
+from enabley.uploads import jobs
 
 GROUPS = "identifier,name,parentIdentifier,subAccountName\nemea,EMEA,,EU\niberia,Iberia,emea,EU\n"
 USERS = "identifier,email,firstName,subAccountName,groups\nana,ana@example.com,Ana,EU,iberia\n"
@@ -63,5 +65,61 @@ def test_remote_upload_against_the_application(client, credentials, tmp_path):
     assert done.exit_code == 0, done.output
     assert "Files processed: 2" in done.stdout
     assert ["│", "groups", "│", "2", "│", "0", "│", "0", "│"] in [
+        line.split() for line in done.stdout.splitlines()
+    ]
+
+
+def test_upload_as_a_job_answers_what_the_upload_answers(sdk, context):
+    job = sdk.uploads.submit([("groups.csv", GROUPS), ("users.csv", USERS)])
+    assert (job.status, sdk.uploads.job(job.job_id).status) == ("queued", "queued")
+    assert jobs.run_upload_jobs(context, utcnow()) == 1
+    result = sdk.uploads.wait(job.job_id)
+    assert result.created.by_kind() == {"groups": 2, "users": 1}
+    assert sdk.uploads.job(job.job_id).progress.done == 3
+
+
+def test_a_refused_job_raises_what_the_upload_raises(sdk, context):
+    job = sdk.uploads.submit([("users.csv", "identifier,email\nbo,not-an-email\n")])
+    jobs.run_upload_jobs(context, utcnow())
+    with pytest.raises(InvalidRequest) as caught:
+        sdk.uploads.wait(job.job_id)
+    assert [(e.file, e.line, e.column) for e in caught.value.errors] == [("users.csv", 2, "email")]
+
+
+def test_validate_writes_nothing(sdk):
+    assert sdk.uploads.validate([("groups.csv", GROUPS)]).created.by_kind() == {"groups": 2, "users": 0}
+    assert sdk.groups.list() == []
+
+
+def test_remote_upload_async_polls_the_job_then_prints_the_summary(client, credentials, context, tmp_path):
+    (tmp_path / "groups.csv").write_text(GROUPS)
+    (tmp_path / "users.csv").write_text(USERS)
+    env = {
+        "ENABLEY_URL": "http://testserver",
+        "ENABLEY_CLIENT_KEY": credentials[0],
+        "ENABLEY_SECRET": credentials[1],
+    }
+    polls: list[float] = []
+
+    def worker_runs(seconds: float) -> None:
+        # Where the CLI waits between two polls, a worker runs the job.
+        polls.append(seconds)
+        jobs.run_upload_jobs(context, utcnow())
+
+    paths = [str(tmp_path / "groups.csv"), str(tmp_path / "users.csv")]
+    with remote.send_through(client, sleep=worker_runs):
+        checked = CliRunner().invoke(app, ["remote", "upload", "--async", "--validate-only", *paths], env=env)
+        done = CliRunner().invoke(
+            app, ["remote", "upload", "--async", "--poll-every", "0.5", *paths], env=env
+        )
+    assert checked.exit_code == 0, checked.output
+    assert "nothing was written" in checked.stdout
+    assert done.exit_code == 0, done.output
+    assert polls == [1.0, 0.5]
+    assert "Files processed: 2" in done.stdout
+    assert ["│", "groups", "│", "2", "│", "0", "│", "0", "│"] in [
+        line.split() for line in done.stdout.splitlines()
+    ]
+    assert ["│", "users", "│", "1", "│", "0", "│", "0", "│"] in [
         line.split() for line in done.stdout.splitlines()
     ]

@@ -59,6 +59,8 @@ class Context:
     b_secret: str
     pdf: dict[str, str] = field(default_factory=dict)
     delivery: str = ""
+    upload_job: str = ""
+    """The jobId of an upload A sent with async=true."""
 
 
 Builder = Callable[[Context], list[Call]]
@@ -402,7 +404,23 @@ ROUTES: dict[tuple[str, str], Builder] = {
             json=_upload(f"identifier,firstName\n{c.ids.user},{BRAVO}\n"),
             b=200,
         ),
+        Call(
+            "POST",
+            "/api/v1/uploads/org",
+            params={"validateOnly": "true"},
+            json=_upload(f"identifier,groups\n{c.ids.user},{c.ids.group}\n"),
+            b=400,
+        ),
+        Call(
+            "POST",
+            "/api/v1/uploads/org",
+            params={"async": "true"},
+            json=_upload(f"identifier,firstName\n{c.ids.user},{BRAVO}\n"),
+            b=202,
+            a=202,
+        ),
     ],
+    ("GET", "/api/v1/uploads/org/jobs/{jobId}"): lambda c: _get(f"/api/v1/uploads/org/jobs/{c.upload_job}"),
     # Documentation, probes and metrics: no account data at all
     **{
         ("GET", path): (lambda p: lambda c: _get(p, b=200))(path)
@@ -432,6 +450,15 @@ def _a_keys(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
         assert body["paginationKey"], (path, body)
         keys[path] = body["paginationKey"]
     return keys
+
+
+def _upload_job(client: TestClient, headers: dict[str, str]) -> str:
+    csv = f"identifier,firstName\n{A_ONLY.user},{ALPHA}\n"
+    response = client.post(
+        "/api/v1/uploads/org", params={"async": "true"}, json=_upload(csv), headers=headers
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["jobId"])
 
 
 def _link_id(db, model: Any, account_id: int, external_id: str) -> str:
@@ -498,7 +525,17 @@ def test_one_account_never_reaches_another(db, app_with):
     context = Context(A_ONLY, _a_keys(client, a.headers), a.key, a.secret, b.secret)
     context.pdf = _pdf_tokens(db, app_context, a, b, a_world.pdf_url)
     context.delivery = a_world.delivery_id
-    shared = Context(SHARED, context.a_keys, a.key, a.secret, b.secret, context.pdf, context.delivery)
+    context.upload_job = _upload_job(client, a.headers)
+    shared = Context(
+        SHARED,
+        context.a_keys,
+        a.key,
+        a.secret,
+        b.secret,
+        context.pdf,
+        delivery=context.delivery,
+        upload_job=context.upload_job,
+    )
     conn = db.connection()
     before = account_rows(conn, a.account.id)
     spanning = rows_spanning_accounts(conn)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         InvalidRequest,
         OrgBulkDataRequest,
         Page,
+        UploadJob,
     )
 
 # The SDK, httpx and rich are imported by the commands that run: `--help` loads none of them.
@@ -243,6 +244,20 @@ def upload(
     files: Annotated[
         list[Path], typer.Argument(exists=True, dir_okay=False, readable=True, help="groups.csv, users.csv")
     ],
+    run_async: Annotated[
+        bool,
+        typer.Option(
+            "--async",
+            help="Send the files as a job (async=true), show its progress while it runs, then what changed",
+        ),
+    ] = False,
+    validate_only: Annotated[
+        bool,
+        typer.Option("--validate-only", help="Check every row and print what would change; write nothing"),
+    ] = False,
+    poll_every: Annotated[
+        float, typer.Option("--poll-every", min=0.05, help="Seconds between two reads of a job's status")
+    ] = 1.0,
     url: Url = None,
     client_key: ClientKey = None,
     secret: Secret = None,
@@ -266,12 +281,34 @@ def upload(
                 progress.update(sending, description="processing")
 
         try:
-            result = client.uploads.org(payload, progress=sent)
+            if run_async:
+                job = client.uploads.submit(payload, validate_only=validate_only, progress=sent)
+                progress.update(sending, visible=False)
+                result = _follow(client, job.job_id, poll_every)
+            elif validate_only:
+                result = client.uploads.validate(payload, progress=sent)
+            else:
+                result = client.uploads.org(payload, progress=sent)
         except InvalidRequest as exc:
             progress.stop()
             _print_rejection(exc)
             raise fail(f"upload refused: {exc.error_description}") from None
     _print_summary(result)
+    if validate_only:
+        typer.echo("Checked only (--validate-only): nothing was written.")
+
+
+def _follow(client: Client, job_id: str, poll_every: float) -> ExternalOrgBulkUploadResponse:
+    """Wait for the upload job, a bar of its rows checked on stderr (on a terminal)."""
+    from rich.progress import BarColumn, MofNCompleteColumn
+
+    with _progress(stderr(), BarColumn(), MofNCompleteColumn()) as bar:
+        task = bar.add_task("queued", total=None)
+
+        def watch(job: UploadJob) -> None:
+            bar.update(task, description=job.status, completed=job.progress.done, total=job.progress.total)
+
+        return client.uploads.wait(job_id, poll_every=poll_every, watch=watch)
 
 
 # -- export -------------------------------------------------------------------------------------------

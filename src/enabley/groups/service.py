@@ -68,6 +68,12 @@ def lock_account(session: Session, tenant: HasAccount) -> list[str]:
     return list(hierarchy)
 
 
+def account_hierarchy(session: Session, tenant: HasAccount) -> list[str]:
+    """The account's hierarchy of group types, read without a lock."""
+    hierarchy = session.execute(select(Account.hierarchy).where(Account.id == tenant.account_id)).scalar_one()
+    return list(hierarchy)
+
+
 def require_group(session: Session, tenant: HasAccount, identifier: str) -> Group:
     """The tenant's group with this identifier; 404 otherwise. A write keeps it locked (``db.locked``)."""
     group = session.scalar(locked(session, owned(Group, tenant).where(Group.external_id == identifier)))

@@ -7,6 +7,7 @@ from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUs
 from enabley.models.console import ConsoleSession, ConsoleUser
 from enabley.models.event import Event
 from enabley.models.org import Group, Profile, UserGroup, UserProfile, Workspace
+from enabley.models.upload import UploadJob, UploadJobPart
 from enabley.models.user import (
     Entitlement,
     SubAccountTally,
@@ -38,6 +39,8 @@ __all__ = [
     "SigningKey",
     "SubAccount",
     "SubAccountTally",
+    "UploadJob",
+    "UploadJobPart",
     "User",
     "UserCertificate",
     "UserGroup",

@@ -8,7 +8,7 @@ first one parsed.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO
 
 from enabley.uploads.body import Text
@@ -24,6 +24,10 @@ def _lines(stream: IO[str]) -> Iterator[str]:
         yield from stream
 
 
+COUNT_EVERY = 500
+"""Rows between two calls of a file's ``counter``."""
+
+
 class CsvFile:
     """One uploaded file. ``line`` numbers are where a row starts (the header is line 1), so a
     quoted value that spans lines moves the numbers of the rows after it, as an editor shows them."""
@@ -34,6 +38,9 @@ class CsvFile:
         self.header_line = 0
         self.width = 0
         self.columns: dict[str, int] = {}
+        self.counter: Callable[[int], None] | None = None
+        """Told how many rows ``rows`` has yielded, every ``COUNT_EVERY`` and at the end (an
+        upload job's progress)."""
 
     def read_header(self, known: Sequence[str], required: Sequence[str], problems: Problems) -> bool:
         """Check the header row against the file's columns; False (with problems) when unusable."""
@@ -61,17 +68,31 @@ class CsvFile:
         """The rows after the header; blank lines and rows of empty cells are skipped. A row with
         more or fewer cells than the header is reported to ``problems`` and skipped; a CSV syntax
         error ends the file there."""
-        width = self.width
-        for line, cells in self._records(problems):
-            if line <= self.header_line:
-                continue
-            if len(cells) != width:
-                if problems is not None:
-                    problems.add(
-                        self.name, line, None, f"The row has {len(cells)} cells; the header has {width}"
-                    )
-                continue
-            yield line, cells
+        width, counter, counted = self.width, self.counter, 0
+        try:
+            for line, cells in self._records(problems):
+                if line <= self.header_line:
+                    continue
+                if len(cells) != width:
+                    if problems is not None:
+                        problems.add(
+                            self.name, line, None, f"The row has {len(cells)} cells; the header has {width}"
+                        )
+                    continue
+                yield line, cells
+                if counter is not None:
+                    counted += 1
+                    if counted == COUNT_EVERY:
+                        counter(counted)
+                        counted = 0
+        finally:
+            if counter is not None and counted:
+                counter(counted)
+
+    def count(self) -> int:
+        """How many rows ``rows`` yields: a pass over the text that checks nothing."""
+        width, header = self.width, self.header_line
+        return sum(1 for line, cells in self._records(None) if line > header and len(cells) == width)
 
     def _records(self, problems: Problems | None) -> Iterator[tuple[int, list[str]]]:
         with self.text.open() as stream:

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Any
+
 from pydantic import ConfigDict, Field
 
-from enabley.schemas import ApiModel, ErrorCode
+from enabley.schemas import ApiModel, ErrorCode, Timestamp
 
 MAX_LISTED_ERRORS = 1000
 """A refused upload lists at most this many errors; ``moreErrors`` counts the rest."""
@@ -122,4 +125,43 @@ class UploadErrorResponse(ApiModel):
                 "moreErrors": 0,
             }
         }
+    )
+
+
+class UploadJobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class UploadJobAccepted(ApiModel):
+    """An upload accepted to run later (`?async=true`): follow `statusUrl` to learn how it went."""
+
+    job_id: str = Field(description="The job's identifier")
+    status: UploadJobStatus = Field(description="queued, running, succeeded or failed")
+    status_url: str = Field(description="Where the job's status is read (also the Location header)")
+
+
+class UploadJobProgress(ApiModel):
+    done: int = Field(description="Rows checked so far")
+    total: int | None = Field(description="Rows in the files; null until a worker has read them")
+
+
+class UploadJobInfo(UploadJobAccepted):
+    """An upload job: how far it is, and once it has ended, what the synchronous upload would
+    have answered (`resultStatus` and `result`)."""
+
+    validate_only: bool = Field(description="True when the files are only checked, nothing written")
+    progress: UploadJobProgress = Field(description="Rows checked of the files' rows")
+    attempts: int = Field(description="How many times a worker has started the job")
+    created: Timestamp = Field(description="When the upload was accepted")
+    started: Timestamp | None = Field(description="When a worker first started it")
+    finished: Timestamp | None = Field(description="When it ended")
+    result_status: int | None = Field(
+        description="Once ended: the HTTP status of the synchronous upload's answer (200, 400, 409, ...)"
+    )
+    result: dict[str, Any] | None = Field(
+        description="Once ended: the body of the synchronous upload's answer, ExternalOrgBulkUploadResponse "
+        "when it succeeded, UploadErrorResponse (every bad row) or ErrorResponse when it failed"
     )

@@ -105,14 +105,28 @@ def upload_org(
 ) -> ExternalOrgBulkUploadResponse:
     """Check every row of the files, then create and update groups (parents first) and users."""
     with collector_paused():
-        return _upload_org(session, tenant, files)
+        return _upload_org(session, tenant, files, validate_only=False)
+
+
+def validate_org(
+    session: Session, tenant: HasAccount, files: dict[str, CsvFile]
+) -> ExternalOrgBulkUploadResponse:
+    """Check every row of the files as ``upload_org`` does, writing nothing: the counts say what
+    the upload would create, update and leave unchanged. Runs in a unit of work that only reads."""
+    with collector_paused():
+        return _upload_org(session, tenant, files, validate_only=True)
 
 
 def _upload_org(
-    session: Session, tenant: HasAccount, files: dict[str, CsvFile]
+    session: Session, tenant: HasAccount, files: dict[str, CsvFile], *, validate_only: bool
 ) -> ExternalOrgBulkUploadResponse:
-    # Tree writes of this account wait for the upload, and a concurrent upload waits its turn.
-    hierarchy = groups_service.lock_account(session, tenant)
+    # Tree writes of this account wait for the upload, and a concurrent upload waits its turn. A
+    # validation reads a snapshot and locks nothing (a read-only transaction can't).
+    hierarchy = (
+        groups_service.account_hierarchy(session, tenant)
+        if validate_only
+        else groups_service.lock_account(session, tenant)
+    )
     sub_accounts = {
         name: id_
         for name, id_ in session.execute(
@@ -133,19 +147,20 @@ def _upload_org(
                 ids={identifier: group.id for identifier, group in groups.stored.items()},
                 pending=groups.identifiers - groups.stored.keys(),
             )
-            if not problems:
+            if not problems and not validate_only:
                 # Written first: users are written as they are checked, and name the groups by id.
                 group_refs.written(groups.write(now))
             profile_refs = users_file.References(session, tenant, Profile)
             users = users_file.UsersUpload(
                 session, tenant, files[USERS], sub_accounts, group_refs, profile_refs, problems, now
             )
+            users.writes = not validate_only
             users.check()
-        elif not problems:
+        elif not problems and not validate_only:
             groups.write(now)
         if problems:
             raise _rejection(problems)
-        if users is not None:
+        if users is not None and not validate_only:
             users.finish()
         session.flush()
     except IntegrityError:

@@ -291,6 +291,8 @@ class UsersUpload:
         one look-up ran past the statement timeout. Index scans only: the unique B-trees."""
         self.defaults = user_rules.new_user_defaults()
         self.reader = user_rows.RowReader(columns)
+        self.writes = True
+        """False to check only (``validateOnly``): every row is planned, nothing is written."""
 
     def check(self) -> None:
         """Check every row and write every chunk, while no row is refused.
@@ -319,7 +321,7 @@ class UsersUpload:
                     self.created += plan.created
                     self.updated += plan.updated
                     self.unchanged += plan.unchanged
-                    if plan and not self.problems:
+                    if plan and not self.problems and self.writes:
                         if copy:
                             writer.submit(partial(self._write, target, plan))
                         else:

@@ -71,6 +71,8 @@ from enabley.client.models.uploads import (
     ExternalOrgBulkUploadResponse,
     OrgBulkDataRequest,
     UploadCounts,
+    UploadJob,
+    UploadJobProgress,
     UploadRowError,
 )
 
@@ -122,6 +124,8 @@ __all__ = [
     "TrainingEventData",
     "TrainingEventInfo",
     "UploadCounts",
+    "UploadJob",
+    "UploadJobProgress",
     "UploadRowError",
     "Upserted",
     "UserData",

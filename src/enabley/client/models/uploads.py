@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from enabley.client.models._base import DataModel, WireModel
+from enabley.client.models._base import DataModel, Timestamp, WireModel
 
 
 class OrgBulkDataRequest(DataModel):
@@ -47,3 +48,32 @@ class UploadRowError(WireModel):
     line: int | None = None
     column: str | None = None
     message: str
+
+
+class UploadJobProgress(WireModel):
+    """Rows checked of the files' rows (``total`` is None until a worker has read the files)."""
+
+    done: int = 0
+    total: int | None = None
+
+
+class UploadJob(WireModel):
+    """An upload sent with ``async=true``: its status, and once it has ended, what the upload
+    answered (``result_status`` and ``result``, the body the synchronous upload would have sent)."""
+
+    job_id: str
+    status: str
+    """queued, running, succeeded or failed."""
+    status_url: str
+    validate_only: bool = False
+    progress: UploadJobProgress = UploadJobProgress()
+    attempts: int = 0
+    created: Timestamp | None = None
+    started: Timestamp | None = None
+    finished: Timestamp | None = None
+    result_status: int | None = None
+    result: dict[str, Any] | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ("succeeded", "failed")

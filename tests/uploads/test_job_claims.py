@@ -1,0 +1,83 @@
+"""Workers claiming upload jobs on PostgreSQL: two never hold one job, and a claim in progress
+is skipped, not waited for. Committed rows on connections of their own, removed at the end."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, delete
+
+from enabley.db.columns import utcnow
+from enabley.db.database import Database
+from enabley.models import Account, UploadJob
+from enabley.uploads import jobs
+from tests import factories
+
+
+@pytest.fixture
+def committed(backend: str, engine: Engine) -> Iterator[tuple[Database, int]]:
+    if backend != "postgresql":
+        pytest.skip("FOR UPDATE SKIP LOCKED is PostgreSQL's; SQLite has a single writer")
+    database = Database(engine)
+    with database.session(write=True) as session:
+        account_id = factories.make_account(session).id
+    try:
+        yield database, account_id
+    finally:
+        with database.session(write=True) as session:
+            session.execute(delete(Account).where(Account.id == account_id))
+
+
+def queue_jobs(database: Database, account_id: int, count: int) -> None:
+    with database.session(write=True) as session:
+        for _ in range(count):
+            session.add(
+                UploadJob(
+                    account_id=account_id,
+                    job_key=secrets.token_hex(16),
+                    status="queued",
+                    validate_only=False,
+                    body_bytes=0,
+                    attempts=0,
+                    rows_done=0,
+                )
+            )
+
+
+def test_a_job_being_claimed_is_skipped_not_waited_for(committed, engine):
+    database, account_id = committed
+    queue_jobs(database, account_id, 1)
+    now = utcnow()
+    with engine.connect() as other:
+        taken = other.execute(jobs.due_job(now)).first()  # another worker, mid-claim
+        assert taken is not None
+        assert jobs._claim(database, now) is None
+        other.rollback()
+    claim = jobs._claim(database, now)
+    assert claim is not None and claim.job_id == taken.id
+    assert jobs._claim(database, now) is None  # now running, under its lease
+
+
+def test_racing_workers_claim_each_job_once(committed):
+    database, account_id = committed
+    queue_jobs(database, account_id, 6)
+    now = utcnow()
+    start = threading.Barrier(3)
+    claimed: list[Any] = []
+
+    def worker() -> None:
+        start.wait()
+        while (claim := jobs._claim(database, now)) is not None:
+            claimed.append(claim.job_id)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(claimed) == sorted(set(claimed))
+    assert len(claimed) == 6
