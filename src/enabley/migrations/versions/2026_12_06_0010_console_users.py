@@ -1,7 +1,7 @@
 """Console users and their sessions
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-06 12:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import enabley.db
 
 revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0007"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
