@@ -53,6 +53,7 @@ last page, and an invalid or expired key answers 404. Every error is
 """
 
 UPLOADS_PREFIX = "/api/v1/uploads/"
+CONSOLE_UPLOADS = "/console/uploads"
 PDF_PREFIX = "/api/v1/certificates/pdf/"
 
 TAGS = [
@@ -121,7 +122,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(
         RequestLimitsMiddleware,
         default=settings.max_body_bytes,
-        by_prefix={UPLOADS_PREFIX: settings.max_upload_bytes},
+        by_prefix={UPLOADS_PREFIX: settings.max_upload_bytes, CONSOLE_UPLOADS: settings.max_upload_bytes},
     )
     # Outside the request limits, so that their refusals count against a budget too.
     app.add_middleware(

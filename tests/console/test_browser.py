@@ -8,6 +8,7 @@ critical accessibility violations. ``ENABLEY_UPDATE_SCREENSHOTS=1`` rewrites doc
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -24,11 +25,13 @@ import uvicorn
 
 from enabley import migrate
 from enabley.console import service as console_service
+from enabley.db.columns import utcnow
 from enabley.db.database import Database
 from enabley.db.engine import make_engine
 from enabley.main import create_app
 from enabley.models import ItemProgress
 from enabley.security import ensure_server_keys
+from enabley.uploads import jobs
 from tests import factories
 from tests.conftest import settings_for
 from tests.console.conftest import make_delivery, make_webhook
@@ -56,6 +59,7 @@ pytestmark = pytest.mark.skipif(
 @dataclass
 class Served:
     base: str
+    jobs_allowed: threading.Event
     email: str
     password: str
     rival_email: str
@@ -124,11 +128,22 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         ensure_server_keys(s, settings)
     seeded = _seed(seeding)
     seeding.dispose()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # The worker's part of upload jobs, in this process (as `enabley serve` runs it on SQLite), held
+    # back until a test lets it run.
+    allowed, stop = threading.Event(), threading.Event()
+
+    def work() -> None:
+        while not stop.wait(0.1):
+            if allowed.is_set():
+                jobs.run_upload_jobs(app.state.context, utcnow())
+
+    allowed.set()
+    worker = threading.Thread(target=work, daemon=True)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    worker.start()
     deadline = time.monotonic() + 30
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
@@ -139,12 +154,20 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     api = httpx2.Client(base_url=base, headers={"Authorization": f"Bearer {token.json()['access_token']}"})
     try:
         yield Served(
-            base, "manager@acme.test", seeded["password"], "boss@rival.test", seeded["rival_password"], api
+            base,
+            allowed,
+            "manager@acme.test",
+            seeded["password"],
+            "boss@rival.test",
+            seeded["rival_password"],
+            api,
         )
     finally:
         api.close()
+        stop.set()
         server.should_exit = True
         thread.join(10)
+        worker.join(10)
 
 
 @pytest.fixture(scope="module")
@@ -263,6 +286,52 @@ def test_a_failed_delivery_is_retried_from_the_webhooks_page(page, served):
     api = served.api.get("/api/admin/v1/webhooks/crm/deliveries").json()["items"]
     assert {d["id"]: d["status"] for d in api} == {"dlv_ok": "delivered", "dlv_down": "pending"}
     check_page(page, "webhook")
+
+
+def test_an_upload_with_its_progress_then_one_with_its_bad_rows(page, served, tmp_path):
+    groups = tmp_path / "groups.csv"
+    groups.write_text("identifier,name,parentIdentifier\nemea,EMEA,\nfrance,France,emea\n")
+    users = tmp_path / "users.csv"
+    users.write_text(
+        "identifier,email,firstName,groups\nnew-1,n1@example.com,Nia,france\nnew-2,n2@example.com,Noa,emea\n"
+    )
+    bad = tmp_path / "bad" / "users.csv"
+    bad.parent.mkdir()
+    bad.write_text("identifier,email,firstName,groups\nx-1,not an address,Xi,\nx-2,x2@example.com,Xu,nowhere\n")
+    sign_in(page, served.email, served.password)
+    page.get_by_role("link", name="Uploads").click()
+    check_page(page, "uploads")
+
+    served.jobs_allowed.clear()
+    page.get_by_label("CSV files").set_input_files([str(groups), str(users)])
+    page.get_by_role("button", name="Upload").click()
+    status = page.locator("#upload-count")
+    status.filter(has_text="Waiting for a worker (queued)").wait_for()
+    served.jobs_allowed.set()
+    page.wait_for_url("**/console/uploads/*")
+    job_id = page.url.rsplit("/", 1)[1]
+    api = served.api.get(f"/api/v1/uploads/org/jobs/{job_id}").json()
+    assert page.locator("#job-status").inner_text() == api["status"] == "succeeded", api["result"]
+    assert (
+        page.locator("#job-rows").inner_text()
+        == "4 of 4"
+        == f"{api['progress']['done']} of {api['progress']['total']}"
+    )
+    assert (
+        page.locator("#counts td.users").first.inner_text() == str(api["result"]["created"]["users"]) == "2"
+    )
+    check_page(page, "upload")
+
+    page.get_by_role("navigation").get_by_role("link", name="Uploads").click()
+    page.get_by_label("CSV files").set_input_files(str(bad))
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url(re.compile(r".*/console/uploads/(?!" + job_id + r")\w+$"))
+    refused = served.api.get(f"/api/v1/uploads/org/jobs/{page.url.rsplit('/', 1)[1]}").json()
+    rows = page.locator("#bad-rows tbody tr").all_inner_texts()
+    assert len(rows) == len(refused["result"]["errors"]) == 2
+    for row, error in zip(rows, refused["result"]["errors"], strict=True):
+        assert row.split("\t")[:2] == [error["file"], str(error["line"])]
+    check_page(page, "upload-refused")
 
 
 def test_a_post_without_the_csrf_token_is_refused(page, served):

@@ -22,6 +22,7 @@ NAV = (
     ("overview", "/console", "Overview"),
     ("organisation", "/console/organisation", "Organisation"),
     ("channels", "/console/channels", "Channels"),
+    ("uploads", "/console/uploads", "Uploads"),
     ("webhooks", "/console/webhooks", "Webhooks"),
 )
 
