@@ -60,13 +60,17 @@ clean:
 ## bench: every hot path against its ceiling at 10k, 100k and 1M users, SQLite and PostgreSQL, the
 ## lookup beside a raw ASGI + sqlite3 ceiling, lookups beside a slow client (stall), PostgreSQL behind
 ## a 1 ms latency proxy (remote), then the bulk upload (wrk from Debian's packages; the data is built
-## once, then cached in bench/.cache). One scenario alone: python bench/run.py --scenario stall
+## once, then cached in bench/.cache), the compliance API's summary and pages (bench/compliance.py),
+## SCIM's lookups, pages and creations (bench/scim.py).
+## One scenario alone: python bench/run.py --scenario stall
 ## bench-quick: the two-minute subset (SQLite, 10,000 users)
 ENABLEY_BENCH_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 bench: $(VENV)/.dev
 	@command -v wrk >/dev/null || apt-get install -y wrk
 	ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/run.py
 	-ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/upload.py
+	ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/compliance.py --users 100000 --users 1000000
+	$(BIN)/python bench/scim.py
 
 bench-quick: $(VENV)/.dev
 	@command -v wrk >/dev/null || apt-get install -y wrk

@@ -12,7 +12,10 @@ What an account holds (the same for the same size, every time):
 - group enrolments: every city recursively and half of the teams directly, each to one channel;
   direct enrolments: 0 to 2 channels a user, and a few instructors;
 - activity: each user active in 1 to 3 of the channels he learns in, 1 to 3 items each;
-- 40 certificates over 1 to 3 courses, and some users' "required" facts.
+- 40 certificates over 1 to 3 courses, and some users' "required" facts;
+- compliance: certificate ``cert-00`` (the tree channel, valid one year) required for every user
+  of division 0, 70% of whom completed it over the last 420 days (so that some are expired and
+  some about to expire), 10% started it.
 
 And the channels a benchmark looks for (see ``Dataset``): ``tree_channel``, enrolled only through
 the root of division 0 (recursive), whose subtree holds min(users, 100,000) users;
@@ -107,7 +110,7 @@ from enabley.profiles.schemas import UserProfileData
 from enabley.security import ensure_server_keys
 from enabley.uploads import service as uploads_service
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 """Bump whenever the generated data changes: cached builds of another version are rebuilt."""
 
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -130,6 +133,8 @@ GENERAL = range(2, CHANNELS)  # channels of the ordinary enrolments
 ITEM_TYPES = ("VIDEO", "DOCUMENT", "QUIZ", "SCORM", "LINK", "VIDEO")
 SCORED_TYPES = {"QUIZ", "SCORM"}
 CERTIFICATES = 40
+COMPLIANCE_CERTIFICATE = 0  # required for every user of division 0 (the tree channel's learners)
+COMPLIANCE_DAYS = 420  # its completions spread over this many days before the build
 SAMPLE_USERS = 1000
 MIN_USERS = SAMPLE_USERS
 
@@ -334,7 +339,7 @@ def certificate_plans() -> list[CertificateData]:
             "courseIds": [channel_id_of(c) for c in courses],
             "requiresLearnerConfirmation": k % 7 == 6,
         }
-        if k % 3 == 2:
+        if k % 3 == 2 or k == COMPLIANCE_CERTIFICATE:
             body["expiration"] = {"duration": 1 + k % 3, "period": "YEAR"}
         plans.append(CertificateData.model_validate(body))
     return plans
@@ -659,6 +664,8 @@ class Builder:
         assert self.ids.channels is not None and self.ids.items is not None
         assert self.ids.certificates is not None
         rnd = random.Random(f"{SEED}-activity-{start}")
+        # Its own generator: the compliance rows leave every other row as version 1 drew it.
+        compliance = random.Random(f"{SEED}-compliance-{start}")
         channels, items = self.ids.channels, self.ids.items
         parents, levels = self.tree.parents, self.tree.levels
         cities, teams = self.enrolments.city_channel, self.enrolments.team_channel
@@ -681,6 +688,7 @@ class Builder:
             if i == busy:
                 continue  # his rows are written on their own (busy_user)
             user_id = user_ids[i - chunk.start]
+            mark = len(progress)
             team, second = chunk.teams[i - chunk.start], chunk.seconds[i - chunk.start]
             direct = rnd.sample(GENERAL, rnd.choice((0, 1, 1, 2)))
             enrolled.extend((channels[c], user_id, learner) for c in direct)
@@ -701,7 +709,20 @@ class Builder:
                     record(user_id, TREE, 1)
                 if i % 10 == 0:
                     facts.append((user_id, self.ids.certificates[1], True))
+                done = {row[1] for row in progress[mark:]}
+                progress.extend(self._certification(compliance, user_id, done))
+                facts.append((user_id, self.ids.certificates[COMPLIANCE_CERTIFICATE], True))
         return enrolled, progress, facts
+
+    def _certification(self, rnd: random.Random, user_id: int, done: set[int]) -> list[tuple[Any, ...]]:
+        """The tree channel's items completed by a user of division 0 (but those he already has a
+        row for): all of them for 70% of the users, one for 10%."""
+        assert self.ids.channels is not None and self.ids.items is not None
+        draw = rnd.random()
+        items = self.ids.items[TREE][: 1 if 0.7 <= draw < 0.8 else None] if draw < 0.8 else []
+        at = self.times[0] - timedelta(days=rnd.randrange(COMPLIANCE_DAYS))
+        channel = self.ids.channels[TREE]
+        return [(user_id, item, channel, True, None, at, at) for item, _, _ in items if item not in done]
 
     def busy_user(self) -> None:
         """Directly in every channel but the tree channel (he learns there through his team's

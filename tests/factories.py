@@ -17,6 +17,7 @@ from enabley.console import service as console_service
 from enabley.events import log as events_log
 from enabley.models import (
     Account,
+    ApiClient,
     CatalogEntry,
     Certificate,
     CertificateCourse,
@@ -26,9 +27,12 @@ from enabley.models import (
     ChannelUser,
     Entitlement,
     Group,
+    IdempotencyKey,
     ItemProgress,
     Profile,
     SubAccount,
+    UploadJob,
+    UploadJobPart,
     User,
     UserCertificate,
     UserGroup,
@@ -177,7 +181,7 @@ def fill_account(db: Session, account: Account) -> None:
     """A row of this account in every table (tests/test_account_deletion.py proves it is every one)."""
     sub = db.scalars(select(SubAccount).where(SubAccount.account_id == account.id)).first()
     assert sub is not None
-    make_client(db, account)
+    client_key, _secret = make_client(db, account)
     ana = make_user(db, account, "ana", first_name="Ana", email="ana@example.com")
     bob = make_user(db, account, "bob", last_name="Reis")
     parent = make_group(db, account, "company")
@@ -240,6 +244,21 @@ def fill_account(db: Session, account: Account) -> None:
             event_type="user.created",
             payload="{}",
             retry_until=FILLED_AT,
+        )
+    )
+    job = UploadJob(account_id=account.id, job_key=unique("job"))
+    db.add(job)
+    db.flush()
+    db.add(UploadJobPart(job_id=job.id, seq=0, data=b"identifier\n"))
+    client = db.scalars(select(ApiClient).where(ApiClient.client_key == client_key)).one()
+    db.add(
+        IdempotencyKey(
+            account_id=account.id,
+            client_id=client.id,
+            key=unique("key"),
+            fingerprint="0" * 64,
+            created_at=FILLED_AT,
+            status=201,
         )
     )
     db.flush()

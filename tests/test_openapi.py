@@ -43,7 +43,10 @@ def test_openapi_version_and_error_responses(document):
             responses = operation["responses"]
             assert "400" in responses or method == "get", f"{method} {path} documents no 400"
             for status, response in responses.items():
-                if status.startswith(("4", "5")):
+                if status.startswith(("4", "5")) and path.startswith("/scim/v2/"):
+                    schema = response["content"]["application/scim+json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/ScimError"}, (method, path, status)
+                elif status.startswith(("4", "5")):
                     schema = response["content"]["application/json"]["schema"]
                     assert _is_error_response(document, schema), (method, path, status)
 
@@ -61,6 +64,20 @@ def test_routes_that_need_a_token_say_so(document):
     assert "security" not in token
     assert {p["name"] for p in token["parameters"]} == {"clientKey", "secret"}
     assert document["paths"]["/api/v2/users"]["get"]["security"] == [{"bearerAuth": []}]
+
+
+def test_scim_endpoints_have_their_own_tag_and_token(document):
+    scim = {
+        (method, path): operation
+        for path, operations in document["paths"].items()
+        if path.startswith("/scim/v2/")
+        for method, operation in operations.items()
+    }
+    assert ("get", "/scim/v2/Users") in scim and ("patch", "/scim/v2/Groups/{id}") in scim
+    assert all(operation["tags"] == ["SCIM"] for operation in scim.values())
+    assert all(operation["security"] == [{"scimBearerAuth": []}] for operation in scim.values())
+    assert document["components"]["securitySchemes"]["scimBearerAuth"]["scheme"] == "bearer"
+    assert "SCIM" in {tag["name"] for tag in document["tags"]}
 
 
 def test_docs_are_served_without_any_outside_asset(http):

@@ -33,16 +33,22 @@ def test_public_routes_are_really_open(app, client):
     assert client.post("/api/v1/token").status_code == 400, "reachable without a token"
 
 
+def test_every_scim_route_requires_a_scim_tenant(app):
+    routes = [(path, route) for path, _, route in api_routes(app) if path.startswith("/scim/v2/")]
+    assert len(routes) > 10, "the SCIM routes are included"
+    assert [path for path, route in routes if not needs_tenant(route)] == []
+
+
+def test_non_api_routes_are_only_docs_probes_scim_and_the_console(app):
+    allowed = {"/", "/openapi.json", "/docs", "/redoc", "/docs/assets", "/healthz", "/readyz", "/metrics"}
+    paths = {context.path for context in iter_route_contexts(app.routes)}
+    others = {p for p in paths if p and not p.startswith(("/api/", "/scim/v2/"))}
+    assert {p for p in others if p != "/console" and not p.startswith("/console/")} <= allowed
+
+
 CONSOLE_OPEN = {("GET", "/console/login"), ("POST", "/console/login")}
 """The console's only pages without a session: the sign-in form and its post (its static files are
 a mount, not a route)."""
-
-
-def test_non_api_routes_are_only_docs_probes_and_the_console(app):
-    allowed = {"/", "/openapi.json", "/docs", "/redoc", "/docs/assets", "/healthz", "/readyz", "/metrics"}
-    paths = {context.path for context in iter_route_contexts(app.routes)}
-    others = {p for p in paths if p and not p.startswith("/api/")}
-    assert {p for p in others if p != "/console" and not p.startswith("/console/")} <= allowed
 
 
 def test_every_console_route_but_the_login_requires_a_session(app):

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from enabley.errors import AccessDenied, TooManyRequests, render
+from enabley.errors import SCIM_PREFIX, AccessDenied, AppError, TooManyRequests, render_at
 from enabley.observability import RATE_LIMITED
 from enabley.ratelimit import Decision, Limiter, client_address
+from enabley.scim import tokens
 from enabley.security import Claims, UnknownKey
 
 if TYPE_CHECKING:
@@ -37,6 +38,11 @@ REFUSAL = "refusal"
 """State key: why the request's bearer token was refused (an ``AccessDenied``)."""
 RATE_LIMIT = "rate_limit"
 """State key: the ``Decision`` whose headers the answer carries."""
+SCIM_TOKEN = "scim_token"  # noqa: S105 - a state key, not a secret
+"""State key: the row of the request's verified SCIM token (``/scim/v2``)."""
+SCIM_FAILURE_KEY = "scim-token"
+"""The key failed SCIM token checks are counted under, beside their address (a SCIM token has
+no key of its own apart from its secret)."""
 ISSUED = "token_issued"
 """State key: a token request succeeded and was counted against its client."""
 
@@ -86,6 +92,17 @@ class AdmissionMiddleware:
         limiter: Limiter
         if scope["path"].startswith(self.pdf_prefix):
             limiter, key, kind = limits.pdfs, client_address(scope), "pdf"
+        elif scope["path"].startswith(SCIM_PREFIX):
+            # A SCIM token is a secret as a client's is: its failures are counted and throttled
+            # as failed token requests are, then the request counts against the address.
+            scim_key = await self._scim_token(scope, state)
+            if isinstance(scim_key, AppError):
+                await render_at(scope["path"], scim_key)(scope, receive, send)
+                return
+            if scim_key is not None:
+                limiter, key, kind = limits.clients, scim_key, "api"
+            else:
+                limiter, key, kind = limits.anonymous, client_address(scope), "address"
         elif (claims := await self._verified(scope, state)) is not None:
             limiter, key, kind = limits.clients, claims.client_key, "api"
         elif scope["path"] == self.token_path and REFUSAL not in state:
@@ -118,6 +135,28 @@ class AdmissionMiddleware:
         state[CLAIMS] = claims
         return claims
 
+    async def _scim_token(self, scope: Scope, state: dict[str, Any]) -> str | AppError | None:
+        """The rate limiter's key of the request's SCIM token; None (and the refusal in the
+        state) when it has none that is valid; the 429 of an address throttled for its failures
+        (``ENABLEY_TOKEN_FAILURE_*``, counted under the one key ``SCIM_FAILURE_KEY``)."""
+        token = _bearer_token(scope)
+        if token is None:
+            return None
+        failures, address = self.context.limits.failures, client_address(scope)
+        wait = await failures.blocked_for(SCIM_FAILURE_KEY, address)
+        if wait:
+            RATE_LIMITED.labels("token").inc()
+            return TooManyRequests(
+                f"Too many failed SCIM token checks; retry in {wait} s", headers={"Retry-After": str(wait)}
+            )
+        row = await tokens.verify(self.context.db, token)
+        if row is None:
+            await failures.record(SCIM_FAILURE_KEY, address)
+            state[REFUSAL] = AccessDenied("Invalid or revoked SCIM token")
+            return None
+        state[SCIM_TOKEN] = row
+        return tokens.limiter_key(row)
+
     async def _token_request(self, scope: Scope, receive: Receive, send: Send, address: str) -> None:
         """Refused at once from an address out of budget; otherwise counted against it as the
         answer leaves, unless the token endpoint counted it against the client it issued to."""
@@ -147,4 +186,4 @@ class AdmissionMiddleware:
                 f"{_REFUSALS[kind]}; retry in {decision.retry_after} s",
                 headers={"Retry-After": str(decision.retry_after)},
             )
-        await render(error)(scope, receive, send)
+        await render_at(scope["path"], error)(scope, receive, send)

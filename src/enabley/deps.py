@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
+from typing import Annotated, Any, Concatenate, ParamSpec, Self, TypeVar
 
 from cachetools import LRUCache
 from fastapi import Depends, Query, Request
@@ -21,7 +21,7 @@ from enabley.db.fastquery import Reader
 from enabley.errors import AccessDenied
 from enabley.pagination import PageQuery, Paginator, Walk
 from enabley.ratelimit import Limits
-from enabley.security import KeyRing, TokenVerifier
+from enabley.security import Claims, KeyRing, TokenVerifier
 
 MAX_CACHED_TENANTS = 10_000
 
@@ -83,28 +83,28 @@ class Tenant:
     db: Database = field(repr=False, compare=False)
 
     async def read(
-        self, work: Callable[Concatenate[Session, Tenant, P], T], *args: P.args, **kwargs: P.kwargs
+        self, work: Callable[Concatenate[Session, Self, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """``work(session, tenant, ...)`` in a unit of work that only reads, on the database's
         threads (docs/decisions/0006-execution-model.md)."""
         return await self.db.run(partial(self._unit, False, work, *args, **kwargs))
 
     async def write(
-        self, work: Callable[Concatenate[Session, Tenant, P], T], *args: P.args, **kwargs: P.kwargs
+        self, work: Callable[Concatenate[Session, Self, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """``work(session, tenant, ...)`` in a unit of work that writes, on the database's threads:
         committed when it returns, before the answer leaves; nothing of it kept if it raises."""
         return await self.db.run(partial(self._unit, True, work, *args, **kwargs))
 
     async def scan(
-        self, work: Callable[Concatenate[Reader, Tenant, P], T], *args: P.args, **kwargs: P.kwargs
+        self, work: Callable[Concatenate[Reader, Self, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """``work(reader, tenant, ...)``: ``FastQuery`` reads too long to run inline (a page of a
         walk), on the database's threads, without the ORM session a unit of work opens."""
         return await self.db.run(partial(self._probe, work, *args, **kwargs))
 
     async def lookup(
-        self, work: Callable[Concatenate[Reader, Tenant, P], T], *args: P.args, **kwargs: P.kwargs
+        self, work: Callable[Concatenate[Reader, Self, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """``work(reader, tenant, ...)``: ``FastQuery`` reads that are bounded index probes (a row
         by its key, a short keyset page). SQLite answers them from its own file faster than a
@@ -115,16 +115,14 @@ class Tenant:
     def _unit(
         self,
         write: bool,
-        work: Callable[Concatenate[Session, Tenant, P], T],
+        work: Callable[Concatenate[Session, Self, P], T],
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
         with self.db.session(write=write, check=self._ensure_active) as session:
             return work(session, self, *args, **kwargs)
 
-    def _probe(
-        self, work: Callable[Concatenate[Reader, Tenant, P], T], *args: P.args, **kwargs: P.kwargs
-    ) -> T:
+    def _probe(self, work: Callable[Concatenate[Reader, Self, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         # A probe that selects from the caller's active client (auth.service.ACTIVE_CLIENT) checks
         # it on its own; the others are checked first, on the same connection.
         check = None if getattr(work, "checks_client", False) else self._ensure_active
@@ -162,11 +160,18 @@ async def get_tenant(request: Request) -> Tenant:
         raise state.get(REFUSAL) or AccessDenied(
             "Missing bearer token: send 'Authorization: Bearer <access_token>'"
         )
+    tenant = await tenant_for(context, claims)
+    state["tenant"] = tenant
+    return tenant
+
+
+async def tenant_for(context: AppContext, claims: Claims) -> Tenant:
+    """The tenant a verified token stands for (cached: it never changes); 401 when its client
+    is gone. For the layers that run before the route (idempotency keys)."""
     tenant = context.tenants.get(claims.client_key)
     if tenant is None:
         tenant = await context.db.probe(_load_tenant, context, claims.client_key)
         context.tenants[claims.client_key] = tenant
-    state["tenant"] = tenant
     return tenant
 
 

@@ -22,11 +22,21 @@ answer goes nowhere, and metrics and the access line count it apart from the ser
 class AppError(Exception):
     status_code = 500
     error = "general_error"
+    scim_type: str | None = None
+    """The SCIM error's ``scimType`` (RFC 7644 3.12) when this error answers a ``/scim/v2`` request."""
 
-    def __init__(self, description: str = "General error", *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        description: str = "General error",
+        *,
+        headers: dict[str, str] | None = None,
+        scim_type: str | None = None,
+    ) -> None:
         super().__init__(description)
         self.description = description
         self.headers = headers
+        if scim_type is not None:
+            self.scim_type = scim_type
 
     def body(self) -> dict[str, Any]:
         """The JSON body: the spec's ErrorResponse (an error may add fields of its own)."""
@@ -55,6 +65,7 @@ class NotFound(AppError):
 
 class ItemExists(AppError):
     status_code, error = 409, "item_exists"
+    scim_type = "uniqueness"
 
 
 class ItemNotExists(AppError):
@@ -63,6 +74,16 @@ class ItemNotExists(AppError):
 
 class MethodNotAllowed(AppError):
     status_code, error = 405, "invalid_request"
+
+
+class PreconditionFailed(AppError):
+    """An ``If-Match`` naming another version than the resource's."""
+
+    status_code, error = 412, "invalid_request"
+
+
+class UnsupportedMediaType(AppError):
+    status_code, error = 415, "invalid_request"
 
 
 class PayloadTooLarge(AppError):
@@ -92,6 +113,31 @@ def render(exc: AppError) -> JSONResponse:
     if exc.status_code == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
     return JSONResponse(exc.body(), exc.status_code, headers or None)
+
+
+SCIM_PREFIX = "/scim/v2"
+SCIM_MEDIA_TYPE = "application/scim+json"
+SCIM_ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def scim_body(exc: AppError) -> dict[str, Any]:
+    """RFC 7644 3.12's Error: the status as a string, ``scimType`` where one applies."""
+    body: dict[str, Any] = {"schemas": [SCIM_ERROR_URN], "status": str(exc.status_code)}
+    if exc.scim_type is not None:
+        body["scimType"] = exc.scim_type
+    body["detail"] = exc.description
+    return body
+
+
+def render_at(path: str, exc: AppError) -> JSONResponse:
+    """The error answering a request for ``path``: a SCIM Error under ``/scim/v2``, the API's
+    ErrorResponse anywhere else."""
+    if not (path == SCIM_PREFIX or path.startswith(SCIM_PREFIX + "/")):
+        return render(exc)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="SCIM"')
+    return JSONResponse(scim_body(exc), exc.status_code, headers or None, media_type=SCIM_MEDIA_TYPE)
 
 
 JSON_CONTENT_TYPE = "application/json"
@@ -149,29 +195,36 @@ def describe_validation_error(errors: Sequence[Any]) -> str:
     return "; ".join(dict.fromkeys(messages)) or "Invalid request"
 
 
+def _http_failure(exc: StarletteHTTPException) -> AppError:
+    if exc.status_code == 404:
+        return NotFound("No such resource")
+    if exc.status_code == 405:
+        allow = dict(exc.headers) if exc.headers else None
+        return MethodNotAllowed("Method not allowed on this resource", headers=allow)
+    if exc.status_code == 413:
+        return PayloadTooLarge(str(exc.detail))
+    failure = AppError(str(exc.detail))
+    failure.status_code = exc.status_code
+    failure.error = "invalid_request" if exc.status_code < 500 else "general_error"
+    return failure
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    async def app_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def app_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
-        return render(exc)
+        return render_at(request.url.path, exc)
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         errors = exc.errors()
-        return render(InvalidRequest(_body_refused(request, errors) or describe_validation_error(errors)))
+        refused = _body_refused(request, errors)
+        if refused is not None and request.url.path.startswith(SCIM_PREFIX):
+            return render_at(request.url.path, UnsupportedMediaType(refused))
+        return render_at(request.url.path, InvalidRequest(refused or describe_validation_error(errors)))
 
-    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        if exc.status_code == 404:
-            return render(NotFound("No such resource"))
-        if exc.status_code == 405:
-            allow = dict(exc.headers) if exc.headers else None
-            return render(MethodNotAllowed("Method not allowed on this resource", headers=allow))
-        if exc.status_code == 413:
-            return render(PayloadTooLarge(str(exc.detail)))
-        failure = AppError(str(exc.detail))
-        failure.status_code = exc.status_code
-        failure.error = "invalid_request" if exc.status_code < 500 else "general_error"
-        return render(failure)
+        return render_at(request.url.path, _http_failure(exc))
 
     async def client_disconnected(request: Request, _exc: Exception) -> Response:
         # The client's doing, not a fault: one line, no traceback, nothing written.
@@ -187,7 +240,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return render(AppError("General error"))
+        return render_at(request.url.path, AppError("General error"))
 
     app.add_exception_handler(AppError, app_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
-from enabley import __version__, ratelimit
+from enabley import __version__, idempotency, ratelimit
 from enabley.admission import AdmissionMiddleware
 from enabley.auth.router import router as auth_router
 from enabley.catalog import admin_router as catalog_admin
@@ -18,6 +18,7 @@ from enabley.certificates.router import links_router as certificate_links_router
 from enabley.certificates.router import router as certificates_router
 from enabley.channels import admin_router as channels_admin
 from enabley.channels.router import router as channels_router
+from enabley.compliance import admin_router as compliance_admin
 from enabley.config import Settings, get_settings
 from enabley.console.install import install_console
 from enabley.db.database import Database
@@ -34,6 +35,7 @@ from enabley.pagination import Paginator
 from enabley.performance import admin_router as performance_admin
 from enabley.performance.router import router as performance_router
 from enabley.profiles.router import router as profiles_router
+from enabley.scim.router import router as scim_router
 from enabley.security import KeyRing, TokenVerifier, ensure_server_keys
 from enabley.uploads.intake import UploadSlots
 from enabley.uploads.router import router as uploads_router
@@ -67,6 +69,11 @@ TAGS = [
     {"name": "UserProfiles", "description": "Operations on UserProfiles"},
     {"name": "Users", "description": "Operations on Users"},
     {"name": "Admin", "description": "What the LMS side puts in: the integration API only reads it"},
+    {
+        "name": "SCIM",
+        "description": "SCIM 2.0 provisioning (RFC 7643, RFC 7644) for identity providers such as "
+        "Microsoft Entra ID and Okta, with a SCIM token from `enabley scim tokens create`",
+    },
 ]
 
 
@@ -119,6 +126,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.context = context
     app.state.upload_slots = UploadSlots(settings.max_concurrent_uploads)
+    idempotency.install(app, context, token_path=AUTHORIZATION_PATH, streamed_prefixes=(UPLOADS_PREFIX,))
     app.add_middleware(
         RequestLimitsMiddleware,
         default=settings.max_body_bytes,
@@ -150,6 +158,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         performance_admin.router,
         certificates_admin.router,
         webhooks_admin.router,
+        compliance_admin.router,
+        # SCIM 2.0 for identity providers (/scim/v2), with its own bearer tokens.
+        scim_router,
     ):
         app.include_router(router)
     install_console(app)

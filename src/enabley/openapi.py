@@ -1,5 +1,6 @@
-"""The OpenAPI document: FastAPI's, plus the bearer scheme on every route that needs a tenant and
-the answers the request limits can give on any route."""
+"""The OpenAPI document: FastAPI's, plus the bearer scheme on every route that needs a tenant, the
+Idempotency-Key header on each of their writes, and the answers the request limits can give on
+any route."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from enabley.deps import BEARER_SCHEME, get_tenant
+from enabley.errors import SCIM_PREFIX
+from enabley.scim import openapi as scim_openapi
+from enabley.scim.auth import SCIM_BEARER_SCHEME, get_scim_tenant
 
 SCHEME_NAME = "bearerAuth"
+SCIM_SCHEME_NAME = "scimBearerAuth"
 
 _BODY_MODELS: dict[str, type[BaseModel]] = {}
 
@@ -59,7 +64,13 @@ def dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
 
 
 def needs_tenant(route: APIRoute) -> bool:
-    return get_tenant in set(dependency_calls(route.dependant))
+    """Whether the route answers only a tenant: an access token's, or a SCIM token's."""
+    calls = set(dependency_calls(route.dependant))
+    return get_tenant in calls or get_scim_tenant in calls
+
+
+def _scheme(route: APIRoute) -> str:
+    return SCIM_SCHEME_NAME if get_scim_tenant in set(dependency_calls(route.dependant)) else SCHEME_NAME
 
 
 def api_routes(app: FastAPI) -> Iterator[tuple[str, set[str], APIRoute]]:
@@ -81,7 +92,9 @@ def _drop_validation_errors(schema: dict[str, Any]) -> None:
         components.pop(name, None)
 
 
-def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+def _error(description: str, headers: dict[str, Any] | None = None, *, scim: bool = False) -> dict[str, Any]:
+    if scim:
+        return scim_openapi.scim_error(description, headers)
     response: dict[str, Any] = {
         "description": description,
         "content": {"application/json": {"schema": dict(_ERROR_SCHEMA)}},
@@ -95,16 +108,18 @@ def _document_limits(path: str, operation: dict[str, Any], *, tenant: bool) -> N
     """Answers that come from the request limits (limits.py, admission.py) rather than the route:
     they can reach any operation, so each one documents them."""
     responses = operation.setdefault("responses", {})
-    responses.setdefault("400", _error("Invalid input"))
-    responses.setdefault("431", _error("Request headers too large"))
+    scim = path.startswith(SCIM_PREFIX)
+    responses.setdefault("400", _error("Invalid input", scim=scim))
+    responses.setdefault("431", _error("Request headers too large", scim=scim))
     if "requestBody" in operation:
-        responses.setdefault("413", _error("Request body too large"))
+        responses.setdefault("413", _error("Request body too large", scim=scim))
     if tenant:
         responses.setdefault(
             "429",
             _error(
                 "Rate limit exceeded: the API client's, or the address's for requests without a valid token",
                 _RETRY_AFTER,
+                scim=scim,
             ),
         )
     else:
@@ -118,6 +133,40 @@ def _document_limits(path: str, operation: dict[str, Any], *, tenant: bool) -> N
         )
 
 
+IDEMPOTENCY_PARAMETER = "IdempotencyKey"
+_WRITES = {"post", "put", "patch", "delete"}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Makes the call safe to retry (draft-ietf-httpapi-idempotency-key-header): a retry with "
+        "the same key and the same request (method, path, query and body) gets the first answer "
+        "again, marked `Idempotency-Replayed: true`, without running again. Keys belong to the "
+        "API client and are kept 24 hours. Any unique string of up to 255 visible ASCII "
+        "characters (a UUID): a quoted string, or bare without quotes, backslashes, commas or "
+        "semicolons."
+    ),
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": "^[\\x21\\x23-\\x2B\\x2D-\\x3A\\x3C-\\x5B\\x5D-\\x7E]+$",
+    },
+}
+
+
+def _document_idempotency(operation: dict[str, Any]) -> None:
+    """The Idempotency-Key header of every write that a tenant sends (idempotency/middleware.py)."""
+    parameters = operation.setdefault("parameters", [])
+    parameters.append({"$ref": f"#/components/parameters/{IDEMPOTENCY_PARAMETER}"})
+    responses = operation.setdefault("responses", {})
+    responses.setdefault(
+        "409", _error("A request with the same Idempotency-Key is still running", _RETRY_AFTER)
+    )
+    responses["422"] = _error("The Idempotency-Key was sent with a different request in the last 24 hours")
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -129,9 +178,14 @@ def install_openapi(app: FastAPI) -> None:
                 routes=app.routes,
                 tags=app.openapi_tags,
             )
-            schema.setdefault("components", {}).setdefault("securitySchemes", {})[SCHEME_NAME] = BEARER_SCHEME
+            components = schema.setdefault("components", {})
+            schemes = components.setdefault("securitySchemes", {})
+            schemes[SCHEME_NAME] = BEARER_SCHEME
+            schemes[SCIM_SCHEME_NAME] = SCIM_BEARER_SCHEME
+            components.setdefault("parameters", {})[IDEMPOTENCY_PARAMETER] = _IDEMPOTENCY_KEY
             paths = schema.get("paths", {})
             _add_body_models(schema)
+            scim_openapi.add_components(schema)
             _drop_validation_errors(schema)
             for path, methods, route in api_routes(app):
                 if not route.include_in_schema:
@@ -142,7 +196,12 @@ def install_openapi(app: FastAPI) -> None:
                     if operation is None:
                         continue
                     if tenant:
-                        operation["security"] = [{SCHEME_NAME: []}]
+                        operation["security"] = [{_scheme(route): []}]
+                    if path.startswith(SCIM_PREFIX):
+                        scim_openapi.document(path, method.lower(), operation)
+                    elif tenant and method.lower() in _WRITES:
+                        # Keys are honoured under /api only (idempotency/middleware.py).
+                        _document_idempotency(operation)
                     _document_limits(path, operation, tenant=tenant)
             app.openapi_schema = schema
         return app.openapi_schema

@@ -7,7 +7,7 @@ import asyncio
 import httpx2
 import pytest
 
-from enabley.client import AsyncClient, ChannelData, NotFound, ServiceUnavailable, UserData
+from enabley.client import AsyncClient, ChannelData, NotFound, UserData
 from tests.client.conftest import BASE_URL, FakeClock
 from tests.client.mock import Script, error, ok, user
 
@@ -51,6 +51,7 @@ def test_async_retries_wait_with_the_given_sleep_and_renew_refused_tokens():
         error(401, "access_denied"),
         ok(user()),
         error(503, "service_unavailable"),
+        ok(),
     )
 
     async def scenario() -> None:
@@ -59,10 +60,10 @@ def test_async_retries_wait_with_the_given_sleep_and_renew_refused_tokens():
             "https://lms.example.com", "k", "s", http=http, sleep=sleep, jitter=lambda: 0.0, clock=FakeClock()
         )
         assert (await sdk.users.get("ana")).identifier == "ana"
-        with pytest.raises(ServiceUnavailable):
-            await sdk.channels.force_complete("c1", "ana")
+        # A write carries an Idempotency-Key, the same on its retry: retried like a read.
+        await sdk.channels.force_complete("c1", "ana")
         await http.aclose()
 
     asyncio.run(scenario())
-    assert sleeps == [0.25, 3.0]
-    assert script.bearers == ["Bearer t1", "Bearer t1", "Bearer t1", "Bearer t2", "Bearer t2"]
+    assert sleeps == [0.25, 3.0, 0.25]
+    assert script.bearers == ["Bearer t1", "Bearer t1", "Bearer t1", "Bearer t2", "Bearer t2", "Bearer t2"]

@@ -21,7 +21,7 @@ from enabley.client import (
     Unauthorized,
 )
 from tests.client.conftest import FakeClock
-from tests.client.mock import Script, error, fail_with, ok, token, user
+from tests.client.mock import TOKEN_PATH, Script, error, fail_with, ok, token, user
 
 
 def make(script: Script, clock: FakeClock | None = None, sleeps: list[float] | None = None, **options):
@@ -141,22 +141,18 @@ def test_a_retry_after_beyond_max_wait_is_not_waited_for():
 
 
 @pytest.mark.parametrize("status", [503, 429])
-def test_a_post_that_may_have_taken_effect_is_never_repeated(status):
-    script = Script(error(status, "service_unavailable"))
-    with pytest.raises(EnableyError) as caught:
-        make(script).channels.force_complete("c1", "ana")
-    assert caught.value.status == status
-    assert len(script.calls) == 1
+def test_a_post_that_changes_something_is_repeated_under_its_idempotency_key(status):
+    script = Script(error(status, "service_unavailable"), ok())
+    make(script).channels.force_complete("c1", "ana")
+    keys = [r.headers.get("idempotency-key") for r in script.requests if r.url.path != TOKEN_PATH]
+    assert len(keys) == 2 and keys[0] is not None and keys[0] == keys[1]
 
 
-def test_a_post_whose_answer_was_lost_is_not_repeated():
-    script = Script(fail_with(httpx2.ReadTimeout))
-    with pytest.raises(ConnectionFailed) as caught:
-        make(script).admin.activity.record(
-            {"userIdentifier": "ana", "channelIdentifier": "c1", "itemIdentifier": "v", "completed": True}
-        )
-    assert caught.value.status is None
-    assert len(script.calls) == 1
+def test_a_post_whose_answer_was_lost_is_repeated_under_its_idempotency_key():
+    script = Script(fail_with(httpx2.ReadTimeout), ok())
+    make(script).channels.force_complete("c1", "ana")
+    keys = {r.headers.get("idempotency-key") for r in script.requests if r.url.path != TOKEN_PATH}
+    assert len(script.calls) == 2 and len(keys) == 1 and None not in keys
 
 
 def test_a_post_whose_connection_failed_is_repeated_since_it_never_left():

@@ -297,7 +297,9 @@ def test_an_upload_with_its_progress_then_one_with_its_bad_rows(page, served, tm
     )
     bad = tmp_path / "bad" / "users.csv"
     bad.parent.mkdir()
-    bad.write_text("identifier,email,firstName,groups\nx-1,not an address,Xi,\nx-2,x2@example.com,Xu,nowhere\n")
+    bad.write_text(
+        "identifier,email,firstName,groups\nx-1,not an address,Xi,\nx-2,x2@example.com,Xu,nowhere\n"
+    )
     sign_in(page, served.email, served.password)
     page.get_by_role("link", name="Uploads").click()
     check_page(page, "uploads")

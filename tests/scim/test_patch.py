@@ -160,6 +160,13 @@ def test_replace_with_null_unassigns() -> None:
     )
 
 
+def test_replace_with_null_through_a_filter_removes() -> None:
+    patched = patch_user({"op": "replace", "path": 'emails[type eq "work"].value', "value": None})
+    assert "emails" not in patched
+    cleared = patch_user({"op": "replace", "path": "name.givenName", "value": None})
+    assert cleared["name"] == {"familyName": "Jensen"}
+
+
 def test_sub_attribute_paths() -> None:
     patched = patch_user(
         {"op": "replace", "path": "name.givenName", "value": "Babs"},
@@ -359,6 +366,7 @@ def test_without_path_keys_may_be_dotted_urn_prefixed_or_an_extension_object() -
                 "name.givenName": "Babs",
                 f"{ENTERPRISE_URN}:department": "Sales",
                 ENTERPRISE_URN: {
+                    "schemas": [ENTERPRISE_URN],
                     "employeeNumber": 701984,
                     "manager": {"value": "m2", "displayName": "ignored"},
                 },
@@ -510,6 +518,13 @@ def test_okta_group_push_removes_then_adds_in_one_request() -> None:
              "value": [{"value": "u3", "display": "three"}, {"value": "u1"}]}]}"""
     )
     assert members(pushed) == ["u3", "u1"]
+
+
+def test_values_with_nothing_the_schema_keeps_are_no_values() -> None:
+    added = apply_patch(
+        group(), [{"op": "add", "path": "members", "value": [{"display": "x"}, {}]}], GROUP_RESOURCE
+    )
+    assert members(added) == ["u1", "u2"]
 
 
 def test_removing_every_member() -> None:

@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from enabley.models import Certificate, User
 from enabley.openapi import api_routes
+from enabley.scim import tokens
 from tests import factories
 from tests.security.conftest import bearer
 from tests.security.rows import account_rows, rows_spanning_accounts
@@ -48,6 +49,8 @@ class Call:
     """A's status on its own objects; None: A doesn't make this call."""
     empty: bool = False
     """B's answer is an empty list or page, A's is not."""
+    scim: bool = False
+    """Sent with the tenant's SCIM token (``/scim/v2``) rather than its access token."""
 
 
 @dataclass
@@ -96,6 +99,52 @@ def _entitlements(method: str) -> Builder:
     return build
 
 
+def _scim(method: str, url: str, **kw: Any) -> Call:
+    return Call(method, url, scim=True, **kw)
+
+
+def _scim_resources(kind: str, identifier: Callable[[Context], str], body: Callable[[], Any]) -> dict:
+    """The calls on one SCIM resource type (Users, Groups), B naming A's resource by its id."""
+    base = f"/scim/v2/{kind}"
+    filtered = {"filter": 'id eq "{}"'}
+    return {
+        ("GET", base): lambda c: [
+            _scim("GET", base, params={"filter": filtered["filter"].format(identifier(c))}, b=200, empty=True)
+        ],
+        ("POST", base + "/.search"): lambda c: [
+            _scim("POST", base + "/.search", json={"filter": f'id eq "{identifier(c)}"'}, b=200, empty=True)
+        ],
+        ("POST", base): lambda c: [
+            _scim("POST", base, json={**body(), "externalId": identifier(c)}, b=201, a=201)
+        ],
+        ("GET", base + "/{id}"): lambda c: [_scim("GET", f"{base}/{identifier(c)}")],
+        ("PUT", base + "/{id}"): lambda c: [_scim("PUT", f"{base}/{identifier(c)}", json=body())],
+        ("PATCH", base + "/{id}"): lambda c: [
+            _scim(
+                "PATCH",
+                f"{base}/{identifier(c)}",
+                json={"Operations": [{"op": "replace", "value": {"displayName": BRAVO}}]},
+            )
+        ],
+        ("DELETE", base + "/{id}"): lambda c: [_scim("DELETE", f"{base}/{identifier(c)}", a=204)],
+    }
+
+
+SCIM_DISCOVERY = {
+    ("GET", "/scim/v2/" + path): (lambda p: lambda c: [_scim("GET", "/scim/v2/" + p, b=200)])(path)
+    for path in ("ServiceProviderConfig", "ResourceTypes", "Schemas")
+}
+SCIM_DISCOVERY[("GET", "/scim/v2/ResourceTypes/{id}")] = lambda c: [
+    _scim("GET", "/scim/v2/ResourceTypes/User", b=200)
+]
+SCIM_DISCOVERY[("POST", "/scim/v2/.search")] = lambda c: [
+    _scim("POST", "/scim/v2/.search", json={"filter": f'id eq "{i}"'}, b=200, empty=True)
+    for i in (c.ids.user, c.ids.group)
+]
+SCIM_DISCOVERY[("GET", "/scim/v2/Schemas/{id}")] = lambda c: [
+    _scim("GET", "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group", b=200)
+]
+
 ADMIN = "/api/admin/v1"
 CH = ADMIN + "/channels"
 HOOKS = ADMIN + "/webhooks"
@@ -115,6 +164,15 @@ ROUTES: dict[tuple[str, str], Builder] = {
         )
     ],
     ("GET", ADMIN + "/catalog"): lambda c: _get(ADMIN + "/catalog", b=200),
+    ("GET", ADMIN + "/compliance/summary"): lambda c: [
+        Call("GET", ADMIN + "/compliance/summary", params={"certificateId": c.ids.certificate}),
+        Call("GET", ADMIN + "/compliance/summary", params={"groupIdentifier": c.ids.group}),
+    ],
+    ("GET", ADMIN + "/compliance/learners"): lambda c: [
+        Call("GET", ADMIN + "/compliance/learners", params={"certificateId": c.ids.certificate}),
+        Call("GET", ADMIN + "/compliance/learners", params={"groupIdentifier": c.ids.group, "status": "ALL"}),
+        _keyed(ADMIN + "/compliance/learners", c),
+    ],
     ("PUT", ADMIN + "/catalog/{channelIdentifier}"): lambda c: [
         Call("PUT", f"{ADMIN}/catalog/{c.ids.channel}"),
         Call("PUT", f"{ADMIN}/catalog/{c.ids.channel}", params={"subAccountName": SUB_ACCOUNT}),
@@ -421,6 +479,10 @@ ROUTES: dict[tuple[str, str], Builder] = {
         ),
     ],
     ("GET", "/api/v1/uploads/org/jobs/{jobId}"): lambda c: _get(f"/api/v1/uploads/org/jobs/{c.upload_job}"),
+    # SCIM: B's token on A's ids
+    **SCIM_DISCOVERY,
+    **_scim_resources("Users", lambda c: c.ids.user, lambda: {"userName": f"{BRAVO}-scim-user"}),
+    **_scim_resources("Groups", lambda c: c.ids.group, lambda: {"displayName": BRAVO}),
     # Documentation, probes and metrics: no account data at all
     **{
         ("GET", path): (lambda p: lambda c: _get(p, b=200))(path)
@@ -435,17 +497,28 @@ class Tenant:
     key: str
     secret: str
     headers: dict[str, str]
+    scim: dict[str, str]
+
+    def headers_for(self, call: Call) -> dict[str, str]:
+        return self.scim if call.scim else self.headers
 
 
 def _tenant(db, client: TestClient, name: str) -> Tenant:
     account = factories.make_account(db, name=name, sub_accounts=[SUB_ACCOUNT, "US"])
     key, secret = factories.make_client(db, account)
-    return Tenant(account, key, secret, bearer(client, key, secret))
+    _, scim_token = tokens.create_token(db, account.name, None, None)
+    db.flush()
+    return Tenant(
+        account, key, secret, bearer(client, key, secret), {"Authorization": f"Bearer {scim_token}"}
+    )
 
 
 def _a_keys(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
     keys = {}
-    for path, params in [(p, {}) for p in PAGED] + [("/api/v2/performance", {"userIdentifier": A_ONLY.user})]:
+    for path, params in [(p, {}) for p in PAGED] + [
+        ("/api/v2/performance", {"userIdentifier": A_ONLY.user}),
+        ("/api/admin/v1/compliance/learners", {"status": "ALL"}),
+    ]:
         body = client.get(path, params=params, headers=headers).json()
         assert body["paginationKey"], (path, body)
         keys[path] = body["paginationKey"]
@@ -489,7 +562,7 @@ def _send(client: TestClient, call: Call, headers: dict[str, str]) -> Any:
 
 
 def _is_empty(body: Any) -> bool:
-    return body == [] or (isinstance(body, dict) and body.get("items") == [])
+    return body == [] or (isinstance(body, dict) and (body.get("items") == [] or body.get("Resources") == []))
 
 
 def _leaks(response: Any, a: Tenant) -> list[str]:
@@ -551,7 +624,7 @@ def test_one_account_never_reaches_another(db, app_with):
             for call in build(context):
                 if call.b is None:
                     continue
-                response = _send(client, call, b.headers)
+                response = _send(client, call, b.headers_for(call))
                 where = f"{route}: B {call.method} {call.url} {call.params or ''}"
                 if response.status_code != call.b:
                     problems.append(
@@ -563,7 +636,7 @@ def test_one_account_never_reaches_another(db, app_with):
             for call in build(shared):
                 if call.b is None:
                     continue
-                response = _send(client, call, b.headers)
+                response = _send(client, call, b.headers_for(call))
                 where = f"{route}: B on its own {call.method} {call.url}"
                 if response.status_code >= 500:
                     problems.append(f"{where} answered {response.status_code}")
@@ -580,7 +653,7 @@ def test_one_account_never_reaches_another(db, app_with):
             for call in build(context):
                 if call.a is None:
                     continue
-                response = _send(client, call, a.headers)
+                response = _send(client, call, a.headers_for(call))
                 where = f"{route}: A {call.method} {call.url} {call.params or ''}"
                 if call.a != response.status_code:
                     problems.append(

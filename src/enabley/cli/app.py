@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import typer
 
-from enabley.cli import console, remote, server
+from enabley.cli import console, remote, scim, server
 from enabley.cli.help import Group
 
 app = typer.Typer(
@@ -15,4 +15,5 @@ app = typer.Typer(
 )
 server.register(app)
 console.register(app)
+scim.register(app)
 remote.register(app)

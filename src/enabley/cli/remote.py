@@ -320,6 +320,14 @@ class Kind(StrEnum):
     channels = "channels"
     performance = "performance"
     certificates = "certificates"
+    compliance = "compliance"
+
+
+class ComplianceStatusOption(StrEnum):
+    NON_COMPLIANT = "NON_COMPLIANT"
+    EXPIRING = "EXPIRING"
+    COMPLIANT = "COMPLIANT"
+    ALL = "ALL"
 
 
 class Format(StrEnum):
@@ -331,6 +339,7 @@ def _model(kind: Kind) -> type[BaseModel]:
     from enabley.client import (
         CertificateInformation,
         ChannelInfo,
+        ComplianceLearnerInfo,
         ExternalUserChannelPerformance,
         GroupInfo,
         UserInfo,
@@ -342,6 +351,7 @@ def _model(kind: Kind) -> type[BaseModel]:
         Kind.channels: ChannelInfo,
         Kind.performance: ExternalUserChannelPerformance,
         Kind.certificates: CertificateInformation,
+        Kind.compliance: ComplianceLearnerInfo,
     }
     return models[kind]
 
@@ -401,11 +411,36 @@ def _walk(pages: Iterable[Page[Any]], writer: Writer, progress: Progress, label:
         progress.update(task, advance=1, total=page.total_pages, description=f"{label}: {writer.count}")
 
 
-def _export(
-    client: Client, kind: Kind, writer: Writer, progress: Progress, sub_account: str | None,
-    channel: str | None, user: str | None,
-) -> None:  # fmt: skip
-    if kind is Kind.users:
+@dataclass(frozen=True, slots=True)
+class Narrowing:
+    """The export's filters: --sub-account, --channel and --user, --certificate, --group, --status."""
+
+    sub_account: str | None = None
+    channel: str | None = None
+    user: str | None = None
+    certificate: str | None = None
+    group: str | None = None
+    status: str | None = None
+
+    def check(self, kind: Kind) -> None:
+        if self.sub_account and kind not in (Kind.users, Kind.groups, Kind.channels, Kind.compliance):
+            raise ValueError("--sub-account applies to users, groups, channels and compliance")
+        if (self.channel or self.user) and kind is not Kind.performance:
+            raise ValueError("--channel and --user apply to performance")
+        if (self.certificate or self.group or self.status) and kind is not Kind.compliance:
+            raise ValueError("--certificate, --group and --status apply to compliance")
+
+
+def _export(client: Client, kind: Kind, writer: Writer, progress: Progress, narrowing: Narrowing) -> None:
+    sub_account, channel, user = narrowing.sub_account, narrowing.channel, narrowing.user
+    if kind is Kind.compliance:
+        from enabley.client.resources.compliance import ComplianceFilters
+
+        filters = ComplianceFilters(
+            certificate=narrowing.certificate, group=narrowing.group, sub_account_name=sub_account
+        )
+        _walk(client.admin.compliance.pages(filters, narrowing.status), writer, progress, "compliance")
+    elif kind is Kind.users:
         _walk(client.users.pages(sub_account_name=sub_account), writer, progress, "users")
     elif kind is Kind.groups:
         writer.write(client.groups.list(sub_account_name=sub_account))
@@ -441,6 +476,16 @@ def export(
     ] = None,
     channel: Annotated[str | None, typer.Option(help="performance: only this channel.")] = None,
     user: Annotated[str | None, typer.Option(help="performance: only this user.")] = None,
+    certificate: Annotated[
+        str | None, typer.Option(help="compliance: only this certificate (externalCertificateId).")
+    ] = None,
+    group: Annotated[
+        str | None, typer.Option(help="compliance: only the learners of this group and its subgroups.")
+    ] = None,
+    status: Annotated[
+        ComplianceStatusOption | None,
+        typer.Option(help="compliance: whom to list (default NON_COMPLIANT)."),
+    ] = None,
     raw: Annotated[
         bool,
         typer.Option(
@@ -456,10 +501,8 @@ def export(
     """Export every item of a kind, page after page, as CSV or JSON lines."""
     from rich.progress import BarColumn, MofNCompleteColumn
 
-    if sub_account and kind not in (Kind.users, Kind.groups, Kind.channels):
-        raise ValueError("--sub-account applies to users, groups and channels")
-    if (channel or user) and kind is not Kind.performance:
-        raise ValueError("--channel and --user apply to performance")
+    narrowing = Narrowing(sub_account, channel, user, certificate, group, status.value if status else None)
+    narrowing.check(kind)
     err = stderr()
     with (
         ctx.obj.client(url, client_key, secret) as client,
@@ -467,7 +510,7 @@ def export(
         _progress(err, BarColumn(), MofNCompleteColumn()) as bar,
     ):
         writer = Writer(out, fmt, _model(kind), raw=raw)
-        _export(client, kind, writer, bar, sub_account, channel, user)
+        _export(client, kind, writer, bar, narrowing)
     if output is not None or err.is_terminal:
         typer.echo(f"exported {writer.count} {kind.value}" + (f" to {output}" if output else ""), err=True)
 

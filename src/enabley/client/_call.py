@@ -21,6 +21,8 @@ D = TypeVar("D", bound=DataModel)
 
 QueryValue = str | int | bool | datetime | Enum | Sequence[str | Enum] | None
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
 Progress = Callable[[int, int], None]
 """``progress(bytes_sent, bytes_total)``, called as a request body goes out."""
 
@@ -39,7 +41,16 @@ class Call(Generic[T]):
     progress: Progress | None = None
 
     @property
+    def keyed(self) -> bool:
+        """Sent with an ``Idempotency-Key`` (the same one on each retry): a write of the API, unless
+        declared harmless to repeat (the read-only POSTs, which a key would only slow down)."""
+        return self.authenticated and self.method in WRITE_METHODS and self.idempotent is not True
+
+    @property
     def safe_to_repeat(self) -> bool:
+        """A keyed call is: the server runs it once, and answers its retries with the first answer."""
+        if self.keyed:
+            return True
         return self.idempotent if self.idempotent is not None else self.method != "POST"
 
     def query(self) -> list[tuple[str, str | int | float | bool | None]]:

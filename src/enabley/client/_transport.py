@@ -11,6 +11,7 @@ import json
 import logging
 import random
 import threading
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -33,6 +34,7 @@ T = TypeVar("T")
 USER_AGENT = f"enabley-python/{__version__}"
 CHUNK_SIZE = 64 * 1024
 RETRY_STATUSES = frozenset({429, 503})
+IDEMPOTENCY_KEY = "Idempotency-Key"
 
 # The request never left: safe to send again whatever the method.
 _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
@@ -60,9 +62,10 @@ _REDACT_SECRET = _RedactSecret()
 class RetryPolicy:
     """When to send a call again, and how long to wait first.
 
-    Calls that are safe to repeat (GET, PUT, DELETE, the token request and the read-only POSTs) are
-    retried on 429, 503 and connection failures; a POST that changes something only when its
-    connection could not be made, since otherwise it may already have taken effect. The wait
+    Calls that are safe to repeat are retried on 429, 503 and connection failures: every call,
+    since each write carries an ``Idempotency-Key`` (the same on each of its retries) that makes
+    the server run it once and answer a retry with the first answer; a keyed call is retried on a
+    409 with ``Retry-After`` too (its first attempt still runs on the server). The wait
     doubles from ``backoff`` seconds with jitter, is at least the answer's ``Retry-After``, and a
     ``Retry-After`` longer than ``max_wait`` is not waited for: the error is raised at once.
     """
@@ -83,7 +86,10 @@ class RetryPolicy:
 
     def after_answer(self, call: Call[Any], response: httpx2.Response, attempt: int) -> float | None:
         """Seconds to wait before sending again after this answer, or ``None`` to keep it."""
-        if response.status_code not in RETRY_STATUSES or attempt >= self.max_retries:
+        if attempt >= self.max_retries:
+            return None
+        still_running = response.status_code == 409 and call.keyed and "retry-after" in response.headers
+        if response.status_code not in RETRY_STATUSES and not still_running:
             return None
         if not call.safe_to_repeat:
             return None
@@ -148,10 +154,17 @@ class Settings:
         )
 
 
-def _headers(call: Call[Any], token: str | None) -> dict[str, str]:
+def new_idempotency_key(call: Call[Any]) -> str | None:
+    """One key per call, sent on each of its attempts."""
+    return str(uuid.uuid4()) if call.keyed else None
+
+
+def _headers(call: Call[Any], token: str | None, key: str | None) -> dict[str, str]:
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
+    if key is not None:
+        headers[IDEMPOTENCY_KEY] = key
     if call.json is not None:
         headers["Content-Type"] = "application/json"
     return headers
@@ -236,10 +249,11 @@ class SyncEngine:
     def request(self, call: Call[Any]) -> httpx2.Response:
         """Send until an answer is final: the token renewed once on a 401, retries as the policy says."""
         policy, attempt, renewed = self.settings.retry, 0, False
+        key = new_idempotency_key(call)
         while True:
             token = self.token() if call.authenticated else None
             try:
-                response = self._send_once(call, token)
+                response = self._send_once(call, token, key)
             except httpx2.TransportError as exc:
                 wait = policy.after_failure(call, exc, attempt)
                 if wait is None:
@@ -257,9 +271,9 @@ class SyncEngine:
             self._sleep(wait)
             attempt += 1
 
-    def _send_once(self, call: Call[Any], token: str | None) -> httpx2.Response:
+    def _send_once(self, call: Call[Any], token: str | None, key: str | None) -> httpx2.Response:
         data = _encode(call)
-        headers = _headers(call, token)
+        headers = _headers(call, token, key)
         content: bytes | Iterator[bytes] | None = data
         if data is not None and call.progress is not None:
             headers["Content-Length"] = str(len(data))
@@ -312,10 +326,11 @@ class AsyncEngine:
     async def request(self, call: Call[Any]) -> httpx2.Response:
         """Send until an answer is final: the token renewed once on a 401, retries as the policy says."""
         policy, attempt, renewed = self.settings.retry, 0, False
+        key = new_idempotency_key(call)
         while True:
             token = await self.token() if call.authenticated else None
             try:
-                response = await self._send_once(call, token)
+                response = await self._send_once(call, token, key)
             except httpx2.TransportError as exc:
                 wait = policy.after_failure(call, exc, attempt)
                 if wait is None:
@@ -333,9 +348,9 @@ class AsyncEngine:
             await self._sleep(wait)
             attempt += 1
 
-    async def _send_once(self, call: Call[Any], token: str | None) -> httpx2.Response:
+    async def _send_once(self, call: Call[Any], token: str | None, key: str | None) -> httpx2.Response:
         data = _encode(call)
-        headers = _headers(call, token)
+        headers = _headers(call, token, key)
         content: bytes | AsyncIterator[bytes] | None = data
         if data is not None and call.progress is not None:
             headers["Content-Length"] = str(len(data))

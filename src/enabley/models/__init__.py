@@ -1,11 +1,12 @@
 """ORM classes only; importing this package registers every table on ``Base.metadata``."""
 
-from enabley.models.account import Account, ApiClient, ServerSecret, SigningKey, SubAccount
+from enabley.models.account import Account, ApiClient, ScimToken, ServerSecret, SigningKey, SubAccount
 from enabley.models.catalog import CatalogEntry
 from enabley.models.certificate import Certificate, CertificateCourse, UserCertificate
 from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUser, ItemProgress
 from enabley.models.console import ConsoleSession, ConsoleUser
 from enabley.models.event import Event
+from enabley.models.idempotency import IdempotencyKey
 from enabley.models.org import Group, Profile, UserGroup, UserProfile, Workspace
 from enabley.models.upload import UploadJob, UploadJobPart
 from enabley.models.user import (
@@ -33,8 +34,10 @@ __all__ = [
     "Entitlement",
     "Event",
     "Group",
+    "IdempotencyKey",
     "ItemProgress",
     "Profile",
+    "ScimToken",
     "ServerSecret",
     "SigningKey",
     "SubAccount",

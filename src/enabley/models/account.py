@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enabley.db.base import Base, TenantOwned
@@ -47,6 +47,30 @@ class ApiClient(TenantOwned, Base):
     secret_hash: Mapped[str] = mapped_column(String(128))
     """HMAC-SHA256 of the secret under the server's credential key: the secret itself is never stored."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class ScimToken(TenantOwned, Base):
+    """A long-lived bearer token an identity provider provisions through (SCIM 2.0, ``/scim/v2``)."""
+
+    __tablename__ = "scim_tokens"
+    __table_args__ = (
+        Index("ix_scim_tokens_account_id", "account_id"),
+        Index("ix_scim_tokens_sub_account_id", "sub_account_id"),
+        NEVER_REUSED_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    """What operators name the token by (``enabley scim tokens revoke``): the integer id stays inside."""
+    sub_account_id: Mapped[int | None] = mapped_column(ForeignKey("sub_accounts.id", ondelete="CASCADE"))
+    """The sub-account the token is confined to; a token outlives no sub-account it is scoped to."""
+    group_type: Mapped[str | None] = mapped_column(String(TEXT_LENGTH))
+    """The type given to the groups it creates, where the account's hierarchy requires one."""
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    """HMAC-SHA256 of the token under the server's credential key: the token itself is never stored."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
 

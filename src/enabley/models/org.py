@@ -20,6 +20,7 @@ class Group(TenantOwned, Base):
         Index("ix_groups_account_id_id", "account_id", "id"),
         Index("ix_groups_parent_id", "parent_id"),
         Index("ix_groups_sub_account_id", "sub_account_id"),
+        Index("ix_groups_account_id_scim_external_id", "account_id", "scim_external_id"),
         NEVER_REUSED_IDS,
     )
 
@@ -29,6 +30,8 @@ class Group(TenantOwned, Base):
     type: Mapped[str | None] = mapped_column(String(TEXT_LENGTH))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
     sub_account_id: Mapped[int | None] = mapped_column(ForeignKey("sub_accounts.id", ondelete="SET NULL"))
+    scim_external_id: Mapped[str | None] = mapped_column(String(TEXT_LENGTH))
+    """SCIM's ``externalId``: the identity provider's own id for the group (``/scim/v2``)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -31,6 +31,7 @@ class User(TenantOwned, Base):
         UniqueConstraint("account_id", "external_id"),
         UniqueConstraint("account_id", "username_key"),
         Index("ix_users_account_id_id", "account_id", "id"),
+        Index("ix_users_account_id_scim_external_id", "account_id", "scim_external_id"),
         NEVER_REUSED_IDS,
     )
 
@@ -53,6 +54,8 @@ class User(TenantOwned, Base):
     possible_roles: Mapped[list[str]] = mapped_column(default=list)
     custom_attributes: Mapped[dict[str, Any] | None]
     password_hash: Mapped[str | None] = mapped_column(String(TEXT_LENGTH))
+    scim_external_id: Mapped[str | None] = mapped_column(String(TEXT_LENGTH))
+    """SCIM's ``externalId``: the identity provider's own id for the user (``/scim/v2``)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(default=utcnow)
 

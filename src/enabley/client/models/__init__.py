@@ -26,6 +26,14 @@ from enabley.client.models.admin import (
     TrainingEventData,
     TrainingEventInfo,
 )
+from enabley.client.models.compliance import (
+    CertificateComplianceInfo,
+    ComplianceCounts,
+    ComplianceLearnerInfo,
+    ComplianceStatus,
+    ComplianceSummaryInfo,
+    GroupComplianceInfo,
+)
 from enabley.client.models.learning import (
     ActivityData,
     AvailabilityStatus,
@@ -80,6 +88,7 @@ __all__ = [
     "ActivityData",
     "AvailabilityStatus",
     "CatalogEntryInfo",
+    "CertificateComplianceInfo",
     "CertificateData",
     "CertificateExpiration",
     "CertificateInformation",
@@ -93,6 +102,10 @@ __all__ = [
     "ChannelRole",
     "ChannelStatus",
     "ChannelType",
+    "ComplianceCounts",
+    "ComplianceLearnerInfo",
+    "ComplianceStatus",
+    "ComplianceSummaryInfo",
     "ContentItemData",
     "ContentItemInfo",
     "ContentItemType",
@@ -108,6 +121,7 @@ __all__ = [
     "ExternalPermission",
     "ExternalUserCertificateState",
     "ExternalUserChannelPerformance",
+    "GroupComplianceInfo",
     "GroupData",
     "GroupInfo",
     "MasterChannelData",

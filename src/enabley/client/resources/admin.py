@@ -32,6 +32,7 @@ from enabley.client.models import (
     WorkspaceInfo,
 )
 from enabley.client.resources._base import AsyncResource, SyncResource
+from enabley.client.resources.compliance import AsyncCompliance, Compliance
 
 ADMIN = "/api/admin/v1"
 CONTENT_ITEMS = "contentItems"
@@ -248,6 +249,7 @@ class Admin:
         self.certificates = AdminCertificates(engine)
         self.catalog = AdminCatalog(engine)
         self.activity = Activity(engine)
+        self.compliance = Compliance(engine)
 
 
 class AsyncAdminGroups(AsyncResource):
@@ -361,3 +363,4 @@ class AsyncAdmin:
         self.certificates = AsyncAdminCertificates(engine)
         self.catalog = AsyncAdminCatalog(engine)
         self.activity = AsyncActivity(engine)
+        self.compliance = AsyncCompliance(engine)

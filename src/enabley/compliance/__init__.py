@@ -1,0 +1,1 @@
+"""Compliance: who must hold a certificate, who holds it, and who loses it next."""

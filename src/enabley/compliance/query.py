@@ -1,0 +1,333 @@
+"""The SQL that classifies many learners at once, following ``certificates.rules`` and
+``compliance.rules``.
+
+One statement per answer: the (learner, certificate) pairs in scope, each one's progress tallied
+per course by one grouped join over the item progress index, then the certificate's state, its
+dates and whether it is expiring computed by the database. A certificate's expiration date is
+computed by the database too (a calendar shift of months or days that keeps a month's end in
+range, as ``certificates.rules.add_period`` does), so that listings can be ordered by it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union,
+)
+from sqlalchemy.sql.selectable import CTE, Subquery
+
+from enabley.certificates.rules import CertificateState
+from enabley.channels import enrolment
+from enabley.compliance.rules import Scope, StatusFilter
+from enabley.db.base import AnySelect, HasAccount, owned
+from enabley.db.columns import UtcDateTime
+from enabley.models import (
+    Certificate,
+    CertificateCourse,
+    ChannelItem,
+    Group,
+    ItemProgress,
+    UserCertificate,
+    UserGroup,
+    UserSubAccount,
+)
+
+ITEM_KINDS = ("CONTENT", "EVENT")
+"""What counts towards progress (as ``performance.service``)."""
+
+S = CertificateState
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What to classify, resolved to the tenant's rows."""
+
+    certificates: dict[int, list[int]]
+    """The certificates' ids, each with its courses' channel ids."""
+    group_id: int | None
+    recursive: bool
+    sub_account_id: int | None
+    scope: Scope
+
+
+@dataclass(frozen=True, slots=True)
+class Instants:
+    now: datetime
+    warning: timedelta
+    """ABOUT_TO_EXPIRE this close to the expiration (ENABLEY_CERT_EXPIRY_WARNING_DAYS)."""
+    within: timedelta
+    """Expiring this close to the expiration (``withinDays``)."""
+
+
+def subtree(seed: AnySelect, name: str) -> CTE:
+    """(root, group_id): every group under each seed group (``seed`` selects ``root`` and
+    ``group_id``, equal), the seed itself included. UNION stops at groups already seen."""
+    tree = seed.cte(name, recursive=True)
+    return tree.union(select(tree.c.root, Group.id).join(tree, Group.parent_id == tree.c.group_id))
+
+
+def members(tenant: HasAccount, group_id: int, recursive: bool) -> AnySelect:
+    """``SELECT user_id`` of the group's members (and its descendants' with ``recursive``)."""
+    if not recursive:
+        return select(UserGroup.user_id).where(UserGroup.group_id == group_id)
+    seed = owned(Group, tenant).with_only_columns(Group.id.label("root"), Group.id.label("group_id"))
+    tree = subtree(seed.where(Group.id == group_id), "compliance_group")
+    return select(UserGroup.user_id).where(UserGroup.group_id.in_(select(tree.c.group_id)))
+
+
+def child_members(tenant: HasAccount, parent_id: int | None, recursive: bool) -> Subquery:
+    """(root, user_id), each once: the members of each child group of ``parent_id`` (of each
+    top-level group when None), with ``recursive`` the members of its descendants too."""
+    parent = Group.parent_id.is_(None) if parent_id is None else Group.parent_id == parent_id
+    seed = owned(Group, tenant).with_only_columns(Group.id.label("root"), Group.id.label("group_id"))
+    seed = seed.where(parent)
+    if not recursive:
+        return (
+            seed.with_only_columns(Group.id.label("root"), UserGroup.user_id)
+            .select_from(Group)
+            .join(UserGroup, UserGroup.group_id == Group.id)
+            .subquery("child_members")
+        )
+    tree = subtree(seed, "compliance_children")
+    return (
+        select(tree.c.root, UserGroup.user_id)
+        .join(UserGroup, UserGroup.group_id == tree.c.group_id)
+        .distinct()
+        .subquery("child_members")
+    )
+
+
+def _pairs(tenant: HasAccount, selection: Selection) -> Subquery:
+    """(user_id, certificate_id) of the pairs in scope, each once, before the user filters."""
+    ids = list(selection.certificates)
+    required = select(UserCertificate.user_id, UserCertificate.certificate_id).where(
+        UserCertificate.certificate_id.in_(ids), UserCertificate.is_required.is_(True)
+    )
+    if selection.scope is Scope.REQUIRED:
+        return required.subquery("compliance_pairs")
+    parts: list[AnySelect] = [required]
+    if len(ids) == 1:
+        # One certificate: its courses' learners, each course by the index of its enrolments.
+        for channel_id in selection.certificates[ids[0]]:
+            learners = enrolment.learner_ids(channel_id).subquery()
+            parts.append(select(learners.c.user_id, literal(ids[0]).label("certificate_id")))
+    else:
+        learning = enrolment.learner_pairs(tenant)
+        parts.append(
+            select(learning.c.user_id, CertificateCourse.certificate_id)
+            .join(CertificateCourse, CertificateCourse.channel_id == learning.c.channel_id)
+            .where(CertificateCourse.certificate_id.in_(ids))
+        )
+    return union(*parts).subquery("compliance_pairs")
+
+
+def _population(tenant: HasAccount, selection: Selection) -> Subquery:
+    """The pairs in scope that pass the user filters, with the facts recorded about each."""
+    pairs = _pairs(tenant, selection)
+    stmt = (
+        select(
+            pairs.c.user_id,
+            pairs.c.certificate_id,
+            func.coalesce(UserCertificate.is_required, False).label("is_required"),
+            UserCertificate.revoked_at,
+            UserCertificate.confirmed_at,
+        )
+        .select_from(pairs)
+        .outerjoin(
+            UserCertificate,
+            and_(
+                UserCertificate.user_id == pairs.c.user_id,
+                UserCertificate.certificate_id == pairs.c.certificate_id,
+            ),
+        )
+    )
+    if selection.group_id is not None:
+        stmt = stmt.where(pairs.c.user_id.in_(members(tenant, selection.group_id, selection.recursive)))
+    if selection.sub_account_id is not None:
+        stmt = stmt.where(
+            pairs.c.user_id.in_(
+                select(UserSubAccount.user_id).where(
+                    UserSubAccount.sub_account_id == selection.sub_account_id
+                )
+            )
+        )
+    return stmt.subquery("compliance_population")
+
+
+def _course_tallies(tenant: HasAccount, selection: Selection) -> Subquery:
+    """Per pair and course: the course's required items, how many the learner completed, and
+    the last completion among them. A certificate without courses keeps one row, course NULL."""
+    pop = _population(tenant, selection)
+    channels = sorted({c for courses in selection.certificates.values() for c in courses})
+    required = (
+        owned(ChannelItem, tenant)
+        .with_only_columns(ChannelItem.channel_id, func.count().label("required_items"))
+        .where(
+            ChannelItem.channel_id.in_(channels),
+            ChannelItem.optional.is_(False),
+            ChannelItem.kind.in_(ITEM_KINDS),
+        )
+        .group_by(ChannelItem.channel_id)
+        .subquery("required_items")
+    )
+    counted = and_(ChannelItem.optional.is_(False), ChannelItem.kind.in_(ITEM_KINDS))
+    return (
+        select(
+            pop.c.user_id,
+            pop.c.certificate_id,
+            pop.c.is_required,
+            pop.c.revoked_at,
+            pop.c.confirmed_at,
+            CertificateCourse.channel_id,
+            func.coalesce(func.max(required.c.required_items), 0).label("required_items"),
+            func.count(ChannelItem.id).label("completed"),
+            func.max(case((ChannelItem.id.is_not(None), ItemProgress.completed_at))).label("last"),
+        )
+        .select_from(pop)
+        .outerjoin(CertificateCourse, CertificateCourse.certificate_id == pop.c.certificate_id)
+        .outerjoin(required, required.c.channel_id == CertificateCourse.channel_id)
+        .outerjoin(
+            ItemProgress,
+            and_(
+                ItemProgress.user_id == pop.c.user_id,
+                ItemProgress.channel_id == CertificateCourse.channel_id,
+                ItemProgress.completed.is_(True),
+            ),
+        )
+        .outerjoin(ChannelItem, and_(ChannelItem.id == ItemProgress.item_id, counted))
+        .group_by(
+            pop.c.user_id,
+            pop.c.certificate_id,
+            pop.c.is_required,
+            pop.c.revoked_at,
+            pop.c.confirmed_at,
+            CertificateCourse.channel_id,
+        )
+        .subquery("course_tallies")
+    )
+
+
+def _certified(dialect: str, tenant: HasAccount, selection: Selection) -> Subquery:
+    """Per pair: the state when the certificate is not earned (``unearned_state``), else NULL; the
+    certification and expiration dates once earned. Courses started and complete follow
+    ``performance.rules``' progress and completion.
+
+    Computed by the grouping statement itself: SQLite materialises it, so the expiration's date
+    arithmetic runs once per pair, not once per reference to it."""
+    t = _course_tallies(tenant, selection)
+    started = and_(t.c.required_items > 0, t.c.completed * 100 >= t.c.required_items)
+    complete = and_(t.c.required_items > 0, t.c.completed >= t.c.required_items)
+    courses = func.count(t.c.channel_id)
+    started_courses = func.sum(case((started, 1), else_=0))
+    complete_courses = func.sum(case((complete, 1), else_=0))
+    revoked, confirmed = t.c.revoked_at, t.c.confirmed_at
+    earned = and_(
+        revoked.is_(None),
+        courses > 0,
+        complete_courses == courses,
+        or_(Certificate.requires_learner_confirmation.is_(False), confirmed.is_not(None)),
+    )
+    unearned = case(
+        (revoked.is_not(None), S.REVOKED.value),
+        (or_(courses == 0, started_courses == 0), S.INIT.value),
+        (complete_courses < courses, S.IN_PROGRESS.value),
+        (~earned, S.AWAITS_LEARNER_CONFIRMATION.value),
+        else_=None,
+    )
+    certification = type_coerce(case((earned, func.max(t.c.last))), UtcDateTime())
+    duration, period = Certificate.expiration_duration, Certificate.expiration_period
+    return (
+        select(
+            t.c.user_id,
+            t.c.certificate_id,
+            t.c.is_required,
+            unearned.label("unearned_state"),
+            certification.label("certification_date"),
+            expiration(dialect, certification, duration, period).label("expiration_date"),
+        )
+        .join(Certificate, Certificate.id == t.c.certificate_id)
+        .group_by(
+            t.c.user_id,
+            t.c.certificate_id,
+            t.c.is_required,
+            revoked,
+            confirmed,
+            Certificate.requires_learner_confirmation,
+            duration,
+            period,
+        )
+        .subquery("certifications")
+    )
+
+
+def expiration(dialect: str, start: Any, duration: Any, period: Any) -> ColumnElement[datetime]:
+    """``start`` plus ``duration`` days, months or years, a month's end kept in range (January 31
+    plus one month is the last day of February), NULL for a certificate that never expires."""
+    months = case((period == "YEAR", duration * 12), (period == "MONTH", duration), else_=0)
+    days = case((period == "DAY", duration), else_=0)
+    if dialect == "postgresql":
+        # Interval arithmetic on the UTC wall clock: PostgreSQL keeps a month's end in range itself.
+        shifted: Any = func.timezone(
+            "UTC", func.timezone("UTC", start) + func.make_interval(0, months, 0, days)
+        )
+    else:
+        # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff' and carries a day past a month's end into the
+        # next month: a day that changed went past the end, which becomes the end.
+        day, clock = func.substr(start, 1, 10), func.substr(start, 11)
+        moved = func.date(day, func.printf("%+d months", months))
+        in_range = case(
+            (func.substr(moved, 9, 2) == func.substr(day, 9, 2), moved),
+            else_=func.date(moved, "start of month", "-1 day"),
+        )
+        shifted = type_coerce(func.date(in_range, func.printf("%+d days", days)), String()).concat(clock)
+    never = or_(duration.is_(None), period.is_(None), start.is_(None))
+    return type_coerce(case((never, None), else_=shifted), UtcDateTime())
+
+
+def classified(dialect: str, tenant: HasAccount, selection: Selection, at: Instants) -> AnySelect:
+    """Per pair in scope: user_id, certificate_id, is_required, state, certification_date,
+    expiration_date, compliant and expiring (booleans as 0/1)."""
+    inner = _certified(dialect, tenant, selection)
+    due = inner.c.expiration_date
+    state = case(
+        (inner.c.unearned_state.is_not(None), inner.c.unearned_state),
+        (due.is_(None), S.CERTIFIED.value),
+        (due <= literal(at.now, UtcDateTime()), S.EXPIRED.value),
+        (due <= literal(at.now + at.warning, UtcDateTime()), S.ABOUT_TO_EXPIRE.value),
+        else_=S.CERTIFIED.value,
+    )
+    holds = and_(inner.c.unearned_state.is_(None), or_(due.is_(None), due > literal(at.now, UtcDateTime())))
+    expiring = and_(holds, due <= literal(at.now + at.within, UtcDateTime()))
+    return select(
+        inner.c.user_id,
+        inner.c.certificate_id,
+        inner.c.is_required,
+        state.label("state"),
+        inner.c.certification_date,
+        due.label("expiration_date"),
+        case((holds, 1), else_=0).label("compliant"),
+        case((expiring, 1), else_=0).label("expiring"),
+    )
+
+
+def status_clause(rows: Subquery | CTE, status: StatusFilter) -> ColumnElement[bool] | None:
+    """The filter of a listing on ``status`` (``compliance.rules.matches``), None for ALL."""
+    if status is StatusFilter.EXPIRING:
+        return rows.c.expiring == 1
+    if status is StatusFilter.COMPLIANT:
+        return rows.c.compliant == 1
+    if status is StatusFilter.NON_COMPLIANT:
+        return rows.c.compliant == 0
+    return None

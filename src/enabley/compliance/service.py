@@ -1,0 +1,263 @@
+"""Compliance: counts and listings of the learners in scope of certificates.
+
+Both answers are computed for ``now`` from recorded progress, like every certificate state
+(``certificates.rules``); nothing derived is stored. Reusable without HTTP (the console): the
+tenant is anything with an ``account_id``, the instant and the warning window are parameters.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, func, literal, select, tuple_, type_coerce, union_all
+from sqlalchemy.orm import Session
+
+from enabley.accounts import service as accounts_service
+from enabley.certificates import service as certificates_service
+from enabley.certificates.rules import CertificateState
+from enabley.compliance import query
+from enabley.compliance.rules import Standing
+from enabley.compliance.schemas import (
+    CertificateComplianceInfo,
+    ComplianceCounts,
+    ComplianceLearnerInfo,
+    ComplianceSummaryInfo,
+    GroupComplianceInfo,
+    LearnersQuery,
+    SummaryQuery,
+    _Filters,
+)
+from enabley.db.base import HasAccount, owned
+from enabley.db.columns import UtcDateTime
+from enabley.groups import service as groups_service
+from enabley.models import Certificate, CertificateCourse, Group, User, UserGroup
+from enabley.pagination import Page, Walk
+
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+"""Where a listing puts the pairs without an expiration date: after every date."""
+
+
+class Resolved:
+    """The filters of a request resolved to the tenant's rows (404 for an unknown certificate or
+    group, 400 for an unknown sub-account)."""
+
+    def __init__(self, session: Session, tenant: HasAccount, filters: _Filters, warning_days: int) -> None:
+        stmt = owned(Certificate, tenant).with_only_columns(
+            Certificate.id, Certificate.external_id, Certificate.name
+        )
+        if filters.certificate_id is not None:
+            certificates_service.require_certificate(session, tenant, filters.certificate_id)
+            stmt = stmt.where(Certificate.external_id == filters.certificate_id)
+        self.certificates = {row.id: (row.external_id, row.name) for row in session.execute(stmt)}
+        courses: dict[int, list[int]] = {certificate_id: [] for certificate_id in self.certificates}
+        for certificate_id, channel_id in session.execute(
+            select(CertificateCourse.certificate_id, CertificateCourse.channel_id)
+            .where(CertificateCourse.certificate_id.in_(list(self.certificates)))
+            .order_by(CertificateCourse.certificate_id, CertificateCourse.position)
+        ):
+            courses[certificate_id].append(channel_id)
+        self.group: Group | None = None
+        if filters.group_identifier is not None:
+            self.group = groups_service.require_group(session, tenant, filters.group_identifier)
+        sub_account = accounts_service.resolve_sub_account(session, tenant, filters.sub_account_name)
+        self.selection = query.Selection(
+            certificates=courses,
+            group_id=self.group.id if self.group is not None else None,
+            recursive=filters.subtree,
+            sub_account_id=sub_account.id if sub_account is not None else None,
+            scope=filters.scope_or_default,
+        )
+        self.within_days = filters.within_days if filters.within_days is not None else warning_days
+        self.dialect = session.get_bind().dialect.name
+
+    def instants(self, now: datetime, warning_days: int) -> query.Instants:
+        return query.Instants(now, timedelta(days=warning_days), timedelta(days=self.within_days))
+
+
+# --- the summary -------------------------------------------------------------------------
+
+
+def _counts(found: Iterable[tuple[str, int, int]]) -> ComplianceCounts:
+    """From (state, expiring, pairs) rows."""
+    states = dict.fromkeys(CertificateState, 0)
+    expiring = 0
+    for state, is_expiring, pairs in found:
+        states[CertificateState(state)] += pairs
+        expiring += pairs if is_expiring else 0
+    compliant = states[CertificateState.CERTIFIED] + states[CertificateState.ABOUT_TO_EXPIRE]
+    total = sum(states.values())
+    return ComplianceCounts(
+        in_scope=total, compliant=compliant, non_compliant=total - compliant, expiring=expiring, states=states
+    )
+
+
+def _children(session: Session, tenant: HasAccount, parent: Group | None) -> list[Any]:
+    where = Group.parent_id.is_(None) if parent is None else Group.parent_id == parent.id
+    return list(
+        session.execute(
+            owned(Group, tenant)
+            .with_only_columns(Group.id, Group.external_id, Group.name)
+            .where(where)
+            .order_by(Group.name, Group.external_id)
+        )
+    )
+
+
+def summary(
+    session: Session, tenant: HasAccount, filters: SummaryQuery, *, now: datetime, warning_days: int
+) -> ComplianceSummaryInfo:
+    """Counts by state and by compliant / non-compliant / expiring: overall, for each child group
+    of the group (each top-level group without one) and for each certificate, in one statement."""
+    resolved = Resolved(session, tenant, filters, warning_days)
+    children = _children(session, tenant, resolved.group)
+    found: dict[tuple[int, int | None], list[tuple[str, int, int]]] = defaultdict(list)
+    if resolved.certificates:
+        rows = (
+            query.classified(
+                resolved.dialect, tenant, resolved.selection, resolved.instants(now, warning_days)
+            )
+            .cte("compliance")
+            .prefix_with("MATERIALIZED")
+        )
+        by_child = query.child_members(tenant, resolved.group.id if resolved.group else None, filters.subtree)
+        none = literal(None, Integer())
+
+        def tally(kind: int, ref: Any, stmt: Any) -> Any:
+            columns = (literal(kind).label("kind"), ref.label("ref"), rows.c.state, rows.c.expiring)
+            return stmt.with_only_columns(*columns, func.count().label("pairs")).group_by(
+                ref, rows.c.state, rows.c.expiring
+            )
+
+        overall = tally(0, none, select(rows.c.state))
+        per_child = tally(
+            1, by_child.c.root, select(rows).join(by_child, by_child.c.user_id == rows.c.user_id)
+        )
+        per_certificate = tally(2, rows.c.certificate_id, select(rows.c.state))
+        for kind, ref, state, expiring, pairs in session.execute(
+            union_all(overall, per_child, per_certificate)
+        ):
+            found[kind, ref].append((state, expiring, pairs))
+    return ComplianceSummaryInfo(
+        as_of=now,
+        within_days=resolved.within_days,
+        overall=_counts(found[0, None]),
+        groups=[
+            GroupComplianceInfo(group_identifier=identifier, name=name, counts=_counts(found[1, group_id]))
+            for group_id, identifier, name in children
+        ],
+        certificates=[
+            CertificateComplianceInfo(
+                external_certificate_id=identifier, name=name, counts=_counts(found[2, cid])
+            )
+            for cid, (identifier, name) in sorted(resolved.certificates.items(), key=lambda item: item[1][0])
+        ],
+    )
+
+
+# --- the learners ------------------------------------------------------------------------
+
+
+def group_paths(session: Session, tenant: HasAccount, user_ids: Sequence[int]) -> dict[int, list[list[str]]]:
+    """Each user's groups, each as the names from its top-level group down to it."""
+    memberships = session.execute(
+        select(UserGroup.user_id, UserGroup.group_id)
+        .where(UserGroup.user_id.in_(list(user_ids)))
+        .order_by(UserGroup.user_id, UserGroup.group_id)
+    ).all()
+    seed = owned(Group, tenant).with_only_columns(Group.id, Group.parent_id, Group.name)
+    tree = seed.where(Group.id.in_({group_id for _, group_id in memberships})).cte("path", recursive=True)
+    tree = tree.union(select(Group.id, Group.parent_id, Group.name).join(tree, Group.id == tree.c.parent_id))
+    groups = {row.id: (row.parent_id, row.name) for row in session.execute(select(tree))}
+    paths: dict[int, list[list[str]]] = defaultdict(list)
+    for user_id, group_id in memberships:
+        path: list[str] = []
+        at: int | None = group_id
+        while at is not None and at in groups and len(path) <= len(groups):
+            parent, name = groups[at]
+            path.append(name)
+            at = parent
+        paths[user_id].append(path[::-1])
+    return paths
+
+
+def _standing(row: Any) -> Standing:
+    if row.expiring:
+        return Standing.EXPIRING
+    return Standing.COMPLIANT if row.compliant else Standing.NON_COMPLIANT
+
+
+def learners_page(
+    session: Session,
+    tenant: HasAccount,
+    walk: Walk[LearnersQuery],
+    *,
+    now: datetime,
+    warning_days: int,
+) -> Page[ComplianceLearnerInfo]:
+    """The learners in scope with the status asked for, ordered by expiration date (those without
+    one last), then user identifier, then certificate identifier."""
+    filters = walk.query
+    resolved = Resolved(session, tenant, filters, warning_days)
+    if not resolved.certificates:
+        return walk.result([], 0, lambda row: []).page([])
+    rows = query.classified(
+        resolved.dialect, tenant, resolved.selection, resolved.instants(now, warning_days)
+    ).subquery("compliance")
+    due = type_coerce(func.coalesce(rows.c.expiration_date, literal(NEVER, UtcDateTime())), UtcDateTime())
+    order = (due, User.external_id, Certificate.external_id)
+    stmt = (
+        owned(User, tenant)
+        .with_only_columns(
+            rows,
+            User.external_id.label("user_identifier"),
+            User.first_name,
+            User.last_name,
+            User.email,
+            Certificate.external_id.label("certificate_identifier"),
+            Certificate.name.label("certificate_name"),
+            due.label("sort_due"),
+        )
+        .select_from(rows)
+        .join(User, User.id == rows.c.user_id)
+        .join(Certificate, Certificate.id == rows.c.certificate_id)
+    )
+    clause = query.status_clause(rows, filters.status_or_default)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    total = walk.cursor.total
+    if total is None:
+        total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    page_stmt = stmt
+    if walk.cursor.after is not None:
+        after_due, after_user, after_certificate = walk.cursor.after
+        position = (literal(datetime.fromisoformat(after_due), UtcDateTime()), after_user, after_certificate)
+        page_stmt = page_stmt.where(tuple_(*order) > tuple_(*position))
+    found = list(session.execute(page_stmt.order_by(*order).limit(walk.paginator.page_size + 1)))
+    page = walk.result(
+        found,
+        total,
+        lambda row: [row.sort_due.isoformat(), row.user_identifier, row.certificate_identifier],
+    )
+    paths = group_paths(session, tenant, [row.user_id for row in page.rows])
+    return page.page(
+        [
+            ComplianceLearnerInfo(
+                user_identifier=row.user_identifier,
+                first_name=row.first_name,
+                last_name=row.last_name,
+                email=row.email,
+                external_certificate_id=row.certificate_identifier,
+                certificate_name=row.certificate_name,
+                is_required=bool(row.is_required),
+                state=CertificateState(row.state),
+                status=_standing(row),
+                certification_date=row.certification_date,
+                expiration_date=row.expiration_date,
+                group_paths=paths.get(row.user_id, []),
+            )
+            for row in page.rows
+        ]
+    )

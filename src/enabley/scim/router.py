@@ -1,0 +1,275 @@
+"""SCIM 2.0 (RFC 7644) at /scim/v2: discovery, Users and Groups, for identity providers."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from enabley.deps import BaseUrl
+from enabley.errors import SCIM_MEDIA_TYPE, InvalidRequest, UnsupportedMediaType, content_type_problem
+from enabley.scim import discovery, groups, search, users
+from enabley.scim.auth import ScimCaller
+from enabley.scim.listing import ListQuery, list_query
+from enabley.security import hash_password
+
+router = APIRouter(prefix="/scim/v2", tags=["SCIM"])
+
+ResourceId = Annotated[str, Path(alias="id", description="The resource's id", max_length=255)]
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="A version (ETag) the change requires")]
+
+
+class ScimJSONResponse(JSONResponse):
+    media_type = SCIM_MEDIA_TYPE
+
+
+def answer(payload: dict[str, Any], status_code: int = 200, *, etag: bool = False) -> ScimJSONResponse:
+    headers: dict[str, str] = {}
+    meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else None
+    if etag and meta and "version" in meta:
+        headers["ETag"] = meta["version"]
+    if status_code == status.HTTP_201_CREATED and meta and "location" in meta:
+        headers["Location"] = meta["location"]
+    return ScimJSONResponse(payload, status_code, headers or None)
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    """The request's JSON object: sent as application/scim+json or application/json (415 else)."""
+    problem = content_type_problem(request.headers.get("content-type"))
+    if problem is not None:
+        raise UnsupportedMediaType(
+            problem.replace("application/json", f"{SCIM_MEDIA_TYPE} or application/json")
+        )
+    try:
+        body = json.loads(await request.body())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRequest(f"Malformed JSON body: {exc}", scim_type="invalidSyntax") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The body must be a JSON object", scim_type="invalidSyntax")
+    return body
+
+
+def _operations(body: dict[str, Any]) -> list[Any]:
+    operations = {key.lower(): value for key, value in body.items()}.get("operations")
+    if not isinstance(operations, list) or not operations:
+        raise InvalidRequest("A PATCH needs a non-empty Operations list", scim_type="invalidSyntax")
+    return operations
+
+
+async def _password_hash(body: dict[str, Any]) -> str | None:
+    password = {key.lower(): value for key, value in body.items()}.get("password")
+    return (
+        await run_in_threadpool(hash_password, password) if isinstance(password, str) and password else None
+    )
+
+
+async def _patch_passwords(operations: list[Any]) -> dict[str, str]:
+    """Each password the operations may set -> its hash, made before the unit of work."""
+    found: list[str] = []
+    for operation in operations:
+        if not isinstance(operation, dict):
+            continue
+        value = {k.lower(): v for k, v in operation.items()}.get("value")
+        path = str({k.lower(): v for k, v in operation.items()}.get("path") or "").lower()
+        if path.endswith("password") and isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            found.extend(v for k, v in value.items() if k.lower() == "password" and isinstance(v, str))
+    return {password: await run_in_threadpool(hash_password, password) for password in dict.fromkeys(found)}
+
+
+async def _list_params(
+    filter: Annotated[str | None, Query(description="A filter (RFC 7644 3.4.2.2)")] = None,
+    start_index: Annotated[str | None, Query(alias="startIndex", description="1-based index")] = None,
+    count: Annotated[str | None, Query(description="Page size, at most 1000 (default 100)")] = None,
+    sort_by: Annotated[str | None, Query(alias="sortBy")] = None,
+    sort_order: Annotated[str | None, Query(alias="sortOrder", description="ascending or descending")] = None,
+    attributes: Annotated[str | None, Query(description="Attributes to return")] = None,
+    excluded: Annotated[
+        str | None, Query(alias="excludedAttributes", description="Attributes to leave out")
+    ] = None,
+) -> ListQuery:
+    given = {
+        "filter": filter,
+        "startIndex": start_index,
+        "count": count,
+        "sortBy": sort_by,
+        "sortOrder": sort_order,
+        "attributes": attributes,
+        "excludedAttributes": excluded,
+    }
+    return list_query({key: value for key, value in given.items() if value is not None})
+
+
+Listing = Annotated[ListQuery, Depends(_list_params)]
+Projection = Annotated[ListQuery, Depends(_list_params)]
+"""A single resource's ``attributes``/``excludedAttributes`` (the other list parameters ignored)."""
+
+
+@router.get("/ServiceProviderConfig", summary="Service provider configuration")
+async def get_service_provider_config(tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """What this service provider supports (RFC 7644 4)."""
+    return answer(discovery.service_provider_config(base_url))
+
+
+@router.get("/ResourceTypes", summary="Resource types")
+async def get_resource_types(tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """The resource types served: User (with the enterprise extension) and Group."""
+    return answer(discovery.resource_type_list(base_url))
+
+
+@router.get("/ResourceTypes/{id}", summary="Resource type")
+async def get_resource_type(name: ResourceId, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """One resource type, by name."""
+    return answer(discovery.resource_type(name, base_url))
+
+
+@router.get("/Schemas", summary="Schemas")
+async def get_schemas(tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """The schemas served, describing exactly the attributes kept."""
+    return answer(discovery.schema_list(base_url))
+
+
+@router.get("/Schemas/{id}", summary="Schema")
+async def get_schema(schema_id: ResourceId, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """One schema, by its URN."""
+    return answer(discovery.schema(schema_id, base_url))
+
+
+@router.post("/.search", summary="Search users and groups")
+async def search_resources(request: Request, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """Users then groups, as their lists answer them, asked for by one SearchRequest body."""
+    query = list_query(await _json(request))
+    return answer(await tenant.read(search.search_all, query, base_url))
+
+
+@router.get("/Users", summary="List users")
+async def list_users(query: Listing, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """Users, filtered, sorted and paged (RFC 7644 3.4.2)."""
+    return answer(await tenant.read(users.list_users, query, base_url))
+
+
+@router.post("/Users/.search", summary="Search users")
+async def search_users(request: Request, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """Users, as ``GET /Users`` lists them, asked for by a SearchRequest body (RFC 7644 3.4.3)."""
+    query = list_query(await _json(request))
+    return answer(await tenant.read(users.list_users, query, base_url))
+
+
+@router.post("/Users", summary="Create user", status_code=status.HTTP_201_CREATED)
+async def create_user(request: Request, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """Creates a user; its id is the given externalId when no user has it as identifier."""
+    body = await _json(request)
+    created = await tenant.write(users.create_user, body, await _password_hash(body), base_url)
+    return answer(created, status.HTTP_201_CREATED, etag=True)
+
+
+@router.get("/Users/{id}", summary="Get user")
+async def get_user(
+    identifier: ResourceId, query: Projection, tenant: ScimCaller, base_url: BaseUrl
+) -> ScimJSONResponse:
+    """A user by id (the user's enabley identifier)."""
+    return answer(await tenant.read(users.get_user, identifier, base_url, query), etag=True)
+
+
+@router.put("/Users/{id}", summary="Replace user")
+async def replace_user(
+    identifier: ResourceId,
+    request: Request,
+    tenant: ScimCaller,
+    base_url: BaseUrl,
+    if_match: IfMatch = None,
+) -> ScimJSONResponse:
+    """Replaces the user's attributes; attributes the schema does not know are ignored."""
+    body = await _json(request)
+    password_hash = await _password_hash(body)
+    replaced = await tenant.write(users.replace_user, identifier, body, password_hash, if_match, base_url)
+    return answer(replaced, etag=True)
+
+
+@router.patch("/Users/{id}", summary="Patch user")
+async def patch_user(
+    identifier: ResourceId,
+    request: Request,
+    tenant: ScimCaller,
+    base_url: BaseUrl,
+    if_match: IfMatch = None,
+) -> ScimJSONResponse:
+    """Applies PatchOp operations (add, replace, remove) and answers the user."""
+    operations = _operations(await _json(request))
+    passwords = await _patch_passwords(operations)
+    patched = await tenant.write(users.patch_user, identifier, operations, passwords, if_match, base_url)
+    return answer(patched, etag=True)
+
+
+@router.delete("/Users/{id}", summary="Delete user", status_code=204, response_class=Response)
+async def delete_user(identifier: ResourceId, tenant: ScimCaller, if_match: IfMatch = None) -> Response:
+    """Deletes the user as ``DELETE /api/v1/users/{identifier}`` does."""
+    await tenant.write(users.delete_user, identifier, if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/Groups", summary="List groups")
+async def list_groups(query: Listing, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """Groups, filtered, sorted and paged; ``excludedAttributes=members`` leaves members unread."""
+    return answer(await tenant.read(groups.list_groups, query, base_url))
+
+
+@router.post("/Groups/.search", summary="Search groups")
+async def search_groups(request: Request, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """Groups, as ``GET /Groups`` lists them, asked for by a SearchRequest body."""
+    query = list_query(await _json(request))
+    return answer(await tenant.read(groups.list_groups, query, base_url))
+
+
+@router.post("/Groups", summary="Create group", status_code=status.HTTP_201_CREATED)
+async def create_group(request: Request, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """Creates a group without a parent, of the token's group type, with the given members."""
+    created = await tenant.write(groups.create_group, await _json(request), base_url)
+    return answer(created, status.HTTP_201_CREATED, etag=True)
+
+
+@router.get("/Groups/{id}", summary="Get group")
+async def get_group(
+    identifier: ResourceId, query: Projection, tenant: ScimCaller, base_url: BaseUrl
+) -> ScimJSONResponse:
+    """A group by id (the group's enabley identifier) with its direct members."""
+    return answer(await tenant.read(groups.get_group, identifier, base_url, query), etag=True)
+
+
+@router.put("/Groups/{id}", summary="Replace group")
+async def replace_group(
+    identifier: ResourceId,
+    request: Request,
+    tenant: ScimCaller,
+    base_url: BaseUrl,
+    if_match: IfMatch = None,
+) -> ScimJSONResponse:
+    """Replaces the group's name, externalId and members."""
+    replaced = await tenant.write(groups.replace_group, identifier, await _json(request), if_match, base_url)
+    return answer(replaced, etag=True)
+
+
+@router.patch("/Groups/{id}", summary="Patch group")
+async def patch_group(
+    identifier: ResourceId,
+    request: Request,
+    query: Projection,
+    tenant: ScimCaller,
+    base_url: BaseUrl,
+    if_match: IfMatch = None,
+) -> ScimJSONResponse:
+    """Applies PatchOp operations; member add/remove included."""
+    operations = _operations(await _json(request))
+    patched = await tenant.write(groups.patch_group, identifier, operations, if_match, base_url, query)
+    return answer(patched, etag=True)
+
+
+@router.delete("/Groups/{id}", summary="Delete group", status_code=204, response_class=Response)
+async def delete_group(identifier: ResourceId, tenant: ScimCaller, if_match: IfMatch = None) -> Response:
+    """Deletes the group with its memberships."""
+    await tenant.write(groups.delete_group, identifier, if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
