@@ -30,6 +30,7 @@ from enabley.db.database import Database
 from enabley.db.engine import make_engine
 from enabley.main import create_app
 from enabley.models import ItemProgress
+from enabley.scim import tokens as scim_tokens
 from enabley.security import ensure_server_keys
 from enabley.uploads import jobs
 from tests import factories
@@ -108,6 +109,7 @@ def _seed(db: Database) -> dict[str, str]:
         hook = make_webhook(s, acme, "crm")
         make_delivery(s, hook, "dlv_ok", "delivered")
         make_delivery(s, hook, "dlv_down", "failed")
+        scim_tokens.create_token(s, "acme", None, None)
         key, secret = factories.make_client(s, acme)
         _u, password = console_service.create_user(s, "acme", "manager@acme.test", None)
         rival = factories.make_account(s, "rival")
@@ -263,6 +265,11 @@ def test_sign_in_see_every_page_with_the_api_numbers_and_sign_out(page, served):
     assert bars["100 %"] == sum(r["progress"] == 100 for r in rows) == 1
     assert sum(bars.values()) == len(rows) == 3
     check_page(page, "channel")
+
+    # SCIM tokens, as the operator's CLI lists them.
+    page.get_by_role("link", name="SCIM tokens").click()
+    assert page.locator("#scim-tokens tbody tr .state").all_inner_texts() == ["active"]
+    check_page(page, "scim")
 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/console/login")

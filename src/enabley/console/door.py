@@ -23,7 +23,7 @@ async def read(
 ) -> T:
     """``work`` through the console user's tenant; a service's refusal becomes the page's."""
     try:
-        return await console.tenant.read(work, *args, **kwargs)  # type: ignore[arg-type]
+        return await console.tenant.read(work, *args, **kwargs)
     except AccessDenied:
         raise SignInRequired() from None
     except AppError as exc:
@@ -40,7 +40,7 @@ async def write(
 ) -> T:
     """``work`` in a unit of work that writes, through the console user's tenant."""
     try:
-        return await console.tenant.write(work, *args, **kwargs)  # type: ignore[arg-type]
+        return await console.tenant.write(work, *args, **kwargs)
     except AccessDenied:
         raise SignInRequired() from None
     except AppError as exc:

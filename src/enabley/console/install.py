@@ -7,7 +7,7 @@ from importlib.resources import files
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from enabley.console import uploads, webhooks
+from enabley.console import scim, uploads, webhooks
 from enabley.console.render import install_handlers
 from enabley.console.router import router
 
@@ -18,5 +18,6 @@ def install_console(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(webhooks.router)
     app.include_router(uploads.router)
+    app.include_router(scim.router)
     app.mount(STATIC, StaticFiles(directory=str(files("enabley.console") / "static")), name="console-static")
     install_handlers(app)

@@ -24,6 +24,7 @@ NAV = (
     ("channels", "/console/channels", "Channels"),
     ("uploads", "/console/uploads", "Uploads"),
     ("webhooks", "/console/webhooks", "Webhooks"),
+    ("scim", "/console/scim", "SCIM tokens"),
 )
 
 
