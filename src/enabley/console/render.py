@@ -20,6 +20,7 @@ templates = Environment(
 
 NAV = (
     ("overview", "/console", "Overview"),
+    ("compliance", "/console/compliance", "Compliance"),
     ("organisation", "/console/organisation", "Organisation"),
     ("channels", "/console/channels", "Channels"),
     ("uploads", "/console/uploads", "Uploads"),
