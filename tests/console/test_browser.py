@@ -7,6 +7,8 @@ critical accessibility violations. ``ENABLEY_UPDATE_SCREENSHOTS=1`` rewrites doc
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import shutil
@@ -15,21 +17,24 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
 import uvicorn
+from sqlalchemy import select
 
 from enabley import migrate
+from enabley.certificates import service as certificates_service
+from enabley.certificates.schemas import CertificateData, CertificateExpiration
 from enabley.console import service as console_service
 from enabley.db.columns import utcnow
 from enabley.db.database import Database
 from enabley.db.engine import make_engine
 from enabley.main import create_app
-from enabley.models import ItemProgress
+from enabley.models import Certificate, ItemProgress, UserCertificate
 from enabley.scim import tokens as scim_tokens
 from enabley.security import ensure_server_keys
 from enabley.uploads import jobs
@@ -95,7 +100,7 @@ def _seed(db: Database) -> dict[str, str]:
         for name in ("ana", "bruno"):
             factories.enrol_user(s, course, users[name])
         factories.assign_channel_group(s, course, support)
-        done = datetime(2026, 11, 2, tzinfo=UTC)
+        done = datetime.now(UTC) - timedelta(days=30)
         s.add(
             ItemProgress(
                 user_id=users["ana"].id,
@@ -106,6 +111,20 @@ def _seed(db: Database) -> dict[str, str]:
                 updated_at=done,
             )
         )
+        # Safety: earned by completing the onboarding, valid 3 months, required for three of them.
+        certificates_service.upsert_certificate(
+            s,
+            acme,
+            CertificateData(
+                external_certificate_id="safety",
+                name="Safety",
+                course_ids=["onboarding"],
+                expiration=CertificateExpiration(duration=3, period="MONTH"),
+            ),
+        )
+        safety = s.scalar(select(Certificate.id).where(Certificate.external_id == "safety"))
+        for name in ("ana", "bruno", "carla"):
+            s.add(UserCertificate(user_id=users[name].id, certificate_id=safety, is_required=True))
         hook = make_webhook(s, acme, "crm")
         make_delivery(s, hook, "dlv_ok", "delivered")
         make_delivery(s, hook, "dlv_down", "failed")
@@ -275,6 +294,68 @@ def test_sign_in_see_every_page_with_the_api_numbers_and_sign_out(page, served):
     page.wait_for_url("**/console/login")
     page.goto("/console/channels")
     assert "/console/login" in page.url, "signed out on the server: the pages send back to the login"
+
+
+def bars(page: Any, chart: str) -> dict[str, int]:
+    return {
+        str(rect.get_attribute("data-label")): int(rect.get_attribute("data-value") or -1)
+        for rect in page.locator(f"#{chart} rect").all()
+    }
+
+
+def test_compliance_charts_drill_down_and_csv(page, served, tmp_path):
+    sign_in(page, served.email, served.password)
+    assert page.locator("#headline-non-compliant").inner_text() == "2"
+    page.get_by_role("navigation").get_by_role("link", name="Compliance").click()
+    page.get_by_label("Certificate", exact=True).select_option(label="Safety")
+    page.get_by_label("Group", exact=True).select_option(value="company")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**groupIdentifier=company**")
+    params = {"certificateId": "safety", "groupIdentifier": "company"}
+    summary = served.api.get("/api/admin/v1/compliance/summary", params=params).json()
+    assert page.locator("#non-compliant").inner_text() == str(summary["overall"]["nonCompliant"]) == "2"
+    states = bars(page, "states-chart")
+    assert {k.upper().replace(" ", "_"): v for k, v in states.items()} == summary["overall"]["states"]
+    by_group = {g["groupIdentifier"]: g["counts"] for g in summary["groups"]}
+    for group in page.locator("#groups-chart g.row").all():
+        name = str(group.get_attribute("data-label"))
+        parts = {
+            str(r.get_attribute("data-key")): int(r.get_attribute("data-value") or -1)
+            for r in group.locator("rect").all()
+        }
+        counts = by_group[name]
+        assert parts == {
+            "compliant": counts["compliant"] - counts["expiring"],
+            "expiring": counts["expiring"],
+            "non_compliant": counts["nonCompliant"],
+        }
+    # ana's certification ends within the 12 weeks: the week the API's date falls in.
+    ending = served.api.get(
+        "/api/admin/v1/compliance/learners",
+        params={"certificateId": "safety", "status": "EXPIRING", "withinDays": 84},
+    ).json()["items"]
+    assert [i["userIdentifier"] for i in ending] == ["ana"]
+    due = datetime.fromisoformat(ending[0]["expirationDate"].replace("Z", "+00:00"))
+    week = (due - datetime.now(UTC)).days // 7 + 1
+    assert {k: v for k, v in bars(page, "weeks-chart").items() if v} == {f"week {week}": 1}
+    check_page(page, "compliance")
+
+    page.locator("#non-compliant a").click()
+    page.wait_for_url("**/console/compliance/learners?**")
+    listed = served.api.get(
+        "/api/admin/v1/compliance/learners", params={**params, "status": "NON_COMPLIANT"}
+    ).json()["items"]
+    shown = page.locator("#compliance-learners tbody tr td:first-child").all_inner_texts()
+    assert shown == [i["userIdentifier"] for i in listed] == ["bruno", "carla"]
+    check_page(page, "compliance-learners")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download all as CSV").click()
+    saved = tmp_path / "compliance.csv"
+    download.value.save_as(saved)
+    rows = list(csv.DictReader(io.StringIO(saved.read_text())))
+    assert [(r["userIdentifier"], r["status"]) for r in rows] == [
+        (i["userIdentifier"], i["status"]) for i in listed
+    ]
 
 
 def test_a_failed_delivery_is_retried_from_the_webhooks_page(page, served):

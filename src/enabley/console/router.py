@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from enabley.console import charts, compliance, queries, service, webhooks
+from enabley.console import charts, compliance, queries, service, uploads, webhooks
 from enabley.console.auth import (
     COOKIE,
     CSRF_FIELD,
@@ -127,11 +127,20 @@ def _close(context: AppContext, token: str) -> None:
 @router.get("")
 async def overview(request: Request, console: CurrentConsole) -> HTMLResponse:
     totals = await read(console, queries.totals)
-    health = None if console.tenant.sub_account_name else await read(console, webhooks.delivery_health)
+    whole = console.tenant.sub_account_name is None
+    health = await read(console, webhooks.delivery_health) if whole else None
+    recent = await read(console, uploads.history, console.context.base_url, 5) if whole else None
     warning = console.context.settings.cert_expiry_warning_days
     headline = await read(console, compliance.headline, warning)
     return page(
-        request, console, "overview.html", active="overview", totals=totals, health=health, headline=headline
+        request,
+        console,
+        "overview.html",
+        active="overview",
+        totals=totals,
+        health=health,
+        headline=headline,
+        recent=recent,
     )
 
 

@@ -26,13 +26,15 @@ PREFIX = "/console/uploads"
 HISTORY = 50
 
 
-def history(session: Session, tenant: ConsoleTenant, base_url: str) -> list[UploadJobInfo]:
+def history(
+    session: Session, tenant: ConsoleTenant, base_url: str, limit: int = HISTORY
+) -> list[UploadJobInfo]:
     """The account's most recent upload jobs (kept 7 days), newest first."""
     keys = session.scalars(
         owned(UploadJob, tenant)
         .with_only_columns(UploadJob.job_key)
         .order_by(UploadJob.id.desc())
-        .limit(HISTORY)
+        .limit(limit)
     ).all()
     return [jobs.get_job(session, tenant, key, base_url) for key in keys]
 
