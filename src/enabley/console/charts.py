@@ -6,7 +6,7 @@ Each mark carries its value (``data-value``) and a ``<title>``; each chart a ``<
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from markupsafe import Markup
@@ -19,13 +19,20 @@ PALETTE = {"compliant": "#1b6e3a", "non_compliant": "#b3261e", "expiring": "#8a5
 
 
 def bar_chart(
-    title: str, bars: Sequence[tuple[str, int]], *, colour: str = PALETTE["neutral"], chart_id: str
+    title: str,
+    bars: Sequence[tuple[str, int]],
+    *,
+    colour: str = PALETTE["neutral"],
+    chart_id: str,
+    names: Mapping[str, str] | None = None,
 ) -> Markup:
-    """Vertical bars, one per (label, value), each labelled with its value."""
+    """Vertical bars, one per (label, value), each labelled with its value; ``names``: shorter
+    text to show for some labels (``data-label`` keeps the label itself)."""
     count = max(1, len(bars))
     slot = WIDTH / count
     highest = max((value for _, value in bars), default=0) or 1
-    desc = "; ".join(f"{label}: {value}" for label, value in bars)
+    shown = {label: (names or {}).get(label, label) for label, _ in bars}
+    desc = "; ".join(f"{shown[label]}: {value}" for label, value in bars)
     parts = [
         f'<svg role="img" viewBox="0 0 {WIDTH} {BAR_AREA + LABEL_SPACE + 20}" class="chart" '
         f'id="{escape(chart_id)}" aria-labelledby="{escape(chart_id)}-t {escape(chart_id)}-d">',
@@ -39,10 +46,10 @@ def bar_chart(
         parts.append(
             f'<g class="bar"><rect x="{x:.1f}" y="{y}" width="{slot * 0.7:.1f}" height="{height}" '
             f'fill="{colour}" data-label="{escape(label)}" data-value="{value}">'
-            f"<title>{escape(label)}: {value}</title></rect>"
+            f"<title>{escape(shown[label])}: {value}</title></rect>"
             f'<text x="{x + slot * 0.35:.1f}" y="{y - 4}" text-anchor="middle" class="value">{value}</text>'
             f'<text x="{x + slot * 0.35:.1f}" y="{20 + BAR_AREA + 16}" text-anchor="middle" '
-            f'class="label">{escape(label)}</text></g>'
+            f'class="label">{escape(shown[label])}</text></g>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text put in was escaped

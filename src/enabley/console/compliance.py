@@ -40,6 +40,15 @@ from enabley.pagination import Page
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 WEEKS = 12
+STATE_NAMES = {
+    "INIT": "not started",
+    "IN_PROGRESS": "in progress",
+    "AWAITS_LEARNER_CONFIRMATION": "to confirm",
+    "CERTIFIED": "certified",
+    "ABOUT_TO_EXPIRE": "expiring",
+    "EXPIRED": "expired",
+    "REVOKED": "revoked",
+}
 FILTERS = ("certificateId", "groupIdentifier", "withinDays", "scope")
 LEARNER_FILTERS = (*FILTERS, "status")
 ENDPOINT = "console/compliance/learners"
@@ -132,8 +141,9 @@ async def compliance(request: Request, console: CurrentConsole) -> HTMLResponse:
     counts = found.summary.overall
     states = charts.bar_chart(
         "Learners by certificate state",
-        [(str(state.value).replace("_", " ").lower(), n) for state, n in counts.states.items()],
+        [(state.value, n) for state, n in counts.states.items()],
         chart_id="states-chart",
+        names=STATE_NAMES,
     )
     groups = charts.stacked_bars(
         "Compliance by child group",
