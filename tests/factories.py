@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
+from enabley.console import service as console_service
 from enabley.events import log as events_log
 from enabley.models import (
     Account,
@@ -197,6 +198,10 @@ def fill_account(db: Session, account: Account) -> None:
     certificate = Certificate(account_id=account.id, external_id="cert", name="Forklift")
     db.add_all([profile, workspace, certificate])
     db.flush()
+    console_user, _password = console_service.create_user(
+        db, account.name, f"{unique('console')}@example.com", sub.name
+    )
+    console_service.open_session(db, console_user.id, hours=1)
     db.add_all(
         [
             UserSubAccount(user_id=ana.id, sub_account_id=sub.id),
