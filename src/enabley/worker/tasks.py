@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from enabley import idempotency
 from enabley.events import log
 from enabley.webhooks import fanout, metrics
 
@@ -62,9 +63,17 @@ def observe_webhooks(context: WorkerContext, now: datetime) -> int:
     return 0
 
 
+def purge_idempotency_keys(context: WorkerContext, now: datetime) -> int:
+    """Forget the idempotency keys older than a day (lookups ignore them already): an hour's worth
+    at a time, in one short transaction."""
+    with context.db.session(write=True) as session:
+        return idempotency.purge_idempotency_keys(session.connection(), now)
+
+
 TASKS: tuple[Task, ...] = (
     Task("sequence events", sequence_events),
     Task("fan out events", fan_out),
     Task("deliver webhooks", deliver),
     Task("observe webhooks", observe_webhooks, every=timedelta(seconds=15)),
+    Task("purge idempotency keys", purge_idempotency_keys, every=timedelta(hours=1)),
 )
