@@ -248,3 +248,13 @@ def test_the_worker_purges_keys_once_a_day_old(client, headers, app_database):
     context = SimpleNamespace(db=app_database)
     assert tasks.purge_idempotency_keys(context, utcnow() + timedelta(hours=23)) == 0
     assert tasks.purge_idempotency_keys(context, utcnow() + timedelta(hours=25)) == 1
+
+
+def test_an_upload_job_is_queued_once(client, headers):
+    body = {"files": [{"fileName": "users.csv", "content": "identifier,email\njob-1,job-1@example.com\n"}]}
+    path = "/api/v1/uploads/org?async=true"
+    first = client.post(path, json=body, headers=keyed(headers, "job-1"))
+    assert first.status_code == 202, first.text
+    retry = client.post(path, json=body, headers=keyed(headers, "job-1"))
+    assert retry.status_code == 202 and replayed(retry)
+    assert retry.json()["jobId"] == first.json()["jobId"], "one job, not two"
