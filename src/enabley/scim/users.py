@@ -23,7 +23,6 @@ from enabley.scim import paging, skipping
 from enabley.scim.auth import ScimTenant
 from enabley.scim.listing import ListQuery
 from enabley.scim.patch import apply_patch
-from enabley.scim.projection import project
 from enabley.scim.schema import ENTERPRISE_URN, USER_RESOURCE
 from enabley.scim.sql import Column, compile_filter
 from enabley.scim.wire import KEPT_ENTERPRISE, UserFields, merged_attributes, user_from_scim
@@ -160,7 +159,7 @@ def get_user(
     session: Session, tenant: ScimTenant, identifier: str, base_url: str, query: ListQuery
 ) -> dict[str, Any]:
     found = resource(session, tenant, find_row(session, tenant, identifier), base_url)
-    return project(found, USER_RESOURCE, query.attributes, query.excluded)
+    return paging.projected(found, USER_RESOURCE, query.attributes, query.excluded)
 
 
 def list_users(session: Session, tenant: ScimTenant, query: ListQuery, base_url: str) -> dict[str, Any]:
@@ -176,7 +175,7 @@ def list_users(session: Session, tenant: ScimTenant, query: ListQuery, base_url:
     )
     groups = _groups(session, tenant, [row.id for row in rows])
     resources = [
-        project(
+        paging.projected(
             to_scim(row, groups.get(row.id, []), base_url), USER_RESOURCE, query.attributes, query.excluded
         )
         for row in rows
