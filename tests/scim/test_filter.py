@@ -95,7 +95,7 @@ def test_strings_are_json_strings() -> None:
     assert parse_filter('title eq "a) or (b [c] and"') == Compare(attr("title"), "eq", "a) or (b [c] and")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.text())
 def test_any_text_survives_json_escaping(text: str) -> None:
     assert parse_filter(f"userName eq {json.dumps(text)}") == Compare(attr("username"), "eq", text)
@@ -195,6 +195,21 @@ def test_errors_name_the_position_and_what_was_expected(text: str, message: str)
     assert str(caught.value).startswith(message)
 
 
+def test_nesting_and_size_are_bounded() -> None:
+    assert parse_filter("(" * 32 + "a pr" + ")" * 32) == pr("a")
+    with pytest.raises(FilterError, match="the filter nests more than 32 levels deep at position 33"):
+        parse_filter("(" * 33 + "a pr" + ")" * 33)
+    with pytest.raises(FilterError, match="nests more than 32 levels deep at position 161"):
+        parse_filter("not (" * 33 + "a pr" + ")" * 33)
+    assert parse_filter(" or ".join(["a pr"] * 100)) is not None
+    with pytest.raises(FilterError, match="the filter has more than 100 comparisons"):
+        parse_filter(" or ".join(["a pr"] * 101))
+    with pytest.raises(FilterError, match="more than 100 comparisons"):
+        parse_filter(" and ".join(["a pr"] * 5000))
+    with pytest.raises(FilterError, match="nests more than 32 levels"):
+        parse_filter("(" * 5000 + "a pr" + ")" * 5000)
+
+
 # --- PATCH paths -------------------------------------------------------------------------------
 
 
@@ -287,6 +302,8 @@ def test_valid_user_filters(text: str) -> None:
         ('name eq "x"', "'name' is complex: filter on one of its sub-attributes"),
         ("userName gt null", "null can be compared only with eq or ne, not gt"),
         ('userName[value eq "x"]', "'username' has no sub-attributes to filter on"),
+        ('password eq "secret"', "'password' cannot be filtered on"),
+        ("password pr", "'password' cannot be filtered on"),
     ],
 )
 def test_invalid_user_filters(text: str, message: str) -> None:
@@ -405,3 +422,98 @@ def test_parse_datetime() -> None:
     assert parse_datetime("2026-12-06T12:00:00") == parse_datetime("2026-12-06T12:00:00Z")
     for bad in ("2026-12-06", "2026-13-06T12:00:00Z", "yesterday", "2026-12-06T12:00Z"):
         assert parse_datetime(bad) is None
+
+
+# --- round trip: any filter written out parses back to itself ------------------------------------
+
+NAMES = st.builds(
+    lambda dollar, head, tail: dollar + head + tail,
+    st.sampled_from(["", "$"]),
+    st.sampled_from("abnoxz"),
+    st.text("abdnortz019_-", max_size=5),
+).filter(lambda name: name != "not")
+URNS = st.sampled_from([None, ENTERPRISE, "urn:example:params:scim:ext:1.0:thing"])
+PATHS = st.builds(AttrPath, URNS, NAMES, st.one_of(st.none(), NAMES))
+VALUES = st.one_of(
+    st.text(max_size=8),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+)
+COMPARES = st.one_of(
+    st.builds(
+        Compare,
+        PATHS,
+        st.sampled_from(sorted(["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"])),
+        VALUES,
+    ),
+    st.builds(lambda path: Compare(path, "pr", None), PATHS),
+)
+
+
+def _inner(compare: Compare) -> Compare:
+    return Compare(AttrPath(None, compare.path.attr), compare.op, compare.value)
+
+
+def _trees(leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.recursive(
+        leaves,
+        lambda kids: st.one_of(st.builds(And, kids, kids), st.builds(Or, kids, kids), st.builds(Not, kids)),
+        max_leaves=5,
+    )
+
+
+FILTERS = _trees(st.one_of(COMPARES, st.builds(ValuePath, PATHS, _trees(COMPARES.map(_inner)))))
+
+
+def written(filter: Any) -> str:
+    match filter:
+        case And(left, right):
+            return f"({written(left)}) AND ({written(right)})"
+        case Or(left, right):
+            return f"({written(left)}) or ({written(right)})"
+        case Not(inner):
+            return f"not ({written(inner)})"
+        case ValuePath(path, inner):
+            return f"{_path(path)}[{written(inner)}]"
+        case Compare(path, "pr", _):
+            return f"{_path(path)} PR"
+        case Compare(path, op, value):
+            return f"{_path(path)} {op.upper()} {json.dumps(value)}"
+    raise AssertionError(filter)
+
+
+def _path(path: AttrPath) -> str:
+    name = path.attr.upper() + (f".{path.sub}" if path.sub else "")
+    return f"{path.urn}:{name}" if path.urn else name
+
+
+@settings(max_examples=60, deadline=None)
+@given(FILTERS)
+def test_written_filters_parse_back(filter: Any) -> None:
+    assert parse_filter(written(filter)) == filter
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["a", "eq", "pr", "and", "or", "not", "(", ")", "[", "]", '"x"', '"', "\\", ".", ":",
+                         "urn:x", "1", "-", "true", "emails", "type", "userName", " "]),
+        max_size=12,
+    ).map(" ".join)
+)  # fmt: skip
+def test_any_text_parses_or_is_refused_with_a_filter_error(text: str) -> None:
+    for parse in (parse_filter, parse_patch_path):
+        try:
+            parsed = parse(text)
+        except FilterError as exc:
+            assert str(exc)
+        else:
+            assert parsed is not None
+    try:
+        found = parse_filter(text)
+        validate(found, USER_RESOURCE)
+        matches(found, BJENSEN, USER_RESOURCE)
+    except FilterError:
+        pass

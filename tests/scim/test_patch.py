@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from enabley.scim.patch import PatchError, apply_patch
 from enabley.scim.schema import (
@@ -158,6 +160,13 @@ def test_replace_with_null_unassigns() -> None:
     assert "title" not in patch_user(
         {"op": "replace", "path": "title", "value": None}, resource={**user(), "title": "x"}
     )
+
+
+def test_replace_with_null_through_a_filter_removes() -> None:
+    patched = patch_user({"op": "replace", "path": 'emails[type eq "work"].value', "value": None})
+    assert "emails" not in patched
+    cleared = patch_user({"op": "replace", "path": "name.givenName", "value": None})
+    assert cleared["name"] == {"familyName": "Jensen"}
 
 
 def test_sub_attribute_paths() -> None:
@@ -359,6 +368,7 @@ def test_without_path_keys_may_be_dotted_urn_prefixed_or_an_extension_object() -
                 "name.givenName": "Babs",
                 f"{ENTERPRISE_URN}:department": "Sales",
                 ENTERPRISE_URN: {
+                    "schemas": [ENTERPRISE_URN],
                     "employeeNumber": 701984,
                     "manager": {"value": "m2", "displayName": "ignored"},
                 },
@@ -512,6 +522,13 @@ def test_okta_group_push_removes_then_adds_in_one_request() -> None:
     assert members(pushed) == ["u3", "u1"]
 
 
+def test_values_with_nothing_the_schema_keeps_are_no_values() -> None:
+    added = apply_patch(
+        group(), [{"op": "add", "path": "members", "value": [{"display": "x"}, {}]}], GROUP_RESOURCE
+    )
+    assert members(added) == ["u1", "u2"]
+
+
 def test_removing_every_member() -> None:
     assert "members" not in patch_group(
         '{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], '
@@ -525,3 +542,46 @@ def test_apply_patch_returns_a_new_dict() -> None:
     patched = patch_user({"op": "add", "path": "emails", "value": [{"value": "a@b.c"}]}, resource=resource)
     assert resource == before
     assert patched is not resource
+
+
+# --- whatever a client sends is applied or refused with a SCIM error, never a crash --------------
+
+JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5), st.sampled_from(["True", "u1"])),
+    lambda kids: st.one_of(
+        st.lists(kids, max_size=3),
+        st.dictionaries(
+            st.sampled_from(["value", "type", "primary", "display", "givenName", "x"]), kids, max_size=3
+        ),
+    ),
+    max_leaves=6,
+)
+PATHS = st.one_of(
+    st.none(),
+    st.integers(),
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "userName", "active", "name", "name.givenName", "emails", "emails.value",
+            'emails[type eq "work"]',
+            'emails[type eq "work"].value', 'emails[value co "x"].primary', "groups", "id", "meta.created",
+            f"{ENTERPRISE_URN}:manager", f"{ENTERPRISE_URN}:manager.value", ENTERPRISE_URN, "members", "x[",
+        ]
+    ),
+)  # fmt: skip
+OPERATIONS = st.fixed_dictionaries(
+    {"op": st.sampled_from(["add", "Replace", "remove", "move", 3])},
+    optional={"path": PATHS, "value": JSON},
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(OPERATIONS, min_size=1, max_size=3))
+def test_any_operations_apply_or_are_refused_with_a_scim_type(operations: list[dict[str, Any]]) -> None:
+    try:
+        patched = apply_patch(user(), operations, USER_RESOURCE)
+    except PatchError as exc:
+        assert exc.scim_type
+    else:
+        assert patched["userName"]
+        assert patched["id"] == USER_ID

@@ -47,7 +47,7 @@ def _validate(filter: Filter, schema: ResourceSchema, parent: Attribute | None) 
             _validate(inner, schema, attr)
         case Compare(path, op, value):
             name = path.name if parent is None else f"{parent.name.lower()}.{path.name}"
-            check_compare(definition(schema, path, parent), name, op, value)
+            check_compare(compared(definition(schema, path, parent), op), name, op, value)
 
 
 def definition(schema: ResourceSchema, path: AttrPath, parent: Attribute | None = None) -> Attribute:
@@ -63,8 +63,18 @@ def definition(schema: ResourceSchema, path: AttrPath, parent: Attribute | None 
     return found
 
 
+def compared(attr: Attribute, op: str) -> Attribute:
+    """What a comparison looks at: a multi-valued attribute named without a sub-attribute
+    compares its values' "value" (RFC 7643 §2.4), as in ``emails co "@example.com"``."""
+    value = attr.sub("value") if attr.multi_valued and op != "pr" else None
+    return value if value is not None else attr
+
+
 def check_compare(attr: Attribute, name: str, op: str, value: Value) -> None:
     """Refuse a comparison RFC 7644 §3.4.2.2 gives no meaning for ``attr``'s type."""
+    if attr.returned == "never":
+        # Filtering on a secret would reveal it one guess at a time.
+        raise FilterError(f"'{name}' cannot be filtered on")
     if op == "pr":
         return
     if attr.type == "complex":
@@ -80,7 +90,8 @@ def check_compare(attr: Attribute, name: str, op: str, value: Value) -> None:
         if coerce_boolean(value) is None:
             raise FilterError(f"'{name}' is a boolean: compare it with true or false")
     elif kind in ("integer", "decimal", "dateTime") and op in TEXT_OPS:
-        raise FilterError(f"'{name}' is a {kind}: {op} applies only to strings")
+        article = "an" if kind == "integer" else "a"
+        raise FilterError(f"'{name}' is {article} {kind}: {op} applies only to strings")
     elif kind in ("integer", "decimal"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise FilterError(f"'{name}' is a number: compare it with a number")
@@ -126,7 +137,7 @@ def _eval(
             elements = found if isinstance(found, list) else [found]
             return any(_eval(inner, e, schema, attr) for e in elements if isinstance(e, Mapping))
         case Compare(path, op, value):
-            attr = definition(schema, path, parent) if schema is not None else None
+            attr = compared(definition(schema, path, parent), op) if schema is not None else None
             return _compare(_candidates(resource, path), op, value, attr)
     raise TypeError(f"not a filter: {filter!r}")
 

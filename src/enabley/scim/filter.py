@@ -60,6 +60,11 @@ class _Token:
     at: int  # 1-based position in the text
 
 
+MAX_DEPTH = 32
+"""Levels of parentheses, ``not`` and brackets a filter may nest."""
+MAX_COMPARISONS = 100
+"""Comparisons a filter may hold: identity providers send one or two."""
+
 _NAME = r"\$?[A-Za-z][A-Za-z0-9_-]*"
 _ATTR_PATH = re.compile(rf"(?:(urn:[^\s\[\]()\"]+):)?({_NAME})(?:\.({_NAME}))?", re.IGNORECASE)
 _SUB_ATTR = re.compile(rf"\.({_NAME})")
@@ -110,6 +115,8 @@ class _Parser:
         self.i = 0
         self.end_at = len(text) + 1
         self.what = what
+        self.depth = 0
+        self.comparisons = 0
 
     def peek(self, ahead: int = 0) -> _Token | None:
         at = self.i + ahead
@@ -163,23 +170,37 @@ class _Parser:
         token = self.peek()
         if token is not None and token.kind == "(":
             self.i += 1
-            inner = self.filter(inside)
+            inner = self.nested(token, inside)
             self.take(")", "')'")
             return inner
         if token is not None and token.kind == "word" and token.text.lower() == "not":
             self.i += 1
             self.take("(", "'(' after 'not'")
-            inner = self.filter(inside)
+            inner = self.nested(token, inside)
             self.take(")", "')'")
             return Not(inner)
         path = self.attr_path()
-        if inside and self.peek() is not None and self.peek().kind == "[":  # type: ignore[union-attr]
+        bracket = self.peek()
+        if bracket is None or bracket.kind != "[":
+            return self.comparison(path)
+        if inside:
             raise self.fail("an operator (value filters cannot nest)")
-        if self.accept("["):
-            inner = self.filter(True)
-            self.take("]", "']'")
-            return ValuePath(path, inner)
-        return self.comparison(path)
+        self.i += 1
+        inner = self.nested(bracket, True)
+        self.take("]", "']'")
+        return ValuePath(path, inner)
+
+    def nested(self, opening: _Token, inside: bool) -> Filter:
+        """The filter inside parentheses or brackets; the nesting is bounded so that neither this
+        parser nor what walks its result can run out of stack."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise FilterError(
+                f"the {self.what} nests more than {MAX_DEPTH} levels deep at position {opening.at}"
+            )
+        inner = self.filter(inside)
+        self.depth -= 1
+        return inner
 
     def attr_path(self) -> AttrPath:
         token = self.peek()
@@ -195,6 +216,9 @@ class _Parser:
         op = token.text.lower() if token is not None and token.kind == "word" else ""
         if op != "pr" and op not in COMPARE_OPS:
             raise self.fail("an operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr)")
+        self.comparisons += 1
+        if self.comparisons > MAX_COMPARISONS:
+            raise FilterError(f"the {self.what} has more than {MAX_COMPARISONS} comparisons")
         self.i += 1
         if op == "pr":
             return Compare(path, op, None)

@@ -118,6 +118,8 @@ def _apply_object(
             if not isinstance(item, Mapping):
                 raise PatchError("invalidValue", f"'{key}' takes an object of its attributes")
             for name, sub_item in item.items():
+                if not isinstance(name, str) or name.lower() == "schemas":
+                    continue
                 target = _resolve(f"{extension.id}:{name}", schema)
                 _apply_target(resource, op, target, sub_item, schema, from_object=True)
             continue
@@ -174,12 +176,13 @@ def _apply_target(
         raise PatchError("mutability", f"'{target.shown}' is read-only")
     if target.leaf is not attr and target.leaf.mutability == "immutable":
         raise PatchError("mutability", f"'{target.shown}' cannot change once set")
-    if op == "remove":
+    if op == "remove" or value is None:
+        # RFC 7643 §2.5: assigning null unassigns.
         _remove(container, target, value, schema)
     elif target.path.filter is not None or (attr.multi_valued and target.leaf is not attr):
         _write_selected(container, op, target, value, schema)
     elif target.leaf is not attr:
-        _write_sub(container, op, target, value)
+        _write_sub(container, target, value)
     else:
         _write_whole(container, op, target, value)
     if attr.required and _unassigned(get(container, attr.name)):
@@ -204,9 +207,6 @@ def _write_whole(container: dict[str, Any], op: str, target: _Target, value: Any
     """add/replace of a whole attribute: multi-valued values are merged by add and replaced by
     replace; a complex value's sub-attributes are merged by both (RFC 7644 §3.5.2.1, §3.5.2.3)."""
     attr = target.attr
-    if value is None:
-        pop(container, attr.name)
-        return
     new = coerce(attr, value, target.shown)
     if attr.multi_valued:
         current = get(container, attr.name) if op == "add" else None
@@ -223,14 +223,11 @@ def _write_whole(container: dict[str, Any], op: str, target: _Target, value: Any
     _drop_if_unassigned(container, attr.name)
 
 
-def _write_sub(container: dict[str, Any], op: str, target: _Target, value: Any) -> None:
+def _write_sub(container: dict[str, Any], target: _Target, value: Any) -> None:
     """add/replace of a singular complex attribute's sub-attribute ("name.givenName")."""
     current = get(container, target.attr.name)
     holder = dict(current) if isinstance(current, Mapping) else {}
-    if value is None:
-        pop(holder, target.leaf.name)
-    else:
-        put(holder, target.leaf.name, coerce(target.leaf, value, target.shown))
+    put(holder, target.leaf.name, coerce(target.leaf, value, target.shown))
     put(container, target.attr.name, holder)
     _drop_if_unassigned(container, target.attr.name)
 

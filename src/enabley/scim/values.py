@@ -16,7 +16,8 @@ SCIM_TYPES = ("invalidPath", "noTarget", "invalidValue", "mutability", "invalidS
 
 
 class PatchError(ValueError):
-    """An operation that cannot apply; ``scim_type`` is the RFC 7644 §3.12 error type."""
+    """A change that cannot apply (a PATCH operation, a POST or PUT body); ``scim_type`` is the
+    RFC 7644 §3.12 error type."""
 
     def __init__(self, scim_type: str, detail: str) -> None:
         if scim_type not in SCIM_TYPES:
@@ -53,7 +54,9 @@ def coerce(attr: Attribute, value: Any, shown: str) -> Any:
     may come wrapped as ``[{"value": ...}]`` (Entra ID sends both)."""
     if attr.multi_valued:
         items = value if isinstance(value, list) else [value]
-        return [_single(attr, item, shown) for item in items if item is not None]
+        coerced = [_single(attr, item, shown) for item in items if item is not None]
+        # A value left with no sub-attribute we keep says nothing: it is no value.
+        return [item for item in coerced if item != {}]
     return _single(attr, _unwrap(attr, value), shown)
 
 

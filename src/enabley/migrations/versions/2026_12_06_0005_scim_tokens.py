@@ -4,7 +4,7 @@ The externalId of a user or a group gets a column of its own, indexed per accoun
 resources up by it (``filter=externalId eq "..."``) before changing them.
 
 Revision ID: 0005
-Revises: 0009
+Revises: 0004
 Create Date: 2026-12-06 12:00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import enabley.db
 
 revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
