@@ -120,6 +120,8 @@ def checkout(tmp_path_factory: pytest.TempPathFactory):
         ENABLEY_DATABASE_URL="sqlite:///./enabley.db",
         ENABLEY_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         ENABLEY_ACCESS_LOG="false",
+        # As the README's webhook example asks: its receiver listens on 127.0.0.1.
+        ENABLEY_WEBHOOK_ALLOW_PRIVATE_NETWORKS="true",
     )
     log = (home / "server.log").open("wb")
     server = subprocess.Popen(

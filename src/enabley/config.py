@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     """How long one database statement of a request may run before it is stopped (503)."""
 
     cert_expiry_warning_days: int = Field(30, ge=0)
+    event_retention_days: int = Field(30, ge=1)
+    """How long the change feed keeps events; a cursor older than that answers 410."""
+
+    console_session_hours: int = Field(8, ge=1, le=720)
+    """How long a console sign-in lasts, whatever the browser does with its cookie."""
 
     rate_limit: float = Field(100.0, ge=0)
     """Requests per second each API client may make, on average, and apart from them token
@@ -76,7 +81,7 @@ class Settings(BaseSettings):
     the same machine or network); off, such a URL is refused at creation and at each delivery."""
     webhook_timeout_seconds: float = Field(15.0, gt=0)
     """How long one webhook attempt may take, connection included, before it counts as failed."""
-    webhook_concurrency: int = Field(100, ge=1)
+    webhook_concurrency: int = Field(50, ge=1)
     """Webhook attempts one worker process keeps in flight at once."""
 
     access_log: bool = True

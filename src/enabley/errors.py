@@ -72,6 +72,12 @@ class ItemNotExists(AppError):
     status_code, error = 409, "item_not_exists"
 
 
+class Gone(AppError):
+    """What the request names is no longer kept (a change feed cursor past the retention period)."""
+
+    status_code, error = 410, "gone"
+
+
 class MethodNotAllowed(AppError):
     status_code, error = 405, "invalid_request"
 

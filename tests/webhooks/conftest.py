@@ -18,6 +18,7 @@ from enabley.webhooks.dispatch import Dispatcher
 from enabley.webhooks.signing import secret_box
 from enabley.worker.context import WorkerContext
 from enabley.worker.loop import Worker
+from enabley.worker.tasks import MAINTENANCE, TASKS
 from tests.webhooks.receiver import Receiver, running
 
 HOOKS = "/api/admin/v1/webhooks"
@@ -42,7 +43,9 @@ class Driver:
 
     async def _open(self) -> Worker:
         dispatcher = Dispatcher(self.db, secret_box(self.keyring), self.settings)
-        return Worker(WorkerContext(self.settings, self.db, self.keyring, dispatcher))
+        # The maintenance tasks commit on connections of their own, outside the test's transaction.
+        tasks = [task for task in TASKS if task not in MAINTENANCE]
+        return Worker(WorkerContext(self.settings, self.db, self.keyring, dispatcher), tasks)
 
     def run(self, now: datetime | None = None) -> int:
         now = now or utcnow()

@@ -261,3 +261,38 @@ def test_a_failed_delivery_can_be_retried_by_hand(client, headers, receiver, dri
     [delivered] = deliveries(client, headers)
     assert delivered["status"] == "delivered" and delivered["attempts"] == 2
     assert client.post(f"{HOOKS}/deliveries/dlv_nope/retry", headers=headers).status_code == 404
+
+
+def test_metrics_count_outcomes_and_watch_the_queue(client, headers, receiver, driver, db):
+    from prometheus_client import REGISTRY
+
+    from enabley.webhooks import metrics
+
+    def delivered() -> float:
+        return REGISTRY.get_sample_value("enabley_webhook_deliveries_total", {"outcome": "delivered"}) or 0.0
+
+    put_hook(client, headers, receiver.url)
+    before = delivered()
+    client.post(f"{HOOKS}/crm/test", headers=headers)
+    client.post(f"{HOOKS}/crm/test", headers=headers)
+    now = utcnow()
+    assert metrics.observe_queue(db, now + timedelta(seconds=10))[0] >= 2
+    assert REGISTRY.get_sample_value("enabley_webhook_oldest_undelivered_seconds") >= 10
+    driver().run()
+    assert delivered() == before + 2
+    depth, age = metrics.observe_queue(db, utcnow())
+    assert (depth, age) == (0, 0.0)
+
+
+def test_ended_deliveries_are_forgotten_after_thirty_days(client, headers, receiver, driver, db):
+    from enabley.webhooks.delivery import purge_finished
+
+    put_hook(client, headers, receiver.url)
+    failing = client.post(f"{HOOKS}/crm/test", headers=headers).json()["eventId"]
+    client.post(f"{HOOKS}/crm/test", headers=headers)
+    receiver.reply = lambda r: Reply(500 if r.id == failing else 200)
+    now = utcnow()
+    driver().run(now)
+    assert purge_finished(db, now + timedelta(days=29)) == 0
+    assert purge_finished(db, now + timedelta(days=31)) == 1, "the pending one stays"
+    assert [d["status"] for d in deliveries(client, headers)] == ["pending"]

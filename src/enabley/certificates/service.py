@@ -29,6 +29,7 @@ from enabley.db.columns import utcnow
 from enabley.db.sql import insert_ignore
 from enabley.db.upsert import add, insert_or_find
 from enabley.errors import InvalidRequest, ItemNotExists, NotFound
+from enabley.events import log
 from enabley.models import Certificate, CertificateCourse, Channel, User, UserCertificate
 from enabley.pagination import Page, PageQuery, Walk
 from enabley.performance import rules as performance_rules
@@ -381,9 +382,11 @@ def revoke(
 ) -> ExternalUserCertificateState:
     certificate, user = _connected(session, tenant, certificate_identifier, user_identifier)
     fact = _fact(session, certificate, user)
-    if fact.revoked_at is None:
-        fact.revoked_at = utcnow()
-        session.flush()
+    if fact.revoked_at is not None:
+        return _states(session, tenant, context, user, [(certificate, fact)])[0]
+    fact.revoked_at = utcnow()
+    session.flush()
+    _emit_state(session, tenant, user, certificate, fact, "certificate.revoked")
     return _states(session, tenant, context, user, [(certificate, fact)])[0]
 
 
@@ -396,10 +399,31 @@ def confirm(
 ) -> ExternalUserCertificateState:
     certificate, user = _connected(session, tenant, certificate_identifier, user_identifier)
     fact = _fact(session, certificate, user)
-    if fact.confirmed_at is None:
-        fact.confirmed_at = utcnow()
-        session.flush()
+    if fact.confirmed_at is not None:
+        return _states(session, tenant, context, user, [(certificate, fact)])[0]
+    fact.confirmed_at = utcnow()
+    session.flush()
+    _emit_state(session, tenant, user, certificate, fact, "certificate.certified", held=True)
     return _states(session, tenant, context, user, [(certificate, fact)])[0]
+
+
+def _emit_state(
+    session: Session,
+    tenant: HasAccount,
+    user: User,
+    certificate: Certificate,
+    fact: UserCertificate,
+    type: str,
+    *,
+    held: bool = False,
+) -> None:
+    """Emit ``type`` with the user's certificate as it now is (``held``: only if he holds it)."""
+    from enabley.certificates.events import state_data  # that module builds on this one
+
+    found = _outcomes(session, tenant, user, [(certificate, fact)], now=utcnow(), warning=timedelta(0))[0]
+    if held and not found.outcome.certified:
+        return
+    log.emit(session, tenant.account_id, type, state_data(user, found))
 
 
 # --- the PDF ----------------------------------------------------------------------------

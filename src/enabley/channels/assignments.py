@@ -11,8 +11,9 @@ from enabley.channels import enrolment
 from enabley.channels.schemas import ChannelRole
 from enabley.channels.service import require_channel
 from enabley.db.base import HasAccount, locked, owned
-from enabley.db.sql import insert_ignore
+from enabley.db.sql import insert_ignoring
 from enabley.errors import NotFound
+from enabley.events import log
 from enabley.models import ChannelGroup, ChannelUser, Group
 from enabley.users import service as users_service
 
@@ -34,18 +35,17 @@ def assign_group(
     """Assign a group's members as learners; assigning again updates ``recursive`` when it is given."""
     channel = require_channel(session, tenant, channel_identifier)
     group = _require_group(session, tenant, group_identifier)
-    insert_ignore(
-        session,
-        ChannelGroup.__table__,
-        [
-            {
-                "channel_id": channel.id,
-                "group_id": group.id,
-                "recursive": bool(recursive),
-                "role": enrolment.LEARNER,
-            }
-        ],
-    )
+    added = session.execute(
+        insert_ignoring(session.get_bind().dialect, ChannelGroup.__table__).returning(ChannelGroup.group_id),
+        {
+            "channel_id": channel.id,
+            "group_id": group.id,
+            "recursive": bool(recursive),
+            "role": enrolment.LEARNER,
+        },
+    ).first()
+    if added is not None:
+        _emit(session, tenant, "enrollment.created", channel_identifier, groupIdentifier=group_identifier)
     if recursive is not None:
         session.execute(
             update(ChannelGroup)
@@ -59,9 +59,16 @@ def remove_group(
 ) -> None:
     channel = require_channel(session, tenant, channel_identifier)
     group = _require_group(session, tenant, group_identifier)
-    session.execute(
+    removed = session.connection().execute(
         delete(ChannelGroup).where(ChannelGroup.channel_id == channel.id, ChannelGroup.group_id == group.id)
     )
+    if removed.rowcount:
+        _emit(session, tenant, "enrollment.deleted", channel_identifier, groupIdentifier=group_identifier)
+
+
+def _emit(session: Session, tenant: HasAccount, type: str, channel: str, **assigned: object) -> None:
+    """An enrollment's ``data``: the channel, and the user (with the roles given or taken) or group."""
+    log.emit(session, tenant.account_id, type, {"channelIdentifier": channel, **assigned})
 
 
 def assign_user(
@@ -75,20 +82,42 @@ def assign_user(
     channel = require_channel(session, tenant, channel_identifier)
     user = users_service.require_user(session, tenant, user_identifier)
     wanted = dict.fromkeys(roles) or {ChannelRole.LEARNER: None}
-    insert_ignore(
-        session,
-        ChannelUser.__table__,
-        [{"channel_id": channel.id, "user_id": user.id, "role": role.value} for role in wanted],
-    )
+    stmt = insert_ignoring(session.get_bind().dialect, ChannelUser.__table__).returning(ChannelUser.role)
+    given = [
+        session.execute(stmt, {"channel_id": channel.id, "user_id": user.id, "role": role.value}).scalar()
+        for role in wanted
+    ]
+    if any(given):
+        roles_given = [role for role in given if role is not None]
+        _emit(
+            session,
+            tenant,
+            "enrollment.created",
+            channel_identifier,
+            userIdentifier=user_identifier,
+            roles=roles_given,
+        )
 
 
 def remove_user(session: Session, tenant: HasAccount, channel_identifier: str, user_identifier: str) -> None:
     """Remove every direct assignment of the user (all roles); group memberships are untouched."""
     channel = require_channel(session, tenant, channel_identifier)
     user = users_service.require_user(session, tenant, user_identifier)
-    session.execute(
-        delete(ChannelUser).where(ChannelUser.channel_id == channel.id, ChannelUser.user_id == user.id)
-    )
+    taken = session.execute(
+        delete(ChannelUser)
+        .where(ChannelUser.channel_id == channel.id, ChannelUser.user_id == user.id)
+        .returning(ChannelUser.role)
+    ).scalars()
+    roles = sorted(taken)
+    if roles:
+        _emit(
+            session,
+            tenant,
+            "enrollment.deleted",
+            channel_identifier,
+            userIdentifier=user_identifier,
+            roles=roles,
+        )
 
 
 def count_learners(session: Session, tenant: HasAccount, channel_identifier: str) -> int:

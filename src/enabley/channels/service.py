@@ -31,6 +31,7 @@ from enabley.db.base import AnySelect, HasAccount, owned
 from enabley.db.columns import utcnow
 from enabley.db.upsert import add, insert_or_find
 from enabley.errors import InvalidRequest, ItemExists, NotFound
+from enabley.events import log
 from enabley.models import Channel, ChannelItem, SubAccount
 from enabley.pagination import Page, Walk
 
@@ -260,7 +261,9 @@ def put_channel(
 ) -> tuple[ChannelInfo, bool]:
     """*Create or update Channel*: the channel as it now is, and whether it was created."""
     channel, created = upsert_channel(session, tenant, data)
-    return channel_info(session, tenant, channel.external_id, base_url=base_url), created
+    info = channel_info(session, tenant, channel.external_id, base_url=base_url)
+    log.emit_object(session, tenant.account_id, "channel.created" if created else "channel.updated", info)
+    return info, created
 
 
 def put_master(
@@ -268,7 +271,9 @@ def put_master(
 ) -> tuple[ExternalMasterChannelGet, bool]:
     """*Create or update master channel*: the master as it now is, and whether it was created."""
     channel, created = upsert_master(session, tenant, data)
-    return master_info(session, tenant, channel.external_id), created
+    info = master_info(session, tenant, channel.external_id)
+    log.emit_object(session, tenant.account_id, "channel.created" if created else "channel.updated", info)
+    return info, created
 
 
 def upsert_channel(session: Session, tenant: HasAccount, data: ChannelData) -> tuple[Channel, bool]:
@@ -413,7 +418,9 @@ def create_instance(
                 for row in items
             ],
         )
-    return channel_info(session, tenant, channel.external_id, base_url=base_url)
+    info = channel_info(session, tenant, channel.external_id, base_url=base_url)
+    log.emit_object(session, tenant.account_id, "channel.created", info)
+    return info
 
 
 def details_of(channel: Channel) -> ChannelDetails:

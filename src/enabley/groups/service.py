@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Select, delete, select
@@ -11,15 +11,17 @@ from sqlalchemy.orm import Session, aliased
 from enabley.accounts import service as accounts_service
 from enabley.db.base import HasAccount, locked, owned
 from enabley.db.columns import utcnow
-from enabley.db.sql import insert_ignore
+from enabley.db.sql import insert_ignoring
 from enabley.entitlements.schemas import EntityType
 from enabley.errors import InvalidRequest, NotFound
+from enabley.events import log
 from enabley.groups import rules
 from enabley.groups.schemas import GroupData, GroupInfo
 from enabley.models import Account, Entitlement, Group, SubAccount, UserGroup
 from enabley.users import service as users_service
 
 _PARENT = aliased(Group, name="parent_group")
+EVENT_BATCH = 5000
 
 
 def get_hierarchy(session: Session, tenant: HasAccount) -> list[str]:
@@ -115,6 +117,26 @@ def info_of(session: Session, tenant: HasAccount, group: Group) -> GroupInfo:
     return GroupInfo.model_validate(session.execute(_info_select(tenant).where(Group.id == group.id)).one())
 
 
+def emit_written(
+    session: Session, tenant: HasAccount, created: Collection[str], updated: Collection[str]
+) -> None:
+    """The events of groups a bulk write created and updated (the upload), in the order of their
+    ids: parents first."""
+    written = [*created, *updated]
+    rows = []
+    for start in range(0, len(written), EVENT_BATCH):
+        batch = written[start : start + EVENT_BATCH]
+        stmt = _info_select(tenant).where(Group.external_id.in_(batch)).order_by(Group.id)
+        rows += [(info.identifier in created, info) for info in _infos(session, stmt)]
+    log.emit_many(
+        session,
+        (
+            (tenant.account_id, "group.created" if new else "group.updated", info.model_dump(mode="json"))
+            for new, info in rows
+        ),
+    )
+
+
 def list_groups(session: Session, tenant: HasAccount, sub_account_name: str | None) -> list[GroupInfo]:
     stmt = _info_select(tenant)
     sub = accounts_service.resolve_sub_account(session, tenant, sub_account_name)
@@ -179,6 +201,7 @@ def upsert_group(session: Session, tenant: HasAccount, data: GroupData) -> tuple
         )
         session.add(group)
         session.flush()
+        log.emit_object(session, tenant.account_id, "group.created", info_of(session, tenant, group))
         return group, True
     diff = rules.changes({key: getattr(group, key) for key in wanted}, wanted)
     if diff:
@@ -186,6 +209,7 @@ def upsert_group(session: Session, tenant: HasAccount, data: GroupData) -> tuple
             setattr(group, key, value)
         group.modified_at = utcnow()
         session.flush()
+        log.emit_object(session, tenant.account_id, "group.updated", info_of(session, tenant, group))
     return group, False
 
 
@@ -232,14 +256,37 @@ def assign_user(
     # Replacing locks the user outright: two replacing assignments at once would each keep its own group.
     user = users_service.require_user(session, tenant, user_identifier, changing=replace)
     if replace:
-        session.execute(delete(UserGroup).where(UserGroup.user_id == user.id, UserGroup.group_id != group.id))
-    insert_ignore(session, UserGroup.__table__, [{"user_id": user.id, "group_id": group.id}])
+        left = session.execute(
+            delete(UserGroup)
+            .where(UserGroup.user_id == user.id, UserGroup.group_id != group.id)
+            .returning(UserGroup.group_id)
+        ).scalars()
+        others = session.scalars(
+            owned(Group, tenant).with_only_columns(Group.external_id).where(Group.id.in_(list(left)))
+        )
+        for other in sorted(others):
+            emit_membership(session, tenant, "group.member_removed", other, user_identifier)
+    added = session.execute(
+        insert_ignoring(session.get_bind().dialect, UserGroup.__table__).returning(UserGroup.user_id),
+        {"user_id": user.id, "group_id": group.id},
+    ).first()
+    if added is not None:
+        emit_membership(session, tenant, "group.member_added", group_identifier, user_identifier)
+
+
+def emit_membership(session: Session, tenant: HasAccount, type: str, group: str, user: str) -> None:
+    """``group.member_added`` or ``group.member_removed``: the group's and the user's identifiers."""
+    log.emit(session, tenant.account_id, type, {"groupIdentifier": group, "userIdentifier": user})
 
 
 def remove_user(session: Session, tenant: HasAccount, group_identifier: str, user_identifier: str) -> None:
     group = require_group(session, tenant, group_identifier)
     user = users_service.require_user(session, tenant, user_identifier)
-    session.execute(delete(UserGroup).where(UserGroup.user_id == user.id, UserGroup.group_id == group.id))
+    removed = session.connection().execute(
+        delete(UserGroup).where(UserGroup.user_id == user.id, UserGroup.group_id == group.id)
+    )
+    if removed.rowcount:
+        emit_membership(session, tenant, "group.member_removed", group_identifier, user_identifier)
 
 
 def delete_group(session: Session, tenant: HasAccount, identifier: str) -> None:
@@ -271,3 +318,4 @@ def delete_group(session: Session, tenant: HasAccount, identifier: str) -> None:
     # The database cascades to memberships and channel assignments.
     session.execute(delete(Group).where(Group.id == group.id).execution_options(synchronize_session=False))
     session.expunge(group)
+    log.emit(session, tenant.account_id, "group.deleted", log.deleted("group", identifier))

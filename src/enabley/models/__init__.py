@@ -4,7 +4,8 @@ from enabley.models.account import Account, ApiClient, ScimToken, ServerSecret, 
 from enabley.models.catalog import CatalogEntry
 from enabley.models.certificate import Certificate, CertificateCourse, UserCertificate
 from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUser, ItemProgress
-from enabley.models.event import Event
+from enabley.models.console import ConsoleSession, ConsoleUser
+from enabley.models.event import CertificateNotice, Event
 from enabley.models.idempotency import IdempotencyKey
 from enabley.models.org import Group, Profile, UserGroup, UserProfile, Workspace
 from enabley.models.upload import UploadJob, UploadJobPart
@@ -24,10 +25,13 @@ __all__ = [
     "CatalogEntry",
     "Certificate",
     "CertificateCourse",
+    "CertificateNotice",
     "Channel",
     "ChannelGroup",
     "ChannelItem",
     "ChannelUser",
+    "ConsoleSession",
+    "ConsoleUser",
     "Entitlement",
     "Event",
     "Group",

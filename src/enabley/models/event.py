@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, String, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enabley.db.base import Base, TenantOwned
@@ -39,3 +39,19 @@ class Event(TenantOwned, Base):
     occurred_at: Mapped[datetime]
     data: Mapped[dict[str, Any]]
     position: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+
+
+class CertificateNotice(Base):
+    """A time-driven event already emitted for one certification of a user: the expiry sweep
+    emits ``certificate.about_to_expire`` and ``certificate.expired`` once per certification,
+    and a new certification (another ``certified_at``) is noticed afresh."""
+
+    __tablename__ = "certificate_notices"
+    __table_args__ = (Index("ix_certificate_notices_certificate_id", "certificate_id"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(
+        ForeignKey("certificates.id", ondelete="CASCADE"), primary_key=True
+    )
+    type: Mapped[str] = mapped_column(String(EVENT_TYPE_LENGTH), primary_key=True)
+    certified_at: Mapped[datetime]

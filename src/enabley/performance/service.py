@@ -7,7 +7,7 @@ size, and reads the progress of its own rows only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from enabley.db.columns import utcnow
 from enabley.db.sql import insert_ignore
 from enabley.db.upsert import add, insert_or_find
 from enabley.errors import InvalidRequest, NotFound
+from enabley.events import log
 from enabley.models import (
     Channel,
     ChannelItem,
@@ -34,6 +35,8 @@ from enabley.users import service as users_service
 
 MAX_UNPAGED_ROWS = 10_000
 ITEM_KINDS = ("CONTENT", "EVENT")
+COMPLETE = 100
+"""The progress, in percent, of a learner who completed the channel."""
 
 
 def tally_columns(tenant: HasAccount, user_id: Any, channel_id: Any) -> tuple[ColumnElement[Any], ...]:
@@ -107,7 +110,12 @@ def _to_row(row: Any) -> ExternalUserChannelPerformance:
 
 
 def performance_stmt(
-    tenant: HasAccount, *, channel: Channel | None, user: User | None, after: tuple[Any, ...] | None = None
+    tenant: HasAccount,
+    *,
+    channel: Channel | None,
+    user: User | None,
+    after: tuple[Any, ...] | None = None,
+    among: Sequence[int] | None = None,
 ) -> tuple[Select[Any], list[Any]]:
     """The performance rows of current learners (of ``channel``, of ``user``, both or neither)
     and the unique order they are listed in; ``after``, a position in that order, only narrows
@@ -132,7 +140,8 @@ def performance_stmt(
             # The page's learners all come after its position: reading only those, a page deep in
             # the walk costs no more than the first.
             learners = enrolment.learner_ids(channel.id, after=after[0] if after is not None else None)
-            stmt = stmt.where(User.id.in_(learners))
+            # ``among``: ids already known to be the channel's learners.
+            stmt = stmt.where(User.id.in_(among if among is not None else learners))
         order = [User.id]
     elif user is not None:
         stmt = (
@@ -237,6 +246,7 @@ def record_activity(
     if item is None:
         raise NotFound(f"Item {data.item_identifier!r} not found in channel {channel.external_id!r}")
     _require_learner(session, channel, user)
+    emit_changes = _watch_completion(session, tenant, channel, user)
     occurred = data.occurred_at or utcnow()
     score_given = "score" in data.model_fields_set
     progress = _progress_of(session, user.id, item.id)
@@ -251,7 +261,30 @@ def record_activity(
     if not created:
         _apply(progress, data.completed, data.score, score_given, occurred)
         session.flush()
-    return learner_row(session, tenant, channel, user)
+    return emit_changes()
+
+
+def _watch_completion(
+    session: Session, tenant: HasAccount, channel: Channel, user: User
+) -> Callable[[], ExternalUserChannelPerformance]:
+    """Before a change of the learner's progress: what to call after it, which answers his row
+    and emits ``learner.completed`` when his progress reached 100 % and ``certificate.certified``
+    for each certificate he holds since."""
+    # Imported here: certificates derive their states from this module.
+    from enabley.certificates import events as certificate_events
+
+    before = learner_row(session, tenant, channel, user).progress
+    held = certificate_events.held(session, tenant, user, channel.id)
+
+    def after() -> ExternalUserChannelPerformance:
+        row = learner_row(session, tenant, channel, user)
+        if row.progress >= COMPLETE and before < COMPLETE:
+            log.emit_object(session, tenant.account_id, "learner.completed", row)
+        now_held = certificate_events.held(session, tenant, user, channel.id)
+        certificate_events.emit_newly_held(session, tenant, held, now_held)
+        return row
+
+    return after
 
 
 def _progress_of(session: Session, user_id: int, item_id: int) -> ItemProgress | None:
@@ -282,6 +315,7 @@ def force_complete(
     channel = channels_service.require_channel(session, tenant, channel_identifier)
     user = users_service.require_user(session, tenant, user_identifier)
     _require_learner(session, channel, user)
+    emit_changes = _watch_completion(session, tenant, channel, user)
     # Locked: an item deleted meanwhile would fail the progress rows' foreign key.
     item_ids: Sequence[int] = session.scalars(
         locked(
@@ -324,3 +358,55 @@ def force_complete(
         .values(completed=True, completed_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
+    emit_changes()
+
+
+def performance_rows(
+    session: Session,
+    tenant: HasAccount,
+    *,
+    channel: Channel | None,
+    user: User | None,
+    limit: int | None = None,
+) -> list[ExternalUserChannelPerformance]:
+    """The performance rows of a channel's learners or of a user's channels, in their order; a
+    channel's first ``limit`` learners are found first, so that only their tallies are read."""
+    among = None
+    if channel is not None and user is None and limit is not None:
+        learners = enrolment.learner_ids(channel.id).subquery()
+        among = session.scalars(
+            select(learners.c.user_id).distinct().order_by(learners.c.user_id).limit(limit)
+        ).all()
+    stmt, order = performance_stmt(tenant, channel=channel, user=user, among=among)
+    return [_to_row(row) for row in session.execute(stmt.order_by(*order).limit(limit))]
+
+
+def completion_counts(session: Session, tenant: HasAccount, channel_id: int) -> tuple[int, dict[int, int]]:
+    """The channel's required items, and how many of its current learners completed how many of
+    them (learners who completed none left out): a distribution without a row per learner."""
+    required = session.scalar(
+        owned(ChannelItem, tenant)
+        .with_only_columns(func.count())
+        .where(
+            ChannelItem.channel_id == channel_id,
+            ChannelItem.optional.is_(False),
+            ChannelItem.kind.in_(ITEM_KINDS),
+        )
+    )
+    per_learner = (
+        select(ItemProgress.user_id, func.count().label("completed"))
+        .join(ChannelItem, ChannelItem.id == ItemProgress.item_id)
+        .where(
+            ItemProgress.channel_id == channel_id,
+            ItemProgress.completed.is_(True),
+            ChannelItem.optional.is_(False),
+            ChannelItem.kind.in_(ITEM_KINDS),
+            ItemProgress.user_id.in_(enrolment.learner_ids(channel_id)),
+        )
+        .group_by(ItemProgress.user_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(per_learner.c.completed, func.count()).group_by(per_learner.c.completed)
+    ).all()
+    return int(required or 0), {int(completed): int(learners) for completed, learners in rows}

@@ -19,6 +19,7 @@ from enabley.db import bulk
 from enabley.db.base import HasAccount, owned
 from enabley.db.bulk import chunks
 from enabley.groups import rules as group_rules
+from enabley.groups import service as groups_service
 from enabley.groups.schemas import GroupData
 from enabley.models import Group
 from enabley.uploads import rules
@@ -229,6 +230,7 @@ class GroupsUpload:
             self.session.execute(
                 update(_GROUPS).where(_GROUPS.c.id == bulk.bind("id")).values(bulk.binds(keys)), rows
             )
+        groups_service.emit_written(self.session, self.tenant, self.creates.keys(), self.updates.keys())
         return ids
 
     def _row(self, identifier: str, wanted: Mapping[str, Any], ids: Mapping[str, int]) -> dict[str, Any]:

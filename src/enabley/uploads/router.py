@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from enabley.deps import BaseUrl, CurrentTenant
-from enabley.errors import content_type_problem
+from enabley.errors import AppError, content_type_problem
 from enabley.openapi import json_body
 from enabley.schemas import ERRORS, ErrorResponse
 from enabley.uploads import intake, jobs, service
@@ -114,7 +114,10 @@ async def upload_org(
         opened = await run_in_threadpool(files.enter_context, service.read_files(body))
         if validate_only:
             return await tenant.read(service.validate_org, opened)
-        return await tenant.write(service.upload_org, opened)
+        answer = await tenant.write(service.upload_org_sync, opened)
+    if isinstance(answer, AppError):
+        raise answer
+    return answer
 
 
 @router.get(

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from enabley.collector import collector_paused
 from enabley.db.base import HasAccount, owned
 from enabley.db.columns import utcnow
-from enabley.errors import InvalidRequest, ItemExists, describe_validation_error
+from enabley.errors import AppError, InvalidRequest, ItemExists, describe_validation_error
+from enabley.events import log
 from enabley.groups import service as groups_service
 from enabley.models import Group, Profile, SubAccount
 from enabley.uploads import groups_file, users_file
@@ -106,6 +107,24 @@ def upload_org(
     """Check every row of the files, then create and update groups (parents first) and users."""
     with collector_paused():
         return _upload_org(session, tenant, files, validate_only=False)
+
+
+def upload_org_sync(
+    session: Session, tenant: HasAccount, files: dict[str, CsvFile]
+) -> ExternalOrgBulkUploadResponse | AppError:
+    """``upload_org`` for the synchronous route, with its ``upload.completed`` or ``upload.failed``
+    event (an upload job emits its own, naming the job).
+
+    A refused upload is answered, not raised: what it wrote is taken back (a savepoint), and the
+    caller's transaction commits its ``upload.failed`` event; the caller raises the refusal."""
+    try:
+        with session.begin_nested():
+            answer = upload_org(session, tenant, files)
+    except (UploadRejected, ItemExists) as refusal:
+        log.emit(session, tenant.account_id, "upload.failed", refusal.body())
+        return refusal
+    log.emit_object(session, tenant.account_id, "upload.completed", answer)
+    return answer
 
 
 def validate_org(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import marshal
 import tempfile
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from functools import partial
@@ -40,8 +40,10 @@ from enabley.db.bulk import (
     copies,
     estimated_rows,
 )
+from enabley.events import log
 from enabley.models import Group, Profile, User, UserGroup, UserProfile, UserSubAccount
-from enabley.uploads import rules, user_rows
+from enabley.schemas import format_timestamp
+from enabley.uploads import row_events, rules, user_rows
 from enabley.uploads.csvfiles import CsvFile
 from enabley.uploads.problems import Problems
 from enabley.users import rules as user_rules
@@ -196,18 +198,22 @@ class ChunkPlan:
         self.updates: list[dict[str, Any]] = []
         self.add: dict[str, list[tuple[int | str, int | str]]] = defaultdict(list)
         self.remove: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        """(type, data) of the change log's events for what this chunk writes, in row order."""
         self.created = self.updated = self.unchanged = 0
 
     def __bool__(self) -> bool:
         return bool(self.inserts or self.updates or any(self.add.values()) or any(self.remove.values()))
 
     def dump(self) -> bytes:
-        return marshal.dumps((self.release, self.inserts, self.updates, dict(self.add), dict(self.remove)))
+        return marshal.dumps(
+            (self.release, self.inserts, self.updates, dict(self.add), dict(self.remove), self.events)
+        )
 
     @classmethod
     def load(cls, blob: bytes) -> ChunkPlan:
         plan = cls()
-        plan.release, plan.inserts, plan.updates, add, remove = marshal.loads(blob)  # noqa: S302 (ours)
+        plan.release, plan.inserts, plan.updates, add, remove, plan.events = marshal.loads(blob)  # noqa: S302
         plan.add.update(add)
         plan.remove.update(remove)
         return plan
@@ -291,6 +297,10 @@ class UsersUpload:
         one look-up ran past the statement timeout. Index scans only: the unique B-trees."""
         self.defaults = user_rules.new_user_defaults()
         self.reader = user_rows.RowReader(columns)
+        stamp = format_timestamp(now)
+        self.stamps = {"created": {"created": stamp, "modified": stamp}, "updated": {"modified": stamp}}
+        self.sub_names = {id_: name for name, id_ in sub_accounts.items()}
+        self.group_names: dict[int, str] = {}
         self.writes = True
         """False to check only (``validateOnly``): every row is planned, nothing is written."""
 
@@ -350,6 +360,8 @@ class UsersUpload:
             _update_users((*keys, "modified_at")).run(target, [(*row, self.now) for row in rows])
         constants = (self.tenant.account_id, self.now, self.now)
         copy = copies(target)
+        account_id = self.tenant.account_id
+        log.emit_many(target, ((account_id, type_, data) for type_, data in plan.events))
         new_ids: dict[str, int]
         if copy:
             ids = _COPY_USERS.run(target, plan.inserts, constants)
@@ -491,6 +503,14 @@ class UsersUpload:
             add = plan.add[kind]
             for target in wanted:
                 add.append((identifier, target))
+        subs = [self.sub_names[int(sub)] for sub in targets.get("subAccountName", ())]
+        fields = dict(zip(_STORED, stored, strict=True))
+        plan.events.append(
+            ("user.created", row_events.user_data(identifier, fields, self.stamps["created"], subs))
+        )
+        plan.events += row_events.memberships(
+            "group.member_added", identifier, self._group_names(targets.get("groups", ()))
+        )
 
     def _plan_update(
         self,
@@ -521,8 +541,47 @@ class UsersUpload:
             changed = changed or bool(added or removed)
         if changed:
             plan.updated += 1
+            self._plan_update_events(plan, user, values, targets, current)
         else:
             plan.unchanged += 1
+
+    def _plan_update_events(
+        self,
+        plan: ChunkPlan,
+        user: tuple[Any, ...],
+        values: dict[str, Any],
+        targets: Mapping[str, list[int | str]],
+        current: Mapping[str, Mapping[int, set[int]]],
+    ) -> None:
+        identifier = user[1]
+        fields = {column: values.get(column, user[_AT[column]]) for column in _STORED}
+        subs = None
+        if "subAccountName" in targets:
+            have = current["subAccountName"].get(user[0], set())
+            subs = sorted(self.sub_names[int(sub)] for sub in {*have, *targets["subAccountName"]})
+        stamps = self.stamps["updated"]
+        plan.events.append(("user.updated", row_events.user_data(identifier, fields, stamps, subs)))
+        if "groups" in targets:
+            have = current["groups"].get(user[0], set())
+            wanted = targets["groups"]
+            added = self._group_names([t for t in wanted if t not in have])
+            removed = self._group_names([t for t in have if t not in wanted])
+            plan.events += row_events.memberships("group.member_added", identifier, added)
+            plan.events += row_events.memberships("group.member_removed", identifier, removed)
+
+    def _group_names(self, targets: Sequence[int | str]) -> list[str]:
+        """Group identifiers of ``targets``: ids of stored groups (those the file names, or that
+        a user leaves), identifiers of those the upload creates."""
+        missing = {t for t in targets if isinstance(t, int) and t not in self.group_names}
+        if missing:
+            # Every group looked up so far at once: the references grow a chunk at a time.
+            self.group_names.update({id_: n for n, id_ in self.groups.ids.items() if id_ is not None})
+            unnamed = [id_ for id_ in missing if id_ not in self.group_names]
+            if unnamed:
+                stmt = owned(Group, self.tenant).with_only_columns(Group.id, Group.external_id)
+                found = self.session.execute(stmt.where(Group.id.in_(unnamed))).all()
+                self.group_names.update((id_, name) for id_, name in found)
+        return [t if isinstance(t, str) else self.group_names[t] for t in targets]
 
     def _stored(self, identifiers: list[str]) -> dict[str, tuple[Any, ...]]:
         """Stored users by identifier: (id, identifier, *_STORED, username_key)."""

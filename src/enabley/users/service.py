@@ -36,6 +36,7 @@ from enabley.db.fastquery import FastQuery, Reader, reader_of
 from enabley.db.sql import OrderedJoin, insert_ignore, insert_ignoring
 from enabley.db.upsert import insert_or_find
 from enabley.errors import InvalidRequest, ItemExists, NotFound
+from enabley.events import log
 from enabley.models import SubAccount, SubAccountTally, User, UserPermission, UserSubAccount, UserTally
 from enabley.pagination import Page, Walk
 from enabley.schemas import UserRole
@@ -343,9 +344,14 @@ def put_user(
             lambda: _create(connection, reader, tenant, data, password_hash, sub_id), find
         )
         if created:
-            return to_info(stored, [data.sub_account_name] if data.sub_account_name else []), True
+            info = to_info(stored, [data.sub_account_name] if data.sub_account_name else [])
+            log.emit_object(session, tenant.account_id, "user.created", info)
+            return info, True
         current = stored
-    return _update(connection, reader, tenant, current, data, password_hash, sub_id), False
+    info, changed = _update(connection, reader, tenant, current, data, password_hash, sub_id)
+    if changed:
+        log.emit_object(session, tenant.account_id, "user.updated", info)
+    return info, False
 
 
 _USER_FOR_WRITE = FastQuery(
@@ -455,7 +461,8 @@ def _update(
     data: UserData,
     password_hash: str | None,
     sub_id: int | None,
-) -> UserInfo:
+) -> tuple[UserInfo, bool]:
+    """The user as it now is, and whether anything about it changed."""
     wanted = _stored_values(data, password_hash, creating=False)
     changed = _with_search_keys(
         {
@@ -475,13 +482,20 @@ def _update(
             # A concurrent request took the username after the check.
             raise ItemExists(f"Username {changed['username']!r} is already taken") from None
         user.update(changed)
+    joined = False
     if sub_id is not None:
-        connection.execute(
-            insert_ignoring(connection.dialect, UserSubAccount.__table__),
-            {"user_id": current.id, "sub_account_id": sub_id},
+        # RETURNING: psycopg answers no row count for an INSERT ... ON CONFLICT DO NOTHING.
+        joined = (
+            connection.execute(
+                insert_ignoring(connection.dialect, UserSubAccount.__table__).returning(
+                    UserSubAccount.user_id
+                ),
+                {"user_id": current.id, "sub_account_id": sub_id},
+            ).first()
+            is not None
         )
     names = [row.name for row in _SUB_NAMES.all(reader, {"user_id": current.id})]
-    return to_info(SimpleNamespace(**user), names)
+    return to_info(SimpleNamespace(**user), names), bool(changed) or joined
 
 
 _NULLABLE = ("address", "custom_attributes", "email", "first_name", "last_name", "phone", "username")
@@ -493,6 +507,9 @@ def set_status(session: Session, tenant: HasAccount, identifier: str, is_active:
         user.is_active = is_active
         user.modified_at = utcnow()
         session.flush()
+        info = info_of(session, user)
+        log.emit_object(session, tenant.account_id, "user.updated", info)
+        return info
     return info_of(session, user)
 
 
@@ -501,6 +518,7 @@ def delete_user(session: Session, tenant: HasAccount, identifier: str) -> None:
     # The database cascades to memberships, progress and the rest.
     session.execute(delete(User).where(User.id == user.id).execution_options(synchronize_session=False))
     session.expunge(user)
+    log.emit(session, tenant.account_id, "user.deleted", log.deleted("user", identifier))
 
 
 def remove_from_sub_account(
@@ -509,11 +527,13 @@ def remove_from_sub_account(
     user = require_user(session, tenant, identifier)
     sub = accounts_service.resolve_sub_account(session, tenant, sub_account_name)
     assert sub is not None
-    session.execute(
+    removed = session.connection().execute(
         delete(UserSubAccount).where(
             UserSubAccount.user_id == user.id, UserSubAccount.sub_account_id == sub.id
         )
     )
+    if removed.rowcount:
+        log.emit_object(session, tenant.account_id, "user.updated", info_of(session, user))
 
 
 def change_identifier(session: Session, tenant: HasAccount, current: str, new: str) -> UserInfo:
@@ -533,7 +553,10 @@ def change_identifier(session: Session, tenant: HasAccount, current: str, new: s
             session.flush([user])
     except IntegrityError:
         raise ItemExists(f"User identifier {new!r} is already taken") from None
-    return info_of(session, user)
+    info = info_of(session, user)
+    data = {"previousIdentifier": current, **info.model_dump(mode="json", by_alias=True)}
+    log.emit(session, tenant.account_id, "user.identifier_changed", data)
+    return info
 
 
 def set_permissions(
@@ -557,3 +580,9 @@ def get_permissions(session: Session, tenant: HasAccount, identifier: str) -> li
             .order_by(UserPermission.permission)
         )
     )
+
+
+def infos_of_ids(session: Session, tenant: HasAccount, ids: Any, *, limit: int) -> list[UserInfo]:
+    """The tenant's users whose ids ``ids`` (a ``SELECT`` of user ids) gives, by id, at most ``limit``."""
+    stmt = select(*_COLUMNS).where(User.account_id == tenant.account_id, User.id.in_(ids))
+    return infos(session, session.execute(stmt.order_by(User.id).limit(limit)).all())

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx2
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from enabley.db.columns import utcnow
@@ -213,3 +213,22 @@ def _record_endpoints(session: Session, results: Sequence[tuple[Claimed, Outcome
             .where(e.id.in_(gone), e.enabled.is_(True))
             .values(enabled=False, disabled_reason="the endpoint answered 410 Gone", modified_at=now)
         )
+
+
+PURGE_BATCH = 10_000
+
+
+def purge_finished(session: Session, now: datetime) -> int:
+    """Forget up to ``PURGE_BATCH`` deliveries that ended (delivered or failed) longer than
+    ``KEPT_FOR`` ago; answers how many."""
+    d = WebhookDelivery
+    ended = (
+        select(d.id)
+        .where(d.status != DeliveryStatus.PENDING, d.created_at < now - rules.KEPT_FOR)
+        .order_by(d.id)
+        .limit(PURGE_BATCH)
+    )
+    ids = list(session.scalars(ended))
+    if ids:
+        session.execute(delete(d).where(d.id.in_(ids)).execution_options(synchronize_session=False))
+    return len(ids)

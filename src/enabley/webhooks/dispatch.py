@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime
 from functools import partial
 
@@ -20,10 +21,14 @@ class Dispatcher:
     """Keeps up to ``ENABLEY_WEBHOOK_CONCURRENCY`` attempts in flight on one connection pool.
 
     ``step`` records the outcomes that arrived since the last step in one transaction, then claims
-    as many due deliveries as there are free slots in another, and starts their attempts. Claims
-    wait until a quarter of the slots are free, so that a busy queue is claimed in batches rather
-    than one row per transaction.
+    as many due deliveries as there are free slots in another, and starts their attempts. Both
+    wait for a batch: claims until a quarter of the slots are free, outcomes until a quarter of
+    the slots have one or ``RECORD_AFTER`` has passed, so that a busy queue costs a transaction
+    per batch rather than one per delivery.
     """
+
+    RECORD_AFTER = 0.05
+    """Seconds an outcome may wait for others to be recorded with it."""
 
     def __init__(
         self, db: Database, box: SecretBox, settings: Settings, http: httpx2.AsyncClient | None = None
@@ -42,16 +47,27 @@ class Dispatcher:
         """Set when an attempt ends: the worker loop has an outcome to record."""
         self._in_flight: set[asyncio.Task[None]] = set()
         self._done: list[tuple[Claimed, Outcome]] = []
+        self._first_done = 0.0
+        self._batch = max(1, self.concurrency // 4)
 
     @property
     def in_flight(self) -> int:
         return len(self._in_flight)
 
+    @property
+    def waiting(self) -> float | None:
+        """How long until the outcomes held back are due to be recorded (None: none are)."""
+        if not self._done:
+            return None
+        return max(0.0, self._first_done + self.RECORD_AFTER - time.monotonic())
+
     async def step(self, now: datetime) -> int:
         """Record what ended, start what is due; returns how many deliveries it handled."""
-        handled = await self._record(now)
+        handled = 0
+        if len(self._done) >= self._batch or not self._in_flight or self.waiting == 0.0:
+            handled = await self._record(now)
         free = self.concurrency - len(self._in_flight)
-        if free >= max(1, self.concurrency // 4):
+        if free >= self._batch:
             claimed = await self.db.run(partial(self._claim, now, free))
             for item in claimed:
                 task = asyncio.create_task(self._attempt(item))
@@ -66,6 +82,8 @@ class Dispatcher:
 
     async def _attempt(self, item: Claimed) -> None:
         outcome = await delivery.attempt(self.http, item, self.timeout)
+        if not self._done:
+            self._first_done = time.monotonic()
         self._done.append((item, outcome))
         self.wake.set()
 
@@ -78,7 +96,13 @@ class Dispatcher:
             with self.db.session(write=True) as session:
                 return delivery.record(session, done, now)
 
-        counts = await self.db.run(unit)
+        try:
+            counts = await self.db.run(unit)
+        except BaseException:
+            # Kept for the next step; should this process end first, the leases run out and the
+            # deliveries are attempted again.
+            self._done[:0] = done
+            raise
         metrics.count_outcomes(counts)
         return len(done)
 

@@ -19,6 +19,8 @@ LONGEST_DELAY = timedelta(hours=8)
 LONGEST_RETRY_AFTER = timedelta(days=1)
 """A ``Retry-After`` is honoured up to this long (a receiver asking for a week is answered sooner)."""
 MAX_ERROR = 512
+KEPT_FOR = timedelta(days=30)
+"""How long a delivered or failed delivery stays listed."""
 
 
 def matches(patterns: Iterable[str], event_type: str) -> bool:

@@ -14,8 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from enabley.events import log
-from enabley.webhooks import fanout, metrics
+from sqlalchemy import Connection
+
+from enabley import idempotency
+from enabley.db.engine import WRITE_OPTION
+from enabley.events import expiry, log
+from enabley.uploads import jobs as upload_jobs
+from enabley.webhooks import delivery, fanout, metrics
 
 if TYPE_CHECKING:
     from enabley.worker.context import WorkerContext
@@ -30,6 +35,8 @@ class Task:
     func: SyncTask | AsyncTask
     every: timedelta | None = None
     """None: at every pass of the loop; else at most this often."""
+    backs_off: bool = True
+    """Having found nothing to do, wait a moment before looking again (while other tasks work)."""
 
     async def run(self, context: WorkerContext, now: datetime) -> int:
         if inspect.iscoroutinefunction(self.func):
@@ -62,9 +69,56 @@ def observe_webhooks(context: WorkerContext, now: datetime) -> int:
     return 0
 
 
+def purge_deliveries(context: WorkerContext, now: datetime) -> int:
+    """Forget deliveries that ended more than 30 days ago (one batch per pass)."""
+    with context.db.session(write=True) as session:
+        return delivery.purge_finished(session, now)
+
+
+def purge_idempotency_keys(context: WorkerContext, now: datetime) -> int:
+    """Forget the idempotency keys older than a day (lookups ignore them already): an hour's worth
+    at a time, in one short transaction."""
+    with context.db.session(write=True) as session:
+        return idempotency.purge_idempotency_keys(session.connection(), now)
+
+
+def _writing_connection(context: WorkerContext) -> Connection:
+    """A connection of the worker's engine for functions that commit their own transactions,
+    allowed to write (the engine's transactions are read-only unless asked, decision 0007)."""
+    options: dict[str, Any] = {WRITE_OPTION: True}
+    if context.db.dialect == "postgresql":
+        options["postgresql_readonly"] = False
+    return context.db.engine.connect().execution_options(**options)
+
+
+def sweep_certificate_expiries(context: WorkerContext, now: datetime) -> int:
+    """Emit certificate.about_to_expire and certificate.expired as they come due."""
+    with _writing_connection(context) as connection:
+        return expiry.sweep_expiries(connection, now, context.settings.cert_expiry_warning_days)
+
+
+def purge_events(context: WorkerContext, now: datetime) -> int:
+    """Forget the change log's events older than ENABLEY_EVENT_RETENTION_DAYS."""
+    with _writing_connection(context) as connection:
+        return log.purge(connection, now, context.settings.event_retention_days)
+
+
+MAINTENANCE: tuple[Task, ...] = (
+    Task("sweep certificate expiries", sweep_certificate_expiries, every=timedelta(minutes=1)),
+    Task("purge events", purge_events, every=timedelta(hours=1)),
+)
+"""Tasks on connections of their own, which commit as they go (not on a test's transaction)."""
+
 TASKS: tuple[Task, ...] = (
     Task("sequence events", sequence_events),
     Task("fan out events", fan_out),
-    Task("deliver webhooks", deliver),
+    # Every pass: it records the attempts that ended since the last one.
+    Task("deliver webhooks", deliver, backs_off=False),
     Task("observe webhooks", observe_webhooks, every=timedelta(seconds=15)),
+    Task("purge webhook deliveries", purge_deliveries, every=timedelta(minutes=10)),
+    # On a thread of its own: an upload of a minute does not hold up the deliveries.
+    Task("run upload jobs", upload_jobs.BackgroundUploads()),
+    Task("purge upload jobs", upload_jobs.purge_upload_jobs, every=timedelta(hours=1)),
+    Task("purge idempotency keys", purge_idempotency_keys, every=timedelta(hours=1)),
+    *MAINTENANCE,
 )

@@ -1,6 +1,7 @@
 """The change log: every change's events, written in its transaction, numbered after it commits
 
-See docs/decisions/0009-change-log.md.
+See docs/decisions/0009-change-log.md. ``certificate_notices`` remembers the time-driven
+certificate events already emitted for each certification.
 
 Revision ID: 0006
 Revises: 0005
@@ -53,9 +54,29 @@ def upgrade() -> None:
         postgresql_where=UNSEQUENCED,
         sqlite_where=UNSEQUENCED,
     )
+    op.create_table(
+        "certificate_notices",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("certificate_id", sa.Integer(), nullable=False),
+        sa.Column("type", sa.String(length=64), nullable=False),
+        sa.Column("certified_at", enabley.db.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["certificate_id"],
+            ["certificates.id"],
+            name=op.f("fk_certificate_notices_certificate_id_certificates"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_certificate_notices_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("user_id", "certificate_id", "type", name=op.f("pk_certificate_notices")),
+    )
+    op.create_index("ix_certificate_notices_certificate_id", "certificate_notices", ["certificate_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_certificate_notices_certificate_id", table_name="certificate_notices")
+    op.drop_table("certificate_notices")
     op.drop_index("ix_events_unsequenced", table_name="events")
     op.drop_index("ix_events_account_id_position", table_name="events")
     op.drop_table("events")

@@ -1,0 +1,21 @@
+"""The application with the change log switched off, for ``bench/events.py`` to compare against:
+``emit`` and ``emit_many`` write nothing, everything else is this checkout's code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from enabley.events import log
+from enabley.main import create_app as create_enabley_app
+
+
+def _nothing(*args: Any, **kwargs: Any) -> int:
+    return 0
+
+
+def create_app() -> FastAPI:
+    log.emit = _nothing  # type: ignore[assignment]
+    log.emit_many = _nothing
+    return create_enabley_app()
