@@ -6,7 +6,7 @@ export ENABLEY_DATABASE_URL ?= sqlite:///./enabley.db
 ## PORT: where make run serves (make run PORT=8080); the demo's links and ./demo.env follow it
 PORT ?= 8000
 
-.PHONY: run test lint bench bench-quick bench-upload clean fuzz
+.PHONY: run test lint bench bench-quick bench-upload clean fuzz screenshots
 
 $(BIN)/enabley: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,20 @@ run: $(BIN)/enabley
 	$(BIN)/enabley demo
 	$(BIN)/enabley serve --host 127.0.0.1 --port $(PORT)
 
-## test: install with the dev extras and run the whole test suite
-test: $(VENV)/.dev
+## test: install with the dev extras, Debian's chromium and axe-core (for the console's browser
+## tests), and run the whole test suite
+test: $(VENV)/.dev node_modules/axe-core/axe.min.js
+	@command -v chromium >/dev/null || apt-get install -y chromium
 	$(BIN)/pytest
+
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+## screenshots: the console's browser tests, rewriting docs/console/*.png as they go
+screenshots: $(VENV)/.dev node_modules/axe-core/axe.min.js
+	@command -v chromium >/dev/null || apt-get install -y chromium
+	ENABLEY_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/console/test_browser.py
 
 ## fuzz: the contract fuzz in depth: FUZZ_EXAMPLES per operation, every check, a summary; PostgreSQL
 ## too when ENABLEY_TEST_POSTGRES_URL is set. Repeat a run with ENABLEY_FUZZ_SEED=<seed it printed>.
@@ -43,7 +54,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check src tests bench
 
 clean:
-	rm -rf $(VENV) enabley.db enabley.db-wal enabley.db-shm demo.env .pytest_cache \
+	rm -rf $(VENV) node_modules enabley.db enabley.db-wal enabley.db-shm demo.env .pytest_cache \
 		certificate.pdf groups.csv users.csv bad groups.jsonl
 
 ## bench: every hot path against its ceiling at 10k, 100k and 1M users, SQLite and PostgreSQL, the
@@ -58,10 +69,10 @@ bench: $(VENV)/.dev
 	@command -v wrk >/dev/null || apt-get install -y wrk
 	ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/run.py
 	-ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/upload.py
+	-ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/events.py
 	ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/compliance.py --users 100000 --users 1000000
 	ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/scim.py
-	-ENABLEY_BENCH_POSTGRES_URL=$(ENABLEY_BENCH_POSTGRES_URL) $(BIN)/python bench/events.py
 
 bench-quick: $(VENV)/.dev
 	@command -v wrk >/dev/null || apt-get install -y wrk

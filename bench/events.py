@@ -3,7 +3,7 @@
 For each database, with the change log on (this checkout) and off (``bench/without_change_log.py``:
 ``emit`` and ``emit_many`` write nothing), in the same run:
 
-- ``PUT /api/v2/users`` with wrk, 8 connections, each request changing one of 1,000 users (an
+- ``PUT /api/v2/users`` with wrk, 4 connections, each request changing one of 1,000 users (an
   update that emits ``user.updated``): requests per second;
 - the bulk upload of 100,000 users and 1,000 groups (``bench/upload.py``'s files), first upload,
   end to end: seconds;
@@ -52,8 +52,8 @@ def put_rate(base: str, token: str, seconds: int) -> float:
         method="PUT",
         lua=PUT_USERS,
     )
-    harness.wrk(load, 2, connections=8)  # the users created, the server warm
-    return harness.wrk(load, seconds, connections=8)
+    harness.wrk(load, 2, connections=4)  # the users created, the server warm
+    return harness.wrk(load, seconds, connections=4)
 
 
 def read_feed(base: str, token: str) -> tuple[int, float]:

@@ -602,8 +602,6 @@ class Builder:
             del raw
             last = session.scalar(select(func.coalesce(func.max(User.id), 0))) or 0
             answer = uploads_service.upload_org(session, self.account, read)
-        if isinstance(answer, Exception):
-            raise answer
         expected = chunk.stop - chunk.start
         groups = len(self.tree.identifiers) if with_groups else 0
         if answer.created.users != expected or answer.created.groups != groups:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
+from enabley.console import service as console_service
 from enabley.events import log as events_log
 from enabley.models import (
     Account,
@@ -20,10 +21,13 @@ from enabley.models import (
     CatalogEntry,
     Certificate,
     CertificateCourse,
+    CertificateNotice,
     Channel,
     ChannelGroup,
     ChannelItem,
     ChannelUser,
+    ConsoleSession,
+    ConsoleUser,
     Entitlement,
     Group,
     IdempotencyKey,
@@ -196,6 +200,10 @@ def fill_account(db: Session, account: Account) -> None:
     certificate = Certificate(account_id=account.id, external_id="cert", name="Forklift")
     db.add_all([profile, workspace, certificate])
     db.flush()
+    console_user, _password = console_service.create_user(
+        db, account.name, f"{unique('console')}@example.com", sub.name
+    )
+    console_service.open_session(db, console_user.id, hours=1)
     db.add_all(
         [
             UserSubAccount(user_id=ana.id, sub_account_id=sub.id),
@@ -222,6 +230,11 @@ def fill_account(db: Session, account: Account) -> None:
         ]
     )
     events_log.emit(db, account.id, "user.created", {"identifier": "ana"})
+    db.add(
+        CertificateNotice(
+            user_id=ana.id, certificate_id=certificate.id, type="certificate.expired", certified_at=FILLED_AT
+        )
+    )
     endpoint = WebhookEndpoint(
         account_id=account.id,
         external_id="hook",
@@ -248,6 +261,19 @@ def fill_account(db: Session, account: Account) -> None:
     db.add(UploadJobPart(job_id=job.id, seq=0, data=b"identifier\n"))
     client = db.scalars(select(ApiClient).where(ApiClient.client_key == client_key)).one()
     scim_tokens.create_token(db, account.name, sub.name, None)
+    console_user = ConsoleUser(
+        account_id=account.id, email=f"{unique('console')}@example.com", password_hash="argon2-hash"
+    )
+    db.add(console_user)
+    db.flush()
+    db.add(
+        ConsoleSession(
+            token_hash=unique("session").ljust(64, "0"),
+            console_user_id=console_user.id,
+            csrf_token="csrf",
+            expires_at=FILLED_AT,
+        )
+    )
     db.add(
         IdempotencyKey(
             account_id=account.id,

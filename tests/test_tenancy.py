@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi.routing import iter_route_contexts
 
+from enabley.console.auth import get_console
 from enabley.openapi import api_routes, needs_tenant
 
 # Public on purpose: getting a token, and opening a certificate PDF from a signed, expiring link.
@@ -38,7 +39,34 @@ def test_every_scim_route_requires_a_scim_tenant(app):
     assert [path for path, route in routes if not needs_tenant(route)] == []
 
 
-def test_non_api_routes_are_only_docs_probes_and_scim(app):
+def test_non_api_routes_are_only_docs_probes_scim_and_the_console(app):
     allowed = {"/", "/openapi.json", "/docs", "/redoc", "/docs/assets", "/healthz", "/readyz", "/metrics"}
     paths = {context.path for context in iter_route_contexts(app.routes)}
-    assert {p for p in paths if p and not p.startswith(("/api/", "/scim/v2/"))} <= allowed
+    others = {p for p in paths if p and not p.startswith(("/api/", "/scim/v2/"))}
+    assert {p for p in others if p != "/console" and not p.startswith("/console/")} <= allowed
+
+
+CONSOLE_OPEN = {("GET", "/console/login"), ("POST", "/console/login")}
+"""The console's only pages without a session: the sign-in form and its post (its static files are
+a mount, not a route)."""
+
+
+def test_every_console_route_but_the_login_requires_a_session(app):
+    routes = [
+        (path, methods, route) for path, methods, route in api_routes(app) if path.startswith("/console")
+    ]
+    assert len(routes) > 5, "the walk must see the console's routes"
+    open_routes = sorted(
+        f"{method} {path}"
+        for path, methods, route in routes
+        for method in methods
+        if (method, path) not in CONSOLE_OPEN and get_console not in set(_calls(route.dependant))
+    )
+    assert open_routes == []
+    assert all(not route.include_in_schema for _, _, route in routes), "the console is not the API"
+
+
+def _calls(dependant):
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _calls(sub)

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     event_retention_days: int = Field(30, ge=1)
     """How long the change feed keeps events; a cursor older than that answers 410."""
 
+    console_session_hours: int = Field(8, ge=1, le=720)
+    """How long a console sign-in lasts, whatever the browser does with its cookie."""
+
     rate_limit: float = Field(100.0, ge=0)
     """Requests per second each API client may make, on average, and apart from them token
     requests per second it may make; 0 turns the limit off."""

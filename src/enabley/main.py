@@ -20,6 +20,7 @@ from enabley.channels import admin_router as channels_admin
 from enabley.channels.router import router as channels_router
 from enabley.compliance import admin_router as compliance_admin
 from enabley.config import Settings, get_settings
+from enabley.console.install import install_console
 from enabley.db.database import Database
 from enabley.deps import AppContext
 from enabley.docs import install_docs
@@ -52,9 +53,14 @@ as `Authorization: Bearer <access_token>`. Paged endpoints answer `{items, pageS
 totalPages, paginationKey}`: pass `paginationKey` back to get the next page; it is `null` on the
 last page, and an invalid or expired key answers 404. Every error is
 `{"error", "error_description"}`.
+
+Every POST, PUT and DELETE takes an `Idempotency-Key` header: retried with the same key and the
+same request within 24 hours, it is not run again, and the first answer comes back marked
+`Idempotency-Replayed: true`.
 """
 
 UPLOADS_PREFIX = "/api/v1/uploads/"
+CONSOLE_UPLOADS = "/console/uploads"
 PDF_PREFIX = "/api/v1/certificates/pdf/"
 
 TAGS = [
@@ -129,7 +135,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(
         RequestLimitsMiddleware,
         default=settings.max_body_bytes,
-        by_prefix={UPLOADS_PREFIX: settings.max_upload_bytes},
+        by_prefix={UPLOADS_PREFIX: settings.max_upload_bytes, CONSOLE_UPLOADS: settings.max_upload_bytes},
     )
     # Outside the request limits, so that their refusals count against a budget too.
     app.add_middleware(
@@ -163,6 +169,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         scim_router,
     ):
         app.include_router(router)
+    install_console(app)
     install_observability(app, access_log=settings.access_log)
     install_openapi(app)
     install_docs(app)

@@ -223,3 +223,38 @@ def test_an_answer_too_large_to_keep(client, headers, monkeypatch):
 def test_which_answers_are_kept():
     assert all(rules.kept(status) for status in (200, 201, 204, 400, 403, 404, 405, 413, 422))
     assert not any(rules.kept(status) for status in (401, 408, 409, 425, 429, 499, 500, 503))
+
+
+def test_refusals_before_the_route_keep_nothing(client, headers, db):
+    # No token: the route's 401, the key untouched. A NUL in the body: the request limits' 400.
+    no_token = client.put(USERS, json=user_body("u-anon"), headers={"Idempotency-Key": "k-anon"})
+    assert no_token.status_code == 401
+    nul = client.put(
+        USERS,
+        content=b'{"identifier": "u-nul\\u0000"}',
+        headers={**keyed(headers, "k-nul"), "Content-Type": "application/json"},
+    )
+    assert nul.status_code == 400 and "NUL" in nul.json()["error_description"]
+    assert db.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+
+
+def test_the_worker_purges_keys_once_a_day_old(client, headers, app_database):
+    from types import SimpleNamespace
+
+    from enabley.worker import tasks
+
+    assert any(task.func is tasks.purge_idempotency_keys for task in tasks.TASKS)
+    assert client.put(USERS, json=user_body("u-swept"), headers=keyed(headers, "k-swept")).status_code == 201
+    context = SimpleNamespace(db=app_database)
+    assert tasks.purge_idempotency_keys(context, utcnow() + timedelta(hours=23)) == 0
+    assert tasks.purge_idempotency_keys(context, utcnow() + timedelta(hours=25)) == 1
+
+
+def test_an_upload_job_is_queued_once(client, headers):
+    body = {"files": [{"fileName": "users.csv", "content": "identifier,email\njob-1,job-1@example.com\n"}]}
+    path = "/api/v1/uploads/org?async=true"
+    first = client.post(path, json=body, headers=keyed(headers, "job-1"))
+    assert first.status_code == 202, first.text
+    retry = client.post(path, json=body, headers=keyed(headers, "job-1"))
+    assert retry.status_code == 202 and replayed(retry)
+    assert retry.json()["jobId"] == first.json()["jobId"], "one job, not two"

@@ -493,3 +493,27 @@ def _path(path: AttrPath) -> str:
 @given(FILTERS)
 def test_written_filters_parse_back(filter: Any) -> None:
     assert parse_filter(written(filter)) == filter
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["a", "eq", "pr", "and", "or", "not", "(", ")", "[", "]", '"x"', '"', "\\", ".", ":",
+                         "urn:x", "1", "-", "true", "emails", "type", "userName", " "]),
+        max_size=12,
+    ).map(" ".join)
+)  # fmt: skip
+def test_any_text_parses_or_is_refused_with_a_filter_error(text: str) -> None:
+    for parse in (parse_filter, parse_patch_path):
+        try:
+            parsed = parse(text)
+        except FilterError as exc:
+            assert str(exc)
+        else:
+            assert parsed is not None
+    try:
+        found = parse_filter(text)
+        validate(found, USER_RESOURCE)
+        matches(found, BJENSEN, USER_RESOURCE)
+    except FilterError:
+        pass

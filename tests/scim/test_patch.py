@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from enabley.scim.patch import PatchError, apply_patch
 from enabley.scim.schema import (
@@ -540,3 +542,46 @@ def test_apply_patch_returns_a_new_dict() -> None:
     patched = patch_user({"op": "add", "path": "emails", "value": [{"value": "a@b.c"}]}, resource=resource)
     assert resource == before
     assert patched is not resource
+
+
+# --- whatever a client sends is applied or refused with a SCIM error, never a crash --------------
+
+JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5), st.sampled_from(["True", "u1"])),
+    lambda kids: st.one_of(
+        st.lists(kids, max_size=3),
+        st.dictionaries(
+            st.sampled_from(["value", "type", "primary", "display", "givenName", "x"]), kids, max_size=3
+        ),
+    ),
+    max_leaves=6,
+)
+PATHS = st.one_of(
+    st.none(),
+    st.integers(),
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "userName", "active", "name", "name.givenName", "emails", "emails.value",
+            'emails[type eq "work"]',
+            'emails[type eq "work"].value', 'emails[value co "x"].primary', "groups", "id", "meta.created",
+            f"{ENTERPRISE_URN}:manager", f"{ENTERPRISE_URN}:manager.value", ENTERPRISE_URN, "members", "x[",
+        ]
+    ),
+)  # fmt: skip
+OPERATIONS = st.fixed_dictionaries(
+    {"op": st.sampled_from(["add", "Replace", "remove", "move", 3])},
+    optional={"path": PATHS, "value": JSON},
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(OPERATIONS, min_size=1, max_size=3))
+def test_any_operations_apply_or_are_refused_with_a_scim_type(operations: list[dict[str, Any]]) -> None:
+    try:
+        patched = apply_patch(user(), operations, USER_RESOURCE)
+    except PatchError as exc:
+        assert exc.scim_type
+    else:
+        assert patched["userName"]
+        assert patched["id"] == USER_ID

@@ -223,3 +223,25 @@ def test_password_is_stored_hashed_and_never_returned(client, scim, db):
     assert "password" not in created
     stored = db.scalar(select(User.password_hash).where(User.external_id == created["id"]))
     assert stored and stored.startswith("$argon2") and "s3cret" not in stored
+
+
+def test_pages_past_the_skip_anchors_are_the_offsets_pages(client, scim, monkeypatch):
+    from enabley.scim import skipping
+
+    monkeypatch.setattr(skipping, "STRIDE", 3)
+    # Ids come back after a test's rollback: anchors of an earlier test's account must not be met.
+    monkeypatch.setattr(skipping, "_ANCHORS", {})
+    ids = [create(client, scim, user(f"anchor{n}@example.com"))["id"] for n in range(8)]
+
+    def page(start):
+        response = client.get("/scim/v2/Users", params={"startIndex": start, "count": 2}, headers=scim)
+        assert response.status_code == 200, response.text
+        return [u["id"] for u in response.json()["Resources"]]
+
+    assert [page(start) for start in (4, 7, 8)] == [ids[3:5], ids[6:8], ids[7:8]]
+    # A deletion before an anchor moves every later position: the anchors are found again.
+    assert client.delete(f"/scim/v2/Users/{ids[1]}", headers=scim).status_code == 204
+    rest = ids[:1] + ids[2:]
+    assert [page(start) for start in (4, 6)] == [rest[3:5], rest[5:7]]
+    created = create(client, scim, user("anchor-new@example.com"))["id"]
+    assert page(7) == [*rest[6:], created]

@@ -3,13 +3,16 @@ is skipped, not waited for. Committed rows on connections of their own, removed 
 
 from __future__ import annotations
 
+import io
+import json
 import secrets
 import threading
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 
 from enabley.db.columns import utcnow
 from enabley.db.database import Database
@@ -81,3 +84,29 @@ def test_racing_workers_claim_each_job_once(committed):
         thread.join(timeout=30)
     assert sorted(claimed) == sorted(set(claimed))
     assert len(claimed) == 6
+
+
+def test_progress_is_stored_while_the_upload_runs(committed, engine, monkeypatch):
+    """PostgreSQL takes a second writer while the upload's transaction is open: each report is
+    committed at once (the lease renewed with it), for any process polling the job to read."""
+    database, account_id = committed
+    monkeypatch.setattr(jobs, "REPORT_EVERY", 0.0)
+    monkeypatch.setattr("enabley.uploads.csvfiles.COUNT_EVERY", 2)
+    users = "identifier\n" + "".join(f"u-{i}\n" for i in range(5))
+    body = json.dumps({"files": [{"fileName": "users.csv", "content": users}]}).encode()
+    with database.session(write=True) as session:
+        jobs.submit_job(session, SimpleNamespace(account_id=account_id), io.BytesIO(body), False, "http://x")
+    seen: list[tuple[int, int | None]] = []
+    store = jobs._Progress.store
+
+    def store_and_look(progress: Any, done: int) -> None:
+        store(progress, done)
+        with engine.connect() as other:
+            row = other.execute(
+                select(UploadJob.rows_done, UploadJob.rows_total).where(UploadJob.id == progress.claim.job_id)
+            ).one()
+        seen.append((row.rows_done, row.rows_total))
+
+    monkeypatch.setattr(jobs._Progress, "store", store_and_look)
+    assert jobs.run_upload_jobs(SimpleNamespace(db=database), utcnow()) == 1
+    assert seen == [(0, 5), (2, 5), (4, 5), (5, 5)]

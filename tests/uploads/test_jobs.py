@@ -212,3 +212,19 @@ def test_the_end_of_a_job_is_an_event_in_its_transaction(client, headers, accoun
         ("upload.failed", bad, 400),
     ]
     assert events[0].data["result"] == status(client, headers, good)["result"]
+
+
+def test_a_worker_runs_one_job_at_a_time_on_a_thread_of_its_own(client, headers, context):
+    first, second = (submit(client, headers, groups=GROUPS, users=USERS)["jobId"] for _ in range(2))
+    runner = jobs.BackgroundUploads()
+    assert runner(context, utcnow()) == 1
+    running = runner._running
+    assert running is not None
+    assert runner(context, utcnow()) == 0 or not running.is_alive()
+    running.join(timeout=60)
+    assert status(client, headers, first)["status"] == "succeeded"
+    assert runner(context, utcnow()) == 1
+    assert runner._running is not None
+    runner._running.join(timeout=60)
+    assert status(client, headers, second)["status"] == "succeeded"
+    assert runner(context, utcnow()) == 0

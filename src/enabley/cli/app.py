@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import typer
 
-from enabley.cli import remote, scim, server
+from enabley.cli import console, remote, scim, server
 from enabley.cli.help import Group
 
 app = typer.Typer(
@@ -14,5 +14,6 @@ app = typer.Typer(
     add_completion=False,
 )
 server.register(app)
+console.register(app)
 scim.register(app)
 remote.register(app)

@@ -366,13 +366,43 @@ def demo(
             key = client.client_key
     if key is None:
         raise InvalidRequest("could not create the demo client")
-    lines = {"ENABLEY_URL": settings.public_base_url, "ENABLEY_CLIENT_KEY": key, "ENABLEY_SECRET": secret}
+    console_email, console_password = _demo_console_user(db, existing)
+    lines = {
+        "ENABLEY_URL": settings.public_base_url,
+        "ENABLEY_CLIENT_KEY": key,
+        "ENABLEY_SECRET": secret,
+        "ENABLEY_CONSOLE_EMAIL": console_email,
+        "ENABLEY_CONSOLE_PASSWORD": console_password,
+    }
     env_file.write_text("".join(f"export {k}={v}\n" for k, v in lines.items()))
     os.chmod(env_file, 0o600)
+    base = settings.public_base_url.rstrip("/")
     typer.echo(
         f"demo account {DEMO_ACCOUNT!r}\n  clientKey: {key}\n  secret:    {secret}\n"
+        f"  console:   {base}/console  email {console_email}  password {console_password}\n"
         f"  (also in {env_file}: run `. ./{env_file}` in another shell)"
     )
+
+
+DEMO_CONSOLE_EMAIL = "demo@example.com"
+
+
+def _demo_console_user(db: Database, existing: dict[str, str]) -> tuple[str, str]:
+    """The demo account's console user and its password: the one kept in the env file while it
+    still signs in, else a new one."""
+    from enabley.console import service
+    from enabley.errors import NotFound
+
+    with db.session(write=True) as session:
+        try:
+            user = service.require_user(session, DEMO_CONSOLE_EMAIL)
+        except NotFound:
+            _, password = service.create_user(session, DEMO_ACCOUNT, DEMO_CONSOLE_EMAIL, None)
+            return DEMO_CONSOLE_EMAIL, password
+        kept = existing.get("ENABLEY_CONSOLE_PASSWORD")
+        if kept and service.password_matches((user.id, user.password_hash), kept) is not None:
+            return DEMO_CONSOLE_EMAIL, kept
+        return DEMO_CONSOLE_EMAIL, service.reset_password(session, DEMO_CONSOLE_EMAIL)
 
 
 def _read_env(path: Path) -> dict[str, str]:

@@ -110,13 +110,12 @@ def child_members(tenant: HasAccount, parent_id: int | None, recursive: bool) ->
 
 
 def _pairs(tenant: HasAccount, selection: Selection) -> Subquery:
-    """(user_id, certificate_id) of the pairs in scope, each once, before the user filters."""
+    """With ``scope=all``: (user_id, certificate_id) of the pairs in scope, each once, before the
+    user filters."""
     ids = list(selection.certificates)
     required = select(UserCertificate.user_id, UserCertificate.certificate_id).where(
         UserCertificate.certificate_id.in_(ids), UserCertificate.is_required.is_(True)
     )
-    if selection.scope is Scope.REQUIRED:
-        return required.subquery("compliance_pairs")
     parts: list[AnySelect] = [required]
     if len(ids) == 1:
         # One certificate: its courses' learners, each course by the index of its enrolments.
@@ -135,29 +134,43 @@ def _pairs(tenant: HasAccount, selection: Selection) -> Subquery:
 
 def _population(tenant: HasAccount, selection: Selection) -> Subquery:
     """The pairs in scope that pass the user filters, with the facts recorded about each."""
-    pairs = _pairs(tenant, selection)
-    stmt = (
-        select(
-            pairs.c.user_id,
-            pairs.c.certificate_id,
-            func.coalesce(UserCertificate.is_required, False).label("is_required"),
-            UserCertificate.revoked_at,
-            UserCertificate.confirmed_at,
+    facts = (UserCertificate.revoked_at, UserCertificate.confirmed_at)
+    if selection.scope is Scope.REQUIRED:
+        # The required facts are the pairs: read once, not joined back to themselves.
+        stmt = select(
+            UserCertificate.user_id,
+            UserCertificate.certificate_id,
+            UserCertificate.is_required,
+            *facts,
+        ).where(
+            UserCertificate.certificate_id.in_(list(selection.certificates)),
+            UserCertificate.is_required.is_(True),
         )
-        .select_from(pairs)
-        .outerjoin(
-            UserCertificate,
-            and_(
-                UserCertificate.user_id == pairs.c.user_id,
-                UserCertificate.certificate_id == pairs.c.certificate_id,
-            ),
+        user_id: Any = UserCertificate.user_id
+    else:
+        pairs = _pairs(tenant, selection)
+        stmt = (
+            select(
+                pairs.c.user_id,
+                pairs.c.certificate_id,
+                func.coalesce(UserCertificate.is_required, False).label("is_required"),
+                *facts,
+            )
+            .select_from(pairs)
+            .outerjoin(
+                UserCertificate,
+                and_(
+                    UserCertificate.user_id == pairs.c.user_id,
+                    UserCertificate.certificate_id == pairs.c.certificate_id,
+                ),
+            )
         )
-    )
+        user_id = pairs.c.user_id
     if selection.group_id is not None:
-        stmt = stmt.where(pairs.c.user_id.in_(members(tenant, selection.group_id, selection.recursive)))
+        stmt = stmt.where(user_id.in_(members(tenant, selection.group_id, selection.recursive)))
     if selection.sub_account_id is not None:
         stmt = stmt.where(
-            pairs.c.user_id.in_(
+            user_id.in_(
                 select(UserSubAccount.user_id).where(
                     UserSubAccount.sub_account_id == selection.sub_account_id
                 )
@@ -187,9 +200,10 @@ def _course_tallies(tenant: HasAccount, selection: Selection) -> Subquery:
         select(
             pop.c.user_id,
             pop.c.certificate_id,
-            pop.c.is_required,
-            pop.c.revoked_at,
-            pop.c.confirmed_at,
+            # One value per pair: aggregated rather than grouped on, a narrower key to sort or hash.
+            func.max(case((pop.c.is_required, 1), else_=0)).label("is_required"),
+            func.max(pop.c.revoked_at).label("revoked_at"),
+            func.max(pop.c.confirmed_at).label("confirmed_at"),
             CertificateCourse.channel_id,
             func.coalesce(func.max(required.c.required_items), 0).label("required_items"),
             func.count(ChannelItem.id).label("completed"),
@@ -203,6 +217,8 @@ def _course_tallies(tenant: HasAccount, selection: Selection) -> Subquery:
             and_(
                 ItemProgress.user_id == pop.c.user_id,
                 ItemProgress.channel_id == CertificateCourse.channel_id,
+                # Spelled out: the progress of the certificates' courses only, by its index.
+                ItemProgress.channel_id.in_(channels),
                 ItemProgress.completed.is_(True),
             ),
         )
@@ -210,9 +226,6 @@ def _course_tallies(tenant: HasAccount, selection: Selection) -> Subquery:
         .group_by(
             pop.c.user_id,
             pop.c.certificate_id,
-            pop.c.is_required,
-            pop.c.revoked_at,
-            pop.c.confirmed_at,
             CertificateCourse.channel_id,
         )
         .subquery("course_tallies")

@@ -135,11 +135,13 @@ def summary(
         per_child = tally(
             1, by_child.c.root, select(rows).join(by_child, by_child.c.user_id == rows.c.user_id)
         )
-        per_certificate = tally(2, rows.c.certificate_id, select(rows.c.state))
-        for kind, ref, state, expiring, pairs in session.execute(
-            union_all(overall, per_child, per_certificate)
-        ):
+        parts = [overall, per_child]
+        if len(resolved.certificates) > 1:
+            parts.append(tally(2, rows.c.certificate_id, select(rows.c.state)))
+        for kind, ref, state, expiring, pairs in session.execute(union_all(*parts)):
             found[kind, ref].append((state, expiring, pairs))
+        if len(resolved.certificates) == 1:  # its counts are the overall ones
+            found[2, next(iter(resolved.certificates))] = found[0, None]
     return ComplianceSummaryInfo(
         as_of=now,
         within_days=resolved.within_days,
@@ -228,14 +230,17 @@ def learners_page(
     if clause is not None:
         stmt = stmt.where(clause)
     total = walk.cursor.total
-    if total is None:
-        total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     page_stmt = stmt
+    if total is None:
+        # The walk's first page counts it in the same pass: the rows are computed once, not twice.
+        page_stmt = page_stmt.add_columns(func.count().over().label("walk_total"))
     if walk.cursor.after is not None:
         after_due, after_user, after_certificate = walk.cursor.after
         position = (literal(datetime.fromisoformat(after_due), UtcDateTime()), after_user, after_certificate)
         page_stmt = page_stmt.where(tuple_(*order) > tuple_(*position))
     found = list(session.execute(page_stmt.order_by(*order).limit(walk.paginator.page_size + 1)))
+    if total is None:
+        total = found[0].walk_total if found else 0
     page = walk.result(
         found,
         total,

@@ -265,16 +265,17 @@ def assign_user(
             owned(Group, tenant).with_only_columns(Group.external_id).where(Group.id.in_(list(left)))
         )
         for other in sorted(others):
-            _emit_membership(session, tenant, "group.member_removed", other, user_identifier)
+            emit_membership(session, tenant, "group.member_removed", other, user_identifier)
     added = session.execute(
         insert_ignoring(session.get_bind().dialect, UserGroup.__table__).returning(UserGroup.user_id),
         {"user_id": user.id, "group_id": group.id},
     ).first()
     if added is not None:
-        _emit_membership(session, tenant, "group.member_added", group_identifier, user_identifier)
+        emit_membership(session, tenant, "group.member_added", group_identifier, user_identifier)
 
 
-def _emit_membership(session: Session, tenant: HasAccount, type: str, group: str, user: str) -> None:
+def emit_membership(session: Session, tenant: HasAccount, type: str, group: str, user: str) -> None:
+    """``group.member_added`` or ``group.member_removed``: the group's and the user's identifiers."""
     log.emit(session, tenant.account_id, type, {"groupIdentifier": group, "userIdentifier": user})
 
 
@@ -285,7 +286,7 @@ def remove_user(session: Session, tenant: HasAccount, group_identifier: str, use
         delete(UserGroup).where(UserGroup.user_id == user.id, UserGroup.group_id == group.id)
     )
     if removed.rowcount:
-        _emit_membership(session, tenant, "group.member_removed", group_identifier, user_identifier)
+        emit_membership(session, tenant, "group.member_removed", group_identifier, user_identifier)
 
 
 def delete_group(session: Session, tenant: HasAccount, identifier: str) -> None:

@@ -231,7 +231,7 @@ class Exchange:
         tenant, now = self.tenant, self.layer.keys.clock()
         if tenant.db.dialect == "sqlite":
             # The request holding the key may hold SQLite's one writer too: look before waiting for it.
-            held = await tenant.read(store.peek, self.key, fingerprint, now)
+            held = await tenant.lookup(store.peek, self.key, fingerprint, now)
             if held is not None:
                 return held
         return await tenant.write(store.claim, self.key, fingerprint, now)

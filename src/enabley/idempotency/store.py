@@ -12,10 +12,12 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, and_, bindparam, delete, select
 from sqlalchemy.orm import Session
 
+from enabley.auth.service import active_client, checks_client, revoked
 from enabley.db.base import locked, owned
+from enabley.db.fastquery import FastQuery, Reader
 from enabley.db.sql import insert_ignoring
 from enabley.idempotency.rules import KEPT_FOR, LEASE
 from enabley.models.idempotency import IdempotencyKey
@@ -29,6 +31,9 @@ class Caller(Protocol):
 
     @property
     def client_id(self) -> int: ...
+
+    @property
+    def client_key(self) -> str: ...
 
 
 class Found(Enum):
@@ -58,33 +63,61 @@ class Outcome:
     answer: Answer | None = None
 
 
-def peek(session: Session, caller: Caller, key: str, fingerprint: str, now: datetime) -> Outcome | None:
+# The key of the caller's active client, joined from the client itself: one probe of two unique
+# indexes that also confirms the client (no row: revoked), as the user lookup does.
+_ACTIVE = active_client.subquery("active_client")
+_HELD = FastQuery(
+    select(
+        _ACTIVE.c.id.label("active_client_id"),
+        IdempotencyKey.id,
+        IdempotencyKey.fingerprint,
+        IdempotencyKey.created_at,
+        IdempotencyKey.status,
+        IdempotencyKey.headers,
+        IdempotencyKey.body,
+    )
+    .select_from(_ACTIVE)
+    .outerjoin(
+        IdempotencyKey,
+        and_(
+            IdempotencyKey.client_id == _ACTIVE.c.id,
+            IdempotencyKey.account_id == _ACTIVE.c.account_id,
+            IdempotencyKey.key == bindparam("key"),
+        ),
+    )
+)
+
+
+@checks_client
+def peek(reader: Reader, caller: Caller, key: str, fingerprint: str, now: datetime) -> Outcome | None:
     """What holds ``key``, read without claiming it; None when it is free. On SQLite a claim
-    waits for the one writer, which may be the very request holding the key: a retry looks first."""
-    return _held(_row(session, caller, key), fingerprint, now)
+    waits for the one writer, which may be the very request holding the key: a retry looks first
+    (a bounded index probe, which SQLite answers inline: ``Tenant.lookup``)."""
+    row = _HELD.first(reader, {"client_key": caller.client_key, "key": key})
+    if row is None:
+        raise revoked()
+    return _held(row if row.id is not None else None, fingerprint, now)
 
 
 def claim(session: Session, caller: Caller, key: str, fingerprint: str, now: datetime) -> Outcome:
     """Take ``key`` for the request ``fingerprint``, or say what holds it."""
+    inserted = session.execute(
+        insert_ignoring(session.get_bind().dialect, IdempotencyKey.__table__)
+        .values(
+            account_id=caller.account_id,
+            client_id=caller.client_id,
+            key=key,
+            fingerprint=fingerprint,
+            created_at=now,
+        )
+        .returning(IdempotencyKey.id)
+    )
+    if inserted.scalar_one_or_none() is not None:
+        return Outcome(Found.CLAIMED, claimed_at=now)
+    # Taken already, perhaps by a concurrent request (PostgreSQL waited for its commit).
     row = _row(session, caller, key)
     if row is None:
-        inserted = session.execute(
-            insert_ignoring(session.get_bind().dialect, IdempotencyKey.__table__)
-            .values(
-                account_id=caller.account_id,
-                client_id=caller.client_id,
-                key=key,
-                fingerprint=fingerprint,
-                created_at=now,
-            )
-            .returning(IdempotencyKey.id)
-        )
-        if inserted.scalar_one_or_none() is not None:
-            return Outcome(Found.CLAIMED, claimed_at=now)
-        # A concurrent request inserted it first (PostgreSQL waited for its commit): see what it is.
-        row = _row(session, caller, key)
-        if row is None:
-            return Outcome(Found.RUNNING)
+        return Outcome(Found.RUNNING)  # given back meanwhile: the next look claims it
     held = _held(row, fingerprint, now)
     if held is not None:
         return held
@@ -95,7 +128,8 @@ def claim(session: Session, caller: Caller, key: str, fingerprint: str, now: dat
     return Outcome(Found.CLAIMED, claimed_at=now)
 
 
-def _held(row: IdempotencyKey | None, fingerprint: str, now: datetime) -> Outcome | None:
+def _held(row: Any, fingerprint: str, now: datetime) -> Outcome | None:
+    """What holds the key whose row (the ORM's, or ``_HELD``'s) is ``row``; None when it is free."""
     if row is None or row.created_at <= now - KEPT_FOR:
         return None
     if row.status is None and row.created_at <= now - LEASE:

@@ -4,6 +4,7 @@ from enabley.models.account import Account, ApiClient, ScimToken, ServerSecret, 
 from enabley.models.catalog import CatalogEntry
 from enabley.models.certificate import Certificate, CertificateCourse, UserCertificate
 from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUser, ItemProgress
+from enabley.models.console import ConsoleSession, ConsoleUser
 from enabley.models.event import CertificateNotice, Event
 from enabley.models.idempotency import IdempotencyKey
 from enabley.models.org import Group, Profile, UserGroup, UserProfile, Workspace
@@ -29,6 +30,8 @@ __all__ = [
     "ChannelGroup",
     "ChannelItem",
     "ChannelUser",
+    "ConsoleSession",
+    "ConsoleUser",
     "Entitlement",
     "Event",
     "Group",

@@ -110,7 +110,12 @@ def _to_row(row: Any) -> ExternalUserChannelPerformance:
 
 
 def performance_stmt(
-    tenant: HasAccount, *, channel: Channel | None, user: User | None, after: tuple[Any, ...] | None = None
+    tenant: HasAccount,
+    *,
+    channel: Channel | None,
+    user: User | None,
+    after: tuple[Any, ...] | None = None,
+    among: Sequence[int] | None = None,
 ) -> tuple[Select[Any], list[Any]]:
     """The performance rows of current learners (of ``channel``, of ``user``, both or neither)
     and the unique order they are listed in; ``after``, a position in that order, only narrows
@@ -135,7 +140,8 @@ def performance_stmt(
             # The page's learners all come after its position: reading only those, a page deep in
             # the walk costs no more than the first.
             learners = enrolment.learner_ids(channel.id, after=after[0] if after is not None else None)
-            stmt = stmt.where(User.id.in_(learners))
+            # ``among``: ids already known to be the channel's learners.
+            stmt = stmt.where(User.id.in_(among if among is not None else learners))
         order = [User.id]
     elif user is not None:
         stmt = (
@@ -353,3 +359,54 @@ def force_complete(
         .execution_options(synchronize_session=False)
     )
     emit_changes()
+
+
+def performance_rows(
+    session: Session,
+    tenant: HasAccount,
+    *,
+    channel: Channel | None,
+    user: User | None,
+    limit: int | None = None,
+) -> list[ExternalUserChannelPerformance]:
+    """The performance rows of a channel's learners or of a user's channels, in their order; a
+    channel's first ``limit`` learners are found first, so that only their tallies are read."""
+    among = None
+    if channel is not None and user is None and limit is not None:
+        learners = enrolment.learner_ids(channel.id).subquery()
+        among = session.scalars(
+            select(learners.c.user_id).distinct().order_by(learners.c.user_id).limit(limit)
+        ).all()
+    stmt, order = performance_stmt(tenant, channel=channel, user=user, among=among)
+    return [_to_row(row) for row in session.execute(stmt.order_by(*order).limit(limit))]
+
+
+def completion_counts(session: Session, tenant: HasAccount, channel_id: int) -> tuple[int, dict[int, int]]:
+    """The channel's required items, and how many of its current learners completed how many of
+    them (learners who completed none left out): a distribution without a row per learner."""
+    required = session.scalar(
+        owned(ChannelItem, tenant)
+        .with_only_columns(func.count())
+        .where(
+            ChannelItem.channel_id == channel_id,
+            ChannelItem.optional.is_(False),
+            ChannelItem.kind.in_(ITEM_KINDS),
+        )
+    )
+    per_learner = (
+        select(ItemProgress.user_id, func.count().label("completed"))
+        .join(ChannelItem, ChannelItem.id == ItemProgress.item_id)
+        .where(
+            ItemProgress.channel_id == channel_id,
+            ItemProgress.completed.is_(True),
+            ChannelItem.optional.is_(False),
+            ChannelItem.kind.in_(ITEM_KINDS),
+            ItemProgress.user_id.in_(enrolment.learner_ids(channel_id)),
+        )
+        .group_by(ItemProgress.user_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(per_learner.c.completed, func.count()).group_by(per_learner.c.completed)
+    ).all()
+    return int(required or 0), {int(completed): int(learners) for completed, learners in rows}

@@ -159,7 +159,7 @@ def _fields(body: dict[str, Any]) -> tuple[str, str | None, list[str] | None]:
     return name, external_id or None, list(dict.fromkeys(ids))
 
 
-def _set_members(session: Session, tenant: ScimTenant, group_id: int, wanted: list[str]) -> bool:
+def _set_members(session: Session, tenant: ScimTenant, group: Group, wanted: list[str]) -> bool:
     """Makes the group's direct members exactly ``wanted`` (user ids the token sees); whether
     anything changed."""
     users = select(User.id, User.external_id).where(
@@ -178,15 +178,25 @@ def _set_members(session: Session, tenant: ScimTenant, group_id: int, wanted: li
             f"No user with id {', '.join(map(repr, missing[:5]))}: members must be existing users",
             scim_type="invalidValue",
         )
+    group_id = group.id
     current = set(session.scalars(select(UserGroup.user_id).where(UserGroup.group_id == group_id)))
     ids = set(found.values())
     gone, new = current - ids, ids - current
     if gone:
-        session.execute(delete(UserGroup).where(UserGroup.group_id == group_id, UserGroup.user_id.in_(gone)))
+        left = session.scalars(
+            delete(UserGroup)
+            .where(UserGroup.group_id == group_id, UserGroup.user_id.in_(gone))
+            .returning(UserGroup.user_id)
+        ).all()
+        names = session.execute(select(User.id, User.external_id).where(User.id.in_(left))).all()
+        for user in sorted(name for _, name in names):
+            groups_service.emit_membership(session, tenant, "group.member_removed", group.external_id, user)
     if new:
         insert_ignore(
             session, UserGroup.__table__, [{"user_id": u, "group_id": group_id} for u in sorted(new)]
         )
+        for user in sorted(identifier for identifier, user_id in found.items() if user_id in new):
+            groups_service.emit_membership(session, tenant, "group.member_added", group.external_id, user)
     return bool(gone or new)
 
 
@@ -220,7 +230,7 @@ def _write(session: Session, tenant: ScimTenant, identifier: str, body: dict[str
     ):
         raise ItemExists(f"Group {identifier!r} already exists")
     group, _ = groups_service.upsert_group(session, tenant, data)
-    changed = _set_members(session, tenant, group.id, members) if members is not None else False
+    changed = _set_members(session, tenant, group, members) if members is not None else False
     if changed or current is None or current.scim_external_id != external_id:
         session.execute(
             update(Group)

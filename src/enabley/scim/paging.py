@@ -58,6 +58,7 @@ def page(
     mapping: dict[str, Any],
     sortable: dict[str, Any],
     unfiltered_total: Callable[[], int] | None = None,
+    skip: Callable[[Session, int, int], Any] | None = None,
 ) -> tuple[list[Any], int]:
     """The rows of the page and the number of matching resources.
 
@@ -73,14 +74,14 @@ def page(
         total = int(session.scalar(counted) or 0)
     if query.count == 0 or query.start_index > total:
         return [], total
-    ids = list(
-        session.scalars(
-            filtered.with_only_columns(model.id)
-            .order_by(*_order(query, model, sortable))
-            .offset(query.start_index - 1)
-            .limit(query.count)
-        )
-    )
+    page_ids = filtered.with_only_columns(model.id).order_by(*_order(query, model, sortable))
+    offset = query.start_index - 1
+    if skip is not None and where is None and query.sort_by is None and not query.descending:
+        # The account's plain id order: an anchor near the offset saves walking up to it.
+        anchor, offset = skip(session, offset, total)
+        if anchor is not None:
+            page_ids = page_ids.where(model.id >= anchor)
+    ids = list(session.scalars(page_ids.offset(offset).limit(query.count)))
     if not ids:
         return [], total
     rows = {row.id: row for row in session.execute(scoped.where(model.id.in_(ids)))}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from types import SimpleNamespace
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,7 +19,7 @@ from enabley.db.base import AnySelect
 from enabley.db.columns import utcnow
 from enabley.errors import InvalidRequest, ItemExists, NotFound, describe_validation_error
 from enabley.models import Group, SubAccount, User, UserGroup, UserSubAccount
-from enabley.scim import paging
+from enabley.scim import paging, skipping
 from enabley.scim.auth import ScimTenant
 from enabley.scim.listing import ListQuery
 from enabley.scim.patch import apply_patch
@@ -123,20 +124,22 @@ def _scoped(tenant: ScimTenant) -> AnySelect:
 
 
 def _groups(session: Session, tenant: ScimTenant, user_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
-    """Each user's groups (identifier, name) that the token sees, for many users in one query."""
+    """Each user's groups (identifier, name) that the token sees, for many users in one query.
+
+    Driven by the memberships' primary key (user_id first): a condition on the groups' own
+    columns would let the planner walk the account's groups instead (0.3 s at 1M users)."""
     found: dict[int, list[tuple[str, str]]] = defaultdict(list)
     if not user_ids:
         return found
     stmt = (
-        select(UserGroup.user_id, Group.external_id, Group.name)
+        select(UserGroup.user_id, Group.external_id, Group.name, Group.sub_account_id)
         .join(Group, Group.id == UserGroup.group_id)
-        .where(UserGroup.user_id.in_(user_ids), Group.account_id == tenant.account_id)
-        .order_by(Group.id)
+        .where(UserGroup.user_id.in_(user_ids))
+        .order_by(UserGroup.group_id)
     )
-    if tenant.sub_account_id is not None:
-        stmt = stmt.where(Group.sub_account_id == tenant.sub_account_id)
-    for user_id, identifier, name in session.execute(stmt):
-        found[user_id].append((identifier, name))
+    for user_id, identifier, name, sub_account_id in session.execute(stmt):
+        if tenant.sub_account_id is None or sub_account_id == tenant.sub_account_id:
+            found[user_id].append((identifier, name))
     return found
 
 
@@ -148,7 +151,9 @@ def find_row(session: Session, tenant: ScimTenant, identifier: str) -> Any:
 
 
 def resource(session: Session, tenant: ScimTenant, row: Any, base_url: str) -> dict[str, Any]:
-    return to_scim(row, _groups(session, tenant, [row.id]).get(row.id, []), base_url)
+    """The user's SCIM JSON; a user just created (no id known here) is in no group yet."""
+    groups = _groups(session, tenant, [row.id]).get(row.id, []) if row.id is not None else []
+    return to_scim(row, groups, base_url)
 
 
 def get_user(
@@ -160,7 +165,14 @@ def get_user(
 
 def list_users(session: Session, tenant: ScimTenant, query: ListQuery, base_url: str) -> dict[str, Any]:
     rows, total = paging.page(
-        session, query, _scoped(tenant), User, MAPPING, SORTABLE, lambda: paging.user_tally(session, tenant)
+        session,
+        query,
+        _scoped(tenant),
+        User,
+        MAPPING,
+        SORTABLE,
+        lambda: paging.user_tally(session, tenant),
+        skip=None if tenant.sub_account_id is not None else skipping.users_skip(tenant.account_id),
     )
     groups = _groups(session, tenant, [row.id for row in rows])
     resources = [
@@ -207,16 +219,33 @@ def _write(
         data = UserData.model_validate(values)
     except ValidationError as exc:
         raise InvalidRequest(describe_validation_error(exc.errors()), scim_type="invalidValue") from None
-    _, created = users_service.put_user(session, tenant, data, password_hash)
+    info, created = users_service.put_user(session, tenant, data, password_hash)
     if current is None and not created:
         raise ItemExists(f"User {identifier!r} already exists")
-    if current is None or current.scim_external_id != fields.external_id:
+    modified = info.modified
+    if fields.external_id is not None if current is None else current.scim_external_id != fields.external_id:
+        modified = utcnow()
         session.execute(
             update(User)
             .where(User.account_id == tenant.account_id, User.external_id == identifier)
-            .values(scim_external_id=fields.external_id, modified_at=utcnow())
+            .values(scim_external_id=fields.external_id, modified_at=modified)
         )
-    return find_row(session, tenant, identifier)
+    # The row as written, from what put_user answered: reading it back would cost a statement.
+    return SimpleNamespace(
+        id=current.id if current is not None else None,
+        external_id=identifier,
+        scim_external_id=fields.external_id,
+        username=info.username,
+        first_name=info.first_name,
+        last_name=info.last_name,
+        email=info.email,
+        phone=info.phone,
+        address=info.address,
+        is_active=info.is_active,
+        custom_attributes=info.custom_attributes,
+        created_at=info.created,
+        modified_at=modified,
+    )
 
 
 def _new_identifier(session: Session, tenant: ScimTenant, external_id: str | None) -> str:

@@ -19,15 +19,14 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
-from sqlalchemy import Engine, Select, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Engine, Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from enabley.db.base import HasAccount, owned
 from enabley.db.columns import utcnow
 from enabley.db.database import Database
-from enabley.deps import AppContext
 from enabley.errors import AppError, ItemExists, NotFound, ServiceUnavailable
 from enabley.events.log import emit
 from enabley.models import UploadJob, UploadJobPart
@@ -161,26 +160,65 @@ class LostClaim(Exception):
     """The job was claimed again by another worker (this one outlived its lease)."""
 
 
-def run_upload_jobs(context: AppContext, now: datetime) -> int:
+class HasDatabase(Protocol):
+    """What the jobs need of a context: the server's (``AppContext``) or a worker's."""
+
+    @property
+    def db(self) -> Database: ...
+
+
+def run_upload_jobs(context: HasDatabase, now: datetime) -> int:
     """Claim one due upload job and run it to its end; 1 when there was one, else 0."""
-    db = context.db
-    try:
-        claim = _claim(db, now)
-    except ServiceUnavailable:
-        return 0  # SQLite: another process holds the write lock; the next round will look again
+    claim = _claim_if_due(context.db, now)
     if claim is None:
         return 0
-    if claim.attempts > MAX_ATTEMPTS:
-        _give_up(db, claim)
-    else:
-        try:
-            _run(db, claim)
-        finally:
-            LIVE.drop(claim.job_id)
+    _execute(context.db, claim)
     return 1
 
 
-def purge_upload_jobs(context: AppContext, now: datetime) -> int:
+class BackgroundUploads:
+    """``run_upload_jobs`` for a worker's task list: the job runs on a thread of its own, so that
+    the worker's other tasks (webhook deliveries) go on during an upload of a minute. One job at
+    a time per worker process; a process that ends mid-upload leaves the job to its lease."""
+
+    def __init__(self) -> None:
+        self._running: threading.Thread | None = None
+
+    def __call__(self, context: HasDatabase, now: datetime) -> int:
+        if self._running is not None and self._running.is_alive():
+            return 0
+        claim = _claim_if_due(context.db, now)
+        if claim is None:
+            return 0
+        self._running = threading.Thread(
+            target=_execute, args=(context.db, claim), name=f"upload-job-{claim.job_key}", daemon=True
+        )
+        self._running.start()
+        return 1
+
+
+def _claim_if_due(db: Database, now: datetime) -> Claim | None:
+    try:
+        with db.session() as session:
+            # Looked for first in a read: SQLite's write lock is taken only when there is a job.
+            if session.scalar(select(UploadJob.id).where(*_due(now)).limit(1)) is None:
+                return None
+        return _claim(db, now)
+    except ServiceUnavailable:
+        return None  # the database is busy (SQLite: another writer): the next pass looks again
+
+
+def _execute(db: Database, claim: Claim) -> None:
+    if claim.attempts > MAX_ATTEMPTS:
+        _give_up(db, claim)
+        return
+    try:
+        _run(db, claim)
+    finally:
+        LIVE.drop(claim.job_id)
+
+
+def purge_upload_jobs(context: HasDatabase, now: datetime) -> int:
     """Remove the jobs that ended more than ``KEEP`` ago; how many were removed."""
     ended = (UploadJobStatus.SUCCEEDED, UploadJobStatus.FAILED)
     with context.db.session(write=True) as session:
@@ -201,13 +239,17 @@ def due_job(now: datetime) -> Select[UploadJob]:
     its single writer.)"""
     return (
         select(UploadJob)
-        .where(
-            UploadJob.status.in_((UploadJobStatus.QUEUED, UploadJobStatus.RUNNING)),
-            UploadJob.run_after <= now,
-        )
+        .where(*_due(now))
         .order_by(UploadJob.run_after, UploadJob.id)
         .limit(1)
         .with_for_update(skip_locked=True)
+    )
+
+
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        UploadJob.status.in_((UploadJobStatus.QUEUED, UploadJobStatus.RUNNING)),
+        UploadJob.run_after <= now,
     )
 
 
@@ -289,7 +331,7 @@ def _upload(db: Database, claim: Claim, files: dict[str, CsvFile]) -> None:
         _end(db, claim, 200, result.model_dump(mode="json", by_alias=True))
         return
     with db.session(write=True) as session:
-        result = service.write_org(session, owner, files)
+        result = service.upload_org(session, owner, files)
         _finish(session, claim, 200, result.model_dump(mode="json", by_alias=True))
 
 

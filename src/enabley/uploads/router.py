@@ -114,7 +114,7 @@ async def upload_org(
         opened = await run_in_threadpool(files.enter_context, service.read_files(body))
         if validate_only:
             return await tenant.read(service.validate_org, opened)
-        answer = await tenant.write(service.upload_org, opened)
+        answer = await tenant.write(service.upload_org_sync, opened)
     if isinstance(answer, AppError):
         raise answer
     return answer

@@ -103,29 +103,28 @@ def _read_request(body: IO[bytes], contents: Contents) -> list[tuple[str, Text]]
 
 def upload_org(
     session: Session, tenant: HasAccount, files: dict[str, CsvFile]
+) -> ExternalOrgBulkUploadResponse:
+    """Check every row of the files, then create and update groups (parents first) and users."""
+    with collector_paused():
+        return _upload_org(session, tenant, files, validate_only=False)
+
+
+def upload_org_sync(
+    session: Session, tenant: HasAccount, files: dict[str, CsvFile]
 ) -> ExternalOrgBulkUploadResponse | AppError:
-    """Check every row of the files, then create and update groups (parents first) and users.
+    """``upload_org`` for the synchronous route, with its ``upload.completed`` or ``upload.failed``
+    event (an upload job emits its own, naming the job).
 
     A refused upload is answered, not raised: what it wrote is taken back (a savepoint), and the
     caller's transaction commits its ``upload.failed`` event; the caller raises the refusal."""
-    with collector_paused():
-        try:
-            with session.begin_nested():
-                answer = _upload_org(session, tenant, files, validate_only=False)
-        except (UploadRejected, ItemExists) as refusal:
-            log.emit(session, tenant.account_id, "upload.failed", refusal.body())
-            return refusal
+    try:
+        with session.begin_nested():
+            answer = upload_org(session, tenant, files)
+    except (UploadRejected, ItemExists) as refusal:
+        log.emit(session, tenant.account_id, "upload.failed", refusal.body())
+        return refusal
     log.emit_object(session, tenant.account_id, "upload.completed", answer)
     return answer
-
-
-def write_org(
-    session: Session, tenant: HasAccount, files: dict[str, CsvFile]
-) -> ExternalOrgBulkUploadResponse:
-    """``upload_org`` for an upload job, which ends itself and emits its own event: a refusal is
-    raised (the caller's transaction rolls back everything the upload wrote)."""
-    with collector_paused():
-        return _upload_org(session, tenant, files, validate_only=False)
 
 
 def validate_org(

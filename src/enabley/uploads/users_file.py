@@ -297,12 +297,12 @@ class UsersUpload:
         one look-up ran past the statement timeout. Index scans only: the unique B-trees."""
         self.defaults = user_rules.new_user_defaults()
         self.reader = user_rows.RowReader(columns)
-        self.writes = True
-        """False to check only (``validateOnly``): every row is planned, nothing is written."""
         stamp = format_timestamp(now)
         self.stamps = {"created": {"created": stamp, "modified": stamp}, "updated": {"modified": stamp}}
         self.sub_names = {id_: name for name, id_ in sub_accounts.items()}
         self.group_names: dict[int, str] = {}
+        self.writes = True
+        """False to check only (``validateOnly``): every row is planned, nothing is written."""
 
     def check(self) -> None:
         """Check every row and write every chunk, while no row is refused.

@@ -580,3 +580,9 @@ def get_permissions(session: Session, tenant: HasAccount, identifier: str) -> li
             .order_by(UserPermission.permission)
         )
     )
+
+
+def infos_of_ids(session: Session, tenant: HasAccount, ids: Any, *, limit: int) -> list[UserInfo]:
+    """The tenant's users whose ids ``ids`` (a ``SELECT`` of user ids) gives, by id, at most ``limit``."""
+    stmt = select(*_COLUMNS).where(User.account_id == tenant.account_id, User.id.in_(ids))
+    return infos(session, session.execute(stmt.order_by(User.id).limit(limit)).all())

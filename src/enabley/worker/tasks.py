@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from enabley import idempotency
 from enabley.db.engine import WRITE_OPTION
 from enabley.events import expiry, log
+from enabley.uploads import jobs as upload_jobs
 from enabley.webhooks import delivery, fanout, metrics
 
 if TYPE_CHECKING:
@@ -73,6 +75,13 @@ def purge_deliveries(context: WorkerContext, now: datetime) -> int:
         return delivery.purge_finished(session, now)
 
 
+def purge_idempotency_keys(context: WorkerContext, now: datetime) -> int:
+    """Forget the idempotency keys older than a day (lookups ignore them already): an hour's worth
+    at a time, in one short transaction."""
+    with context.db.session(write=True) as session:
+        return idempotency.purge_idempotency_keys(session.connection(), now)
+
+
 def _writing_connection(context: WorkerContext) -> Connection:
     """A connection of the worker's engine for functions that commit their own transactions,
     allowed to write (the engine's transactions are read-only unless asked, decision 0007)."""
@@ -107,5 +116,9 @@ TASKS: tuple[Task, ...] = (
     Task("deliver webhooks", deliver, backs_off=False),
     Task("observe webhooks", observe_webhooks, every=timedelta(seconds=15)),
     Task("purge webhook deliveries", purge_deliveries, every=timedelta(minutes=10)),
+    # On a thread of its own: an upload of a minute does not hold up the deliveries.
+    Task("run upload jobs", upload_jobs.BackgroundUploads()),
+    Task("purge upload jobs", upload_jobs.purge_upload_jobs, every=timedelta(hours=1)),
+    Task("purge idempotency keys", purge_idempotency_keys, every=timedelta(hours=1)),
     *MAINTENANCE,
 )

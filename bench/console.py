@@ -1,0 +1,101 @@
+"""The console's pages on a large account: server time of each page, signed in as a console user.
+
+    python -m bench.console --users 1000000 [--backend postgresql] [--runs 7]
+
+Each page is requested ``--runs`` times on one keep-alive connection after one warm-up request;
+the figures are the time from the request to the last byte of its answer, on the same machine
+(so mostly the server's time). The dataset is ``bench/scale_data.py``'s, built once and cached.
+A console user is created for the run and deleted after it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+
+import httpx2
+
+from bench import scale_data
+from bench.harness import machine, serve, server_env
+from enabley.console import service as console_service
+from enabley.db.database import Database
+from enabley.db.engine import make_engine
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def pages(ds: scale_data.Dataset, group: str) -> list[tuple[str, str]]:
+    return [
+        ("overview", "/console"),
+        ("organisation (tree, first users)", "/console/organisation"),
+        ("user search (last name)", f"/console/organisation?lastNameSubstring={ds.last_name_substring}"),
+        ("a team's members", f"/console/groups/{group}"),
+        ("a user (200 channels)", f"/console/users/{ds.busy_user}"),
+        ("channels", "/console/channels"),
+        (f"a channel ({ds.tree_channel_learners:,} learners)", f"/console/channels/{ds.tree_channel}"),
+    ]
+
+
+def _console_user(url: str, email: str, remove: bool = False) -> str:
+    db = Database(make_engine(url, pool_size=1))
+    try:
+        with db.session(write=True) as session:
+            if remove:
+                console_service.delete_user(session, email)
+                return ""
+            _user, password = console_service.create_user(session, scale_data.ACCOUNT, email, None)
+            return password
+    finally:
+        db.dispose()
+
+
+def measure(base: str, email: str, password: str, targets: list[tuple[str, str]], runs: int) -> None:
+    with httpx2.Client(base_url=base, timeout=120) as client:
+        form = client.get("/console/login")
+        token = CSRF.search(form.text)
+        assert token is not None
+        signed = client.post(
+            "/console/login", data={"csrf_token": token.group(1), "email": email, "password": password}
+        )
+        assert signed.status_code == 303, signed.text
+        print("| page | median ms | max ms |\n|---|---:|---:|")
+        for name, path in targets:
+            client.get(path)
+            times = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                answer = client.get(path)
+                times.append((time.perf_counter() - started) * 1000)
+                assert answer.status_code == 200, f"{path}: {answer.status_code} {answer.text[:300]}"
+            print(f"| {name} | {statistics.median(times):.0f} | {max(times):.0f} |", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--postgres-url", default=os.environ.get("ENABLEY_BENCH_POSTGRES_URL"))
+    opts = parser.parse_args(argv)
+    ds = scale_data.dataset(opts.backend, opts.users, postgres_url=opts.postgres_url)
+    email = f"bench-{uuid.uuid4().hex[:8]}@bench.test"
+    password = _console_user(ds.url, email)
+    print(f"{opts.users:,} users, {opts.backend}; {machine()}", flush=True)
+    try:
+        with serve(["--factory", "enabley.main:create_app"], server_env(ds.url)) as server:
+            measure(server.base, email, password, pages(ds, "d0-team-0"), opts.runs)
+    finally:
+        _console_user(ds.url, email, remove=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
