@@ -40,11 +40,11 @@ def pages(ds: scale_data.Dataset, group: str) -> list[tuple[str, str]]:
         ("the figures counted apart (learners, compliance headline)", "/console/figures"),
         (
             "compliance, one certificate, division 0",
-            "/console/compliance?certificateId=cert-000&groupIdentifier=d0-division-0",
+            "/console/compliance?certificateId=cert-00&groupIdentifier=d0-division-0",
         ),
         (
             "compliance learners, one certificate, division 0",
-            "/console/compliance/learners?certificateId=cert-000&groupIdentifier=d0-division-0",
+            "/console/compliance/learners?certificateId=cert-00&groupIdentifier=d0-division-0",
         ),
         ("organisation (tree, first users)", "/console/organisation"),
         ("user search (last name)", f"/console/organisation?lastNameSubstring={ds.last_name_substring}"),
@@ -80,16 +80,18 @@ def measure(base: str, email: str, password: str, targets: list[tuple[str, str]]
             "/console/login", data={"csrf_token": token.group(1), "email": email, "password": password}
         )
         assert signed.status_code == 303, signed.text
-        print("| page | median ms | max ms |\n|---|---:|---:|")
+        print("| page | first ms | median ms | max ms |\n|---|---:|---:|---:|")
         for name, path in targets:
+            started = time.perf_counter()
             client.get(path)
+            first = (time.perf_counter() - started) * 1000
             times = []
             for _ in range(runs):
                 started = time.perf_counter()
                 answer = client.get(path)
                 times.append((time.perf_counter() - started) * 1000)
                 assert answer.status_code == 200, f"{path}: {answer.status_code} {answer.text[:300]}"
-            print(f"| {name} | {statistics.median(times):.0f} | {max(times):.0f} |", flush=True)
+            print(f"| {name} | {first:.0f} | {statistics.median(times):.0f} | {max(times):.0f} |", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

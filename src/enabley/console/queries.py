@@ -46,14 +46,7 @@ def totals(session: Session, tenant: ConsoleTenant) -> Totals:
     """The overview's quick counts: users from the tallies the database keeps, groups and channels
     counted (an account has thousands, not millions); learners are ``learner_counts``'."""
     sub = accounts_service.resolve_sub_account(session, tenant, tenant.sub_account_name)
-    if sub is None:
-        users = session.scalar(
-            select(func.sum(UserTally.users)).where(UserTally.account_id == tenant.account_id)
-        )
-    else:
-        users = session.scalar(
-            select(func.sum(SubAccountTally.users)).where(SubAccountTally.sub_account_id == sub.id)
-        )
+    users = _user_total(session, tenant)
     groups = select(func.count()).select_from(Group).where(Group.account_id == tenant.account_id)
     channels = (
         select(func.count())
@@ -64,7 +57,7 @@ def totals(session: Session, tenant: ConsoleTenant) -> Totals:
         groups = groups.where(Group.sub_account_id == sub.id)
         channels = channels.where(Channel.sub_account_id == sub.id)
     return Totals(
-        users=int(users or 0),
+        users=users,
         groups=int(session.scalar(groups) or 0),
         channels=int(session.scalar(channels) or 0),
     )
@@ -136,8 +129,21 @@ def group_members(session: Session, tenant: ConsoleTenant, identifier: str) -> G
 
 
 def search_users(session: Session, tenant: ConsoleTenant, walk: Walk[UserQuery]) -> Any:
-    """A page of the API's user search (its substring filters, keyset pages)."""
+    """A page of the API's user search (its substring filters, keyset pages). Unfiltered, its page
+    count comes from the tallies, as the API's own unfiltered walk counts it, not from a count of
+    every user."""
+    if not walk.query.narrows_by_text():
+        walk = walk.counted(_user_total(session, tenant))
     return users_service.users_page(session, tenant, walk)
+
+
+def _user_total(session: Session, tenant: ConsoleTenant) -> int:
+    sub = accounts_service.resolve_sub_account(session, tenant, tenant.sub_account_name)
+    if sub is None:
+        stmt = select(func.sum(UserTally.users)).where(UserTally.account_id == tenant.account_id)
+    else:
+        stmt = select(func.sum(SubAccountTally.users)).where(SubAccountTally.sub_account_id == sub.id)
+    return int(session.scalar(stmt) or 0)
 
 
 @dataclass(frozen=True, slots=True)
