@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from enabley.console import figures
 from enabley.console import service as console_service
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -25,6 +26,8 @@ def browser_http(app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 def browser(db: Session, browser_http: TestClient) -> Iterator[TestClient]:
+    # Each test's rolled-back transaction gives its accounts the ids of the test before.
+    figures._CACHE.clear()
     browser_http.cookies.clear()
     yield browser_http
     browser_http.cookies.clear()

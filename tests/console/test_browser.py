@@ -244,11 +244,14 @@ def test_sign_in_see_every_page_with_the_api_numbers_and_sign_out(page, served):
     assert page.locator("#count-users").inner_text() == str(len(users)) == "4"
     assert page.locator("#count-groups").inner_text() == str(len(groups)) == "3"
     assert page.locator("#count-channels").inner_text() == str(len(channels)) == "1"
+    # Counted after the page is shown, by its script.
+    page.locator("#count-learners").filter(has_text=re.compile(r"^\d+$")).wait_for()
     assert page.locator("#count-learners").inner_text() == "3"
     check_page(page, "overview")
 
     # Organisation: the tree's member counts, a search by keyboard, the API's answer.
     page.get_by_role("link", name="Organisation").click()
+    page.locator('.members[data-group="sales"]').filter(has_text=re.compile(r"^\d+$")).wait_for()
     assert page.locator('.members[data-group="sales"]').inner_text() == "2"
     assert page.locator('.members[data-group="support"]').inner_text() == "1"
     page.get_by_label("First name contains").fill("ana")
@@ -272,6 +275,7 @@ def test_sign_in_see_every_page_with_the_api_numbers_and_sign_out(page, served):
 
     # Channels: the learner count and the progress chart, both against the API.
     page.get_by_role("link", name="Channels").click()
+    page.locator("td.learners").filter(has_text=re.compile(r"^\d+$")).wait_for()
     assert page.locator("td.learners").inner_text() == "3"
     check_page(page, "channels")
     page.get_by_role("link", name="Onboarding").click()
@@ -305,6 +309,7 @@ def bars(page: Any, chart: str) -> dict[str, int]:
 
 def test_compliance_charts_drill_down_and_csv(page, served, tmp_path):
     sign_in(page, served.email, served.password)
+    page.locator("#headline-non-compliant").filter(has_text=re.compile(r"^\d+$")).wait_for()
     assert page.locator("#headline-non-compliant").inner_text() == "2"
     page.get_by_role("navigation").get_by_role("link", name="Compliance").click()
     page.get_by_label("Certificate", exact=True).select_option(label="Safety")

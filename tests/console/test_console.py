@@ -149,8 +149,9 @@ def test_a_group_page_lists_its_members_and_the_tree_counts_them(db, browser, si
     for n in range(2):
         factories.add_to_group(db, factories.make_user(db, account, f"m{n}").id, team)
     sign_in(account)
-    tree = browser.get("/console/organisation").text
-    assert 'data-group="team">2<' in tree and 'data-group="company">0<' in tree
+    tree = browser.get("/console/organisation?wait=1").text
+    assert re.search(r'data-group="team"[^>]*>2<', tree) and re.search(r'data-group="company"[^>]*>0<', tree)
+    assert browser.get("/console/figures").json()["groups"] == {"team": 2}
     page = browser.get("/console/groups/team").text
     assert 'id="member-count">2<' in page and "/console/users/m0" in page and "/console/users/m1" in page
 
@@ -160,8 +161,11 @@ def test_a_channel_page_draws_the_progress_distribution(db, browser, sign_in, cl
     for n in range(3):
         factories.enrol_user(db, channel, factories.make_user(db, account, f"l{n}"))
     sign_in(account)
-    listing = browser.get("/console/channels").text
-    assert re.search(r'class="learners">3<', listing)
+    assert re.search(r'data-key="c1">…<', browser.get("/console/channels").text), "counted apart"
+    assert browser.get("/console/figures").json()["channels"] == {"c1": 3}
+    listing = browser.get("/console/channels?wait=1").text
+    assert re.search(r'data-key="c1">3<', listing)
+    assert re.search(r'id="count-learners" data-figure="learners">3<', browser.get("/console").text)
     page = browser.get("/console/channels/c1").text
     values = dict(re.findall(r'data-label="([^"]+)" data-value="(\d+)"', page))
     api = client.get("/api/v2/performance", params={"channelIdentifier": "c1"}, headers=auth(account)).json()

@@ -91,10 +91,14 @@ def test_the_csv_follows_every_page(built, browser, sign_in, client, headers, ac
 
 def test_the_overview_headline_is_the_apis_summary(built, browser, sign_in, client, headers, account):
     sign_in(account)
-    page = browser.get("/console").text
+    page = browser.get("/console?wait=1").text
     overall = api(client, headers, "summary")["overall"]
-    assert re.search(rf'id="headline-non-compliant">{overall["nonCompliant"]}<', page)
-    assert re.search(rf'id="headline-compliant">{overall["compliant"]}<', page)
+    figures = browser.get("/console/figures").json()
+    assert (figures["compliant"], figures["nonCompliant"]) == (overall["compliant"], overall["nonCompliant"])
+    assert re.search(
+        rf'id="headline-non-compliant" data-figure="nonCompliant">{overall["nonCompliant"]}<', page
+    )
+    assert re.search(rf'id="headline-compliant" data-figure="compliant">{overall["compliant"]}<', page)
 
 
 def test_another_accounts_certificate_and_group_are_not_found(db, browser, sign_in, built):

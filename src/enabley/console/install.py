@@ -7,7 +7,7 @@ from importlib.resources import files
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from enabley.console import compliance, scim, uploads, webhooks
+from enabley.console import compliance, figures, scim, uploads, webhooks
 from enabley.console.render import install_handlers
 from enabley.console.router import router
 
@@ -17,6 +17,7 @@ STATIC = "/console/static"
 def install_console(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(compliance.router)
+    app.include_router(figures.router)
     app.include_router(webhooks.router)
     app.include_router(uploads.router)
     app.include_router(scim.router)

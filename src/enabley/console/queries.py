@@ -40,69 +40,75 @@ class Totals:
     users: int
     groups: int
     channels: int
-    learners: int
 
 
 def totals(session: Session, tenant: ConsoleTenant) -> Totals:
-    """The overview's counts: users from the tallies the database keeps, the rest counted."""
+    """The overview's quick counts: users from the tallies the database keeps, groups and channels
+    counted (an account has thousands, not millions); learners are ``learner_counts``'."""
     sub = accounts_service.resolve_sub_account(session, tenant, tenant.sub_account_name)
-    if sub is None:
-        users = session.scalar(
-            select(func.sum(UserTally.users)).where(UserTally.account_id == tenant.account_id)
-        )
-    else:
-        users = session.scalar(
-            select(func.sum(SubAccountTally.users)).where(SubAccountTally.sub_account_id == sub.id)
-        )
+    users = _user_total(session, tenant)
     groups = select(func.count()).select_from(Group).where(Group.account_id == tenant.account_id)
     channels = (
         select(func.count())
         .select_from(Channel)
         .where(Channel.account_id == tenant.account_id, Channel.is_master.is_(False))
     )
-    pairs = enrolment.learner_pairs(tenant)
-    learners = select(func.count()).select_from(pairs).join(Channel, Channel.id == pairs.c.channel_id)
     if sub is not None:
         groups = groups.where(Group.sub_account_id == sub.id)
         channels = channels.where(Channel.sub_account_id == sub.id)
-        learners = learners.where(Channel.sub_account_id == sub.id)
     return Totals(
-        users=int(users or 0),
+        users=users,
         groups=int(session.scalar(groups) or 0),
         channels=int(session.scalar(channels) or 0),
-        learners=int(session.scalar(learners) or 0),
     )
+
+
+def learner_counts(session: Session, tenant: ConsoleTenant) -> dict[str, int]:
+    """Each channel's learners (by the one rule of ``enrolment``), by channel identifier: a pass
+    over every enrolment of the account, which is why the pages ask for it apart (``figures``)."""
+    pairs = enrolment.learner_pairs(tenant)
+    stmt = (
+        select(Channel.external_id, func.count())
+        .select_from(pairs)
+        .join(Channel, Channel.id == pairs.c.channel_id)
+        .where(Channel.is_master.is_(False))
+        .group_by(Channel.external_id)
+    )
+    sub = accounts_service.resolve_sub_account(session, tenant, tenant.sub_account_name)
+    if sub is not None:
+        stmt = stmt.where(Channel.sub_account_id == sub.id)
+    return {identifier: int(count) for identifier, count in session.execute(stmt)}
 
 
 @dataclass(slots=True)
 class TreeNode:
     group: GroupInfo
-    members: int
     children: list[TreeNode] = field(default_factory=list)
 
 
 def group_tree(session: Session, tenant: ConsoleTenant) -> list[TreeNode]:
-    """The groups as a forest (a group whose parent is out of sight is a root), with direct member counts."""
+    """The groups as a forest (a group whose parent is out of sight is a root); their member
+    counts are ``member_counts``'."""
     infos = groups_service.list_groups(session, tenant, tenant.sub_account_name)
-    counts = dict(
-        session.execute(
-            select(UserGroup.group_id, func.count())
-            .join(Group, Group.id == UserGroup.group_id)
-            .where(Group.account_id == tenant.account_id)
-            .group_by(UserGroup.group_id)
-        ).all()
-    )
-    ids = dict(
-        session.execute(
-            select(Group.external_id, Group.id).where(Group.account_id == tenant.account_id)
-        ).all()
-    )
-    nodes = {g.identifier: TreeNode(g, int(counts.get(ids.get(g.identifier, -1), 0))) for g in infos}
+    nodes = {g.identifier: TreeNode(g) for g in infos}
     roots: list[TreeNode] = []
     for node in nodes.values():
         parent = nodes.get(node.group.parent_identifier or "")
         (parent.children if parent is not None else roots).append(node)
     return roots
+
+
+def member_counts(session: Session, tenant: ConsoleTenant) -> dict[str, int]:
+    """Each group's direct members, by group identifier: a pass over every membership of the
+    account, which is why the pages ask for it apart (``figures``)."""
+    stmt = (
+        select(Group.external_id, func.count())
+        .select_from(UserGroup)
+        .join(Group, Group.id == UserGroup.group_id)
+        .where(Group.account_id == tenant.account_id)
+        .group_by(Group.external_id)
+    )
+    return {identifier: int(count) for identifier, count in session.execute(stmt)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +129,21 @@ def group_members(session: Session, tenant: ConsoleTenant, identifier: str) -> G
 
 
 def search_users(session: Session, tenant: ConsoleTenant, walk: Walk[UserQuery]) -> Any:
-    """A page of the API's user search (its substring filters, keyset pages)."""
+    """A page of the API's user search (its substring filters, keyset pages). Unfiltered, its page
+    count comes from the tallies, as the API's own unfiltered walk counts it, not from a count of
+    every user."""
+    if not walk.query.narrows_by_text():
+        walk = walk.counted(_user_total(session, tenant))
     return users_service.users_page(session, tenant, walk)
+
+
+def _user_total(session: Session, tenant: ConsoleTenant) -> int:
+    sub = accounts_service.resolve_sub_account(session, tenant, tenant.sub_account_name)
+    if sub is None:
+        stmt = select(func.sum(UserTally.users)).where(UserTally.account_id == tenant.account_id)
+    else:
+        stmt = select(func.sum(SubAccountTally.users)).where(SubAccountTally.sub_account_id == sub.id)
+    return int(session.scalar(stmt) or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,13 +181,12 @@ class ChannelRow:
     identifier: str
     name: str
     type: str
-    learners: int
 
 
 def channel_list(session: Session, tenant: ConsoleTenant) -> list[ChannelRow]:
-    """The channels with their learner counts (each counted by the one rule of ``enrolment``)."""
+    """The channels, by name (their learner counts are ``learner_counts``')."""
     stmt = (
-        select(Channel.id, Channel.external_id, Channel.name, Channel.type)
+        select(Channel.external_id, Channel.name, Channel.type)
         .where(Channel.account_id == tenant.account_id, Channel.is_master.is_(False))
         .order_by(Channel.name, Channel.id)
         .limit(500)
@@ -176,14 +194,7 @@ def channel_list(session: Session, tenant: ConsoleTenant) -> list[ChannelRow]:
     sub = accounts_service.resolve_sub_account(session, tenant, tenant.sub_account_name)
     if sub is not None:
         stmt = stmt.where(Channel.sub_account_id == sub.id)
-    pairs = enrolment.learner_pairs(tenant)
-    counts: dict[int, int] = dict(
-        session.execute(select(pairs.c.channel_id, func.count()).group_by(pairs.c.channel_id)).all()
-    )
-    return [
-        ChannelRow(row.external_id, row.name, str(row.type), int(counts.get(row.id, 0)))
-        for row in session.execute(stmt)
-    ]
+    return [ChannelRow(row.external_id, row.name, str(row.type)) for row in session.execute(stmt)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from enabley.console import charts, compliance, queries, service, uploads, webhooks
+from enabley.console import charts, figures, queries, service, uploads, webhooks
 from enabley.console.auth import (
     COOKIE,
     CSRF_FIELD,
@@ -125,13 +125,12 @@ def _close(context: AppContext, token: str) -> None:
 
 
 @router.get("")
-async def overview(request: Request, console: CurrentConsole) -> HTMLResponse:
+async def overview(request: Request, console: CurrentConsole, wait: bool = False) -> HTMLResponse:
     totals = await read(console, queries.totals)
     whole = console.tenant.sub_account_name is None
     health = await read(console, webhooks.delivery_health) if whole else None
     recent = await read(console, uploads.history, console.context.base_url, 5) if whole else None
-    warning = console.context.settings.cert_expiry_warning_days
-    headline = await read(console, compliance.headline, warning)
+    slow = await figures.figures(console) if wait else figures.cached(console)
     return page(
         request,
         console,
@@ -139,13 +138,14 @@ async def overview(request: Request, console: CurrentConsole) -> HTMLResponse:
         active="overview",
         totals=totals,
         health=health,
-        headline=headline,
         recent=recent,
+        figures=slow,
+        warning_days=console.context.settings.cert_expiry_warning_days,
     )
 
 
 @router.get("/organisation")
-async def organisation(request: Request, console: CurrentConsole) -> HTMLResponse:
+async def organisation(request: Request, console: CurrentConsole, wait: bool = False) -> HTMLResponse:
     tree = await read(console, queries.group_tree)
     params = {
         k: v for k, v in request.query_params.items() if (k in USER_FILTERS or k == "paginationKey") and v
@@ -161,12 +161,14 @@ async def organisation(request: Request, console: CurrentConsole) -> HTMLRespons
     )
     users = await read(console, queries.search_users, walk)
     filters = {k: v for k, v in params.items() if k in USER_FILTERS}
+    slow = await figures.figures(console) if wait else figures.cached(console)
     return page(
         request,
         console,
         "organisation.html",
         active="organisation",
         groups_tree=tree,
+        figures=slow,
         users=users,
         filters=filters,
     )
@@ -185,9 +187,10 @@ async def user(request: Request, console: CurrentConsole, identifier: str) -> HT
 
 
 @router.get("/channels")
-async def channels(request: Request, console: CurrentConsole) -> HTMLResponse:
+async def channels(request: Request, console: CurrentConsole, wait: bool = False) -> HTMLResponse:
     rows = await read(console, queries.channel_list)
-    return page(request, console, "channels.html", active="channels", rows=rows)
+    slow = await figures.figures(console) if wait else figures.cached(console)
+    return page(request, console, "channels.html", active="channels", rows=rows, figures=slow)
 
 
 @router.get("/channels/{identifier}")

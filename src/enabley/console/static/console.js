@@ -74,6 +74,24 @@
     });
   }
 
+  // Figures that read every enrolment come after the page: filled in where the page left "…".
+  function fillFigures() {
+    var waiting = document.querySelectorAll("[data-figure]");
+    var pending = Array.prototype.filter.call(waiting, function (el) { return el.textContent.trim() === "\u2026"; });
+    if (!pending.length) { return; }
+    fetch("/console/figures", {headers: {Accept: "application/json"}}).then(function (answer) {
+      return answer.json();
+    }).then(function (found) {
+      pending.forEach(function (el) {
+        var value = found[el.getAttribute("data-figure")];
+        var key = el.getAttribute("data-key");
+        if (key !== null) { value = (value || {})[key] || 0; }
+        el.textContent = String(value);
+      });
+    });
+  }
+
   window.enableyConsole = {csrf: csrf};
   document.addEventListener("DOMContentLoaded", setUpUpload);
+  document.addEventListener("DOMContentLoaded", fillFigures);
 })();
