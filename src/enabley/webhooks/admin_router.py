@@ -53,11 +53,17 @@ async def create_or_update_webhook(
     return info
 
 
-@router.get("/v1/webhooks", summary="Get webhook endpoints", response_model=Page[WebhookInfo])
+@router.get(
+    "/v1/webhooks",
+    summary="Get webhook endpoints",
+    response_model=Page[WebhookInfo],
+    responses={**NOT_FOUND},
+)
 async def get_webhooks(
     walk: Annotated[Walk[WebhookQuery], paged("admin/v1/webhooks", WebhookQuery)], tenant: CurrentTenant
 ) -> Page[WebhookInfo]:
-    """The account's webhook endpoints, oldest first"""
+    """The account's webhook endpoints, oldest first, paged with `paginationKey` (an invalid or
+    expired key answers 404)"""
     return await tenant.read(service.webhooks_page, walk)
 
 
