@@ -67,7 +67,9 @@ class Webhooks(SyncResource):
 
     def upsert(self, data: WebhookData | Mapping[str, Any]) -> Upserted[WebhookInfo]:
         """Create the endpoint or update the one with this identifier: ``(endpoint, created)``.
-        On creation ``endpoint.secret`` is the signing secret, shown this once."""
+        On creation ``endpoint.secret`` is the signing secret, shown this once: the server keeps
+        no copy to replay, so should the answer be lost, the retry is refused (InvalidRequest)
+        and ``rotate_secret`` gives a new one."""
         return self._engine.send(_upsert(data))
 
     def list(self, pagination_key: str | None = None) -> Page[WebhookInfo]:
