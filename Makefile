@@ -28,10 +28,11 @@ run: $(BIN)/enabley
 	$(BIN)/enabley serve --host 127.0.0.1 --port $(PORT)
 
 ## test: install with the dev extras, Debian's chromium and axe-core (for the console's browser
-## tests), and run the whole test suite
+## tests), and run the whole test suite on TEST_WORKERS processes (make test TEST_WORKERS=1: one)
+TEST_WORKERS ?= 2
 test: $(VENV)/.dev node_modules/axe-core/axe.min.js
 	@command -v chromium >/dev/null || apt-get install -y chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 node_modules/axe-core/axe.min.js: package.json package-lock.json
 	npm ci --no-audit --no-fund

@@ -58,6 +58,19 @@ BACKENDS = [
 ]
 
 
+# With make test's two processes (pytest-xdist, --dist loadgroup), each group runs on one of them,
+# in order: the process-level scenarios (servers, clusters, kills) never overlap one another, and
+# the console's browser tests share one browser.
+SERIAL_GROUPS = {"tests/hardening/": "hardening", "tests/console/test_browser": "browser"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for prefix, group in SERIAL_GROUPS.items():
+            if item.nodeid.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     postgres = f"postgresql at {POSTGRES_URL}" if POSTGRES_URL else "postgresql skipped"
     return f"enabley databases: sqlite, {postgres}"

@@ -26,6 +26,8 @@ from enabley.models import (
     ChannelGroup,
     ChannelItem,
     ChannelUser,
+    ConsoleSession,
+    ConsoleUser,
     Entitlement,
     Group,
     IdempotencyKey,
@@ -259,6 +261,19 @@ def fill_account(db: Session, account: Account) -> None:
     db.add(UploadJobPart(job_id=job.id, seq=0, data=b"identifier\n"))
     client = db.scalars(select(ApiClient).where(ApiClient.client_key == client_key)).one()
     scim_tokens.create_token(db, account.name, sub.name, None)
+    console_user = ConsoleUser(
+        account_id=account.id, email=f"{unique('console')}@example.com", password_hash="argon2-hash"
+    )
+    db.add(console_user)
+    db.flush()
+    db.add(
+        ConsoleSession(
+            token_hash=unique("session").ljust(64, "0"),
+            console_user_id=console_user.id,
+            csrf_token="csrf",
+            expires_at=FILLED_AT,
+        )
+    )
     db.add(
         IdempotencyKey(
             account_id=account.id,

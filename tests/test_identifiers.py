@@ -22,8 +22,16 @@ def ids_of(db, account_id: int, aggregate) -> dict[str, int]:
     found = {}
     for name in GENERATED_IDS:
         table = Base.metadata.tables[name]
-        owner = table.c.id if name == "accounts" else table.c.account_id
-        found[name] = db.scalar(select(aggregate(table.c.id)).where(owner == account_id))
+        query = select(aggregate(table.c.id))
+        if name == "accounts":
+            query = query.where(table.c.id == account_id)
+        elif "account_id" in table.c:
+            query = query.where(table.c.account_id == account_id)
+        else:  # owned through the row it belongs to (a console session through its user)
+            key = next(k for k in table.foreign_keys if "account_id" in k.column.table.c)
+            parent = key.column.table
+            query = query.join(parent, key.parent == key.column).where(parent.c.account_id == account_id)
+        found[name] = db.scalar(query)
     return found
 
 

@@ -135,10 +135,23 @@ def scim_body(exc: AppError) -> dict[str, Any]:
     return body
 
 
+def is_scim(path: str) -> bool:
+    return path == SCIM_PREFIX or path.startswith(SCIM_PREFIX + "/")
+
+
+def error_bytes_at(path: str, status: int, error: str, description: str) -> tuple[bytes, str]:
+    """``error_bytes`` for a refusal of a request for ``path`` (body, media type): a SCIM Error
+    under ``/scim/v2``, where identity providers read nothing else."""
+    if not is_scim(path):
+        return error_bytes(error, description), JSON_CONTENT_TYPE
+    body = {"schemas": [SCIM_ERROR_URN], "status": str(status), "detail": description}
+    return bytes(JSONResponse(body).body), SCIM_MEDIA_TYPE
+
+
 def render_at(path: str, exc: AppError) -> JSONResponse:
     """The error answering a request for ``path``: a SCIM Error under ``/scim/v2``, the API's
     ErrorResponse anywhere else."""
-    if not (path == SCIM_PREFIX or path.startswith(SCIM_PREFIX + "/")):
+    if not is_scim(path):
         return render(exc)
     headers = dict(exc.headers or {})
     if exc.status_code == 401:

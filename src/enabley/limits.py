@@ -14,7 +14,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from enabley.errors import error_bytes
+from enabley.errors import error_bytes_at
 
 MAX_QUERY_BYTES = 8 * 1024
 MAX_HEADER_BYTES = 16 * 1024
@@ -54,12 +54,12 @@ class RequestLimitsMiddleware:
             return
         refusal = _refuse_url_and_headers(scope)
         if refusal is not None:
-            await _reject(send, *refusal)
+            await _reject(send, scope["path"], *refusal)
             return
         limit = self.limit_for(scope["path"])
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _reject(send, 413, BodyTooLarge(limit).detail)
+            await _reject(send, scope["path"], 413, BodyTooLarge(limit).detail)
             return
         received = 0
         tail = b""
@@ -95,11 +95,11 @@ def _refuse_url_and_headers(scope: Scope) -> tuple[int, str] | None:
     return None
 
 
-async def _reject(send: Send, status: int, description: str) -> None:
+async def _reject(send: Send, path: str, status: int, description: str) -> None:
     error = "access_denied" if status == 401 else "invalid_request"
-    body = error_bytes(error, description)
+    body, media_type = error_bytes_at(path, status, error, description)
     headers = [
-        (b"content-type", b"application/json"),
+        (b"content-type", media_type.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
     ]

@@ -12,8 +12,9 @@ from enabley.certificates.rules import ExpirationPeriod, add_period
 from enabley.compliance import query, service
 from enabley.compliance.schemas import SummaryQuery
 from enabley.db.columns import UtcDateTime
+from enabley.models import Certificate, Group, UserCertificate
 from tests import factories
-from tests.certificates.helpers import error, ok, state_of
+from tests.certificates.helpers import error, ok, put_certificate, state_of
 from tests.compliance import world as w
 
 SUMMARY = "/api/admin/v1/compliance/summary"
@@ -236,3 +237,30 @@ def test_database_expiration_dates_match_the_rules(db, start, duration, period):
         db.get_bind().dialect.name, literal(start, UtcDateTime()), literal(duration), literal(period.value)
     )
     assert db.execute(select(expr)).scalar_one() == add_period(start, duration, period)
+
+
+def test_a_certificate_without_courses_is_init_for_whom_it_is_required(client, world, db):
+    ok(put_certificate(client, world.headers, "cert-empty"), 201)
+    empty = db.scalar(select(Certificate.id).where(Certificate.external_id == "cert-empty"))
+    db.add(UserCertificate(user_id=world.users["gus"].id, certificate_id=empty, is_required=True))
+    db.flush()
+    found = summary(client, world, certificateId="cert-empty")
+    assert brief(found["overall"]) == (1, 0, 1, 0, {"INIT": 1})
+
+
+def test_a_listing_that_matches_nothing_is_one_empty_page(client, world):
+    page = learners(client, world, status="EXPIRING", groupIdentifier="south")
+    assert (page["items"], page["totalPages"], page["paginationKey"]) == ([], 0, None)
+
+
+def test_a_learner_in_two_groups_shows_both_paths_and_counts_once(client, world, db, account):
+    south = db.scalar(select(Group).where(Group.account_id == account.id, Group.external_id == "south"))
+    factories.add_to_group(db, world.users["bob"].id, south)
+    (bob,) = learners(client, world, status="EXPIRING")["items"]
+    assert sorted(bob["groupPaths"]) == [["org", "north"], ["org", "south"]]
+    found = summary(client, world, certificateId="cert-1", groupIdentifier="org")
+    assert found["overall"]["inScope"] == 6
+    assert {g["groupIdentifier"]: g["counts"]["expiring"] for g in found["groups"]} == {
+        "north": 1,
+        "south": 1,
+    }

@@ -236,3 +236,25 @@ def test_refusals_before_the_route_keep_nothing(client, headers, db):
     )
     assert nul.status_code == 400 and "NUL" in nul.json()["error_description"]
     assert db.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+
+
+def test_the_worker_purges_keys_once_a_day_old(client, headers, app_database):
+    from types import SimpleNamespace
+
+    from enabley.worker import tasks
+
+    assert any(task.func is tasks.purge_idempotency_keys for task in tasks.TASKS)
+    assert client.put(USERS, json=user_body("u-swept"), headers=keyed(headers, "k-swept")).status_code == 201
+    context = SimpleNamespace(db=app_database)
+    assert tasks.purge_idempotency_keys(context, utcnow() + timedelta(hours=23)) == 0
+    assert tasks.purge_idempotency_keys(context, utcnow() + timedelta(hours=25)) == 1
+
+
+def test_an_upload_job_is_queued_once(client, headers):
+    body = {"files": [{"fileName": "users.csv", "content": "identifier,email\njob-1,job-1@example.com\n"}]}
+    path = "/api/v1/uploads/org?async=true"
+    first = client.post(path, json=body, headers=keyed(headers, "job-1"))
+    assert first.status_code == 202, first.text
+    retry = client.post(path, json=body, headers=keyed(headers, "job-1"))
+    assert retry.status_code == 202 and replayed(retry)
+    assert retry.json()["jobId"] == first.json()["jobId"], "one job, not two"

@@ -28,6 +28,19 @@ def test_missing_or_wrong_token_is_a_scim_401(client):
     assert_error(client.get("/scim/v2/ServiceProviderConfig", headers={"Authorization": "Basic eDp5"}), 401)
 
 
+def test_requests_refused_before_any_route_are_scim_errors_too(client, scim):
+    """The request limits answer before routing: under /scim/v2 in SCIM's shape all the same."""
+    body = assert_error(
+        client.get("/scim/v2/Users", params={"filter": 'userName eq "a\x00"'}, headers=scim), 400
+    )
+    assert "NUL" in body["detail"]
+    huge = {"Content-Length": str(10**9), "Content-Type": "application/scim+json"}
+    assert_error(client.post("/scim/v2/Users", content=b"{}", headers={**scim, **huge}), 413)
+    assert "error" in client.get("/api/v2/users", params={"firstName": "\x00"}).json(), (
+        "the API keeps its shape"
+    )
+
+
 def test_an_access_token_is_not_a_scim_token(client, headers):
     assert_error(client.get("/scim/v2/Users", headers=headers), 401)
 

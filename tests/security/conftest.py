@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from enabley.db.database import Database
 from enabley.main import create_app
+from enabley.scim import tokens as scim_tokens
 from tests import factories
 from tests.conftest import settings_for
 from tests.security import fuzzing
@@ -52,6 +53,11 @@ class Seed:
     headers: dict[str, str]
     pagination_keys: dict[str, list[str]] = field(default_factory=dict)
     connection: Connection | None = field(default=None, repr=False)
+    scim_headers: dict[str, str] = field(default_factory=dict)
+    """The account's SCIM bearer: what an identity provider sends to /scim/v2."""
+
+    def headers_for(self, path: str) -> dict[str, str]:
+        return self.scim_headers if path.startswith("/scim/") else self.headers
 
     @property
     def pdf_token(self) -> str:
@@ -94,13 +100,14 @@ def seeded(engine: Engine, app_database: Database, unlimited_app: FastAPI) -> It
     try:
         account = factories.make_account(session, sub_accounts=["EU", "US"])
         key, secret = factories.make_client(session, account)
+        _row, scim_token = scim_tokens.create_token(session, account.name, None, None)
         session.flush()
         with TestClient(unlimited_app) as client:
             headers = bearer(client, key, secret)
             set_hierarchy(client, headers, fuzzing.MARKER)
             world = build_world(client, headers, fuzzing.PREFIX, fuzzing.MARKER, password=False)
             keys = mint_pagination_keys(client, headers, world)
-        seed = Seed(world, key, secret, headers, keys, conn)
+        seed = Seed(world, key, secret, headers, keys, conn, {"Authorization": f"Bearer {scim_token}"})
         fuzzing.KNOWN.load(seed)
         yield seed
     finally:

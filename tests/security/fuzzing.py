@@ -54,6 +54,9 @@ def error_response(ctx: Any, response: Any, case: Any) -> None:
         return
     content_type = response.headers.get("content-type", [""])
     content_type = content_type[0] if isinstance(content_type, list) else content_type
+    if case.operation.path.startswith("/scim/"):
+        _scim_error(response, content_type)
+        return
     assert content_type.startswith("application/json"), f"{response.status_code} answered as {content_type!r}"
     body = response.json()
     assert isinstance(body, dict), body
@@ -69,6 +72,20 @@ def error_response(ctx: Any, response: Any, case: Any) -> None:
         "service_unavailable",
     }, body
     assert isinstance(body["error_description"], str) and body["error_description"], body
+
+
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def _scim_error(response: Any, content_type: str) -> None:
+    """SCIM answers its errors as RFC 7644 §3.12 Error resources, not as the API's ErrorResponse."""
+    assert content_type.startswith("application/scim+json"), (
+        f"{response.status_code} answered as {content_type!r}"
+    )
+    body = response.json()
+    assert isinstance(body, dict) and body.get("schemas") == [SCIM_ERROR], body
+    assert body.get("status") == str(response.status_code), body
+    assert isinstance(body.get("detail"), str) and body["detail"], body
 
 
 CONTRACT_CHECKS = [

@@ -17,7 +17,7 @@ MAX_WITHIN_DAYS = 3650
 OptionalIdentifier = Annotated[str | None, Field(min_length=1, max_length=TEXT_LENGTH)]
 
 
-class _Filters(BaseModel):
+class ComplianceFilters(BaseModel):
     """The filters both compliance routes take."""
 
     certificate_id: OptionalIdentifier = Field(
@@ -62,11 +62,11 @@ class _Filters(BaseModel):
         return self.scope or Scope.REQUIRED
 
 
-class SummaryQuery(_Filters):
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid")
+class SummaryQuery(ComplianceFilters):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
 
 
-class LearnersQuery(_Filters, PageQuery):
+class LearnersQuery(ComplianceFilters, PageQuery):
     status: StatusFilter | None = Field(
         None,
         alias="status",

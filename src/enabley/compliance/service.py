@@ -23,12 +23,12 @@ from enabley.compliance.rules import Standing
 from enabley.compliance.schemas import (
     CertificateComplianceInfo,
     ComplianceCounts,
+    ComplianceFilters,
     ComplianceLearnerInfo,
     ComplianceSummaryInfo,
     GroupComplianceInfo,
     LearnersQuery,
     SummaryQuery,
-    _Filters,
 )
 from enabley.db.base import HasAccount, owned
 from enabley.db.columns import UtcDateTime
@@ -44,7 +44,9 @@ class Resolved:
     """The filters of a request resolved to the tenant's rows (404 for an unknown certificate or
     group, 400 for an unknown sub-account)."""
 
-    def __init__(self, session: Session, tenant: HasAccount, filters: _Filters, warning_days: int) -> None:
+    def __init__(
+        self, session: Session, tenant: HasAccount, filters: ComplianceFilters, warning_days: int
+    ) -> None:
         stmt = owned(Certificate, tenant).with_only_columns(
             Certificate.id, Certificate.external_id, Certificate.name
         )

@@ -25,7 +25,6 @@ from enabley.scim import paging
 from enabley.scim.auth import ScimTenant
 from enabley.scim.listing import ListQuery
 from enabley.scim.patch import apply_patch
-from enabley.scim.projection import project
 from enabley.scim.schema import GROUP_RESOURCE
 from enabley.scim.sql import Column, compile_filter
 from enabley.scim.wire import folded, group_to_scim
@@ -112,7 +111,9 @@ def resource(
 ) -> dict[str, Any]:
     members = _members(session, [row.id]).get(row.id, []) if _wants_members(query) else None
     found = group_to_scim(row, members, base_url)
-    return found if query is None else project(found, GROUP_RESOURCE, query.attributes, query.excluded)
+    return (
+        found if query is None else paging.projected(found, GROUP_RESOURCE, query.attributes, query.excluded)
+    )
 
 
 def get_group(
@@ -125,7 +126,7 @@ def list_groups(session: Session, tenant: ScimTenant, query: ListQuery, base_url
     rows, total = paging.page(session, query, _scoped(tenant), Group, MAPPING, SORTABLE)
     members = _members(session, [row.id for row in rows]) if _wants_members(query) else {}
     resources = [
-        project(
+        paging.projected(
             group_to_scim(row, members.get(row.id), base_url),
             GROUP_RESOURCE,
             query.attributes,

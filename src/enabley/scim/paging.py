@@ -15,6 +15,7 @@ from enabley.scim.auth import ScimTenant
 from enabley.scim.filter import FilterError
 from enabley.scim.listing import ListQuery
 from enabley.scim.patch import PatchError
+from enabley.scim.projection import project
 from enabley.scim.sql import compile_filter
 from enabley.scim.wire import list_response, version
 
@@ -127,3 +128,14 @@ def _without_schemas(operation: Any) -> Any:
         if key.lower() == "value" and isinstance(value, dict):
             cleaned[key] = {k: v for k, v in value.items() if k.lower() != "schemas"}
     return cleaned
+
+
+def projected(
+    resource: dict[str, Any], schema: Any, attributes: list[str] | None, excluded: list[str] | None
+) -> dict[str, Any]:
+    """The resource with the attributes asked for (RFC 7644 3.4.2.5). Asked for none, it is the
+    default set already (nothing "returned: never" or "request" is written): projecting it would
+    cost most of a page of 100 users."""
+    if attributes is None and excluded is None:
+        return resource
+    return project(resource, schema, attributes, excluded)

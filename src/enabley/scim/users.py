@@ -12,18 +12,16 @@ from types import SimpleNamespace
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, case, exists, literal, null, select, update
+from sqlalchemy import ColumnElement, case, exists, literal, null, select
 from sqlalchemy.orm import Session
 
 from enabley.db.base import AnySelect
-from enabley.db.columns import utcnow
 from enabley.errors import InvalidRequest, ItemExists, NotFound, describe_validation_error
 from enabley.models import Group, SubAccount, User, UserGroup, UserSubAccount
 from enabley.scim import paging, skipping
 from enabley.scim.auth import ScimTenant
 from enabley.scim.listing import ListQuery
 from enabley.scim.patch import apply_patch
-from enabley.scim.projection import project
 from enabley.scim.schema import ENTERPRISE_URN, USER_RESOURCE
 from enabley.scim.sql import Column, compile_filter
 from enabley.scim.wire import KEPT_ENTERPRISE, UserFields, merged_attributes, user_from_scim
@@ -160,7 +158,7 @@ def get_user(
     session: Session, tenant: ScimTenant, identifier: str, base_url: str, query: ListQuery
 ) -> dict[str, Any]:
     found = resource(session, tenant, find_row(session, tenant, identifier), base_url)
-    return project(found, USER_RESOURCE, query.attributes, query.excluded)
+    return paging.projected(found, USER_RESOURCE, query.attributes, query.excluded)
 
 
 def list_users(session: Session, tenant: ScimTenant, query: ListQuery, base_url: str) -> dict[str, Any]:
@@ -176,7 +174,7 @@ def list_users(session: Session, tenant: ScimTenant, query: ListQuery, base_url:
     )
     groups = _groups(session, tenant, [row.id for row in rows])
     resources = [
-        project(
+        paging.projected(
             to_scim(row, groups.get(row.id, []), base_url), USER_RESOURCE, query.attributes, query.excluded
         )
         for row in rows
@@ -219,17 +217,10 @@ def _write(
         data = UserData.model_validate(values)
     except ValidationError as exc:
         raise InvalidRequest(describe_validation_error(exc.errors()), scim_type="invalidValue") from None
-    info, created = users_service.put_user(session, tenant, data, password_hash)
+    extra = {"scim_external_id": fields.external_id}
+    info, created = users_service.put_user(session, tenant, data, password_hash, extra)
     if current is None and not created:
         raise ItemExists(f"User {identifier!r} already exists")
-    modified = info.modified
-    if fields.external_id is not None if current is None else current.scim_external_id != fields.external_id:
-        modified = utcnow()
-        session.execute(
-            update(User)
-            .where(User.account_id == tenant.account_id, User.external_id == identifier)
-            .values(scim_external_id=fields.external_id, modified_at=modified)
-        )
     # The row as written, from what put_user answered: reading it back would cost a statement.
     return SimpleNamespace(
         id=current.id if current is not None else None,
@@ -244,7 +235,7 @@ def _write(
         is_active=info.is_active,
         custom_attributes=info.custom_attributes,
         created_at=info.created,
-        modified_at=modified,
+        modified_at=info.modified,
     )
 
 

@@ -320,7 +320,11 @@ def info_of(session: Session, user: User) -> UserInfo:
 
 
 def put_user(
-    session: Session, tenant: HasAccount, data: UserData, password_hash: str | None
+    session: Session,
+    tenant: HasAccount,
+    data: UserData,
+    password_hash: str | None,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[UserInfo, bool]:
     """*Create or update User*: the user as it now is, and whether it was created.
 
@@ -328,7 +332,8 @@ def put_user(
     than everything else of the request together (docs/decisions/0006-execution-model.md). The
     guarantees are the ORM path's: the user's row is locked for the write (PostgreSQL), a
     username is unique per account whatever its case (409), and two requests creating one user
-    at once make one user: the second finds it and updates it.
+    at once make one user: the second finds it and updates it. ``extra``: other columns of the
+    user to write with it (SCIM's ``scim_external_id``), in the same statement.
     """
     reader = reader_of(session)
     connection = session.connection()
@@ -341,21 +346,21 @@ def put_user(
     current = find()
     if current is None:
         stored, created = insert_or_find(
-            lambda: _create(connection, reader, tenant, data, password_hash, sub_id), find
+            lambda: _create(connection, reader, tenant, data, password_hash, sub_id, extra), find
         )
         if created:
             info = to_info(stored, [data.sub_account_name] if data.sub_account_name else [])
             log.emit_object(session, tenant.account_id, "user.created", info)
             return info, True
         current = stored
-    info, changed = _update(connection, reader, tenant, current, data, password_hash, sub_id)
+    info, changed = _update(connection, reader, tenant, current, data, password_hash, sub_id, extra)
     if changed:
         log.emit_object(session, tenant.account_id, "user.updated", info)
     return info, False
 
 
 _USER_FOR_WRITE = FastQuery(
-    select(*_COLUMNS, User.username_key)
+    select(*_COLUMNS, User.username_key, User.scim_external_id)
     .where(User.account_id == bindparam("account_id"), User.external_id == bindparam("identifier"))
     .with_for_update()
 )
@@ -420,6 +425,7 @@ def _create(
     data: UserData,
     password_hash: str | None,
     sub_id: int | None,
+    extra: dict[str, Any] | None = None,
 ) -> Any:
     """The new user's stored values; None when a concurrent request created it first."""
     values = _with_search_keys(
@@ -427,6 +433,7 @@ def _create(
             **dict.fromkeys(_NULLABLE),
             **rules.new_user_defaults(),
             **_stored_values(data, password_hash, creating=True),
+            **(extra or {}),
         }
     )
     _check_username(reader, tenant, values, None)
@@ -461,9 +468,10 @@ def _update(
     data: UserData,
     password_hash: str | None,
     sub_id: int | None,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[UserInfo, bool]:
     """The user as it now is, and whether anything about it changed."""
-    wanted = _stored_values(data, password_hash, creating=False)
+    wanted = {**_stored_values(data, password_hash, creating=False), **(extra or {})}
     changed = _with_search_keys(
         {
             field: value

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from enabley import idempotency
 from enabley.db.engine import WRITE_OPTION
 from enabley.events import expiry, log
-from enabley.idempotency.store import purge_idempotency_keys
 from enabley.uploads import jobs as upload_jobs
 from enabley.webhooks import delivery, fanout, metrics
 
@@ -75,10 +75,11 @@ def purge_deliveries(context: WorkerContext, now: datetime) -> int:
         return delivery.purge_finished(session, now)
 
 
-def purge_idempotency(context: WorkerContext, now: datetime) -> int:
-    """Forget the Idempotency-Keys older than a day."""
+def purge_idempotency_keys(context: WorkerContext, now: datetime) -> int:
+    """Forget the idempotency keys older than a day (lookups ignore them already): an hour's worth
+    at a time, in one short transaction."""
     with context.db.session(write=True) as session:
-        return purge_idempotency_keys(session.connection(), now)
+        return idempotency.purge_idempotency_keys(session.connection(), now)
 
 
 def _writing_connection(context: WorkerContext) -> Connection:
@@ -118,6 +119,6 @@ TASKS: tuple[Task, ...] = (
     # On a thread of its own: an upload of a minute does not hold up the deliveries.
     Task("run upload jobs", upload_jobs.BackgroundUploads()),
     Task("purge upload jobs", upload_jobs.purge_upload_jobs, every=timedelta(hours=1)),
-    Task("purge idempotency keys", purge_idempotency, every=timedelta(hours=1)),
+    Task("purge idempotency keys", purge_idempotency_keys, every=timedelta(hours=1)),
     *MAINTENANCE,
 )
