@@ -5,7 +5,9 @@ API: on one connection to the scale dataset, a *temporary* table receives every 
 certificate) pair's facts and dates, computed by the application's own classification SQL
 (``compliance.query``, ``scope=all``), with an index on (account, certificate, expiration date,
 user); then hand-written reads classify the pairs against ``now`` in the query, as the stored
-design would. Nothing is written to the dataset (the table is the connection's own and goes with
+design would. Then a second temporary table keeps counts (per group, certificate and unearned
+state, the distinct learners of the group's subtree by expiration day) and the summary is read
+from it. Nothing is written to the dataset (the table is the connection's own and goes with
 it). SQLite: CPU time of this process (the database works in it); PostgreSQL: the server's
 ``EXPLAIN ANALYZE`` execution time. Median of ``--repeat`` runs, in milliseconds.
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import time
@@ -51,6 +54,7 @@ GROUP = "d0-division-0"
 CERTIFICATE = scale_data.certificate_id_of(scale_data.COMPLIANCE_CERTIFICATE)
 WARNING_DAYS = 30
 TABLE = "bench_stored_dates"
+COUNTS = "bench_group_counts"
 INSTANTS = {"now": 0, "warn": WARNING_DAYS, "within": WARNING_DAYS}
 """The instants a read compares the dates with, in days from now."""
 
@@ -104,6 +108,62 @@ def fill(conn: Connection, account_id: int) -> int:
     return int(conn.execute(select(func.count()).select_from(STORED)).scalar_one())
 
 
+def _day(dialect: str, column: str) -> str:
+    """The UTC calendar day of a stored instant, as text 'YYYY-MM-DD' or a date."""
+    return f"CAST({column} AS DATE)" if dialect == "postgresql" else f"substr({column}, 1, 10)"
+
+
+def fill_counts(conn: Connection, account_id: int) -> int:
+    """Per group, certificate and unearned state: the distinct learners of the group's whole
+    subtree by expiration day (multiple memberships rule out summing a group's children). The
+    temporary table of a design that keeps counts; its row count."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        conn.exec_driver_sql("SET TIME ZONE 'UTC'")  # this connection's days are UTC days
+    day = _day(dialect, "d.expiration_date")
+    conn.exec_driver_sql(
+        # A utility statement takes no parameters on PostgreSQL: the id is an integer of ours.
+        f"CREATE TEMPORARY TABLE {COUNTS} AS "
+        "WITH RECURSIVE up(ancestor, group_id) AS ("
+        f"SELECT id, id FROM groups WHERE account_id = {int(account_id)} "
+        "UNION SELECT up.ancestor, groups.id FROM groups JOIN up ON groups.parent_id = up.group_id), "
+        "members AS (SELECT DISTINCT up.ancestor, user_groups.user_id "
+        "FROM up JOIN user_groups ON user_groups.group_id = up.group_id) "
+        "SELECT members.ancestor AS group_id, d.certificate_id, d.is_required, d.unearned_state, "
+        f"{day} AS due_day, count(*) AS learners "
+        f"FROM members JOIN {TABLE} d ON d.user_id = members.user_id "
+        f"GROUP BY members.ancestor, d.certificate_id, d.is_required, d.unearned_state, {day}"
+    )
+    conn.exec_driver_sql(f"CREATE INDEX {COUNTS}_read ON {COUNTS} (certificate_id, group_id)")
+    if dialect == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {COUNTS}")
+    return int(conn.exec_driver_sql(f"SELECT count(*) FROM {COUNTS}").scalar_one())
+
+
+def count_reads() -> dict[str, str]:
+    """Reads of the kept counts (day precision: see bench/README.md); :today and :warn_day are
+    days, as the table's."""
+    state = (
+        "CASE WHEN c.unearned_state IS NOT NULL THEN c.unearned_state "
+        "WHEN c.due_day IS NULL THEN 'CERTIFIED' WHEN c.due_day <= :today THEN 'EXPIRED' "
+        "WHEN c.due_day <= :warn_day THEN 'ABOUT_TO_EXPIRE' ELSE 'CERTIFIED' END"
+    )
+    scope = (
+        "c.is_required = 1 AND (c.group_id = :group "
+        "OR c.group_id IN (SELECT id FROM groups WHERE parent_id = :group))"
+    )
+    return {
+        "summary, overall + per child, from kept counts": f"SELECT c.group_id, {state} AS s, "
+        f"sum(c.learners) FROM {COUNTS} c WHERE c.certificate_id = :certificate AND {scope} "
+        "GROUP BY 1, 2",
+        "summary, all certificates, from kept counts": f"SELECT c.certificate_id, c.group_id, "
+        f"{state} AS s, sum(c.learners) FROM {COUNTS} c WHERE {scope} GROUP BY 1, 2, 3",
+        "first page's count (NON_COMPLIANT), from kept counts": f"SELECT sum(c.learners) "
+        f"FROM {COUNTS} c WHERE c.certificate_id = :certificate AND c.is_required = 1 "
+        "AND c.group_id = :group AND (c.unearned_state IS NOT NULL OR c.due_day <= :today)",
+    }
+
+
 def reads(dialect: str) -> dict[str, str]:
     """The hand-written reads, by name; parameters :account, :certificate, :group, :now, :warn."""
     walk = f"INDEXED BY {TABLE}_walk" if dialect == "sqlite" else ""
@@ -154,7 +214,7 @@ def reads(dialect: str) -> dict[str, str]:
 
 
 def timed(conn: Connection, sql: str, params: dict[str, Any], repeat: int) -> float:
-    instants = [bindparam(name, type_=UtcDateTime()) for name in INSTANTS if f":{name}" in sql]
+    instants = [bindparam(name, type_=UtcDateTime()) for name in INSTANTS if re.search(rf":{name}\b", sql)]
     stmt = text(sql).bindparams(*instants)
     if conn.dialect.name == "postgresql":
         found = []
@@ -193,7 +253,14 @@ def run(backend: str, users: int, repeat: int, postgres_url: str | None) -> None
         instants = {name: now + timedelta(days=days) for name, days in INSTANTS.items()}
         for name, sql in reads(conn.dialect.name).items():
             spent = timed(conn, sql, {**ids, **instants}, repeat)
-            print(f"  {name:<50} {spent:8.1f} ms", flush=True)
+            print(f"  {name:<55} {spent:8.1f} ms", flush=True)
+        start = time.perf_counter()
+        rows = fill_counts(conn, account_id)
+        print(f"  {rows:,} kept counts built in {time.perf_counter() - start:.1f} s")
+        days = {"today": now.date().isoformat(), "warn_day": instants["warn"].date().isoformat()}
+        for name, sql in count_reads().items():
+            spent = timed(conn, sql, {**ids, **days}, repeat)
+            print(f"  {name:<55} {spent:8.1f} ms", flush=True)
         conn.rollback()
 
 
