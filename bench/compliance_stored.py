@@ -7,7 +7,7 @@ certificate) pair's facts and dates, computed by the application's own classific
 user); then hand-written reads classify the pairs against ``now`` in the query, as the stored
 design would. Then a second temporary table keeps counts (per group, certificate and unearned
 state, the distinct learners of the group's subtree by expiration day) and the summary is read
-from it. Nothing is written to the dataset (the table is the connection's own and goes with
+from it. Nothing is written to the dataset (the tables are the connection's own and go with
 it). SQLite: CPU time of this process (the database works in it); PostgreSQL: the server's
 ``EXPLAIN ANALYZE`` execution time. Median of ``--repeat`` runs, in milliseconds.
 
