@@ -117,30 +117,35 @@ Projection = Annotated[ListQuery, Depends(_list_params)]
 @router.get("/ServiceProviderConfig", summary="Service provider configuration")
 async def get_service_provider_config(tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
     """What this service provider supports (RFC 7644 4)."""
+    await tenant.confirm()
     return answer(discovery.service_provider_config(base_url))
 
 
 @router.get("/ResourceTypes", summary="Resource types")
 async def get_resource_types(tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
     """The resource types served: User (with the enterprise extension) and Group."""
+    await tenant.confirm()
     return answer(discovery.resource_type_list(base_url))
 
 
 @router.get("/ResourceTypes/{id}", summary="Resource type")
 async def get_resource_type(name: ResourceId, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
     """One resource type, by name."""
+    await tenant.confirm()
     return answer(discovery.resource_type(name, base_url))
 
 
 @router.get("/Schemas", summary="Schemas")
 async def get_schemas(tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
     """The schemas served, describing exactly the attributes kept."""
+    await tenant.confirm()
     return answer(discovery.schema_list(base_url))
 
 
 @router.get("/Schemas/{id}", summary="Schema")
 async def get_schema(schema_id: ResourceId, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
     """One schema, by its URN."""
+    await tenant.confirm()
     return answer(discovery.schema(schema_id, base_url))
 
 
