@@ -155,6 +155,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         certificates_router,
         certificate_links_router,
         uploads_router,
+        # SCIM 2.0 for identity providers (/scim/v2), with its own bearer tokens. Routing tries
+        # the routes in order: ahead of the admin API's (rarely called), SCIM's creations and
+        # lookups don't pay for matching them on every request (bench/README.md, SCIM).
+        scim_router,
         # The admin API (/api/admin): each domain's admin_router module.
         groups_admin.router,
         workspaces_admin.router,
@@ -165,8 +169,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         webhooks_admin.router,
         compliance_admin.router,
         events_admin.router,
-        # SCIM 2.0 for identity providers (/scim/v2), with its own bearer tokens.
-        scim_router,
     ):
         app.include_router(router)
     install_console(app)
