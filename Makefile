@@ -28,11 +28,15 @@ run: $(BIN)/enabley
 	$(BIN)/enabley serve --host 127.0.0.1 --port $(PORT)
 
 ## test: install with the dev extras, Debian's chromium and axe-core (for the console's browser
-## tests), and run the whole test suite on TEST_WORKERS processes (make test TEST_WORKERS=1: one)
+## tests), and run the whole test suite: on TEST_WORKERS processes, then the process-level
+## scenarios of tests/hardening (servers, clusters, kills, bounds on answers) alone, one at a time
 TEST_WORKERS ?= 2
 test: $(VENV)/.dev node_modules/axe-core/axe.min.js
 	@command -v chromium >/dev/null || apt-get install -y chromium
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+	@status=0; \
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --ignore=tests/hardening || status=1; \
+	$(BIN)/pytest tests/hardening || status=1; \
+	exit $$status
 
 node_modules/axe-core/axe.min.js: package.json package-lock.json
 	npm ci --no-audit --no-fund

@@ -58,10 +58,9 @@ BACKENDS = [
 ]
 
 
-# With make test's two processes (pytest-xdist, --dist loadgroup), each group runs on one of them,
-# in order: the process-level scenarios (servers, clusters, kills) never overlap one another, and
-# the console's browser tests share one browser.
-SERIAL_GROUPS = {"tests/hardening/": "hardening", "tests/console/test_browser": "browser"}
+# With make test's processes (pytest-xdist, --dist loadgroup), each group runs on one of them, in
+# order: the console's browser tests share one browser. (tests/hardening runs apart, after.)
+SERIAL_GROUPS = {"tests/console/test_browser": "browser"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

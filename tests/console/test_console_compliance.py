@@ -43,6 +43,10 @@ def test_the_page_shows_the_summary_and_its_charts(built, browser, sign_in, clie
     rows = dict(re.findall(r'<tr data-group="([^"]+)">.*?class="compliant">(\d+)<', page, re.S))
     assert rows == {g["groupIdentifier"]: str(g["counts"]["compliant"]) for g in summary["groups"]}
     assert set(rows) == {"north", "south"}
+    picker = page[
+        page.index('id="groupIdentifier"') : page.index("</select>", page.index('id="groupIdentifier"'))
+    ]
+    assert re.findall(r'<option value="([^"]+)"', picker) == ["org", "north", "north-team", "south", "other"]
 
 
 def test_expirations_over_the_next_twelve_weeks(built, browser, sign_in, account):

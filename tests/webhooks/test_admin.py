@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
+from enabley.models import IdempotencyKey
 from tests import factories
 from tests.webhooks.conftest import HOOKS, put_hook
 
@@ -83,3 +86,27 @@ def test_another_account_sees_nothing(client, headers, auth, db, receiver):
     assert replay.status_code == 404
     assert client.get(HOOKS, headers=other).json()["items"] == []
     assert client.get(f"{HOOKS}/crm", headers=headers).status_code == 200
+
+
+def test_a_secret_shown_once_is_not_kept_for_idempotent_replays(client, headers, db, receiver):
+    keyed = {**headers, "Idempotency-Key": "create-crm"}
+    body = {"identifier": "crm", "url": receiver.url}
+    created = client.put(HOOKS, json=body, headers=keyed)
+    assert created.status_code == 201 and created.headers["cache-control"] == "no-store"
+    rotated = client.post(f"{HOOKS}/crm/rotateSecret", headers={**headers, "Idempotency-Key": "rotate"})
+    assert rotated.status_code == 200 and rotated.headers["cache-control"] == "no-store"
+    kept = db.execute(select(IdempotencyKey.status, IdempotencyKey.body)).all()
+    assert sorted(kept) == [(200, None), (201, None)], "the secrets are nowhere in clear"
+    for retry in (
+        client.put(HOOKS, json=body, headers=keyed),
+        client.post(f"{HOOKS}/crm/rotateSecret", headers={**headers, "Idempotency-Key": "rotate"}),
+    ):
+        assert retry.status_code == 422, "executed once, and not replayed"
+        assert "showed a secret" in retry.json()["error_description"]
+    assert client.get(f"{HOOKS}/crm", headers=headers).json()["previousSecretExpires"] is not None
+    # An answer without a secret is replayed as any other.
+    update = {**body, "description": "CRM"}
+    first = client.put(HOOKS, json=update, headers={**headers, "Idempotency-Key": "update"})
+    again = client.put(HOOKS, json=update, headers={**headers, "Idempotency-Key": "update"})
+    assert first.status_code == again.status_code == 200 and "cache-control" not in first.headers
+    assert again.headers["idempotency-replayed"] == "true" and again.json() == first.json()

@@ -83,7 +83,7 @@ def _invalid(exc: ValidationError) -> PageError:
 class Overview:
     summary: ComplianceSummaryInfo
     certificates: list[CertificateInformation]
-    groups: list[tuple[int, queries.TreeNode]]
+    groups: list[tuple[int, str, str]]
     weeks: list[tuple[str, int]]
 
 
@@ -110,15 +110,9 @@ def overview(
     return Overview(
         summary=summary,
         certificates=certificates_service.list_certificates(session, tenant),
-        groups=list(_flattened(queries.group_tree(session, tenant))),
+        groups=queries.group_choices(session, tenant),
         weeks=expirations(session, tenant, filters, now, warning_days),
     )
-
-
-def _flattened(nodes: list[queries.TreeNode], depth: int = 0) -> Any:
-    for node in nodes:
-        yield depth, node
-        yield from _flattened(node.children, depth + 1)
 
 
 def headline(session: Session, tenant: ConsoleTenant, warning_days: int) -> ComplianceSummaryInfo:

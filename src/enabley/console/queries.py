@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from enabley.accounts import service as accounts_service
 from enabley.certificates import service as certificates_service
@@ -96,6 +96,33 @@ def group_tree(session: Session, tenant: ConsoleTenant) -> list[TreeNode]:
         parent = nodes.get(node.group.parent_identifier or "")
         (parent.children if parent is not None else roots).append(node)
     return roots
+
+
+def group_choices(session: Session, tenant: ConsoleTenant) -> list[tuple[int, str, str]]:
+    """(depth, identifier, name) of every group, in tree order: a picker's options, read as bare
+    rows (an account's thousands of groups, without building each one's full description)."""
+    parent = aliased(Group)
+    stmt = (
+        select(Group.external_id, Group.name, parent.external_id)
+        .outerjoin(parent, parent.id == Group.parent_id)
+        .where(Group.account_id == tenant.account_id)
+        .order_by(Group.name, Group.id)
+    )
+    sub = accounts_service.resolve_sub_account(session, tenant, tenant.sub_account_name)
+    if sub is not None:
+        stmt = stmt.where(Group.sub_account_id == sub.id)
+    rows = session.execute(stmt).all()
+    known = {identifier for identifier, _, _ in rows}
+    children: dict[str | None, list[tuple[str, str]]] = {}
+    for identifier, name, above in rows:
+        children.setdefault(above if above in known else None, []).append((identifier, name))
+    found: list[tuple[int, str, str]] = []
+    stack = [(0, item) for item in reversed(children.get(None, []))]
+    while stack:
+        depth, (identifier, name) = stack.pop()
+        found.append((depth, identifier, name))
+        stack.extend((depth + 1, item) for item in reversed(children.get(identifier, [])))
+    return found
 
 
 def member_counts(session: Session, tenant: ConsoleTenant) -> dict[str, int]:

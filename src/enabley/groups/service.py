@@ -62,10 +62,12 @@ def lock_account(session: Session, tenant: HasAccount) -> list[str]:
     """Serialise this account's tree writes until commit; answers the account's hierarchy.
 
     Re-parenting checks the tree and then changes it: two such writes interleaving could each pass
-    their check and together close a cycle. (SQLite already serialises writers.)
+    their check and together close a cycle. (SQLite already serialises writers.) FOR NO KEY UPDATE:
+    tree writes queue behind one another, but not the writes that merely refer to the account (an
+    event's row, which a write holding a group's lock adds: FOR UPDATE made that a deadlock).
     """
     hierarchy = session.execute(
-        select(Account.hierarchy).where(Account.id == tenant.account_id).with_for_update()
+        select(Account.hierarchy).where(Account.id == tenant.account_id).with_for_update(key_share=True)
     ).scalar_one()
     return list(hierarchy)
 

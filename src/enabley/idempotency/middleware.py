@@ -212,11 +212,7 @@ class Exchange:
                 )
             if outcome.found is Found.ANSWERED and outcome.answer is not None:
                 if outcome.answer.body is None:
-                    raise KeyReused(
-                        f"The request sent with the Idempotency-Key {self.key!r} was executed (status "
-                        f"{outcome.answer.status}), but its answer was larger than the "
-                        f"{rules.MAX_KEPT_BODY} bytes kept for replays; it is not executed again"
-                    )
+                    raise KeyReused(self._unkept(outcome.answer))
                 return outcome.answer
             if loop.time() + pause > give_up:
                 raise KeyInUse(
@@ -226,6 +222,17 @@ class Exchange:
                 )
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.2)
+
+    def _unkept(self, answer: Answer) -> str:
+        why = (
+            "it showed a secret, which is never kept"
+            if rules.secret(answer.headers)
+            else f"it was larger than the {rules.MAX_KEPT_BODY} bytes kept for replays"
+        )
+        return (
+            f"The request sent with the Idempotency-Key {self.key!r} was executed (status "
+            f"{answer.status}), but its answer cannot be replayed ({why}); it is not executed again"
+        )
 
     async def _claim(self, fingerprint: str) -> store.Outcome:
         tenant, now = self.tenant, self.layer.keys.clock()
@@ -280,10 +287,10 @@ class Exchange:
                 if not rules.kept(status) or (self.overflowed and status >= 400):
                     await write(store.give_back, self.key, self.claimed_at)
                     return
-                body = None
-                if not self.overflowed:
-                    body = rules.pack(b"".join(m.get("body", b"") for m in self.held[1:]))
                 headers = rules.kept_headers(start["headers"]) if start is not None else {}
+                body = None
+                if not self.overflowed and not rules.secret(headers):
+                    body = rules.pack(b"".join(m.get("body", b"") for m in self.held[1:]))
                 await write(store.keep, self.key, self.claimed_at, Answer(status, headers, body))
         except Exception:
             # The answer still leaves; the key stays claimed until its lease ends (rules.LEASE).

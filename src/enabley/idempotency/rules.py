@@ -25,7 +25,15 @@ MAX_KEPT_BODY = 1024 * 1024
 """The largest answer body kept for replays (before compression)."""
 
 KEPT_HEADERS = frozenset(
-    {"content-type", "content-disposition", "content-location", "location", "etag", "last-modified"}
+    {
+        "content-type",
+        "content-disposition",
+        "content-location",
+        "location",
+        "etag",
+        "last-modified",
+        "cache-control",
+    }
 )
 """What a replay repeats of the first answer's headers; the others (rate limits, request id,
 dates) belong to the answer that carries them."""
@@ -105,6 +113,13 @@ def kept_headers(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
         for name, value in headers
         if name.decode("latin-1").lower() in KEPT_HEADERS
     }
+
+
+def secret(headers: dict[str, str]) -> bool:
+    """Whether an answer is marked ``Cache-Control: no-store``: it shows a secret once (a webhook's
+    signing secret), which must not be written anywhere in clear, so its body is not kept."""
+    value = next((v for name, v in headers.items() if name.lower() == "cache-control"), "")
+    return "no-store" in (part.strip().lower() for part in value.split(","))
 
 
 def pack(body: bytes) -> bytes:

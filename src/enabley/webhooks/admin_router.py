@@ -23,6 +23,9 @@ from enabley.webhooks.signing import secret_box
 router = APIRouter(responses=ERRORS, prefix="/api/admin", tags=["Admin"])
 
 WebhookIdentifier = Annotated[str, path_identifier("identifier", "Webhook endpoint identifier")]
+NO_STORE = "no-store"
+"""On an answer that shows a signing secret: no cache keeps it, nor the idempotency layer (which
+then refuses a retry with the same key rather than replay the secret from a clear copy)."""
 DeliveryId = Annotated[str, path_identifier("deliveryId", "Delivery id (dlv_...)")]
 
 
@@ -50,14 +53,21 @@ async def create_or_update_webhook(
     info, created = await tenant.write(service.put_webhook, body, secret_box(context.keyring))
     if created:
         response.status_code = status.HTTP_201_CREATED
+        response.headers["Cache-Control"] = NO_STORE
     return info
 
 
-@router.get("/v1/webhooks", summary="Get webhook endpoints", response_model=Page[WebhookInfo])
+@router.get(
+    "/v1/webhooks",
+    summary="Get webhook endpoints",
+    response_model=Page[WebhookInfo],
+    responses={**NOT_FOUND},
+)
 async def get_webhooks(
     walk: Annotated[Walk[WebhookQuery], paged("admin/v1/webhooks", WebhookQuery)], tenant: CurrentTenant
 ) -> Page[WebhookInfo]:
-    """The account's webhook endpoints, oldest first"""
+    """The account's webhook endpoints, oldest first, paged with `paginationKey` (an invalid or
+    expired key answers 404)"""
     return await tenant.read(service.webhooks_page, walk)
 
 
@@ -91,11 +101,13 @@ async def delete_webhook(identifier: WebhookIdentifier, tenant: CurrentTenant) -
     responses={**NOT_FOUND},
 )
 async def rotate_webhook_secret(
-    identifier: WebhookIdentifier, tenant: CurrentTenant, context: Context
+    identifier: WebhookIdentifier, tenant: CurrentTenant, context: Context, response: Response
 ) -> WebhookInfo:
     """A new signing secret, shown this once. For 24 hours the previous secret keeps signing
     beside it: each delivery carries both signatures, so a receiver can switch without a gap."""
-    return await tenant.write(service.rotate_secret, identifier, secret_box(context.keyring))
+    info = await tenant.write(service.rotate_secret, identifier, secret_box(context.keyring))
+    response.headers["Cache-Control"] = NO_STORE
+    return info
 
 
 @router.post(

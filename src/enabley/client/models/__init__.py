@@ -83,6 +83,15 @@ from enabley.client.models.uploads import (
     UploadJobProgress,
     UploadRowError,
 )
+from enabley.client.models.webhooks import (
+    DeliveryStatus,
+    EventInfo,
+    EventPage,
+    ReplayInfo,
+    WebhookData,
+    WebhookDeliveryInfo,
+    WebhookInfo,
+)
 
 __all__ = [
     "ActivityData",
@@ -110,7 +119,10 @@ __all__ = [
     "ContentItemInfo",
     "ContentItemType",
     "DataModel",
+    "DeliveryStatus",
     "EntityType",
+    "EventInfo",
+    "EventPage",
     "ExpirationPeriod",
     "ExternalCatalogItemGet",
     "ExternalChannelInstance",
@@ -128,6 +140,7 @@ __all__ = [
     "OrgBulkDataRequest",
     "Page",
     "Permission",
+    "ReplayInfo",
     "RequirementUpdate",
     "Schedule",
     "ScheduleData",
@@ -148,6 +161,9 @@ __all__ = [
     "UserProfileData",
     "UserProfileInfo",
     "UserRole",
+    "WebhookData",
+    "WebhookDeliveryInfo",
+    "WebhookInfo",
     "WireModel",
     "WorkspaceData",
     "WorkspaceInfo",

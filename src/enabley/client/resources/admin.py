@@ -33,6 +33,7 @@ from enabley.client.models import (
 )
 from enabley.client.resources._base import AsyncResource, SyncResource
 from enabley.client.resources.compliance import AsyncCompliance, Compliance
+from enabley.client.resources.webhooks import AsyncEvents, AsyncWebhooks, Events, Webhooks
 
 ADMIN = "/api/admin/v1"
 CONTENT_ITEMS = "contentItems"
@@ -250,6 +251,8 @@ class Admin:
         self.catalog = AdminCatalog(engine)
         self.activity = Activity(engine)
         self.compliance = Compliance(engine)
+        self.webhooks = Webhooks(engine)
+        self.events = Events(engine)
 
 
 class AsyncAdminGroups(AsyncResource):
@@ -364,3 +367,5 @@ class AsyncAdmin:
         self.catalog = AsyncAdminCatalog(engine)
         self.activity = AsyncActivity(engine)
         self.compliance = AsyncCompliance(engine)
+        self.webhooks = AsyncWebhooks(engine)
+        self.events = AsyncEvents(engine)
