@@ -25,6 +25,7 @@ EVENTS: Table = Event.__table__  # type: ignore[assignment]
 EMITTED_KEYS = ("event_id", "type", "occurred_at", "data", "account_id")
 SEQUENCE_BATCH = 10_000
 PURGE_BATCH = 10_000
+FEW_ROWS = 20  # up to this many events, one INSERT rather than COPY
 SEQUENCER_LOCK = 0x656E61626C6579  # any constant: the advisory lock every sequencer takes
 
 # The waiting events, numbered after the highest position given (the unique index on position finds
@@ -66,12 +67,15 @@ def emit(session: Session, account_id: int, type: str, data: dict[str, Any]) -> 
 
     Written as ``emit_many`` writes (a prepared statement on the session's own connection): an
     ORM insert built per call cost more than the rest of a ``PUT /api/v2/users`` (bench/README.md)."""
-    emit_many(session, [(account_id, type, data)])
+    _write(session, [(new_event_id(), type, utcnow(), to_json(data).decode(), account_id)])
 
 
 def emit_object(session: Session, account_id: int, type: str, shown: BaseModel) -> None:
-    """``emit`` with ``data`` the object as the integration API shows it (its wire model)."""
-    emit(session, account_id, type, shown.model_dump(mode="json", by_alias=True))
+    """``emit`` with ``data`` the object as the integration API shows it (its wire model),
+    encoded straight from the model: the same JSON as its ``model_dump(mode="json")`` encoded
+    again, without the intermediate dictionary."""
+    encoded = shown.__pydantic_serializer__.to_json(shown, by_alias=True).decode()
+    _write(session, [(new_event_id(), type, utcnow(), encoded, account_id)])
 
 
 def deleted(kind: str, identifier: str) -> dict[str, Any]:
@@ -88,13 +92,20 @@ def emit_many(target: Session | Connection | Direct, rows: Iterable[tuple[int, s
     batch = [
         (new_event_id(), type_, now, to_json(data).decode(), account_id) for account_id, type_, data in rows
     ]
+    _write(target, batch)
+    return len(batch)
+
+
+def _write(target: Session | Direct, batch: list[tuple[str, str, datetime, str, int]]) -> None:
+    """Write rows of ``EMITTED_KEYS``, ``data`` already JSON text. A few rows go by one INSERT,
+    which psycopg prepares once per connection: COPY costs a round trip more than an INSERT,
+    more than it saves on a handful of rows (bench/README.md)."""
     if not batch:
-        return 0
-    if copies(target):
+        return
+    if len(batch) > FEW_ROWS and copies(target):
         _copy_rows.run(target, batch)
     else:
         _insert_rows.run(target, batch)
-    return len(batch)
 
 
 def sequence(connection: Connection) -> int:
