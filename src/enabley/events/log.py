@@ -12,11 +12,12 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic_core import to_json
-from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, Text, select, text
+from sqlalchemy import Column, Connection, Dialect, Integer, MetaData, String, Table, Text, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
 
 from enabley.db.bulk import BulkCopy, BulkInsert, Direct, copies
-from enabley.db.columns import UtcDateTime, utcnow
+from enabley.db.columns import JsonType, UtcDateTime, utcnow
 from enabley.db.engine import WRITE_OPTION
 from enabley.models import Event
 from enabley.models.event import EVENT_ID_LENGTH, EVENT_TYPE_LENGTH
@@ -51,8 +52,28 @@ _RAW = Table(
     Column("data", Text()),
     Column("account_id", Integer()),
 )
-_insert_rows = BulkInsert(_RAW, EMITTED_KEYS)
 _copy_rows = BulkCopy(_RAW, EMITTED_KEYS)
+
+
+class _EncodedJson(TypeDecorator[str]):
+    """The data column's own type (an INSERT's parameter is cast to ``jsonb`` on PostgreSQL),
+    given text already JSON: nothing to convert."""
+
+    impl = JsonType
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
+_insert_rows = BulkInsert(
+    Table(
+        "events",
+        MetaData(),
+        *(Column(c.name, _EncodedJson() if c.name == "data" else c.type) for c in _RAW.columns),
+    ),
+    EMITTED_KEYS,
+)
 
 
 def new_event_id() -> str:
