@@ -129,6 +129,22 @@ def emit_many(target: Session | Connection | Direct, rows: Iterable[tuple[int, s
     return len(batch)
 
 
+def emit_encoded(target: Session | Direct, account_id: int, rows: Iterable[tuple[str, str]]) -> int:
+    """``emit_many`` for events of one account whose data is JSON text already: rows of
+    ``(type, data)`` (the upload's, encoded while it plans). Answers how many were written."""
+    now = utcnow()
+    listed = list(rows)
+    ids = new_event_ids(len(listed))
+    _write(
+        target,
+        [
+            (event_id, type_, now, data, account_id)
+            for event_id, (type_, data) in zip(ids, listed, strict=True)
+        ],
+    )
+    return len(listed)
+
+
 def _write(target: Session | Direct, batch: list[tuple[str, str, datetime, str, int]]) -> None:
     """Write rows of ``EMITTED_KEYS``, ``data`` already JSON text. A few rows go by one INSERT,
     which psycopg prepares once per connection: COPY costs a round trip more than an INSERT,
