@@ -149,7 +149,7 @@ class AdmissionMiddleware:
             return TooManyRequests(
                 f"Too many failed SCIM token checks; retry in {wait} s", headers={"Retry-After": str(wait)}
             )
-        row = await tokens.verify(self.context.db, token)
+        row = await tokens.verify(self.context.db, token, self.context.scim_tokens)
         if row is None:
             await failures.record(SCIM_FAILURE_KEY, address)
             state[REFUSAL] = AccessDenied("Invalid or revoked SCIM token")

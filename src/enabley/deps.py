@@ -21,6 +21,7 @@ from enabley.db.fastquery import Reader
 from enabley.errors import AccessDenied
 from enabley.pagination import PageQuery, Paginator, Walk
 from enabley.ratelimit import Limits
+from enabley.scim.tokens import ActiveTokens
 from enabley.security import Claims, KeyRing, TokenVerifier
 
 MAX_CACHED_TENANTS = 10_000
@@ -40,6 +41,8 @@ class AppContext:
     """client_key -> Tenant: which account and client a key stands for never changes. Used on the
     event loop only (cachetools' caches are not thread-safe); full, it forgets the client that
     called least recently, not every client at once."""
+    scim_tokens: ActiveTokens = field(default_factory=ActiveTokens)
+    """The SCIM tokens this process found active (``scim.tokens.ActiveTokens``)."""
 
     @property
     def base_url(self) -> str:

@@ -60,6 +60,21 @@ def test_revocation_takes_effect_on_the_next_call(client, db, account, scim):
     assert_error(client.get("/scim/v2/Users", headers=scim), 401)
 
 
+def test_a_token_known_active_is_refused_on_every_route_once_revoked(app_with, db, account):
+    """The door knows the token from its earlier requests; the unit of work's own check refuses
+    it all the same, discovery included, and from then on it counts as a failed check."""
+    stored, token = tokens.create_token(db, account.name, None, None)
+    db.flush()
+    limited, scim = app_with(token_failure_limit=2), {"Authorization": f"Bearer {token}"}
+    assert limited.get("/scim/v2/Users", headers=scim).status_code == 200
+    assert limited.get("/scim/v2/Schemas", headers=scim).status_code == 200
+    tokens.revoke_token(db, stored.public_id)
+    db.flush()
+    assert_error(limited.get("/scim/v2/ServiceProviderConfig", headers=scim), 401)
+    statuses = [limited.get("/scim/v2/Users", headers=scim).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+
+
 def test_failed_checks_are_throttled_like_failed_token_requests(app_with, db, account):
     _, good = tokens.create_token(db, account.name, None, None)
     db.flush()

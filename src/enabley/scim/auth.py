@@ -1,13 +1,15 @@
 """Who calls ``/scim/v2``: an account (or one of its sub-accounts) through a SCIM token.
 
-``admission.AdmissionMiddleware`` finds the token's row once per request (``verify``); the
-route's dependency (``get_scim_tenant``) turns it into a ``ScimTenant``, whose every unit of
-work confirms again, on its own connection, that the token is still unrevoked.
+``admission.AdmissionMiddleware`` finds the token's row (``tokens.verify``: from the tokens this
+process found active, else by a probe); the route's dependency (``get_scim_tenant``) turns it
+into a ``ScimTenant``, whose every unit of work confirms, in its own transaction, that the token
+is still unrevoked: that check, not the door's, is what makes a revocation take effect on the
+next call on every process. Routes that need no data (discovery) still make one such check.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -45,12 +47,23 @@ class ScimTenant(Tenant):
 
     sub_account_id: int | None
     group_type: str | None
+    known: tokens.ActiveTokens | None = field(default=None, repr=False, compare=False)
 
     def _ensure_active(self, reader: Reader | Connection) -> None:
         if isinstance(reader, Connection):
             reader = Reader(reader.dialect, reader.connection)
         if not tokens.still_active(reader, self.client_id):
+            if self.known is not None:
+                self.known.forget(self.client_id)
             raise revoked()
+
+    async def confirm(self) -> None:
+        """Checks that the token is still unrevoked, for a route that reads nothing else."""
+        await self.lookup(_nothing)
+
+
+def _nothing(reader: Reader, tenant: ScimTenant) -> None:
+    """No work: the door's check of the token (``_ensure_active``) runs before it."""
 
 
 async def get_scim_tenant(request: Request) -> ScimTenant:
@@ -69,6 +82,7 @@ async def get_scim_tenant(request: Request) -> ScimTenant:
         db=context.db,
         sub_account_id=row.sub_account_id,
         group_type=row.group_type,
+        known=context.scim_tokens,
     )
     state["tenant"] = tenant
     return tenant

@@ -114,43 +114,6 @@ Projection = Annotated[ListQuery, Depends(_list_params)]
 """A single resource's ``attributes``/``excludedAttributes`` (the other list parameters ignored)."""
 
 
-@router.get("/ServiceProviderConfig", summary="Service provider configuration")
-async def get_service_provider_config(tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
-    """What this service provider supports (RFC 7644 4)."""
-    return answer(discovery.service_provider_config(base_url))
-
-
-@router.get("/ResourceTypes", summary="Resource types")
-async def get_resource_types(tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
-    """The resource types served: User (with the enterprise extension) and Group."""
-    return answer(discovery.resource_type_list(base_url))
-
-
-@router.get("/ResourceTypes/{id}", summary="Resource type")
-async def get_resource_type(name: ResourceId, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
-    """One resource type, by name."""
-    return answer(discovery.resource_type(name, base_url))
-
-
-@router.get("/Schemas", summary="Schemas")
-async def get_schemas(tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
-    """The schemas served, describing exactly the attributes kept."""
-    return answer(discovery.schema_list(base_url))
-
-
-@router.get("/Schemas/{id}", summary="Schema")
-async def get_schema(schema_id: ResourceId, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
-    """One schema, by its URN."""
-    return answer(discovery.schema(schema_id, base_url))
-
-
-@router.post("/.search", summary="Search users and groups")
-async def search_resources(request: Request, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
-    """Users then groups, as their lists answer them, asked for by one SearchRequest body."""
-    query = list_query(await _json(request))
-    return answer(await tenant.read(search.search_all, query, base_url))
-
-
 @router.get("/Users", summary="List users")
 async def list_users(query: Listing, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
     """Users, filtered, sorted and paged (RFC 7644 3.4.2)."""
@@ -278,3 +241,47 @@ async def delete_group(identifier: ResourceId, tenant: ScimCaller, if_match: IfM
     """Deletes the group with its memberships."""
     await tenant.write(groups.delete_group, identifier, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# Discovery, asked for once when a provider connects: after the resources, whose routes are
+# tried first, in order, on every request.
+@router.get("/ServiceProviderConfig", summary="Service provider configuration")
+async def get_service_provider_config(tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """What this service provider supports (RFC 7644 4)."""
+    await tenant.confirm()
+    return answer(discovery.service_provider_config(base_url))
+
+
+@router.get("/ResourceTypes", summary="Resource types")
+async def get_resource_types(tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """The resource types served: User (with the enterprise extension) and Group."""
+    await tenant.confirm()
+    return answer(discovery.resource_type_list(base_url))
+
+
+@router.get("/ResourceTypes/{id}", summary="Resource type")
+async def get_resource_type(name: ResourceId, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """One resource type, by name."""
+    await tenant.confirm()
+    return answer(discovery.resource_type(name, base_url))
+
+
+@router.get("/Schemas", summary="Schemas")
+async def get_schemas(tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """The schemas served, describing exactly the attributes kept."""
+    await tenant.confirm()
+    return answer(discovery.schema_list(base_url))
+
+
+@router.get("/Schemas/{id}", summary="Schema")
+async def get_schema(schema_id: ResourceId, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """One schema, by its URN."""
+    await tenant.confirm()
+    return answer(discovery.schema(schema_id, base_url))
+
+
+@router.post("/.search", summary="Search users and groups")
+async def search_resources(request: Request, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+    """Users then groups, as their lists answer them, asked for by one SearchRequest body."""
+    query = list_query(await _json(request))
+    return answer(await tenant.read(search.search_all, query, base_url))

@@ -8,9 +8,12 @@ that an attacker could use to guess a token.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
+import threading
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, NamedTuple
@@ -115,16 +118,61 @@ def revoke_token(session: Session, public_id: str) -> None:
         row.revoked_at = datetime.now(UTC)
 
 
-def find_active(reader: Reader, token: str) -> Any:
-    """The active token row with this value, or None (revoked, unknown or malformed)."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
-        return None
-    wanted = hash_token(token)
+def well_formed(token: str) -> bool:
+    return token.startswith(TOKEN_PREFIX) and len(token) <= 128
+
+
+def find_active(reader: Reader, wanted: str) -> Any:
+    """The active token row whose hash is ``wanted``, or None (revoked or unknown)."""
     row = _ACTIVE.first(reader, {"token_hash": wanted})
     # The probe found it by its hash; compared again in constant time all the same.
     if row is None or not hmac.compare_digest(row.token_hash, wanted):
         return None
     return row
+
+
+@dataclass(slots=True)
+class _Known:
+    row: Any
+    last_used_at: datetime | None
+
+
+class ActiveTokens:
+    """A digest of the token -> its row, for the tokens this process found active: what the door needs to
+    know of a token (its account, sub-account, limiter key) never changes, so it is not read
+    again on every request.
+
+    Only revocation changes, and it is not decided here: every unit of work a token runs
+    confirms in its own transaction that the token is unrevoked (``auth.ScimTenant``), so a
+    revoked token fails on its very next call on every process all the same; the unit that finds
+    it revoked forgets it here, and the door refuses it from then on (a failure it counts). Only
+    tokens that were found active are kept: an unknown token always reaches the database and is
+    counted as a failure. Shared by the event loop and the database's threads, hence the lock.
+    """
+
+    MAX_KNOWN = 1_000
+
+    def __init__(self) -> None:
+        self._known: dict[bytes, _Known] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: bytes) -> _Known | None:
+        with self._lock:
+            return self._known.get(digest)
+
+    def add(self, digest: bytes, row: Any) -> _Known:
+        known = _Known(row, row.last_used_at)
+        with self._lock:
+            if len(self._known) >= self.MAX_KNOWN:
+                # The oldest entry: a token in use is found again by its next request.
+                del self._known[next(iter(self._known))]
+            self._known[digest] = known
+        return known
+
+    def forget(self, token_id: int) -> None:
+        with self._lock:
+            for digest in [d for d, known in self._known.items() if known.row.id == token_id]:
+                del self._known[digest]
 
 
 def still_active(reader: Reader, token_id: int) -> bool:
@@ -145,9 +193,9 @@ def limiter_key(row: Any) -> str:
     return f"scim:{row.public_id}"
 
 
-def _find(db: Database, token: str) -> Any:
+def _find(db: Database, wanted: str) -> Any:
     with db.read() as reader:
-        return find_active(reader, token)
+        return find_active(reader, wanted)
 
 
 def _touch(db: Database, token_id: int, now: datetime) -> None:
@@ -155,12 +203,24 @@ def _touch(db: Database, token_id: int, now: datetime) -> None:
         touch(session, token_id, now)
 
 
-async def verify(db: Database, token: str) -> Any:
-    """The active token's row, or None: a bounded index probe (decision 0006). Notes when the
+async def verify(db: Database, token: str, known: ActiveTokens) -> Any:
+    """The active token's row, or None (revoked, unknown or malformed): from ``known`` when this
+    process found it active before, else a bounded index probe (decision 0006). Notes when the
     token was last used, once a minute at most."""
-    row = await db.probe(_find, db, token)
-    if row is not None:
-        now = datetime.now(UTC)
-        if needs_touch(row.last_used_at, now):
-            await db.run(partial(_touch, db, row.id, now))
-    return row
+    if not well_formed(token):
+        return None
+    # The keyed hash the row is stored under is made only when the token is not known: a plain
+    # digest names a known one (a tenth of the cost), so no token is kept as it was sent.
+    digest = hashlib.sha256(token.encode()).digest()
+    found = known.get(digest)
+    if found is None:
+        row = await db.probe(_find, db, hash_token(token))
+        if row is None:
+            return None
+        found = known.add(digest, row)
+    now = datetime.now(UTC)
+    if needs_touch(found.last_used_at, now):
+        # Noted before the write, so that the requests meanwhile don't write it too.
+        found.last_used_at = now
+        await db.run(partial(_touch, db, found.row.id, now))
+    return found.row

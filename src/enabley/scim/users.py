@@ -218,13 +218,16 @@ def _write(
     except ValidationError as exc:
         raise InvalidRequest(describe_validation_error(exc.errors()), scim_type="invalidValue") from None
     extra = {"scim_external_id": fields.external_id}
-    info, created = users_service.put_user(session, tenant, data, password_hash, extra)
+    # Creating: an identifier some user has already gives way to a new UUID, decided by
+    # put_user's own read of the identifier rather than a probe of its own.
+    if_taken = _new_uuid if current is None else None
+    info, created = users_service.put_user(session, tenant, data, password_hash, extra, if_taken)
     if current is None and not created:
         raise ItemExists(f"User {identifier!r} already exists")
     # The row as written, from what put_user answered: reading it back would cost a statement.
     return SimpleNamespace(
         id=current.id if current is not None else None,
-        external_id=identifier,
+        external_id=info.identifier,
         scim_external_id=fields.external_id,
         username=info.username,
         first_name=info.first_name,
@@ -239,14 +242,7 @@ def _write(
     )
 
 
-def _new_identifier(session: Session, tenant: ScimTenant, external_id: str | None) -> str:
-    """The given externalId when no user of the account has it as identifier, else a new UUID."""
-    if external_id:
-        taken = session.scalar(
-            select(User.id).where(User.account_id == tenant.account_id, User.external_id == external_id)
-        )
-        if taken is None:
-            return external_id
+def _new_uuid() -> str:
     return str(uuid.uuid4())
 
 
@@ -256,7 +252,8 @@ def create_user(
     fields = user_from_scim(body)
     if fields.username is None:
         raise InvalidRequest("userName is required", scim_type="invalidValue")
-    identifier = _new_identifier(session, tenant, fields.external_id)
+    # The given externalId when no user of the account has it as identifier, else a new UUID.
+    identifier = fields.external_id or _new_uuid()
     return resource(
         session, tenant, _write(session, tenant, identifier, fields, None, password_hash), base_url
     )

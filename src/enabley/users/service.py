@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -325,6 +325,7 @@ def put_user(
     data: UserData,
     password_hash: str | None,
     extra: dict[str, Any] | None = None,
+    if_taken: Callable[[], str] | None = None,
 ) -> tuple[UserInfo, bool]:
     """*Create or update User*: the user as it now is, and whether it was created.
 
@@ -333,7 +334,9 @@ def put_user(
     guarantees are the ORM path's: the user's row is locked for the write (PostgreSQL), a
     username is unique per account whatever its case (409), and two requests creating one user
     at once make one user: the second finds it and updates it. ``extra``: other columns of the
-    user to write with it (SCIM's ``scim_external_id``), in the same statement.
+    user to write with it (SCIM's ``scim_external_id``), in the same statement. ``if_taken``:
+    a user whose identifier is taken is not updated but created under ``if_taken()`` (SCIM's
+    creation), decided by the same locking read that finds it.
     """
     reader = reader_of(session)
     connection = session.connection()
@@ -344,6 +347,10 @@ def put_user(
         return _USER_FOR_WRITE.first(reader, key)
 
     current = find()
+    if current is not None and if_taken is not None:
+        data = data.model_copy(update={"identifier": if_taken()})
+        key["identifier"] = data.identifier
+        current = None
     if current is None:
         stored, created = insert_or_find(
             lambda: _create(connection, reader, tenant, data, password_hash, sub_id, extra), find
