@@ -1,7 +1,7 @@
 """`make bench` (part): what the change log costs, and how fast the change feed reads.
 
 For each database, with the change log on (this checkout) and off (``bench/without_change_log.py``:
-``emit`` and ``emit_many`` write nothing), in the same run:
+the change log's ``emit`` functions write nothing), in the same run:
 
 - ``PUT /api/v2/users`` with wrk, 4 connections, each request changing one of 1,000 users (an
   update that emits ``user.updated``): requests per second;

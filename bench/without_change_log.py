@@ -1,5 +1,6 @@
 """The application with the change log switched off, for ``bench/events.py`` to compare against:
-``emit`` and ``emit_many`` write nothing, everything else is this checkout's code."""
+``emit``, ``emit_object``, ``emit_many`` and ``emit_encoded`` write nothing, everything else is
+this checkout's code."""
 
 from __future__ import annotations
 
@@ -18,4 +19,6 @@ def _nothing(*args: Any, **kwargs: Any) -> int:
 def create_app() -> FastAPI:
     log.emit = _nothing  # type: ignore[assignment]
     log.emit_many = _nothing
+    log.emit_object = _nothing  # type: ignore[assignment]
+    log.emit_encoded = _nothing
     return create_enabley_app()

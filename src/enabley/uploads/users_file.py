@@ -198,8 +198,8 @@ class ChunkPlan:
         self.updates: list[dict[str, Any]] = []
         self.add: dict[str, list[tuple[int | str, int | str]]] = defaultdict(list)
         self.remove: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        self.events: list[tuple[str, dict[str, Any]]] = []
-        """(type, data) of the change log's events for what this chunk writes, in row order."""
+        self.events: list[row_events.Encoded] = []
+        """(type, data as JSON text) of the change log's events for what this chunk writes, in row order."""
         self.created = self.updated = self.unchanged = 0
 
     def __bool__(self) -> bool:
@@ -361,7 +361,7 @@ class UsersUpload:
         constants = (self.tenant.account_id, self.now, self.now)
         copy = copies(target)
         account_id = self.tenant.account_id
-        log.emit_many(target, ((account_id, type_, data) for type_, data in plan.events))
+        log.emit_encoded(target, account_id, plan.events)
         new_ids: dict[str, int]
         if copy:
             ids = _COPY_USERS.run(target, plan.inserts, constants)
@@ -506,7 +506,7 @@ class UsersUpload:
         subs = [self.sub_names[int(sub)] for sub in targets.get("subAccountName", ())]
         fields = dict(zip(_STORED, stored, strict=True))
         plan.events.append(
-            ("user.created", row_events.user_data(identifier, fields, self.stamps["created"], subs))
+            row_events.user_event("user.created", identifier, fields, self.stamps["created"], subs)
         )
         plan.events += row_events.memberships(
             "group.member_added", identifier, self._group_names(targets.get("groups", ()))
@@ -560,7 +560,7 @@ class UsersUpload:
             have = current["subAccountName"].get(user[0], set())
             subs = sorted(self.sub_names[int(sub)] for sub in {*have, *targets["subAccountName"]})
         stamps = self.stamps["updated"]
-        plan.events.append(("user.updated", row_events.user_data(identifier, fields, stamps, subs)))
+        plan.events.append(row_events.user_event("user.updated", identifier, fields, stamps, subs))
         if "groups" in targets:
             have = current["groups"].get(user[0], set())
             wanted = targets["groups"]
