@@ -108,19 +108,21 @@ def run(backend: str, users: int, repeat: int, postgres_url: str | None) -> None
             print(f"  {name:<50} {median:8.1f} {slowest:8.1f} {cpu:8.1f}   ({what}: {shown:,})", flush=True)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def main(
+    measure: Callable[[str, int, int, str | None], None] = run, *, repeat: int = 7, doc: str = __doc__
+) -> int:
+    """The command line of a compliance benchmark: ``measure(backend, users, repeat, postgres_url)``
+    for each backend and size asked for (bench/compliance_stored.py shares it)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
     parser.add_argument("--users", type=int, action="append")
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=repeat)
     parser.add_argument("--postgres-url", default=os.environ.get("ENABLEY_BENCH_POSTGRES_URL"))
     opts = parser.parse_args()
     backends = opts.backend or (["sqlite", "postgresql"] if opts.postgres_url else ["sqlite"])
     for backend in backends:
         for users in opts.users or [100_000]:
-            run(backend, users, opts.repeat, opts.postgres_url)
+            measure(backend, users, opts.repeat, opts.postgres_url)
     return 0
 
 

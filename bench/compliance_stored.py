@@ -17,8 +17,6 @@ it). SQLite: CPU time of this process (the database works in it); PostgreSQL: th
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
 import statistics
 import sys
@@ -45,7 +43,7 @@ from sqlalchemy import (  # noqa: E402
 )
 from sqlalchemy.orm import Session  # noqa: E402
 
-from bench import scale_data  # noqa: E402
+from bench import compliance, scale_data  # noqa: E402
 from enabley.compliance import query, service  # noqa: E402
 from enabley.compliance.schemas import SummaryQuery  # noqa: E402
 from enabley.db.columns import UtcDateTime  # noqa: E402
@@ -264,21 +262,5 @@ def run(backend: str, users: int, repeat: int, postgres_url: str | None) -> None
         conn.rollback()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
-    parser.add_argument("--users", type=int, action="append")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--postgres-url", default=os.environ.get("ENABLEY_BENCH_POSTGRES_URL"))
-    opts = parser.parse_args()
-    backends = opts.backend or (["sqlite", "postgresql"] if opts.postgres_url else ["sqlite"])
-    for backend in backends:
-        for users in opts.users or [100_000]:
-            run(backend, users, opts.repeat, opts.postgres_url)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(compliance.main(run, repeat=3, doc=__doc__))

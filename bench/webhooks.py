@@ -17,7 +17,6 @@ import resource
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,9 +25,9 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 sys.path[:0] = [str(HERE.parent / "src"), str(HERE.parent)]
-from sqlalchemy import func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
+from bench.upload import fresh_database  # noqa: E402
 from enabley import migrate  # noqa: E402
 from enabley.accounts import service as accounts_service  # noqa: E402
 from enabley.config import Settings  # noqa: E402
@@ -86,25 +85,6 @@ def receiver() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait()
-
-
-@contextmanager
-def fresh_database(backend: str) -> Iterator[str]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{tmp}/webhooks.db"
-        return
-    admin_url = os.environ["ENABLEY_BENCH_POSTGRES_URL"]
-    name = f"enabley_bench_webhooks_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(admin_url, pool_size=1)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def prepare(url: str, target: str, events: int) -> Database:
