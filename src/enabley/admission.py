@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from enabley.errors import SCIM_PREFIX, AccessDenied, AppError, TooManyRequests, render_at
+from enabley.errors import AccessDenied, AppError, TooManyRequests, is_scim, render_at
 from enabley.observability import RATE_LIMITED
 from enabley.ratelimit import Decision, Limiter, client_address
 from enabley.scim import tokens
@@ -92,7 +92,7 @@ class AdmissionMiddleware:
         limiter: Limiter
         if scope["path"].startswith(self.pdf_prefix):
             limiter, key, kind = limits.pdfs, client_address(scope), "pdf"
-        elif scope["path"].startswith(SCIM_PREFIX):
+        elif is_scim(scope["path"]):
             # A SCIM token is a secret as a client's is: its failures are counted and throttled
             # as failed token requests are, then the request counts against the address.
             scim_key = await self._scim_token(scope, state)

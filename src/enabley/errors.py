@@ -128,14 +128,19 @@ SCIM_ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 def scim_body(exc: AppError) -> dict[str, Any]:
     """RFC 7644 3.12's Error: the status as a string, ``scimType`` where one applies."""
-    body: dict[str, Any] = {"schemas": [SCIM_ERROR_URN], "status": str(exc.status_code)}
-    if exc.scim_type is not None:
-        body["scimType"] = exc.scim_type
-    body["detail"] = exc.description
+    return scim_error_body(exc.status_code, exc.description, exc.scim_type)
+
+
+def scim_error_body(status: int, detail: str, scim_type: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"schemas": [SCIM_ERROR_URN], "status": str(status)}
+    if scim_type is not None:
+        body["scimType"] = scim_type
+    body["detail"] = detail
     return body
 
 
 def is_scim(path: str) -> bool:
+    """Whether a request for ``path`` is answered by the SCIM service (and in SCIM's shape)."""
     return path == SCIM_PREFIX or path.startswith(SCIM_PREFIX + "/")
 
 
@@ -144,8 +149,7 @@ def error_bytes_at(path: str, status: int, error: str, description: str) -> tupl
     under ``/scim/v2``, where identity providers read nothing else."""
     if not is_scim(path):
         return error_bytes(error, description), JSON_CONTENT_TYPE
-    body = {"schemas": [SCIM_ERROR_URN], "status": str(status), "detail": description}
-    return bytes(JSONResponse(body).body), SCIM_MEDIA_TYPE
+    return bytes(JSONResponse(scim_error_body(status, description)).body), SCIM_MEDIA_TYPE
 
 
 def render_at(path: str, exc: AppError) -> JSONResponse:
@@ -237,7 +241,7 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         errors = exc.errors()
         refused = _body_refused(request, errors)
-        if refused is not None and request.url.path.startswith(SCIM_PREFIX):
+        if refused is not None and is_scim(request.url.path):
             return render_at(request.url.path, UnsupportedMediaType(refused))
         return render_at(request.url.path, InvalidRequest(refused or describe_validation_error(errors)))
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from enabley.deps import BEARER_SCHEME, get_tenant
-from enabley.errors import SCIM_PREFIX
+from enabley.errors import is_scim
 from enabley.scim import openapi as scim_openapi
 from enabley.scim.auth import SCIM_BEARER_SCHEME, get_scim_tenant
 
@@ -108,7 +108,7 @@ def _document_limits(path: str, operation: dict[str, Any], *, tenant: bool) -> N
     """Answers that come from the request limits (limits.py, admission.py) rather than the route:
     they can reach any operation, so each one documents them."""
     responses = operation.setdefault("responses", {})
-    scim = path.startswith(SCIM_PREFIX)
+    scim = is_scim(path)
     responses.setdefault("400", _error("Invalid input", scim=scim))
     responses.setdefault("431", _error("Request headers too large", scim=scim))
     if "requestBody" in operation:
@@ -197,7 +197,7 @@ def install_openapi(app: FastAPI) -> None:
                         continue
                     if tenant:
                         operation["security"] = [{_scheme(route): []}]
-                    if path.startswith(SCIM_PREFIX):
+                    if is_scim(path):
                         scim_openapi.document(path, method.lower(), operation)
                     elif tenant and method.lower() in _WRITES:
                         # Keys are honoured under /api only (idempotency/middleware.py).
