@@ -118,31 +118,28 @@ def emit_many(target: Session | Connection | Direct, rows: Iterable[tuple[int, s
     written by COPY on PostgreSQL and multi-row INSERTs on SQLite. Answers how many were written."""
     if isinstance(target, Connection):
         target = Direct(target.dialect, target.connection.driver_connection)
-    now = utcnow()
-    listed = list(rows)
-    ids = new_event_ids(len(listed))
-    batch = [
-        (event_id, type_, now, to_json(data).decode(), account_id)
-        for event_id, (account_id, type_, data) in zip(ids, listed, strict=True)
-    ]
-    _write(target, batch)
-    return len(batch)
+    return _emit_encoded(
+        target, [(account_id, type_, to_json(data).decode()) for account_id, type_, data in rows]
+    )
 
 
 def emit_encoded(target: Session | Direct, account_id: int, rows: Iterable[tuple[str, str]]) -> int:
     """``emit_many`` for events of one account whose data is JSON text already: rows of
     ``(type, data)`` (the upload's, encoded while it plans). Answers how many were written."""
+    return _emit_encoded(target, [(account_id, type_, data) for type_, data in rows])
+
+
+def _emit_encoded(target: Session | Direct, rows: list[tuple[int, str, str]]) -> int:
     now = utcnow()
-    listed = list(rows)
-    ids = new_event_ids(len(listed))
+    ids = new_event_ids(len(rows))
     _write(
         target,
         [
             (event_id, type_, now, data, account_id)
-            for event_id, (type_, data) in zip(ids, listed, strict=True)
+            for event_id, (account_id, type_, data) in zip(ids, rows, strict=True)
         ],
     )
-    return len(listed)
+    return len(rows)
 
 
 def _write(target: Session | Direct, batch: list[tuple[str, str, datetime, str, int]]) -> None:
