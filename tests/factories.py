@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
+from enabley.compliance import standings
 from enabley.console import service as console_service
 from enabley.events import log as events_log
 from enabley.models import (
@@ -244,6 +245,7 @@ def fill_account(db: Session, account: Account) -> None:
     )
     db.add(endpoint)
     db.flush()
+    standings.refresh_account(db, account)  # the certificate records above, written around the services
     db.add(
         WebhookDelivery(
             account_id=account.id,

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from enabley.compliance import standings
 from enabley.models import Account, Certificate, ItemProgress, SubAccount, UserCertificate, UserSubAccount
 from tests import factories
 from tests.certificates.helpers import days_ago, ok, put_certificate
@@ -102,4 +103,5 @@ def build(db: Session, client: Any, account: Account, headers: dict[str, str]) -
             )
     db.add(UserCertificate(user_id=users["ana"].id, certificate_id=certificates["cert-2"], is_required=True))
     db.flush()
+    standings.refresh_account(db, account)  # the records above were written around the services
     return World(headers, users)

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from enabley import migrate
 from enabley.certificates import service as certificates_service
 from enabley.certificates.schemas import CertificateData, CertificateExpiration
+from enabley.compliance import standings
 from enabley.console import service as console_service
 from enabley.db.columns import utcnow
 from enabley.db.database import Database
@@ -125,6 +126,8 @@ def _seed(db: Database) -> dict[str, str]:
         safety = s.scalar(select(Certificate.id).where(Certificate.external_id == "safety"))
         for name in ("ana", "bruno", "carla"):
             s.add(UserCertificate(user_id=users[name].id, certificate_id=safety, is_required=True))
+        s.flush()
+        standings.refresh_account(s, acme)  # the records above were written around the services
         hook = make_webhook(s, acme, "crm")
         make_delivery(s, hook, "dlv_ok", "delivered")
         make_delivery(s, hook, "dlv_down", "failed")

@@ -24,6 +24,7 @@ from enabley.certificates.schemas import (
     ExternalUserCertificateState,
 )
 from enabley.channels import enrolment
+from enabley.compliance import standings
 from enabley.db.base import HasAccount, owned
 from enabley.db.columns import utcnow
 from enabley.db.sql import insert_ignore
@@ -153,6 +154,9 @@ def upsert_certificate(
     if changed:
         certificate.modified_at = utcnow()
     session.flush()
+    if created or changed:
+        # Its courses, expiration or confirmation rule may have changed every learner's standing.
+        standings.refresh(session, tenant, [certificate.id])
     return infos(session, [certificate])[0], created
 
 
@@ -370,6 +374,7 @@ def set_requirement(
     fact = _fact(session, certificate, user)
     fact.is_required = is_required
     session.flush()
+    standings.refresh(session, tenant, [certificate.id], [user.id])
     return _states(session, tenant, context, user, [(certificate, fact)])[0]
 
 
@@ -386,6 +391,7 @@ def revoke(
         return _states(session, tenant, context, user, [(certificate, fact)])[0]
     fact.revoked_at = utcnow()
     session.flush()
+    standings.refresh(session, tenant, [certificate.id], [user.id])
     _emit_state(session, tenant, user, certificate, fact, "certificate.revoked")
     return _states(session, tenant, context, user, [(certificate, fact)])[0]
 
@@ -403,6 +409,7 @@ def confirm(
         return _states(session, tenant, context, user, [(certificate, fact)])[0]
     fact.confirmed_at = utcnow()
     session.flush()
+    standings.refresh(session, tenant, [certificate.id], [user.id])
     _emit_state(session, tenant, user, certificate, fact, "certificate.certified", held=True)
     return _states(session, tenant, context, user, [(certificate, fact)])[0]
 

@@ -17,6 +17,7 @@ from enabley.channels.schemas import (
     TrainingEventInfo,
 )
 from enabley.channels.service import require_channel
+from enabley.compliance import standings
 from enabley.db.base import HasAccount, owned
 from enabley.db.columns import utcnow
 from enabley.db.upsert import add, insert_or_find
@@ -102,13 +103,13 @@ def training_event_of(
 def delete_content_item(
     session: Session, tenant: HasAccount, channel_identifier: str, identifier: str
 ) -> None:
-    _delete(session, require_item(session, tenant, channel_identifier, identifier, rules.CONTENT))
+    _delete(session, tenant, require_item(session, tenant, channel_identifier, identifier, rules.CONTENT))
 
 
 def delete_training_event(
     session: Session, tenant: HasAccount, channel_identifier: str, identifier: str
 ) -> None:
-    _delete(session, require_item(session, tenant, channel_identifier, identifier, rules.EVENT))
+    _delete(session, tenant, require_item(session, tenant, channel_identifier, identifier, rules.EVENT))
 
 
 def _find(session: Session, tenant: HasAccount, channel: Channel, identifier: str) -> ChannelItem | None:
@@ -129,12 +130,21 @@ def require_item(
     return item
 
 
-def _delete(session: Session, item: ChannelItem) -> None:
+def _delete(session: Session, tenant: HasAccount, item: ChannelItem) -> None:
     # The database cascades to learners' progress on the item.
     session.execute(
         delete(ChannelItem).where(ChannelItem.id == item.id).execution_options(synchronize_session=False)
     )
+    channel_id = item.channel_id
     session.expunge(item)
+    _course_changed(session, tenant, channel_id)
+
+
+def _course_changed(session: Session, tenant: HasAccount, channel_id: int) -> None:
+    """An item that counts towards completion was added, removed, or made optional or required:
+    every learner's completion of the course may have changed, so may his standing in the
+    certificates it counts towards."""
+    standings.refresh(session, tenant, standings.certificates_of_course(session, tenant, channel_id))
 
 
 def _upsert(
@@ -172,14 +182,18 @@ def _upsert(
             lambda: add(session, build()), lambda: _find(session, tenant, channel, identifier)
         )
         if created:
+            _course_changed(session, tenant, channel.id)
             return stored, True
         item = stored
     if item.kind != kind:
         other = _NOUN[item.kind].lower()
         raise ItemExists(f"Identifier {identifier!r} is already used by a {other} of this channel")
+    optional = item.optional
     fill(item, False)
     item.modified_at = utcnow()
     session.flush()
+    if item.optional != optional:
+        _course_changed(session, tenant, channel.id)
     return item, False
 
 

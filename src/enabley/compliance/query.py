@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     and_,
     case,
+    false,
     func,
     literal,
     or_,
@@ -30,12 +31,13 @@ from sqlalchemy.sql.selectable import CTE, Subquery
 
 from enabley.certificates.rules import CertificateState
 from enabley.channels import enrolment
-from enabley.compliance.rules import Scope, StatusFilter
+from enabley.compliance.rules import NOT_CERTIFIED, Scope, StatusFilter
 from enabley.db.base import AnySelect, HasAccount, owned
 from enabley.db.columns import UtcDateTime
 from enabley.models import (
     Certificate,
     CertificateCourse,
+    CertificateStanding,
     ChannelItem,
     Group,
     ItemProgress,
@@ -78,13 +80,13 @@ def subtree(seed: AnySelect, name: str) -> CTE:
     return tree.union(select(tree.c.root, Group.id).join(tree, Group.parent_id == tree.c.group_id))
 
 
-def members(tenant: HasAccount, group_id: int, recursive: bool) -> AnySelect:
-    """``SELECT user_id`` of the group's members (and its descendants' with ``recursive``)."""
+def group_ids(tenant: HasAccount, group_id: int, recursive: bool) -> AnySelect:
+    """``SELECT group_id`` of the group (and its descendants with ``recursive``)."""
     if not recursive:
-        return select(UserGroup.user_id).where(UserGroup.group_id == group_id)
+        return select(literal(group_id).label("group_id"))
     seed = owned(Group, tenant).with_only_columns(Group.id.label("root"), Group.id.label("group_id"))
     tree = subtree(seed.where(Group.id == group_id), "compliance_group")
-    return select(UserGroup.user_id).where(UserGroup.group_id.in_(select(tree.c.group_id)))
+    return select(tree.c.group_id)
 
 
 def child_members(tenant: HasAccount, parent_id: int | None, recursive: bool) -> Subquery:
@@ -117,11 +119,10 @@ def _pairs(tenant: HasAccount, selection: Selection) -> Subquery:
         UserCertificate.certificate_id.in_(ids), UserCertificate.is_required.is_(True)
     )
     parts: list[AnySelect] = [required]
-    if len(ids) == 1:
-        # One certificate: its courses' learners, each course by the index of its enrolments.
-        for channel_id in selection.certificates[ids[0]]:
-            learners = enrolment.learner_ids(channel_id).subquery()
-            parts.append(select(learners.c.user_id, literal(ids[0]).label("certificate_id")))
+    if len(ids) == 1 and len(selection.certificates[ids[0]]) == 1:
+        # One certificate of one course: its learners, by the index of its enrolments.
+        learners = enrolment.learner_ids(selection.certificates[ids[0]][0]).subquery()
+        parts.append(select(learners.c.user_id, literal(ids[0]).label("certificate_id")))
     else:
         learning = enrolment.learner_pairs(tenant)
         parts.append(
@@ -132,58 +133,65 @@ def _pairs(tenant: HasAccount, selection: Selection) -> Subquery:
     return union(*parts).subquery("compliance_pairs")
 
 
-def _population(tenant: HasAccount, selection: Selection) -> Subquery:
-    """The pairs in scope that pass the user filters, with the facts recorded about each."""
-    facts = (UserCertificate.revoked_at, UserCertificate.confirmed_at)
+def _standings(tenant: HasAccount, selection: Selection) -> Subquery:
+    """The pairs in scope that pass the user filters, each with its stored standing
+    (``compliance.standings``): user_id, certificate_id, is_required, unearned_state,
+    certification_date, expiration_date, due. A pair without a row is INIT."""
+    kept = CertificateStanding
+    ids = list(selection.certificates)
     if selection.scope is Scope.REQUIRED:
-        # The required facts are the pairs: read once, not joined back to themselves.
+        # The required pairs all have a row (the requirement is a record): read alone, by index.
         stmt = select(
-            UserCertificate.user_id,
-            UserCertificate.certificate_id,
-            UserCertificate.is_required,
-            *facts,
-        ).where(
-            UserCertificate.certificate_id.in_(list(selection.certificates)),
-            UserCertificate.is_required.is_(True),
-        )
-        user_id: Any = UserCertificate.user_id
+            kept.user_id,
+            kept.certificate_id,
+            kept.is_required,
+            kept.unearned_state,
+            kept.certification_date,
+            kept.expiration_date,
+            kept.due,
+        ).where(kept.certificate_id.in_(ids), kept.is_required.is_(True))
+        user_id: Any = kept.user_id
     else:
         pairs = _pairs(tenant, selection)
         stmt = (
             select(
                 pairs.c.user_id,
                 pairs.c.certificate_id,
-                func.coalesce(UserCertificate.is_required, False).label("is_required"),
-                *facts,
+                func.coalesce(kept.is_required, false()).label("is_required"),
+                # No row: nothing recorded, INIT (a row's NULL is a certificate earned).
+                case((kept.user_id.is_(None), S.INIT.value), else_=kept.unearned_state).label(
+                    "unearned_state"
+                ),
+                kept.certification_date,
+                kept.expiration_date,
+                type_coerce(
+                    func.coalesce(kept.due, literal(NOT_CERTIFIED, UtcDateTime())), UtcDateTime()
+                ).label("due"),
             )
             .select_from(pairs)
             .outerjoin(
-                UserCertificate,
-                and_(
-                    UserCertificate.user_id == pairs.c.user_id,
-                    UserCertificate.certificate_id == pairs.c.certificate_id,
-                ),
+                kept,
+                and_(kept.user_id == pairs.c.user_id, kept.certificate_id == pairs.c.certificate_id),
             )
         )
         user_id = pairs.c.user_id
     if selection.group_id is not None:
-        stmt = stmt.where(user_id.in_(members(tenant, selection.group_id, selection.recursive)))
+        groups = group_ids(tenant, selection.group_id, selection.recursive)
+        member = select(UserGroup.user_id).where(UserGroup.user_id == user_id, UserGroup.group_id.in_(groups))
+        stmt = stmt.where(member.exists())
     if selection.sub_account_id is not None:
-        stmt = stmt.where(
-            user_id.in_(
-                select(UserSubAccount.user_id).where(
-                    UserSubAccount.sub_account_id == selection.sub_account_id
-                )
-            )
+        within = select(UserSubAccount.user_id).where(
+            UserSubAccount.user_id == user_id, UserSubAccount.sub_account_id == selection.sub_account_id
         )
+        stmt = stmt.where(within.exists())
     return stmt.subquery("compliance_population")
 
 
-def _course_tallies(tenant: HasAccount, selection: Selection) -> Subquery:
-    """Per pair and course: the course's required items, how many the learner completed, and
-    the last completion among them. A certificate without courses keeps one row, course NULL."""
-    pop = _population(tenant, selection)
-    channels = sorted({c for courses in selection.certificates.values() for c in courses})
+def _course_tallies(tenant: HasAccount, pop: Subquery, channels: list[int]) -> Subquery:
+    """Per pair of ``pop`` (user_id, certificate_id, is_required, revoked_at, confirmed_at) and
+    course: the course's required items, how many the learner completed, and the last completion
+    among them. A certificate without courses keeps one row, course NULL. ``channels``: the
+    certificates' courses."""
     required = (
         owned(ChannelItem, tenant)
         .with_only_columns(ChannelItem.channel_id, func.count().label("required_items"))
@@ -232,14 +240,14 @@ def _course_tallies(tenant: HasAccount, selection: Selection) -> Subquery:
     )
 
 
-def _certified(dialect: str, tenant: HasAccount, selection: Selection) -> Subquery:
+def certified(dialect: str, tenant: HasAccount, pop: Subquery, channels: list[int]) -> Subquery:
     """Per pair: the state when the certificate is not earned (``unearned_state``), else NULL; the
     certification and expiration dates once earned. Courses started and complete follow
     ``performance.rules``' progress and completion.
 
     Computed by the grouping statement itself: SQLite materialises it, so the expiration's date
     arithmetic runs once per pair, not once per reference to it."""
-    t = _course_tallies(tenant, selection)
+    t = _course_tallies(tenant, pop, channels)
     started = and_(t.c.required_items > 0, t.c.completed * 100 >= t.c.required_items)
     complete = and_(t.c.required_items > 0, t.c.completed >= t.c.required_items)
     courses = func.count(t.c.channel_id)
@@ -309,10 +317,10 @@ def expiration(dialect: str, start: Any, duration: Any, period: Any) -> ColumnEl
     return type_coerce(case((never, None), else_=shifted), UtcDateTime())
 
 
-def classified(dialect: str, tenant: HasAccount, selection: Selection, at: Instants) -> AnySelect:
+def classified(tenant: HasAccount, selection: Selection, at: Instants) -> AnySelect:
     """Per pair in scope: user_id, certificate_id, is_required, state, certification_date,
-    expiration_date, compliant and expiring (booleans as 0/1)."""
-    inner = _certified(dialect, tenant, selection)
+    expiration_date, compliant and expiring (booleans as 0/1), and ``due`` (the listings' order)."""
+    inner = _standings(tenant, selection)
     due = inner.c.expiration_date
     state = case(
         (inner.c.unearned_state.is_not(None), inner.c.unearned_state),
@@ -332,7 +340,22 @@ def classified(dialect: str, tenant: HasAccount, selection: Selection, at: Insta
         due.label("expiration_date"),
         case((holds, 1), else_=0).label("compliant"),
         case((expiring, 1), else_=0).label("expiring"),
+        inner.c.due,
     )
+
+
+def status_range(due: Any, status: StatusFilter, at: Instants) -> ColumnElement[bool] | None:
+    """The filter of a listing on ``status`` (``compliance.rules.matches``) as ranges of the stored
+    ``due`` (a far-future date when the certificate is not held), which its index serves; None
+    for ALL."""
+    now, unheld = literal(at.now, UtcDateTime()), literal(NOT_CERTIFIED, UtcDateTime())
+    if status is StatusFilter.EXPIRING:
+        return and_(due > now, due <= literal(at.now + at.within, UtcDateTime()))
+    if status is StatusFilter.COMPLIANT:
+        return and_(due > now, due < unheld)
+    if status is StatusFilter.NON_COMPLIANT:
+        return or_(due <= now, due == unheld)
+    return None
 
 
 def status_clause(rows: Subquery | CTE, status: StatusFilter) -> ColumnElement[bool] | None:

@@ -8,10 +8,15 @@ the tests hold the two together.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from enabley.certificates.rules import HOLDS_CERTIFICATE, CertificateState, Outcome
+
+NEVER_ENDS = datetime(9999, 12, 30, tzinfo=UTC)
+"""Where a certification that never ends sorts among expiration dates: after every one."""
+NOT_CERTIFIED = datetime(9999, 12, 31, tzinfo=UTC)
+"""Where a learner who does not hold the certificate sorts among expiration dates: last."""
 
 
 class Scope(StrEnum):

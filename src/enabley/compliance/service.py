@@ -1,18 +1,20 @@
 """Compliance: counts and listings of the learners in scope of certificates.
 
-Both answers are computed for ``now`` from recorded progress, like every certificate state
-(``certificates.rules``); nothing derived is stored. Reusable without HTTP (the console): the
-tenant is anything with an ``account_id``, the instant and the warning window are parameters.
+Both answers are computed for ``now`` from each learner's stored standing in each certificate
+(``compliance.standings``: what the state will be at any instant, kept as records are written);
+the states that depend on ``now`` (expired, about to expire, expiring) are ranges of its dates.
+Reusable without HTTP (the console): the tenant is anything with an ``account_id``, the
+instant and the warning window are parameters.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, func, literal, select, tuple_, type_coerce, union_all
+from sqlalchemy import Integer, func, literal, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
@@ -32,12 +34,10 @@ from enabley.compliance.schemas import (
 )
 from enabley.db.base import HasAccount, owned
 from enabley.db.columns import UtcDateTime
+from enabley.db.sql import OrderedJoin
 from enabley.groups import service as groups_service
 from enabley.models import Certificate, CertificateCourse, Group, User, UserGroup
 from enabley.pagination import Page, Walk
-
-NEVER = datetime(9999, 12, 31, tzinfo=UTC)
-"""Where a listing puts the pairs without an expiration date: after every date."""
 
 
 class Resolved:
@@ -118,9 +118,7 @@ def summary(
     found: dict[tuple[int, int | None], list[tuple[str, int, int]]] = defaultdict(list)
     if resolved.certificates:
         rows = (
-            query.classified(
-                resolved.dialect, tenant, resolved.selection, resolved.instants(now, warning_days)
-            )
+            query.classified(tenant, resolved.selection, resolved.instants(now, warning_days))
             .cte("compliance")
             .prefix_with("MATERIALIZED")
         )
@@ -201,17 +199,16 @@ def learners_page(
     now: datetime,
     warning_days: int,
 ) -> Page[ComplianceLearnerInfo]:
-    """The learners in scope with the status asked for, ordered by expiration date (those without
-    one last), then user identifier, then certificate identifier."""
+    """The learners in scope with the status asked for, ordered by expiration date (certifications
+    that never end after every date, pairs not certified last), then learner, then certificate
+    (each in the order they were created)."""
     filters = walk.query
     resolved = Resolved(session, tenant, filters, warning_days)
     if not resolved.certificates:
         return walk.result([], 0, lambda row: []).page([])
-    rows = query.classified(
-        resolved.dialect, tenant, resolved.selection, resolved.instants(now, warning_days)
-    ).subquery("compliance")
-    due = type_coerce(func.coalesce(rows.c.expiration_date, literal(NEVER, UtcDateTime())), UtcDateTime())
-    order = (due, User.external_id, Certificate.external_id)
+    at = resolved.instants(now, warning_days)
+    rows = query.classified(tenant, resolved.selection, at).subquery("compliance")
+    order = (rows.c.due, rows.c.user_id, rows.c.certificate_id)
     stmt = (
         owned(User, tenant)
         .with_only_columns(
@@ -222,13 +219,11 @@ def learners_page(
             User.email,
             Certificate.external_id.label("certificate_identifier"),
             Certificate.name.label("certificate_name"),
-            due.label("sort_due"),
         )
-        .select_from(rows)
-        .join(User, User.id == rows.c.user_id)
+        .select_from(OrderedJoin(rows, User, User.id == rows.c.user_id))
         .join(Certificate, Certificate.id == rows.c.certificate_id)
     )
-    clause = query.status_clause(rows, filters.status_or_default)
+    clause = query.status_range(rows.c.due, filters.status_or_default, at)
     if clause is not None:
         stmt = stmt.where(clause)
     total = walk.cursor.total
@@ -246,7 +241,7 @@ def learners_page(
     page = walk.result(
         found,
         total,
-        lambda row: [row.sort_due.isoformat(), row.user_identifier, row.certificate_identifier],
+        lambda row: [row.due.isoformat(), row.user_id, row.certificate_id],
     )
     paths = group_paths(session, tenant, [row.user_id for row in page.rows])
     return page.page(

@@ -24,6 +24,7 @@ from enabley.certificates import service as certificates_service
 from enabley.certificates.schemas import CertificateInformation
 from enabley.compliance import query
 from enabley.compliance import service as compliance_service
+from enabley.compliance.rules import StatusFilter
 from enabley.compliance.schemas import (
     ComplianceLearnerInfo,
     ComplianceSummaryInfo,
@@ -95,10 +96,11 @@ def expirations(
     resolved = compliance_service.Resolved(session, tenant, window, warning_days)
     counts = [0] * WEEKS
     if resolved.certificates:
-        rows = query.classified(
-            resolved.dialect, tenant, resolved.selection, resolved.instants(now, warning_days)
-        ).subquery()
-        for (due,) in session.execute(select(rows.c.expiration_date).where(rows.c.expiring == 1)):
+        at = resolved.instants(now, warning_days)
+        rows = query.classified(tenant, resolved.selection, at).subquery()
+        expiring = query.status_range(rows.c.due, StatusFilter.EXPIRING, at)
+        assert expiring is not None
+        for (due,) in session.execute(select(rows.c.expiration_date).where(expiring)):
             counts[min(WEEKS - 1, max(0, (due - now).days // 7))] += 1
     return [(f"week {n + 1}", count) for n, count in enumerate(counts)]
 

@@ -2,7 +2,7 @@
 
 from enabley.models.account import Account, ApiClient, ScimToken, ServerSecret, SigningKey, SubAccount
 from enabley.models.catalog import CatalogEntry
-from enabley.models.certificate import Certificate, CertificateCourse, UserCertificate
+from enabley.models.certificate import Certificate, CertificateCourse, CertificateStanding, UserCertificate
 from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUser, ItemProgress
 from enabley.models.console import ConsoleSession, ConsoleUser
 from enabley.models.event import CertificateNotice, Event
@@ -26,6 +26,7 @@ __all__ = [
     "Certificate",
     "CertificateCourse",
     "CertificateNotice",
+    "CertificateStanding",
     "Channel",
     "ChannelGroup",
     "ChannelItem",

@@ -58,3 +58,30 @@ class UserCertificate(Base):
     is_required: Mapped[bool] = mapped_column(Boolean, default=False)
     revoked_at: Mapped[datetime | None]
     confirmed_at: Mapped[datetime | None]
+
+
+class CertificateStanding(TenantOwned, Base):
+    """Each learner's standing in a certificate, derived from the records above and kept as they
+    are written (``compliance.standings``): what the state will be at any instant, without
+    re-deriving it from the progress of every course. A pair without a row has no record at all:
+    INIT, never certified. ``due`` orders the compliance listings and ranges every status over an
+    index: the expiration date when certified, else a far-future sentinel
+    (``compliance.rules.NEVER_ENDS`` when the certification never ends, ``NOT_CERTIFIED`` when it
+    is not held)."""
+
+    __tablename__ = "certificate_standings"
+    __table_args__ = (
+        Index("ix_certificate_standings_certificate_id_due", "certificate_id", "due", "user_id"),
+        Index("ix_certificate_standings_account_id_due", "account_id", "due", "user_id", "certificate_id"),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(
+        ForeignKey("certificates.id", ondelete="CASCADE"), primary_key=True
+    )
+    is_required: Mapped[bool] = mapped_column(Boolean)
+    unearned_state: Mapped[str | None] = mapped_column(String(32))
+    """INIT, IN_PROGRESS, AWAITS_LEARNER_CONFIRMATION or REVOKED; NULL once earned."""
+    certification_date: Mapped[datetime | None]
+    expiration_date: Mapped[datetime | None]
+    due: Mapped[datetime]
