@@ -13,6 +13,8 @@ What an account holds (the same for the same size, every time):
   direct enrolments: 0 to 2 channels a user, and a few instructors;
 - activity: each user active in 1 to 3 of the channels he learns in, 1 to 3 items each;
 - 40 certificates over 1 to 3 courses, and some users' "required" facts;
+- each learner's standing in each certificate, computed once the rows are in (what the services
+  keep as they write);
 - compliance: certificate ``cert-00`` (the tree channel, valid one year) required for every user
   of division 0, 70% of whom completed it over the last 420 days (so that some are expired and
   some about to expire), 10% started it.
@@ -87,6 +89,7 @@ from enabley.channels import assignments, enrolment
 from enabley.channels import items as channel_items
 from enabley.channels import service as channels_service
 from enabley.channels.schemas import ChannelData, ContentItemData
+from enabley.compliance import standings
 from enabley.config import Settings
 from enabley.db.bulk import BulkInsert
 from enabley.db.columns import utcnow
@@ -530,6 +533,9 @@ class Builder:
                 self.activity(chunk, user_ids)
         with r.timed("busy user"):
             self.busy_user()
+        # The progress and facts above went in as rows, around the services that keep them.
+        with r.timed("certificate standings"), self.db.session(write=True) as session:
+            standings.refresh_account(session, self.account)
         return creds
 
     def setup(self) -> dict[str, str]:

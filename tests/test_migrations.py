@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -13,10 +15,13 @@ from enabley.db.engine import make_engine
 from enabley.models import (
     Account,
     Certificate,
+    CertificateCourse,
+    CertificateStanding,
     Channel,
     ChannelItem,
     ItemProgress,
     User,
+    UserCertificate,
     UserPermission,
     UserTally,
 )
@@ -100,5 +105,73 @@ def test_0004_keeps_every_row_and_the_triggers_on_users(scratch):
             if conn.dialect.name == "sqlite":
                 found = conn.execute(text("SELECT rowid FROM users_search WHERE users_search MATCH 'carla'"))
                 assert found.scalars().all() == [carla]
+    finally:
+        engine.dispose()
+
+
+def test_0011_fills_the_standings_from_the_records(scratch):
+    """0011 derives each learner's standing from what was recorded before it existed."""
+    url = scratch.new()
+    config = migrate.alembic_config(url)
+    with migrate.locked_connection(url) as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0010")
+    engine = make_engine(url)
+    done = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            account = conn.execute(insert(Account).values(name="acme").returning(Account.id)).scalar_one()
+            ana, bob = (
+                conn.execute(
+                    insert(User)
+                    .values(account_id=account, external_id=name, email_key=f"{name}@example.com")
+                    .returning(User.id)
+                ).scalar_one()
+                for name in ("ana", "bob")
+            )
+            channel = conn.execute(
+                insert(Channel).values(account_id=account, external_id="c", name="C").returning(Channel.id)
+            ).scalar_one()
+            item = conn.execute(
+                insert(ChannelItem)
+                .values(account_id=account, channel_id=channel, external_id="i", kind="CONTENT", name="I")
+                .returning(ChannelItem.id)
+            ).scalar_one()
+            conn.execute(
+                insert(ItemProgress).values(
+                    user_id=ana, item_id=item, channel_id=channel, completed=True, completed_at=done
+                )
+            )
+            certificate = conn.execute(
+                insert(Certificate)
+                .values(
+                    account_id=account,
+                    external_id="cert",
+                    name="Cert",
+                    expiration_duration=1,
+                    expiration_period="MONTH",
+                )
+                .returning(Certificate.id)
+            ).scalar_one()
+            conn.execute(insert(CertificateCourse).values(certificate_id=certificate, channel_id=channel))
+            conn.execute(
+                insert(UserCertificate),
+                [{"user_id": u, "certificate_id": certificate, "is_required": True} for u in (ana, bob)],
+            )
+        migrate.upgrade(url)
+        with engine.begin() as conn:
+            kept = conn.execute(
+                select(
+                    CertificateStanding.user_id,
+                    CertificateStanding.unearned_state,
+                    CertificateStanding.certification_date,
+                    CertificateStanding.expiration_date,
+                ).order_by(CertificateStanding.user_id)
+            ).all()
+        # January 31 plus one month: the last day of February.
+        assert [tuple(row) for row in kept] == [
+            (ana, None, done, datetime(2026, 2, 28, 9, 30, tzinfo=UTC)),
+            (bob, "INIT", None, None),
+        ]
     finally:
         engine.dispose()

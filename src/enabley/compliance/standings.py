@@ -127,10 +127,9 @@ def refresh(
 
 
 def refresh_account(session: Session, tenant: HasAccount) -> None:
-    """Recompute every standing of the account."""
-    ids = list(session.scalars(owned(Certificate, tenant).with_only_columns(Certificate.id)))
-    for start in range(0, len(ids), 50):
-        refresh(session, tenant, ids[start : start + 50])
+    """Recompute every standing of the account, one certificate at a time."""
+    for certificate_id in list(session.scalars(owned(Certificate, tenant).with_only_columns(Certificate.id))):
+        refresh(session, tenant, [certificate_id])
 
 
 def _placeholder(tenant: HasAccount, user_id: int, certificate_id: int) -> dict[str, object]:
