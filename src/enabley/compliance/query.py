@@ -27,6 +27,7 @@ from sqlalchemy import (
     type_coerce,
     union,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import CTE, Subquery
 
 from enabley.certificates.rules import CertificateState
@@ -58,8 +59,9 @@ class Selection:
 
     certificates: dict[int, list[int]]
     """The certificates' ids, each with its courses' channel ids."""
-    group_id: int | None
-    recursive: bool
+    group_ids: list[int] | None
+    """The groups whose members are asked for (a group, and its descendants with ``recursive``);
+    None: every learner."""
     sub_account_id: int | None
     scope: Scope
 
@@ -80,32 +82,29 @@ def subtree(seed: AnySelect, name: str) -> CTE:
     return tree.union(select(tree.c.root, Group.id).join(tree, Group.parent_id == tree.c.group_id))
 
 
-def group_ids(tenant: HasAccount, group_id: int, recursive: bool) -> AnySelect:
-    """``SELECT group_id`` of the group (and its descendants with ``recursive``)."""
-    if not recursive:
-        return select(literal(group_id).label("group_id"))
+def subtrees(
+    session: Session, tenant: HasAccount, seeds: ColumnElement[bool], recursive: bool
+) -> dict[int, int]:
+    """group_id -> root: each of the tenant's groups matching ``seeds`` (its own root) and, with
+    ``recursive``, every group under it. Read once, so that the statements that use it probe a
+    list of ids rather than walk the tree again for every row."""
     seed = owned(Group, tenant).with_only_columns(Group.id.label("root"), Group.id.label("group_id"))
-    tree = subtree(seed.where(Group.id == group_id), "compliance_group")
-    return select(tree.c.group_id)
+    seed = seed.where(seeds)
+    found = select(seed.subquery()) if not recursive else select(subtree(seed, "compliance_tree"))
+    return {group_id: root for root, group_id in session.execute(found)}
 
 
-def child_members(tenant: HasAccount, parent_id: int | None, recursive: bool) -> Subquery:
-    """(root, user_id), each once: the members of each child group of ``parent_id`` (of each
-    top-level group when None), with ``recursive`` the members of its descendants too."""
-    parent = Group.parent_id.is_(None) if parent_id is None else Group.parent_id == parent_id
+def child_members(tenant: HasAccount, parents: ColumnElement[bool], recursive: bool, rows: CTE) -> Subquery:
+    """(root, user_id, certificate_id, state, expiring) of the ``rows`` whose learner is a member
+    of a group matching ``parents`` (its root), or with ``recursive`` of a group under it, once
+    per root."""
     seed = owned(Group, tenant).with_only_columns(Group.id.label("root"), Group.id.label("group_id"))
-    seed = seed.where(parent)
-    if not recursive:
-        return (
-            seed.with_only_columns(Group.id.label("root"), UserGroup.user_id)
-            .select_from(Group)
-            .join(UserGroup, UserGroup.group_id == Group.id)
-            .subquery("child_members")
-        )
-    tree = subtree(seed, "compliance_children")
+    tree = subtree(seed.where(parents), "compliance_children") if recursive else seed.where(parents).cte()
     return (
-        select(tree.c.root, UserGroup.user_id)
-        .join(UserGroup, UserGroup.group_id == tree.c.group_id)
+        select(tree.c.root, rows.c.user_id, rows.c.certificate_id, rows.c.state, rows.c.expiring)
+        .select_from(rows)
+        .join(UserGroup, UserGroup.user_id == rows.c.user_id)
+        .join(tree, tree.c.group_id == UserGroup.group_id)
         .distinct()
         .subquery("child_members")
     )
@@ -175,9 +174,12 @@ def _standings(tenant: HasAccount, selection: Selection) -> Subquery:
             )
         )
         user_id = pairs.c.user_id
-    if selection.group_id is not None:
-        groups = group_ids(tenant, selection.group_id, selection.recursive)
-        member = select(UserGroup.user_id).where(UserGroup.user_id == user_id, UserGroup.group_id.in_(groups))
+    if selection.group_ids is not None:
+        # The learner's few memberships by the primary key's user_id, each checked against the
+        # list: as an index term, SQLite would seek (user_id, group_id) once per listed group.
+        member = select(UserGroup.user_id).where(
+            UserGroup.user_id == user_id, (UserGroup.group_id + 0).in_(selection.group_ids)
+        )
         stmt = stmt.where(member.exists())
     if selection.sub_account_id is not None:
         within = select(UserSubAccount.user_id).where(

@@ -62,13 +62,14 @@ class Resolved:
         ):
             courses[certificate_id].append(channel_id)
         self.group: Group | None = None
+        group_ids = None
         if filters.group_identifier is not None:
             self.group = groups_service.require_group(session, tenant, filters.group_identifier)
+            group_ids = list(query.subtrees(session, tenant, Group.id == self.group.id, filters.subtree))
         sub_account = accounts_service.resolve_sub_account(session, tenant, filters.sub_account_name)
         self.selection = query.Selection(
             certificates=courses,
-            group_id=self.group.id if self.group is not None else None,
-            recursive=filters.subtree,
+            group_ids=group_ids,
             sub_account_id=sub_account.id if sub_account is not None else None,
             scope=filters.scope_or_default,
         )
@@ -122,22 +123,17 @@ def summary(
             .cte("compliance")
             .prefix_with("MATERIALIZED")
         )
-        by_child = query.child_members(tenant, resolved.group.id if resolved.group else None, filters.subtree)
+        parent = Group.parent_id.is_(None) if resolved.group is None else Group.parent_id == resolved.group.id
         none = literal(None, Integer())
 
-        def tally(kind: int, ref: Any, stmt: Any) -> Any:
-            columns = (literal(kind).label("kind"), ref.label("ref"), rows.c.state, rows.c.expiring)
-            return stmt.with_only_columns(*columns, func.count().label("pairs")).group_by(
-                ref, rows.c.state, rows.c.expiring
-            )
+        def tally(kind: int, ref: Any, of: Any) -> Any:
+            columns = (literal(kind).label("kind"), ref.label("ref"), of.c.state, of.c.expiring)
+            return select(*columns, func.count().label("pairs")).group_by(ref, of.c.state, of.c.expiring)
 
-        overall = tally(0, none, select(rows.c.state))
-        per_child = tally(
-            1, by_child.c.root, select(rows).join(by_child, by_child.c.user_id == rows.c.user_id)
-        )
-        parts = [overall, per_child]
+        by_child = query.child_members(tenant, parent, filters.subtree, rows)
+        parts = [tally(0, none, rows), tally(1, by_child.c.root, by_child)]
         if len(resolved.certificates) > 1:
-            parts.append(tally(2, rows.c.certificate_id, select(rows.c.state)))
+            parts.append(tally(2, rows.c.certificate_id, rows))
         for kind, ref, state, expiring, pairs in session.execute(union_all(*parts)):
             found[kind, ref].append((state, expiring, pairs))
         if len(resolved.certificates) == 1:  # its counts are the overall ones
@@ -227,17 +223,16 @@ def learners_page(
     if clause is not None:
         stmt = stmt.where(clause)
     total = walk.cursor.total
-    page_stmt = stmt
     if total is None:
-        # The walk's first page counts it in the same pass: the rows are computed once, not twice.
-        page_stmt = page_stmt.add_columns(func.count().over().label("walk_total"))
+        # The walk's first page counts it, over the stored standings alone (no learner's row).
+        counted = select(func.count()).select_from(rows)
+        total = session.scalar(counted if clause is None else counted.where(clause)) or 0
+    page_stmt = stmt
     if walk.cursor.after is not None:
         after_due, after_user, after_certificate = walk.cursor.after
         position = (literal(datetime.fromisoformat(after_due), UtcDateTime()), after_user, after_certificate)
         page_stmt = page_stmt.where(tuple_(*order) > tuple_(*position))
     found = list(session.execute(page_stmt.order_by(*order).limit(walk.paginator.page_size + 1)))
-    if total is None:
-        total = found[0].walk_total if found else 0
     page = walk.result(
         found,
         total,
