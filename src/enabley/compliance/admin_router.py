@@ -56,7 +56,8 @@ async def get_compliance_summary(
     responses={**NOT_FOUND},
     description="The learners in scope with the status asked for (`NON_COMPLIANT` by default), "
     "each with the certificate, its state, dates and the learner's group paths, ordered by "
-    "expiration date (those without one last), then learner, paged with `paginationKey`." + RULES,
+    "expiration date (certifications that never end after every date, learners not certified "
+    "last), then learner, paged with `paginationKey`." + RULES,
 )
 async def get_compliance_learners(
     walk: Annotated[Walk[LearnersQuery], paged("admin/v1/compliance/learners", LearnersQuery)],

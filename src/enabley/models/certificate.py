@@ -46,7 +46,8 @@ class CertificateCourse(Base):
 
 
 class UserCertificate(Base):
-    """What is recorded about a user and a certificate; the state itself is derived, never stored."""
+    """What is recorded about a user and a certificate; the state itself is derived (the compliance
+    answers read what the derivation gives, kept in ``certificate_standings``)."""
 
     __tablename__ = "user_certificates"
     __table_args__ = (Index("ix_user_certificates_certificate_id", "certificate_id"),)
