@@ -92,12 +92,13 @@ def refresh(
 ) -> None:
     """Recompute the stored standings of the tenant's ``certificate_ids`` for ``user_ids`` (every
     learner with a record when None), in the session's transaction."""
+    wanted = list(certificate_ids)
+    if not wanted:
+        return
     ids = sorted(
         set(
             session.scalars(
-                owned(Certificate, tenant)
-                .with_only_columns(Certificate.id)
-                .where(Certificate.id.in_(list(certificate_ids)))
+                owned(Certificate, tenant).with_only_columns(Certificate.id).where(Certificate.id.in_(wanted))
             )
         )
     )
