@@ -590,3 +590,43 @@ def test_deletes_racing_writes_of_the_same_entity_answer_as_some_serial_order(cl
                     assert (row["externalUserId"], row["progress"]) == (learner, 0), row
 
     run(scenario())
+
+
+# --- certificate standings -----------------------------------------------------------------------
+
+
+def test_concurrent_completions_of_one_course_leave_the_learner_certified(cluster):
+    """Two items of one course completed at once, one on each process: each write recomputes the
+    learner's stored standing, and the one that commits last must have seen the other's progress
+    (a standing computed without it would leave him IN_PROGRESS forever)."""
+    marker = tag()
+    channel, certificate = f"course-{marker}", f"cert-{marker}"
+    JSON = {"Content-Type": "application/json"}
+
+    def complete(client, i, user, item):
+        body = {"userIdentifier": user, "channelIdentifier": channel, "itemIdentifier": item}
+        body["completed"] = True
+        return call(client, "POST", f"{cluster.base(i)}/api/admin/v1/activity", json=body)
+
+    async def scenario():
+        async with cluster.client() as client:
+            base = cluster.base(0)
+            await ok(client, "PUT", f"{base}/api/v1/channels", json={"identifier": channel, "name": "Course"})
+            for item in ("i1", "i2"):
+                body = {"identifier": item, "name": item}
+                await ok(client, "PUT", f"{base}/api/admin/v1/channels/{channel}/contentItems", json=body)
+            body = {"externalCertificateId": certificate, "name": "Cert", "courseIds": [channel]}
+            await ok(client, "PUT", f"{base}/api/admin/v1/certificates", json=body)
+            users = [f"learner-{marker}-{n}" for n in range(PAIRED_ROUNDS)]
+            for user in users:
+                await ok(client, "PUT", f"{base}/api/v2/users", json={"identifier": user})
+                await ok(client, "POST", f"{base}/api/v2/channels/{channel}/users/{user}", headers=JSON)
+            for user in users:
+                outcomes = await gather([complete(client, 0, user, "i1"), complete(client, 1, user, "i2")])
+                assert statuses(outcomes) == {200: 2}, describe(outcomes)
+            params = {"certificateId": certificate, "scope": "all"}
+            found = await ok(client, "GET", f"{base}/api/admin/v1/compliance/summary", params=params)
+            states = {state: n for state, n in found["overall"]["states"].items() if n}
+            assert states == {"CERTIFIED": len(users)}
+
+    run(scenario())
