@@ -53,13 +53,19 @@ def test_upgrade_downgrade_upgrade(scratch):
     assert migrate.current_revision(url) == migrate.head_revision()
 
 
-def test_0004_keeps_every_row_and_the_triggers_on_users(scratch):
-    """On SQLite, 0004 rebuilds tables that others reference, and users with its triggers."""
+def _database_at(scratch, revision: str) -> str:
+    """A new database migrated up to ``revision`` only."""
     url = scratch.new()
     config = migrate.alembic_config(url)
     with migrate.locked_connection(url) as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "0003")
+        command.upgrade(config, revision)
+    return url
+
+
+def test_0004_keeps_every_row_and_the_triggers_on_users(scratch):
+    """On SQLite, 0004 rebuilds tables that others reference, and users with its triggers."""
+    url = _database_at(scratch, "0003")
     engine = make_engine(url)
     try:
         # Core inserts of the columns they name, as the schema of 0003 has them.
@@ -111,11 +117,7 @@ def test_0004_keeps_every_row_and_the_triggers_on_users(scratch):
 
 def test_0011_fills_the_standings_from_the_records(scratch):
     """0011 derives each learner's standing from what was recorded before it existed."""
-    url = scratch.new()
-    config = migrate.alembic_config(url)
-    with migrate.locked_connection(url) as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0010")
+    url = _database_at(scratch, "0010")
     engine = make_engine(url)
     done = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
     try:
