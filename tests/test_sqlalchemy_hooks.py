@@ -18,7 +18,7 @@ from sqlalchemy.pool import QueuePool
 from enabley.db import compiled
 from enabley.db.columns import UtcDateTime
 from enabley.db.fastquery import invalidate_pool
-from enabley.db.sql import OrderedJoin
+from enabley.db.sql import OrderedJoin, unindexed
 
 _T = Table(
     "t", MetaData(), Column("id", Integer, primary_key=True), Column("at", UtcDateTime), Column("n", String)
@@ -73,6 +73,13 @@ def test_an_ordered_join_compiles_as_a_cross_join_on_sqlite_only():
     stmt = select(_T.c.id).select_from(join)
     assert "t CROSS JOIN u ON t.id = u.t_id" in str(stmt.compile(dialect=DIALECTS["sqlite"]))
     assert "t JOIN u ON t.id = u.t_id" in str(stmt.compile(dialect=DIALECTS["postgresql"]))
+
+
+def test_an_unindexed_column_is_prefixed_on_sqlite_only():
+    stmt = select(_T.c.id).where(unindexed(_T.c.n).in_([1, 2]))
+    assert "+t.n IN" in str(stmt.compile(dialect=DIALECTS["sqlite"], compile_kwargs={"literal_binds": True}))
+    postgres = str(stmt.compile(dialect=DIALECTS["postgresql"], compile_kwargs={"literal_binds": True}))
+    assert "t.n IN (1, 2)" in postgres and "+" not in postgres
 
 
 def test_invalidating_a_pooled_connection_invalidates_those_pooled_before_it(tmp_path):

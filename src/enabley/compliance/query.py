@@ -35,6 +35,7 @@ from enabley.channels import enrolment
 from enabley.compliance.rules import NOT_CERTIFIED, Scope, StatusFilter
 from enabley.db.base import AnySelect, HasAccount, owned
 from enabley.db.columns import UtcDateTime
+from enabley.db.sql import unindexed
 from enabley.models import (
     Certificate,
     CertificateCourse,
@@ -175,10 +176,11 @@ def _standings(tenant: HasAccount, selection: Selection) -> Subquery:
         )
         user_id = pairs.c.user_id
     if selection.group_ids is not None:
-        # The learner's few memberships by the primary key's user_id, each checked against the
-        # list: as an index term, SQLite would seek (user_id, group_id) once per listed group.
+        # On SQLite, the learner's few memberships by the primary key's user_id, each checked
+        # against the list: as an index term, it would seek (user_id, group_id) once per listed
+        # group. PostgreSQL hashes the groups' members, found by their own index.
         member = select(UserGroup.user_id).where(
-            UserGroup.user_id == user_id, (UserGroup.group_id + 0).in_(selection.group_ids)
+            UserGroup.user_id == user_id, unindexed(UserGroup.group_id).in_(selection.group_ids)
         )
         stmt = stmt.where(member.exists())
     if selection.sub_account_id is not None:

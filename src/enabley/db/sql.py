@@ -1,4 +1,5 @@
-"""SQL constructs SQLAlchemy lacks: INSERT skipping existing keys, a join SQLite runs in order."""
+"""SQL constructs SQLAlchemy lacks: INSERT skipping existing keys, a join SQLite runs in order, a
+column SQLite must not seek by."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import Join
 
 
@@ -46,3 +48,27 @@ def _compile_ordered_join(join: OrderedJoin, compiler: Any, **kw: Any) -> str:
     left = join.left._compiler_dispatch(compiler, **kw)
     right = join.right._compiler_dispatch(compiler, **kw)
     return f"{left} CROSS JOIN {right} ON {join.onclause._compiler_dispatch(compiler, **kw)}"
+
+
+class unindexed(FunctionElement[Any]):
+    """A column that SQLite must not reach through an index in the term it appears in (a unary
+    ``+``, SQLite's way to say so); the column itself elsewhere. For a test on rows already
+    found by another index, which SQLite would otherwise turn into one index seek per value
+    of an ``IN`` list."""
+
+    inherit_cache = True
+    name = "unindexed"
+
+    def __init__(self, column: Any) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(unindexed)
+def _compile_unindexed(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return str(element.clauses._compiler_dispatch(compiler, **kw))
+
+
+@compiles(unindexed, "sqlite")
+def _compile_unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return "+" + str(element.clauses._compiler_dispatch(compiler, **kw))
