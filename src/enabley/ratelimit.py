@@ -215,9 +215,15 @@ class FailurePolicy:
         return max(1, *waits) if waits else 0
 
 
+@lru_cache(maxsize=1024)
+def _key_digest(client_key: str) -> str:
+    """clientKeys come from requests (up to 512 characters, any of them): names hold a digest,
+    made once for the keys met often (SCIM's one key is checked on every SCIM request)."""
+    return hashlib.blake2b(client_key.encode(), digest_size=12).hexdigest()
+
+
 def _failure_names(client_key: str, address: str) -> list[str]:
-    # clientKeys come from requests (up to 512 characters, any of them): names hold a digest.
-    key = hashlib.blake2b(client_key.encode(), digest_size=12).hexdigest()
+    key = _key_digest(client_key)
     return [f"pair:{key}:{address}", f"addr:{address}", f"key:{key}"]
 
 

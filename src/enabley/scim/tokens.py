@@ -132,15 +132,21 @@ def find_active(reader: Reader, wanted: str) -> Any:
 
 
 @dataclass(slots=True)
-class _Known:
+class KnownToken:
+    """An active token as this process knows it: its row, the rate limiter's key of its requests,
+    and the tenant it stands for (``auth.ScimTenant``, made by its first request): none of them
+    changes while the token is active."""
+
     row: Any
     last_used_at: datetime | None
+    limiter_key: str
+    tenant: Any = None
 
 
 class ActiveTokens:
-    """A digest of the token -> its row, for the tokens this process found active: what the door needs to
-    know of a token (its account, sub-account, limiter key) never changes, so it is not read
-    again on every request.
+    """A digest of the token -> what this process knows of it (``KnownToken``), for the tokens it
+    found active: what the door needs to know of a token (its account, sub-account, limiter key,
+    the tenant it stands for) never changes, so it is neither read nor made again on every request.
 
     Only revocation changes, and it is not decided here: every unit of work a token runs
     confirms in its own transaction that the token is unrevoked (``auth.ScimTenant``), so a
@@ -153,15 +159,15 @@ class ActiveTokens:
     MAX_KNOWN = 1_000
 
     def __init__(self) -> None:
-        self._known: dict[bytes, _Known] = {}
+        self._known: dict[bytes, KnownToken] = {}
         self._lock = threading.Lock()
 
-    def get(self, digest: bytes) -> _Known | None:
+    def get(self, digest: bytes) -> KnownToken | None:
         with self._lock:
             return self._known.get(digest)
 
-    def add(self, digest: bytes, row: Any) -> _Known:
-        known = _Known(row, row.last_used_at)
+    def add(self, digest: bytes, row: Any) -> KnownToken:
+        known = KnownToken(row, row.last_used_at, limiter_key(row))
         with self._lock:
             if len(self._known) >= self.MAX_KNOWN:
                 # The oldest entry: a token in use is found again by its next request.
@@ -203,8 +209,8 @@ def _touch(db: Database, token_id: int, now: datetime) -> None:
         touch(session, token_id, now)
 
 
-async def verify(db: Database, token: str, known: ActiveTokens) -> Any:
-    """The active token's row, or None (revoked, unknown or malformed): from ``known`` when this
+async def verify(db: Database, token: str, known: ActiveTokens) -> KnownToken | None:
+    """The active token, or None (revoked, unknown or malformed): from ``known`` when this
     process found it active before, else a bounded index probe (decision 0006). Notes when the
     token was last used, once a minute at most."""
     if not well_formed(token):
@@ -223,4 +229,4 @@ async def verify(db: Database, token: str, known: ActiveTokens) -> Any:
         # Noted before the write, so that the requests meanwhile don't write it too.
         found.last_used_at = now
         await db.run(partial(_touch, db, found.row.id, now))
-    return found.row
+    return found
