@@ -249,9 +249,13 @@ class LocalFailures:
         return (0, now) if now - start >= self.policy.window else (count, start)
 
     async def blocked_for(self, client_key: str, address: str) -> int:
+        names = _failure_names(client_key, address)
+        if not any(name in self._counts for name in names):
+            # Nothing counted against any of them (what every request of a good client meets).
+            return 0
         now = time.monotonic()
         counts = []
-        for name in _failure_names(client_key, address):
+        for name in names:
             count, start = self._current(name, now)
             counts.append((count, math.ceil(start + self.policy.window - now)))
         return self.policy.wait(*counts)
