@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from enabley.errors import SCIM_MEDIA_TYPE, InvalidRequest
@@ -154,8 +155,14 @@ def _boolean(value: Any) -> bool:
 def folded(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     """``body`` with its keys spelled as ``names`` spells them: attribute names are
     case-insensitive (RFC 7643 2.1); keys it doesn't know are left as they are."""
-    canonical = {name.lower(): name for name in names}
+    canonical = _spellings(names)
     return {canonical.get(key.lower(), key): value for key, value in body.items()}
+
+
+@lru_cache(maxsize=64)
+def _spellings(names: tuple[str, ...]) -> dict[str, str]:
+    """Each name, lower-cased -> as it is spelled: made once for each set of names."""
+    return {name.lower(): name for name in names}
 
 
 _USER_NAMES = (
