@@ -249,6 +249,8 @@ class LocalFailures:
         return (0, now) if now - start >= self.policy.window else (count, start)
 
     async def blocked_for(self, client_key: str, address: str) -> int:
+        if not self._counts:
+            return 0
         names = _failure_names(client_key, address)
         if not any(name in self._counts for name in names):
             # Nothing counted against any of them (what every request of a good client meets).
