@@ -45,10 +45,12 @@ def version(modified_at: datetime) -> str:
 
 
 def _meta(kind: str, location: str, created: datetime, modified: datetime) -> dict[str, Any]:
+    created_at = _timestamp(created)
     return {
         "resourceType": kind,
-        "created": _timestamp(created),
-        "lastModified": _timestamp(modified),
+        "created": created_at,
+        # The same for a resource just created, and for many never changed since.
+        "lastModified": created_at if modified == created else _timestamp(modified),
         "location": location,
         "version": version(modified),
     }
@@ -117,12 +119,15 @@ def user_to_scim(user: Any, groups: list[tuple[str, str]], base_url: str) -> dic
         "name": name or None,
         "active": user.is_active,
     }
-    for key in KEPT_CORE:
-        resource[key] = custom.get(key)
+    if custom:
+        for key in KEPT_CORE:
+            resource[key] = custom.get(key)
     resource["emails"] = _with_column(custom.get("emails"), user.email, "value", "work")
     resource["phoneNumbers"] = _with_column(custom.get("phoneNumbers"), user.phone, "value", "work")
     resource["addresses"] = _with_column(custom.get("addresses"), user.address, "formatted", "work")
-    enterprise = {key: custom[key] for key in KEPT_ENTERPRISE if custom.get(key) is not None}
+    enterprise = (
+        {key: custom[key] for key in KEPT_ENTERPRISE if custom.get(key) is not None} if custom else None
+    )
     if enterprise:
         resource["schemas"].append(ENTERPRISE_URN)
         resource[ENTERPRISE_URN] = enterprise
