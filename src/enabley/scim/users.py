@@ -210,6 +210,9 @@ def _write(
             current.custom_attributes if current is not None else None, fields.kept
         ),
     }
+    if current is None:
+        # A new user has none of what the body leaves out: only what it gives is validated.
+        values = {key: value for key, value in values.items() if value is not None}
     sub_name = _sub_account_name(session, tenant)
     if sub_name is not None:
         values["subAccountName"] = sub_name
