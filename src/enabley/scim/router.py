@@ -30,13 +30,18 @@ class ScimJSONResponse(JSONResponse):
 
 
 def answer(payload: dict[str, Any], status_code: int = 200, *, etag: bool = False) -> ScimJSONResponse:
+    meta = payload.get("meta")
+    if not isinstance(meta, dict):
+        return ScimJSONResponse(payload, status_code)
     headers: dict[str, str] = {}
-    meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else None
-    if etag and meta and "version" in meta:
+    if etag and "version" in meta:
         headers["ETag"] = meta["version"]
-    if status_code == status.HTTP_201_CREATED and meta and "location" in meta:
+    if status_code == _CREATED and "location" in meta:
         headers["Location"] = meta["location"]
     return ScimJSONResponse(payload, status_code, headers or None)
+
+
+_CREATED = status.HTTP_201_CREATED
 
 
 async def _json(request: Request) -> dict[str, Any]:
