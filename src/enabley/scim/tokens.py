@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -138,7 +139,8 @@ class KnownToken:
     changes while the token is active."""
 
     row: Any
-    last_used_at: datetime | None
+    touch_after: float
+    """When (``time.monotonic()``) its use is next noted in ``last_used_at``."""
     limiter_key: str
     tenant: Any = None
 
@@ -163,11 +165,11 @@ class ActiveTokens:
         self._lock = threading.Lock()
 
     def get(self, digest: bytes) -> KnownToken | None:
-        with self._lock:
-            return self._known.get(digest)
+        # One read of the table, atomic as it is: only the writers take the lock.
+        return self._known.get(digest)
 
     def add(self, digest: bytes, row: Any) -> KnownToken:
-        known = KnownToken(row, row.last_used_at, limiter_key(row))
+        known = KnownToken(row, _touch_after(row.last_used_at), limiter_key(row))
         with self._lock:
             if len(self._known) >= self.MAX_KNOWN:
                 # The oldest entry: a token in use is found again by its next request.
@@ -186,8 +188,11 @@ def still_active(reader: Reader, token_id: int) -> bool:
     return _STILL_ACTIVE.first(reader, {"token_id": token_id}) is not None
 
 
-def needs_touch(last_used_at: datetime | None, now: datetime) -> bool:
-    return last_used_at is None or now - last_used_at >= TOUCH_INTERVAL
+def _touch_after(last_used_at: datetime | None) -> float:
+    """When, on the monotonic clock, the use of a token last used then is next to be noted."""
+    if last_used_at is None:
+        return 0.0
+    return time.monotonic() + (TOUCH_INTERVAL - (datetime.now(UTC) - last_used_at)).total_seconds()
 
 
 def touch(session: Session, token_id: int, now: datetime) -> None:
@@ -224,9 +229,8 @@ async def verify(db: Database, token: str, known: ActiveTokens) -> KnownToken | 
         if row is None:
             return None
         found = known.add(digest, row)
-    now = datetime.now(UTC)
-    if needs_touch(found.last_used_at, now):
+    if time.monotonic() >= found.touch_after:
         # Noted before the write, so that the requests meanwhile don't write it too.
-        found.last_used_at = now
-        await db.run(partial(_touch, db, found.row.id, now))
+        found.touch_after = time.monotonic() + TOUCH_INTERVAL.total_seconds()
+        await db.run(partial(_touch, db, found.row.id, datetime.now(UTC)))
     return found
