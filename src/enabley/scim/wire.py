@@ -221,8 +221,11 @@ def user_from_scim(body: dict[str, Any]) -> UserFields:
 def _column_of(kept: dict[str, Any], name: str, key: str) -> str | None:
     """The column's value from a multi-valued attribute; the list itself stays kept only when it
     says more than the column does (several items, another type, other sub-attributes)."""
-    value = _text(_value_of(kept.get(name), key), f"{name}.{key}")
-    if value is not None and kept.get(name) == _with_column(None, value, key, "work"):
+    items = kept.get(name)
+    if items is None:
+        return None
+    value = _text(_value_of(items, key), f"{name}.{key}")
+    if value is not None and items == _with_column(None, value, key, "work"):
         del kept[name]
     return value
 
