@@ -103,28 +103,34 @@ class UserFields:
 
 
 def user_to_scim(user: Any, groups: list[tuple[str, str]], base_url: str) -> dict[str, Any]:
-    """A user row (columns of ``models.User``) as a SCIM User; ``groups`` are (identifier, name)."""
+    """A user row (columns of ``models.User``) as a SCIM User; ``groups`` are (identifier, name).
+    Attributes without a value are left out (RFC 7643 2.5)."""
     custom = user.custom_attributes if isinstance(user.custom_attributes, dict) else {}
     location = f"{base_url}/scim/v2/Users/{user.external_id}"
-    name = dict(custom.get(KEPT_NAME) or {}) if isinstance(custom.get(KEPT_NAME), dict) else {}
+    kept_name = custom.get(KEPT_NAME)
+    name = dict(kept_name) if isinstance(kept_name, dict) else {}
     if user.first_name is not None:
         name["givenName"] = user.first_name
     if user.last_name is not None:
         name["familyName"] = user.last_name
-    resource: dict[str, Any] = {
-        "schemas": [USER_URN],
-        "id": user.external_id,
-        "externalId": user.scim_external_id,
-        "userName": user.username,
-        "name": name or None,
-        "active": user.is_active,
-    }
-    if custom:
-        for key in KEPT_CORE:
-            resource[key] = custom.get(key)
-    resource["emails"] = _with_column(custom.get("emails"), user.email, "value", "work")
-    resource["phoneNumbers"] = _with_column(custom.get("phoneNumbers"), user.phone, "value", "work")
-    resource["addresses"] = _with_column(custom.get("addresses"), user.address, "formatted", "work")
+    resource: dict[str, Any] = {"schemas": [USER_URN], "id": user.external_id}
+    if user.scim_external_id is not None:
+        resource["externalId"] = user.scim_external_id
+    if user.username is not None:
+        resource["userName"] = user.username
+    if name:
+        resource["name"] = name
+    resource["active"] = user.is_active
+    for key in _KEPT_CORE_PLAIN:
+        if (value := custom.get(key)) is not None:
+            resource[key] = value
+    for key, column, sub in (
+        ("emails", user.email, "value"),
+        ("phoneNumbers", user.phone, "value"),
+        ("addresses", user.address, "formatted"),
+    ):
+        if (items := _with_column(custom.get(key), column, sub, "work")) is not None:
+            resource[key] = items
     enterprise = (
         {key: custom[key] for key in KEPT_ENTERPRISE if custom.get(key) is not None} if custom else None
     )
@@ -137,7 +143,11 @@ def user_to_scim(user: Any, groups: list[tuple[str, str]], base_url: str) -> dic
             for identifier, name_ in groups
         ]
     resource["meta"] = _meta("User", location, user.created_at, user.modified_at)
-    return {key: value for key, value in resource.items() if value is not None}
+    return resource
+
+
+_KEPT_CORE_PLAIN = tuple(key for key in KEPT_CORE if key not in ("emails", "phoneNumbers", "addresses"))
+"""The kept core attributes shown as they were kept (the lists with a column are shown with it)."""
 
 
 def _text(value: Any, what: str) -> str | None:
