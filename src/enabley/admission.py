@@ -39,7 +39,7 @@ REFUSAL = "refusal"
 RATE_LIMIT = "rate_limit"
 """State key: the ``Decision`` whose headers the answer carries."""
 SCIM_TOKEN = "scim_token"  # noqa: S105 - a state key, not a secret
-"""State key: the row of the request's verified SCIM token (``/scim/v2``)."""
+"""State key: the request's verified SCIM token (``/scim/v2``), a ``scim.tokens.KnownToken``."""
 SCIM_FAILURE_KEY = "scim-token"
 """The key failed SCIM token checks are counted under, beside their address (a SCIM token has
 no key of its own apart from its secret)."""
@@ -149,13 +149,13 @@ class AdmissionMiddleware:
             return TooManyRequests(
                 f"Too many failed SCIM token checks; retry in {wait} s", headers={"Retry-After": str(wait)}
             )
-        row = await tokens.verify(self.context.db, token, self.context.scim_tokens)
-        if row is None:
+        known = await tokens.verify(self.context.db, token, self.context.scim_tokens)
+        if known is None:
             await failures.record(SCIM_FAILURE_KEY, address)
             state[REFUSAL] = AccessDenied("Invalid or revoked SCIM token")
             return None
-        state[SCIM_TOKEN] = row
-        return tokens.limiter_key(row)
+        state[SCIM_TOKEN] = known
+        return known.limiter_key
 
     async def _token_request(self, scope: Scope, receive: Receive, send: Send, address: str) -> None:
         """Refused at once from an address out of budget; otherwise counted against it as the

@@ -215,9 +215,15 @@ class FailurePolicy:
         return max(1, *waits) if waits else 0
 
 
+@lru_cache(maxsize=1024)
+def _key_digest(client_key: str) -> str:
+    """clientKeys come from requests (up to 512 characters, any of them): names hold a digest,
+    made once for the keys met often (SCIM's one key is checked on every SCIM request)."""
+    return hashlib.blake2b(client_key.encode(), digest_size=12).hexdigest()
+
+
 def _failure_names(client_key: str, address: str) -> list[str]:
-    # clientKeys come from requests (up to 512 characters, any of them): names hold a digest.
-    key = hashlib.blake2b(client_key.encode(), digest_size=12).hexdigest()
+    key = _key_digest(client_key)
     return [f"pair:{key}:{address}", f"addr:{address}", f"key:{key}"]
 
 
@@ -243,9 +249,15 @@ class LocalFailures:
         return (0, now) if now - start >= self.policy.window else (count, start)
 
     async def blocked_for(self, client_key: str, address: str) -> int:
+        if not self._counts:
+            return 0
+        names = _failure_names(client_key, address)
+        if not any(name in self._counts for name in names):
+            # Nothing counted against any of them (what every request of a good client meets).
+            return 0
         now = time.monotonic()
         counts = []
-        for name in _failure_names(client_key, address):
+        for name in names:
             count, start = self._current(name, now)
             counts.append((count, math.ceil(start + self.policy.window - now)))
         return self.policy.wait(*counts)

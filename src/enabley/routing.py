@@ -25,7 +25,10 @@ class _Guarded(_IncludedRouter):
     prefix = ""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if not _route_path(scope).startswith(self.prefix):
+        # Paid by every request for every router before its own: the path is taken as it is
+        # unless the application is served under a root path.
+        path: str = scope["path"] if not scope.get("root_path") else _route_path(scope)
+        if not path.startswith(self.prefix):
             return Match.NONE, {}
         return super().matches(scope)
 

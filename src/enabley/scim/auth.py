@@ -1,10 +1,12 @@
 """Who calls ``/scim/v2``: an account (or one of its sub-accounts) through a SCIM token.
 
-``admission.AdmissionMiddleware`` finds the token's row (``tokens.verify``: from the tokens this
-process found active, else by a probe); the route's dependency (``get_scim_tenant``) turns it
-into a ``ScimTenant``, whose every unit of work confirms, in its own transaction, that the token
-is still unrevoked: that check, not the door's, is what makes a revocation take effect on the
-next call on every process. Routes that need no data (discovery) still make one such check.
+``admission.AdmissionMiddleware`` finds the token (``tokens.verify``: from the tokens this
+process found active, else by a probe); the route's dependency (``get_scim_tenant``) answers the
+``ScimTenant`` it stands for, made by its first request and kept with it. Every unit of work of
+that tenant confirms, in its own transaction, that the token is still unrevoked: that check, not
+the door's, is what makes a revocation take effect on the next call on every process (a unit
+that finds the token revoked also forgets it at the door). Routes that need no data (discovery)
+still make one such check.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class ScimTenant(Tenant):
 
     sub_account_id: int | None
     group_type: str | None
+    base_url: str = field(default="", repr=False, compare=False)
+    """What the links in its answers start with (``AppContext.base_url``)."""
     known: tokens.ActiveTokens | None = field(default=None, repr=False, compare=False)
 
     def _ensure_active(self, reader: Reader | Connection) -> None:
@@ -68,22 +72,27 @@ def _nothing(reader: Reader, tenant: ScimTenant) -> None:
 
 async def get_scim_tenant(request: Request) -> ScimTenant:
     """The tenant behind the SCIM bearer token; 401 for anything else."""
-    context: AppContext = request.app.state.context
     state = request.scope["state"]
-    row = state.get(SCIM_TOKEN)
-    if row is None:
+    known: tokens.KnownToken | None = state.get(SCIM_TOKEN)
+    if known is None:
         raise state.get(REFUSAL) or AccessDenied(
             "Missing bearer token: send 'Authorization: Bearer <SCIM token>'"
         )
-    tenant = ScimTenant(
-        account_id=row.account_id,
-        client_id=row.id,
-        client_key=tokens.limiter_key(row),
-        db=context.db,
-        sub_account_id=row.sub_account_id,
-        group_type=row.group_type,
-        known=context.scim_tokens,
-    )
+    tenant: ScimTenant | None = known.tenant
+    if tenant is None:
+        # Made once per token and process: what it holds never changes while the token is active.
+        context: AppContext = request.app.state.context
+        row = known.row
+        tenant = known.tenant = ScimTenant(
+            account_id=row.account_id,
+            client_id=row.id,
+            client_key=known.limiter_key,
+            db=context.db,
+            sub_account_id=row.sub_account_id,
+            group_type=row.group_type,
+            base_url=context.base_url,
+            known=context.scim_tokens,
+        )
     state["tenant"] = tenant
     return tenant
 

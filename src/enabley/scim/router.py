@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic_core import to_json
+from pydantic_core import from_json, to_json
 from starlette.concurrency import run_in_threadpool
 
-from enabley.deps import BaseUrl
 from enabley.errors import SCIM_MEDIA_TYPE, InvalidRequest, UnsupportedMediaType, content_type_problem
 from enabley.scim import discovery, groups, search, users
 from enabley.scim.auth import ScimCaller
@@ -32,13 +30,18 @@ class ScimJSONResponse(JSONResponse):
 
 
 def answer(payload: dict[str, Any], status_code: int = 200, *, etag: bool = False) -> ScimJSONResponse:
+    meta = payload.get("meta")
+    if not isinstance(meta, dict):
+        return ScimJSONResponse(payload, status_code)
     headers: dict[str, str] = {}
-    meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else None
-    if etag and meta and "version" in meta:
+    if etag and "version" in meta:
         headers["ETag"] = meta["version"]
-    if status_code == status.HTTP_201_CREATED and meta and "location" in meta:
+    if status_code == _CREATED and "location" in meta:
         headers["Location"] = meta["location"]
     return ScimJSONResponse(payload, status_code, headers or None)
+
+
+_CREATED = status.HTTP_201_CREATED
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -49,8 +52,9 @@ async def _json(request: Request) -> dict[str, Any]:
             problem.replace("application/json", f"{SCIM_MEDIA_TYPE} or application/json")
         )
     try:
-        body = json.loads(await request.body())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # pydantic-core reads JSON in Rust, as it writes the answers.
+        body = from_json(await request.body())
+    except ValueError as exc:
         raise InvalidRequest(f"Malformed JSON body: {exc}", scim_type="invalidSyntax") from None
     if not isinstance(body, dict):
         raise InvalidRequest("The body must be a JSON object", scim_type="invalidSyntax")
@@ -64,11 +68,8 @@ def _operations(body: dict[str, Any]) -> list[Any]:
     return operations
 
 
-async def _password_hash(body: dict[str, Any]) -> str | None:
-    password = {key.lower(): value for key, value in body.items()}.get("password")
-    return (
-        await run_in_threadpool(hash_password, password) if isinstance(password, str) and password else None
-    )
+async def _password_hash(password: str | None) -> str | None:
+    return await run_in_threadpool(hash_password, password) if password else None
 
 
 async def _patch_passwords(operations: list[Any]) -> dict[str, str]:
@@ -115,32 +116,31 @@ Projection = Annotated[ListQuery, Depends(_list_params)]
 
 
 @router.get("/Users", summary="List users")
-async def list_users(query: Listing, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+async def list_users(query: Listing, tenant: ScimCaller) -> ScimJSONResponse:
     """Users, filtered, sorted and paged (RFC 7644 3.4.2)."""
-    return answer(await tenant.read(users.list_users, query, base_url))
+    return answer(await tenant.read(users.list_users, query, tenant.base_url))
 
 
 @router.post("/Users/.search", summary="Search users")
-async def search_users(request: Request, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+async def search_users(request: Request, tenant: ScimCaller) -> ScimJSONResponse:
     """Users, as ``GET /Users`` lists them, asked for by a SearchRequest body (RFC 7644 3.4.3)."""
     query = list_query(await _json(request))
-    return answer(await tenant.read(users.list_users, query, base_url))
+    return answer(await tenant.read(users.list_users, query, tenant.base_url))
 
 
 @router.post("/Users", summary="Create user", status_code=status.HTTP_201_CREATED)
-async def create_user(request: Request, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+async def create_user(request: Request, tenant: ScimCaller) -> ScimJSONResponse:
     """Creates a user; its id is the given externalId when no user has it as identifier."""
-    body = await _json(request)
-    created = await tenant.write(users.create_user, body, await _password_hash(body), base_url)
+    fields = users.user_fields(await _json(request))
+    password_hash = await _password_hash(fields.password)
+    created = await tenant.write(users.create_user, fields, password_hash, tenant.base_url)
     return answer(created, status.HTTP_201_CREATED, etag=True)
 
 
 @router.get("/Users/{id}", summary="Get user")
-async def get_user(
-    identifier: ResourceId, query: Projection, tenant: ScimCaller, base_url: BaseUrl
-) -> ScimJSONResponse:
+async def get_user(identifier: ResourceId, query: Projection, tenant: ScimCaller) -> ScimJSONResponse:
     """A user by id (the user's enabley identifier)."""
-    return answer(await tenant.read(users.get_user, identifier, base_url, query), etag=True)
+    return answer(await tenant.read(users.get_user, identifier, tenant.base_url, query), etag=True)
 
 
 @router.put("/Users/{id}", summary="Replace user")
@@ -148,13 +148,14 @@ async def replace_user(
     identifier: ResourceId,
     request: Request,
     tenant: ScimCaller,
-    base_url: BaseUrl,
     if_match: IfMatch = None,
 ) -> ScimJSONResponse:
     """Replaces the user's attributes; attributes the schema does not know are ignored."""
-    body = await _json(request)
-    password_hash = await _password_hash(body)
-    replaced = await tenant.write(users.replace_user, identifier, body, password_hash, if_match, base_url)
+    fields = users.user_fields(await _json(request))
+    password_hash = await _password_hash(fields.password)
+    replaced = await tenant.write(
+        users.replace_user, identifier, fields, password_hash, if_match, tenant.base_url
+    )
     return answer(replaced, etag=True)
 
 
@@ -163,13 +164,14 @@ async def patch_user(
     identifier: ResourceId,
     request: Request,
     tenant: ScimCaller,
-    base_url: BaseUrl,
     if_match: IfMatch = None,
 ) -> ScimJSONResponse:
     """Applies PatchOp operations (add, replace, remove) and answers the user."""
     operations = _operations(await _json(request))
     passwords = await _patch_passwords(operations)
-    patched = await tenant.write(users.patch_user, identifier, operations, passwords, if_match, base_url)
+    patched = await tenant.write(
+        users.patch_user, identifier, operations, passwords, if_match, tenant.base_url
+    )
     return answer(patched, etag=True)
 
 
@@ -181,31 +183,29 @@ async def delete_user(identifier: ResourceId, tenant: ScimCaller, if_match: IfMa
 
 
 @router.get("/Groups", summary="List groups")
-async def list_groups(query: Listing, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+async def list_groups(query: Listing, tenant: ScimCaller) -> ScimJSONResponse:
     """Groups, filtered, sorted and paged; ``excludedAttributes=members`` leaves members unread."""
-    return answer(await tenant.read(groups.list_groups, query, base_url))
+    return answer(await tenant.read(groups.list_groups, query, tenant.base_url))
 
 
 @router.post("/Groups/.search", summary="Search groups")
-async def search_groups(request: Request, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+async def search_groups(request: Request, tenant: ScimCaller) -> ScimJSONResponse:
     """Groups, as ``GET /Groups`` lists them, asked for by a SearchRequest body."""
     query = list_query(await _json(request))
-    return answer(await tenant.read(groups.list_groups, query, base_url))
+    return answer(await tenant.read(groups.list_groups, query, tenant.base_url))
 
 
 @router.post("/Groups", summary="Create group", status_code=status.HTTP_201_CREATED)
-async def create_group(request: Request, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+async def create_group(request: Request, tenant: ScimCaller) -> ScimJSONResponse:
     """Creates a group without a parent, of the token's group type, with the given members."""
-    created = await tenant.write(groups.create_group, await _json(request), base_url)
+    created = await tenant.write(groups.create_group, await _json(request), tenant.base_url)
     return answer(created, status.HTTP_201_CREATED, etag=True)
 
 
 @router.get("/Groups/{id}", summary="Get group")
-async def get_group(
-    identifier: ResourceId, query: Projection, tenant: ScimCaller, base_url: BaseUrl
-) -> ScimJSONResponse:
+async def get_group(identifier: ResourceId, query: Projection, tenant: ScimCaller) -> ScimJSONResponse:
     """A group by id (the group's enabley identifier) with its direct members."""
-    return answer(await tenant.read(groups.get_group, identifier, base_url, query), etag=True)
+    return answer(await tenant.read(groups.get_group, identifier, tenant.base_url, query), etag=True)
 
 
 @router.put("/Groups/{id}", summary="Replace group")
@@ -213,11 +213,12 @@ async def replace_group(
     identifier: ResourceId,
     request: Request,
     tenant: ScimCaller,
-    base_url: BaseUrl,
     if_match: IfMatch = None,
 ) -> ScimJSONResponse:
     """Replaces the group's name, externalId and members."""
-    replaced = await tenant.write(groups.replace_group, identifier, await _json(request), if_match, base_url)
+    replaced = await tenant.write(
+        groups.replace_group, identifier, await _json(request), if_match, tenant.base_url
+    )
     return answer(replaced, etag=True)
 
 
@@ -227,12 +228,11 @@ async def patch_group(
     request: Request,
     query: Projection,
     tenant: ScimCaller,
-    base_url: BaseUrl,
     if_match: IfMatch = None,
 ) -> ScimJSONResponse:
     """Applies PatchOp operations; member add/remove included."""
     operations = _operations(await _json(request))
-    patched = await tenant.write(groups.patch_group, identifier, operations, if_match, base_url, query)
+    patched = await tenant.write(groups.patch_group, identifier, operations, if_match, tenant.base_url, query)
     return answer(patched, etag=True)
 
 
@@ -246,42 +246,42 @@ async def delete_group(identifier: ResourceId, tenant: ScimCaller, if_match: IfM
 # Discovery, asked for once when a provider connects: after the resources, whose routes are
 # tried first, in order, on every request.
 @router.get("/ServiceProviderConfig", summary="Service provider configuration")
-async def get_service_provider_config(tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+async def get_service_provider_config(tenant: ScimCaller) -> ScimJSONResponse:
     """What this service provider supports (RFC 7644 4)."""
     await tenant.confirm()
-    return answer(discovery.service_provider_config(base_url))
+    return answer(discovery.service_provider_config(tenant.base_url))
 
 
 @router.get("/ResourceTypes", summary="Resource types")
-async def get_resource_types(tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+async def get_resource_types(tenant: ScimCaller) -> ScimJSONResponse:
     """The resource types served: User (with the enterprise extension) and Group."""
     await tenant.confirm()
-    return answer(discovery.resource_type_list(base_url))
+    return answer(discovery.resource_type_list(tenant.base_url))
 
 
 @router.get("/ResourceTypes/{id}", summary="Resource type")
-async def get_resource_type(name: ResourceId, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+async def get_resource_type(name: ResourceId, tenant: ScimCaller) -> ScimJSONResponse:
     """One resource type, by name."""
     await tenant.confirm()
-    return answer(discovery.resource_type(name, base_url))
+    return answer(discovery.resource_type(name, tenant.base_url))
 
 
 @router.get("/Schemas", summary="Schemas")
-async def get_schemas(tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+async def get_schemas(tenant: ScimCaller) -> ScimJSONResponse:
     """The schemas served, describing exactly the attributes kept."""
     await tenant.confirm()
-    return answer(discovery.schema_list(base_url))
+    return answer(discovery.schema_list(tenant.base_url))
 
 
 @router.get("/Schemas/{id}", summary="Schema")
-async def get_schema(schema_id: ResourceId, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+async def get_schema(schema_id: ResourceId, tenant: ScimCaller) -> ScimJSONResponse:
     """One schema, by its URN."""
     await tenant.confirm()
-    return answer(discovery.schema(schema_id, base_url))
+    return answer(discovery.schema(schema_id, tenant.base_url))
 
 
 @router.post("/.search", summary="Search users and groups")
-async def search_resources(request: Request, tenant: ScimCaller, base_url: BaseUrl) -> ScimJSONResponse:
+async def search_resources(request: Request, tenant: ScimCaller) -> ScimJSONResponse:
     """Users then groups, as their lists answer them, asked for by one SearchRequest body."""
     query = list_query(await _json(request))
-    return answer(await tenant.read(search.search_all, query, base_url))
+    return answer(await tenant.read(search.search_all, query, tenant.base_url))

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -132,15 +133,22 @@ def find_active(reader: Reader, wanted: str) -> Any:
 
 
 @dataclass(slots=True)
-class _Known:
+class KnownToken:
+    """An active token as this process knows it: its row, the rate limiter's key of its requests,
+    and the tenant it stands for (``auth.ScimTenant``, made by its first request): none of them
+    changes while the token is active."""
+
     row: Any
-    last_used_at: datetime | None
+    touch_after: float
+    """When (``time.monotonic()``) its use is next noted in ``last_used_at``."""
+    limiter_key: str
+    tenant: Any = None
 
 
 class ActiveTokens:
-    """A digest of the token -> its row, for the tokens this process found active: what the door needs to
-    know of a token (its account, sub-account, limiter key) never changes, so it is not read
-    again on every request.
+    """A digest of the token -> what this process knows of it (``KnownToken``), for the tokens it
+    found active: what the door needs to know of a token (its account, sub-account, limiter key,
+    the tenant it stands for) never changes, so it is neither read nor made again on every request.
 
     Only revocation changes, and it is not decided here: every unit of work a token runs
     confirms in its own transaction that the token is unrevoked (``auth.ScimTenant``), so a
@@ -153,15 +161,15 @@ class ActiveTokens:
     MAX_KNOWN = 1_000
 
     def __init__(self) -> None:
-        self._known: dict[bytes, _Known] = {}
+        self._known: dict[bytes, KnownToken] = {}
         self._lock = threading.Lock()
 
-    def get(self, digest: bytes) -> _Known | None:
-        with self._lock:
-            return self._known.get(digest)
+    def get(self, digest: bytes) -> KnownToken | None:
+        # One read of the table, atomic as it is: only the writers take the lock.
+        return self._known.get(digest)
 
-    def add(self, digest: bytes, row: Any) -> _Known:
-        known = _Known(row, row.last_used_at)
+    def add(self, digest: bytes, row: Any) -> KnownToken:
+        known = KnownToken(row, _touch_after(row.last_used_at), limiter_key(row))
         with self._lock:
             if len(self._known) >= self.MAX_KNOWN:
                 # The oldest entry: a token in use is found again by its next request.
@@ -180,8 +188,11 @@ def still_active(reader: Reader, token_id: int) -> bool:
     return _STILL_ACTIVE.first(reader, {"token_id": token_id}) is not None
 
 
-def needs_touch(last_used_at: datetime | None, now: datetime) -> bool:
-    return last_used_at is None or now - last_used_at >= TOUCH_INTERVAL
+def _touch_after(last_used_at: datetime | None) -> float:
+    """When, on the monotonic clock, the use of a token last used then is next to be noted."""
+    if last_used_at is None:
+        return 0.0
+    return time.monotonic() + (TOUCH_INTERVAL - (datetime.now(UTC) - last_used_at)).total_seconds()
 
 
 def touch(session: Session, token_id: int, now: datetime) -> None:
@@ -203,8 +214,8 @@ def _touch(db: Database, token_id: int, now: datetime) -> None:
         touch(session, token_id, now)
 
 
-async def verify(db: Database, token: str, known: ActiveTokens) -> Any:
-    """The active token's row, or None (revoked, unknown or malformed): from ``known`` when this
+async def verify(db: Database, token: str, known: ActiveTokens) -> KnownToken | None:
+    """The active token, or None (revoked, unknown or malformed): from ``known`` when this
     process found it active before, else a bounded index probe (decision 0006). Notes when the
     token was last used, once a minute at most."""
     if not well_formed(token):
@@ -218,9 +229,8 @@ async def verify(db: Database, token: str, known: ActiveTokens) -> Any:
         if row is None:
             return None
         found = known.add(digest, row)
-    now = datetime.now(UTC)
-    if needs_touch(found.last_used_at, now):
+    if time.monotonic() >= found.touch_after:
         # Noted before the write, so that the requests meanwhile don't write it too.
-        found.last_used_at = now
-        await db.run(partial(_touch, db, found.row.id, now))
-    return found.row
+        found.touch_after = time.monotonic() + TOUCH_INTERVAL.total_seconds()
+        await db.run(partial(_touch, db, found.row.id, datetime.now(UTC)))
+    return found

@@ -210,6 +210,9 @@ def _write(
             current.custom_attributes if current is not None else None, fields.kept
         ),
     }
+    if current is None:
+        # A new user has none of what the body leaves out: only what it gives is validated.
+        values = {key: value for key, value in values.items() if value is not None}
     sub_name = _sub_account_name(session, tenant)
     if sub_name is not None:
         values["subAccountName"] = sub_name
@@ -246,33 +249,35 @@ def _new_uuid() -> str:
     return str(uuid.uuid4())
 
 
-def create_user(
-    session: Session, tenant: ScimTenant, body: dict[str, Any], password_hash: str | None, base_url: str
-) -> dict[str, Any]:
+def user_fields(body: dict[str, Any]) -> UserFields:
+    """What a POST or PUT body sets (a whole user: userName required), read before the unit of
+    work (no I/O), so that a body it refuses costs neither a password hash nor a transaction."""
     fields = user_from_scim(body)
     if fields.username is None:
         raise InvalidRequest("userName is required", scim_type="invalidValue")
+    return fields
+
+
+def create_user(
+    session: Session, tenant: ScimTenant, fields: UserFields, password_hash: str | None, base_url: str
+) -> dict[str, Any]:
     # The given externalId when no user of the account has it as identifier, else a new UUID.
     identifier = fields.external_id or _new_uuid()
-    return resource(
-        session, tenant, _write(session, tenant, identifier, fields, None, password_hash), base_url
-    )
+    # A user just created is in no group: nothing to read for its resource.
+    return to_scim(_write(session, tenant, identifier, fields, None, password_hash), [], base_url)
 
 
 def replace_user(
     session: Session,
     tenant: ScimTenant,
     identifier: str,
-    body: dict[str, Any],
+    fields: UserFields,
     password_hash: str | None,
     if_match: str | None,
     base_url: str,
 ) -> dict[str, Any]:
     current = find_row(session, tenant, identifier)
     paging.check_version(current, if_match)
-    fields = user_from_scim(body)
-    if fields.username is None:
-        raise InvalidRequest("userName is required", scim_type="invalidValue")
     row = _write(session, tenant, identifier, fields, current, password_hash)
     return resource(session, tenant, row, base_url)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from enabley.errors import SCIM_MEDIA_TYPE, InvalidRequest
@@ -44,10 +45,12 @@ def version(modified_at: datetime) -> str:
 
 
 def _meta(kind: str, location: str, created: datetime, modified: datetime) -> dict[str, Any]:
+    created_at = _timestamp(created)
     return {
         "resourceType": kind,
-        "created": _timestamp(created),
-        "lastModified": _timestamp(modified),
+        "created": created_at,
+        # The same for a resource just created, and for many never changed since.
+        "lastModified": created_at if modified == created else _timestamp(modified),
         "location": location,
         "version": version(modified),
     }
@@ -100,28 +103,37 @@ class UserFields:
 
 
 def user_to_scim(user: Any, groups: list[tuple[str, str]], base_url: str) -> dict[str, Any]:
-    """A user row (columns of ``models.User``) as a SCIM User; ``groups`` are (identifier, name)."""
+    """A user row (columns of ``models.User``) as a SCIM User; ``groups`` are (identifier, name).
+    Attributes without a value are left out (RFC 7643 2.5)."""
     custom = user.custom_attributes if isinstance(user.custom_attributes, dict) else {}
     location = f"{base_url}/scim/v2/Users/{user.external_id}"
-    name = dict(custom.get(KEPT_NAME) or {}) if isinstance(custom.get(KEPT_NAME), dict) else {}
+    kept_name = custom.get(KEPT_NAME)
+    name = dict(kept_name) if isinstance(kept_name, dict) else {}
     if user.first_name is not None:
         name["givenName"] = user.first_name
     if user.last_name is not None:
         name["familyName"] = user.last_name
-    resource: dict[str, Any] = {
-        "schemas": [USER_URN],
-        "id": user.external_id,
-        "externalId": user.scim_external_id,
-        "userName": user.username,
-        "name": name or None,
-        "active": user.is_active,
-    }
-    for key in KEPT_CORE:
-        resource[key] = custom.get(key)
-    resource["emails"] = _with_column(custom.get("emails"), user.email, "value", "work")
-    resource["phoneNumbers"] = _with_column(custom.get("phoneNumbers"), user.phone, "value", "work")
-    resource["addresses"] = _with_column(custom.get("addresses"), user.address, "formatted", "work")
-    enterprise = {key: custom[key] for key in KEPT_ENTERPRISE if custom.get(key) is not None}
+    resource: dict[str, Any] = {"schemas": [USER_URN], "id": user.external_id}
+    if user.scim_external_id is not None:
+        resource["externalId"] = user.scim_external_id
+    if user.username is not None:
+        resource["userName"] = user.username
+    if name:
+        resource["name"] = name
+    resource["active"] = user.is_active
+    for key in _KEPT_CORE_PLAIN:
+        if (value := custom.get(key)) is not None:
+            resource[key] = value
+    for key, column, sub in (
+        ("emails", user.email, "value"),
+        ("phoneNumbers", user.phone, "value"),
+        ("addresses", user.address, "formatted"),
+    ):
+        if (items := _with_column(custom.get(key), column, sub, "work")) is not None:
+            resource[key] = items
+    enterprise = (
+        {key: custom[key] for key in KEPT_ENTERPRISE if custom.get(key) is not None} if custom else None
+    )
     if enterprise:
         resource["schemas"].append(ENTERPRISE_URN)
         resource[ENTERPRISE_URN] = enterprise
@@ -131,7 +143,11 @@ def user_to_scim(user: Any, groups: list[tuple[str, str]], base_url: str) -> dic
             for identifier, name_ in groups
         ]
     resource["meta"] = _meta("User", location, user.created_at, user.modified_at)
-    return {key: value for key, value in resource.items() if value is not None}
+    return resource
+
+
+_KEPT_CORE_PLAIN = tuple(key for key in KEPT_CORE if key not in ("emails", "phoneNumbers", "addresses"))
+"""The kept core attributes shown as they were kept (the lists with a column are shown with it)."""
 
 
 def _text(value: Any, what: str) -> str | None:
@@ -154,8 +170,14 @@ def _boolean(value: Any) -> bool:
 def folded(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     """``body`` with its keys spelled as ``names`` spells them: attribute names are
     case-insensitive (RFC 7643 2.1); keys it doesn't know are left as they are."""
-    canonical = {name.lower(): name for name in names}
+    canonical = _spellings(names)
     return {canonical.get(key.lower(), key): value for key, value in body.items()}
+
+
+@lru_cache(maxsize=64)
+def _spellings(names: tuple[str, ...]) -> dict[str, str]:
+    """Each name, lower-cased -> as it is spelled: made once for each set of names."""
+    return {name.lower(): name for name in names}
 
 
 _USER_NAMES = (
@@ -209,8 +231,11 @@ def user_from_scim(body: dict[str, Any]) -> UserFields:
 def _column_of(kept: dict[str, Any], name: str, key: str) -> str | None:
     """The column's value from a multi-valued attribute; the list itself stays kept only when it
     says more than the column does (several items, another type, other sub-attributes)."""
-    value = _text(_value_of(kept.get(name), key), f"{name}.{key}")
-    if value is not None and kept.get(name) == _with_column(None, value, key, "work"):
+    items = kept.get(name)
+    if items is None:
+        return None
+    value = _text(_value_of(items, key), f"{name}.{key}")
+    if value is not None and items == _with_column(None, value, key, "work"):
         del kept[name]
     return value
 
