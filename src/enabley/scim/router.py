@@ -2,20 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic_core import from_json, to_json
 from starlette.concurrency import run_in_threadpool
 
 from enabley.errors import SCIM_MEDIA_TYPE, InvalidRequest, UnsupportedMediaType, content_type_problem
 from enabley.scim import discovery, groups, search, users
-from enabley.scim.auth import ScimCaller
+from enabley.scim.auth import ScimCaller, get_scim_tenant
 from enabley.scim.listing import ListQuery, list_query
 from enabley.security import hash_password
 
-router = APIRouter(prefix="/scim/v2", tags=["SCIM"])
+
+class ScimRoute(APIRoute):
+    """A SCIM route; one that takes nothing but the request and its tenant (the creations and the
+    searches, whose bodies the route reads itself) is called without FastAPI's per-request
+    resolution of its parameters, which cost a creation about a fiftieth of its time. The tenant
+    comes from the same dependency it declares (``get_scim_tenant``), which the OpenAPI document
+    and the tenancy test read as for every route."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        dependant = self.dependant
+        (tenant, *others) = dependant.dependencies or (None,)
+        plain = (
+            tenant is not None
+            and tenant.call is get_scim_tenant
+            and not others
+            and dependant.request_param_name is not None
+            and not (
+                dependant.path_params
+                or dependant.query_params
+                or dependant.header_params
+                or dependant.cookie_params
+                or dependant.body_params
+            )
+        )
+        if not plain:
+            return super().get_route_handler()
+        assert tenant is not None and tenant.name is not None and dependant.request_param_name is not None
+        endpoint, request_name, tenant_name = self.endpoint, dependant.request_param_name, tenant.name
+
+        async def handle(request: Request) -> Response:
+            caller = await get_scim_tenant(request)
+            response: Response = await endpoint(**{request_name: request, tenant_name: caller})
+            return response
+
+        return handle
+
+
+router = APIRouter(prefix="/scim/v2", tags=["SCIM"], route_class=ScimRoute)
 
 ResourceId = Annotated[str, Path(alias="id", description="The resource's id", max_length=255)]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="A version (ETag) the change requires")]
