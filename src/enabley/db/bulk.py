@@ -523,18 +523,18 @@ class KeyedRead:
         self._prepared[dialect.name] = read
         return read
 
-    def all(self, session: Session, keys: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def all(self, target: Target, keys: Sequence[Any]) -> list[tuple[Any, ...]]:
         if not keys:
             return []
-        connection = session.connection()
-        dialect = connection.dialect
+        direct = Direct.of(target)
+        dialect = direct.dialect
         read = self._prepare(dialect)
         if read.array:
             sql, params = read.head, [*read.before, list(keys), *read.after]
         else:
             sql = read.head + ", ".join([read.placeholder] * len(keys)) + read.tail
             params = [*read.before, *keys, *read.after]
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor = direct.driver.cursor()
         try:
             cursor.execute(sql, params)
             rows = cursor.fetchall()

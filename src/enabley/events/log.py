@@ -12,14 +12,28 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic_core import to_json
-from sqlalchemy import Column, Connection, Dialect, Integer, MetaData, String, Table, Text, select, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Dialect,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
-from enabley.db.bulk import BulkCopy, BulkInsert, Direct, copies
-from enabley.db.columns import JsonType, UtcDateTime, utcnow
+from enabley.db.bulk import BulkCopy, BulkInsert, Direct, KeyedRead, copies
+from enabley.db.columns import UtcDateTime, utcnow
 from enabley.db.engine import WRITE_OPTION
-from enabley.models import Event
+from enabley.errors import NotFound
+from enabley.models import Account, Event
 from enabley.models.event import EVENT_ID_LENGTH, EVENT_TYPE_LENGTH
 
 EVENTS: Table = Event.__table__  # type: ignore[assignment]
@@ -29,12 +43,13 @@ PURGE_BATCH = 10_000
 FEW_ROWS = 20  # up to this many events, one INSERT rather than COPY
 SEQUENCER_LOCK = 0x656E61626C6579  # any constant: the advisory lock every sequencer takes
 
-# The waiting events, numbered after the highest position given (the unique index on position finds
-# it at once); SQLite's writer (BEGIN IMMEDIATE) or PostgreSQL's advisory lock keeps it the highest.
+# The waiting events, numbered after the highest position given (the unique index of numbered rows
+# finds it at once: the condition lets SQLite use that partial index); SQLite's writer (BEGIN
+# IMMEDIATE) or PostgreSQL's advisory lock keeps it the highest.
 _NUMBER_WAITING = (
     "UPDATE events SET position = waiting.last + waiting.n "
     "FROM (SELECT id, row_number() OVER (ORDER BY id) AS n, "
-    "(SELECT coalesce(max(position), 0) FROM events) AS last "
+    "(SELECT coalesce(max(position), 0) FROM events WHERE position IS NOT NULL) AS last "
     "FROM events WHERE position IS NULL{account} ORDER BY id LIMIT :limit) AS waiting "
     "WHERE events.id = waiting.id"
 )
@@ -56,10 +71,10 @@ _copy_rows = BulkCopy(_RAW, EMITTED_KEYS)
 
 
 class _EncodedJson(TypeDecorator[str]):
-    """The data column's own type (an INSERT's parameter is cast to ``jsonb`` on PostgreSQL),
+    """The data column's own type (an INSERT's parameter is cast to ``json`` on PostgreSQL),
     given text already JSON: nothing to convert."""
 
-    impl = JsonType
+    impl = JSON
     cache_ok = True
 
     def bind_processor(self, dialect: Dialect) -> None:
@@ -73,6 +88,16 @@ _insert_rows = BulkInsert(
         *(Column(c.name, _EncodedJson() if c.name == "data" else c.type) for c in _RAW.columns),
     ),
     EMITTED_KEYS,
+)
+
+
+# What the foreign key from ``events.account_id`` checked for every row, once per write instead:
+# that the accounts exist and, on PostgreSQL, that they stay until the transaction ends (the key's
+# own lock, FOR KEY SHARE: deleting an account waits for the writes holding it).
+_HOLD_ACCOUNTS = KeyedRead(
+    select(Account.id)
+    .where(Account.id.in_(bindparam("keys", expanding=True)))
+    .with_for_update(read=True, key_share=True)
 )
 
 
@@ -148,6 +173,9 @@ def _write(target: Session | Direct, batch: list[tuple[str, str, datetime, str, 
     more than it saves on a handful of rows (bench/README.md)."""
     if not batch:
         return
+    accounts = {row[4] for row in batch}
+    if len(_HOLD_ACCOUNTS.all(target, list(accounts))) != len(accounts):
+        raise NotFound("The account no longer exists")
     if len(batch) > FEW_ROWS and copies(target):
         _copy_rows.run(target, batch)
     else:
