@@ -149,7 +149,7 @@ def main() -> int:
         r
         for r in results
         if max(r["upload_cost"], r["put_users_cost"]) > TARGET_COST
-        or r["feed_read_per_second"] < TARGET_FEED_RATE
+        or r["feed_read_per_second_on"] < TARGET_FEED_RATE
     ]
     for r in missed:
         print(f"MISSED on {r['backend']}: {r}", file=sys.stderr)

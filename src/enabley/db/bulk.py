@@ -122,6 +122,22 @@ def _execute(
         cursor.close()
 
 
+def execute(target: Target, sql: str, params: Sequence[Any]) -> int:
+    """``sql``, written with the driver's own placeholders, on the target's connection; answers
+    how many rows it wrote. psycopg prepares a statement run often on one connection."""
+    direct = Direct.of(target)
+    cursor = direct.driver.cursor()
+    try:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+    except direct.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            sql, None, exc, direct.dialect.loaded_dbapi.Error, hide_parameters=True
+        ) from exc
+    finally:
+        cursor.close()
+
+
 class BulkInsert:
     """INSERT rows of ``keys`` into ``table``, up to 500 rows per statement; ``ignore_conflicts``
     skips rows whose key exists (a link added meanwhile by a concurrent request).
