@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from enabley.accounts import service as accounts_service
 from enabley.events import log
 from enabley.events import service as feed
 from enabley.models import Account, Event
@@ -147,6 +148,5 @@ def test_commits_out_of_order_are_seen_once_in_the_order_they_became_visible(eng
     finally:
         t1.close()
         t2.close()
-        with Session(engine) as session:
-            session.delete(session.get(Account, account.id))
-            session.commit()
+        with Session(engine) as session, session.begin():
+            accounts_service.delete_account(session, account.name)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, delete, select
 
 from enabley.db.columns import utcnow
 from enabley.db.database import Database
-from enabley.models import Account, UploadJob
+from enabley.models import Account, Event, UploadJob
 from enabley.uploads import jobs
 from tests import factories
 
@@ -33,6 +33,7 @@ def committed(backend: str, engine: Engine) -> Iterator[tuple[Database, int]]:
     finally:
         with database.session(write=True) as session:
             session.execute(delete(Account).where(Account.id == account_id))
+            session.execute(delete(Event).where(Event.account_id == account_id))
 
 
 def queue_jobs(database: Database, account_id: int, count: int) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from enabley.db.base import HasAccount, owned
 from enabley.errors import InvalidRequest, ItemExists, NotFound
-from enabley.models import Account, SubAccount
+from enabley.models import Account, Event, SubAccount
 
 
 def get_account(session: Session, name: str) -> Account:
@@ -35,11 +35,16 @@ def create_account(session: Session, name: str, sub_accounts: Iterable[str] = ()
 def delete_account(session: Session, name: str) -> None:
     """Delete an account with everything it owns; its clients' tokens stop working at once.
 
-    One statement: every table referencing the account cascades from it in the database, through
-    indexed foreign keys, however many rows it owns; no row is loaded into the session.
+    Two statements: every table referencing the account cascades from it in the database, through
+    indexed foreign keys, however many rows it owns; the change log, which has no foreign key
+    (docs/decisions/0012-cheaper-change-log-rows.md), after it, by its index on the account. In
+    that order: deleting the account waits for any write holding it (``events.log``), so the
+    second statement sees that write's events; no write can hold it afterwards. No row is loaded
+    into the session.
     """
     account = get_account(session, name)
     session.execute(delete(Account).where(Account.id == account.id))
+    session.execute(delete(Event).where(Event.account_id == account.id))
     session.expunge(account)
 
 

@@ -122,6 +122,22 @@ def _execute(
         cursor.close()
 
 
+def execute(target: Target, sql: str, params: Sequence[Any]) -> int:
+    """``sql``, written with the driver's own placeholders, on the target's connection; answers
+    how many rows it wrote. psycopg prepares a statement run often on one connection."""
+    direct = Direct.of(target)
+    cursor = direct.driver.cursor()
+    try:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+    except direct.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            sql, None, exc, direct.dialect.loaded_dbapi.Error, hide_parameters=True
+        ) from exc
+    finally:
+        cursor.close()
+
+
 class BulkInsert:
     """INSERT rows of ``keys`` into ``table``, up to 500 rows per statement; ``ignore_conflicts``
     skips rows whose key exists (a link added meanwhile by a concurrent request).
@@ -277,12 +293,15 @@ def copies(target: Target) -> bool:
     return _native(Direct.of(target).dialect)
 
 
-def _copy(session: Target, dialect: Dialect, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+def _copy(session: Target, dialect: Dialect, sql: str, rows: Iterable[Sequence[Any]] | str) -> None:
     cursor = Direct.of(session).driver.cursor()
     try:
         with cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
+            if isinstance(rows, str):
+                copy.write(rows)
+            else:
+                for row in rows:
+                    copy.write_row(row)
     except dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True) from exc
     finally:
@@ -347,6 +366,16 @@ class BulkCopy:
         memos = processors.memos()
         _copy(session, dialect, sql, (processors.apply(row, memos) for row in full))
         return ids
+
+    def run_text(self, session: Target, text: str) -> None:
+        """Copy rows the caller wrote in COPY's text format already (the values of ``keys``,
+        escaped, tab-separated, a row a line): a caller that can format its rows at once saves
+        the driver's conversion value by value, most of what a COPY costs the client."""
+        session = Direct.of(session)
+        sql, ids_sql, _ = self._prepare(session.dialect)
+        if ids_sql is not None:
+            raise RuntimeError("a numbered COPY draws its keys: give its rows to run()")
+        _copy(session, session.dialect, sql, text)
 
 
 class WriteBehind:
@@ -523,18 +552,18 @@ class KeyedRead:
         self._prepared[dialect.name] = read
         return read
 
-    def all(self, session: Session, keys: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def all(self, target: Target, keys: Sequence[Any]) -> list[tuple[Any, ...]]:
         if not keys:
             return []
-        connection = session.connection()
-        dialect = connection.dialect
+        direct = Direct.of(target)
+        dialect = direct.dialect
         read = self._prepare(dialect)
         if read.array:
             sql, params = read.head, [*read.before, list(keys), *read.after]
         else:
             sql = read.head + ", ".join([read.placeholder] * len(keys)) + read.tail
             params = [*read.before, *keys, *read.after]
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor = direct.driver.cursor()
         try:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
