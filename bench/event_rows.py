@@ -11,8 +11,8 @@ alternate round by round; the figures are medians.
 Layouts: ``0006`` (migration 0006: unique ``event_id``, unique ``position``, foreign key,
 ``jsonb``), then what each change removes: ``no-event-id`` (no unique index on ``event_id``),
 ``json`` (``data`` as ``json``, PostgreSQL), ``no-key`` (no foreign key), ``numbered`` (the
-unique index of positions holds numbered rows only: migration 0011's layout, decision 0012), and
-``both-numbered`` (the account's index too, which 0012 left as it was).
+unique index of positions holds numbered rows only: migration 0012's layout, decision 0013), and
+``both-numbered`` (the account's index too, which 0013 left as it was).
 
     python bench/event_rows.py [--rows 250000] [--rounds 3] [--backend sqlite|postgresql]
 """

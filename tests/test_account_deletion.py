@@ -98,7 +98,7 @@ def test_deleting_an_account_removes_every_row_it_owns_and_no_other(db, client, 
 
 def test_an_account_is_deleted_by_one_statement_that_the_database_cascades(db, engine):
     """However many rows it owns: the account's DELETE cascades to every table but the change
-    log, which has no foreign key (decision 0012); one more DELETE, after it, takes its events."""
+    log, which has no foreign key (decision 0013); one more DELETE, after it, takes its events."""
     account = factories.make_account(db, sub_accounts=["EU"])
     factories.fill_account(db, account)
     with factories.counted_statements(engine) as seen:

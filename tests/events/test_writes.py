@@ -1,5 +1,5 @@
 """How events are written: their data stored as given, and only for an account that exists while
-the write lasts (what the foreign key from ``events.account_id`` checked, decision 0012)."""
+the write lasts (what the foreign key from ``events.account_id`` checked, decision 0013)."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ def delete_account(session: Session, name: str) -> None:
 
     Two statements: every table referencing the account cascades from it in the database, through
     indexed foreign keys, however many rows it owns; the change log, which has no foreign key
-    (docs/decisions/0012-cheaper-change-log-rows.md), after it, by its index on the account. In
+    (docs/decisions/0013-cheaper-change-log-rows.md), after it, by its index on the account. In
     that order: deleting the account waits for any write holding it (``events.log``), so the
     second statement sees that write's events; no write can hold it afterwards. No row is loaded
     into the session.

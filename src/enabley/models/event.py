@@ -24,7 +24,7 @@ class Event(TenantOwned, Base):
     transaction committed, in the order changes became visible, which is the feed's order. ``id``
     is the order of insertion only: a transaction that inserts first may commit last.
 
-    A new row touches as few indexes as can serve the log's readers (decision 0012): the unique
+    A new row touches as few indexes as can serve the log's readers (decision 0013): the unique
     index of positions holds numbered rows only, and ``event_id`` (80 random bits) has none;
     ``account_id`` has no foreign key, which PostgreSQL would check once per row of a bulk write:
     ``events.log`` holds the account as that check did, once per write, and deleting an account

@@ -1,12 +1,12 @@
 """The change log's rows touch fewer indexes and checks as they are written
 
-See docs/decisions/0012-cheaper-change-log-rows.md: no unique index on ``event_id``; the unique
+See docs/decisions/0013-cheaper-change-log-rows.md: no unique index on ``event_id``; the unique
 index on ``position`` holds numbered rows only; no foreign key from ``account_id`` (the change
 log holds the account once per write, and deleting an account deletes its events); on
 PostgreSQL ``data`` is ``json`` rather than ``jsonb``.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06 15:00:00
 """
 
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0010"
+revision: str = "0012"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
