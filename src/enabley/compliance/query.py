@@ -60,6 +60,8 @@ class Selection:
 
     certificates: dict[int, list[int]]
     """The certificates' ids, each with its courses' channel ids."""
+    every_certificate: bool
+    """``certificates`` are all of the account's."""
     group_ids: list[int] | None
     """The groups whose members are asked for (a group, and its descendants with ``recursive``);
     None: every learner."""
@@ -133,15 +135,18 @@ def _pairs(tenant: HasAccount, selection: Selection) -> Subquery:
     return union(*parts).subquery("compliance_pairs")
 
 
-def _standings(tenant: HasAccount, selection: Selection) -> Subquery:
+def _standings(tenant: HasAccount, selection: Selection, in_order: bool) -> Subquery:
     """The pairs in scope that pass the user filters, each with its stored standing
     (``compliance.standings``): user_id, certificate_id, is_required, unearned_state,
     certification_date, expiration_date, due. A pair without a row is INIT."""
     kept = CertificateStanding
     ids = list(selection.certificates)
     if selection.scope is Scope.REQUIRED:
-        # The required pairs all have a row (the requirement is a record): read alone, by index.
-        stmt = select(
+        # The required pairs all have a row (the requirement is a record): read alone, by index,
+        # the certificates' (the tenant's, resolved). A listing of all the account's certificates
+        # walks the account's index instead, which is its order (sought certificate by
+        # certificate, its rows would be sorted after).
+        columns = (
             kept.user_id,
             kept.certificate_id,
             kept.is_required,
@@ -149,7 +154,12 @@ def _standings(tenant: HasAccount, selection: Selection) -> Subquery:
             kept.certification_date,
             kept.expiration_date,
             kept.due,
-        ).where(kept.certificate_id.in_(ids), kept.is_required.is_(True))
+        )
+        if in_order and selection.every_certificate:
+            stmt = owned(kept, tenant).with_only_columns(*columns)
+        else:
+            stmt = select(*columns).where(kept.certificate_id.in_(ids))
+        stmt = stmt.where(kept.is_required.is_(True))
         user_id: Any = kept.user_id
     else:
         pairs = _pairs(tenant, selection)
@@ -321,10 +331,13 @@ def expiration(dialect: str, start: Any, duration: Any, period: Any) -> ColumnEl
     return type_coerce(case((never, None), else_=shifted), UtcDateTime())
 
 
-def classified(tenant: HasAccount, selection: Selection, at: Instants) -> AnySelect:
+def classified(
+    tenant: HasAccount, selection: Selection, at: Instants, *, in_order: bool = False
+) -> AnySelect:
     """Per pair in scope: user_id, certificate_id, is_required, state, certification_date,
-    expiration_date, compliant and expiring (booleans as 0/1), and ``due`` (the listings' order)."""
-    inner = _standings(tenant, selection)
+    expiration_date, compliant and expiring (booleans as 0/1), and ``due`` (the listings' order;
+    ``in_order``: read in that order)."""
+    inner = _standings(tenant, selection, in_order)
     due = inner.c.expiration_date
     state = case(
         (inner.c.unearned_state.is_not(None), inner.c.unearned_state),

@@ -69,6 +69,7 @@ class Resolved:
         sub_account = accounts_service.resolve_sub_account(session, tenant, filters.sub_account_name)
         self.selection = query.Selection(
             certificates=courses,
+            every_certificate=filters.certificate_id is None,
             group_ids=group_ids,
             sub_account_id=sub_account.id if sub_account is not None else None,
             scope=filters.scope_or_default,
@@ -203,7 +204,7 @@ def learners_page(
     if not resolved.certificates:
         return walk.result([], 0, lambda row: []).page([])
     at = resolved.instants(now, warning_days)
-    rows = query.classified(tenant, resolved.selection, at).subquery("compliance")
+    rows = query.classified(tenant, resolved.selection, at, in_order=True).subquery("compliance")
     order = (rows.c.due, rows.c.user_id, rows.c.certificate_id)
     stmt = (
         owned(User, tenant)
@@ -216,8 +217,13 @@ def learners_page(
             Certificate.external_id.label("certificate_identifier"),
             Certificate.name.label("certificate_name"),
         )
-        .select_from(OrderedJoin(rows, User, User.id == rows.c.user_id))
-        .join(Certificate, Certificate.id == rows.c.certificate_id)
+        .select_from(
+            OrderedJoin(
+                OrderedJoin(rows, User, User.id == rows.c.user_id),
+                Certificate,
+                Certificate.id == rows.c.certificate_id,
+            )
+        )
     )
     clause = query.status_range(rows.c.due, filters.status_or_default, at)
     if clause is not None:
