@@ -63,6 +63,29 @@ def _database_at(scratch, revision: str) -> str:
     return url
 
 
+def _two_users_and_a_course(conn) -> tuple[int, list[int], int, int]:
+    """Core inserts of the columns they name (the schemas of older revisions have them): an
+    account, users ana and bob, a channel and its one content item."""
+    account = conn.execute(insert(Account).values(name="acme").returning(Account.id)).scalar_one()
+    users = [
+        conn.execute(
+            insert(User)
+            .values(account_id=account, external_id=name, email_key=f"{name}@example.com")
+            .returning(User.id)
+        ).scalar_one()
+        for name in ("ana", "bob")
+    ]
+    channel = conn.execute(
+        insert(Channel).values(account_id=account, external_id="c", name="C").returning(Channel.id)
+    ).scalar_one()
+    item = conn.execute(
+        insert(ChannelItem)
+        .values(account_id=account, channel_id=channel, external_id="i", kind="CONTENT", name="I")
+        .returning(ChannelItem.id)
+    ).scalar_one()
+    return account, users, channel, item
+
+
 def test_0004_keeps_every_row_and_the_triggers_on_users(scratch):
     """On SQLite, 0004 rebuilds tables that others reference, and users with its triggers."""
     url = _database_at(scratch, "0003")
@@ -70,24 +93,8 @@ def test_0004_keeps_every_row_and_the_triggers_on_users(scratch):
     try:
         # Core inserts of the columns they name, as the schema of 0003 has them.
         with engine.begin() as conn:
-            account = conn.execute(insert(Account).values(name="acme").returning(Account.id)).scalar_one()
-            users = [
-                conn.execute(
-                    insert(User)
-                    .values(account_id=account, external_id=name, email_key=f"{name}@example.com")
-                    .returning(User.id)
-                ).scalar_one()
-                for name in ("ana", "bob")
-            ]
+            account, users, channel, item = _two_users_and_a_course(conn)
             conn.execute(insert(UserPermission).values(user_id=users[0], permission="ADMIN"))
-            channel = conn.execute(
-                insert(Channel).values(account_id=account, external_id="c", name="C").returning(Channel.id)
-            ).scalar_one()
-            item = conn.execute(
-                insert(ChannelItem)
-                .values(account_id=account, channel_id=channel, external_id="i", kind="CONTENT", name="I")
-                .returning(ChannelItem.id)
-            ).scalar_one()
             conn.execute(insert(ItemProgress).values(user_id=users[0], item_id=item, channel_id=channel))
             conn.execute(insert(Certificate).values(account_id=account, external_id="cert", name="Cert"))
         migrate.upgrade(url)
@@ -122,23 +129,7 @@ def test_0011_fills_the_standings_from_the_records(scratch):
     done = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
     try:
         with engine.begin() as conn:
-            account = conn.execute(insert(Account).values(name="acme").returning(Account.id)).scalar_one()
-            ana, bob = (
-                conn.execute(
-                    insert(User)
-                    .values(account_id=account, external_id=name, email_key=f"{name}@example.com")
-                    .returning(User.id)
-                ).scalar_one()
-                for name in ("ana", "bob")
-            )
-            channel = conn.execute(
-                insert(Channel).values(account_id=account, external_id="c", name="C").returning(Channel.id)
-            ).scalar_one()
-            item = conn.execute(
-                insert(ChannelItem)
-                .values(account_id=account, channel_id=channel, external_id="i", kind="CONTENT", name="I")
-                .returning(ChannelItem.id)
-            ).scalar_one()
+            account, (ana, bob), channel, item = _two_users_and_a_course(conn)
             conn.execute(
                 insert(ItemProgress).values(
                     user_id=ana, item_id=item, channel_id=channel, completed=True, completed_at=done
