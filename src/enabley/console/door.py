@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.orm import Session
@@ -15,21 +16,28 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-async def read(
-    console: Console,
-    work: Callable[Concatenate[Session, ConsoleTenant, P], T],
-    *args: P.args,
-    **kwargs: P.kwargs,
-) -> T:
-    """``work`` through the console user's tenant; a service's refusal becomes the page's."""
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A service's refusal becomes the page's; a refused tenant, a new sign-in."""
     try:
-        return await console.tenant.read(work, *args, **kwargs)
+        yield
     except AccessDenied:
         raise SignInRequired() from None
     except AppError as exc:
         if exc.status_code in (400, 404, 409):
             raise PageError(exc.status_code, exc.description) from exc
         raise
+
+
+async def read(
+    console: Console,
+    work: Callable[Concatenate[Session, ConsoleTenant, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """``work`` through the console user's tenant."""
+    with _refusals():
+        return await console.tenant.read(work, *args, **kwargs)
 
 
 async def write(
@@ -39,11 +47,5 @@ async def write(
     **kwargs: P.kwargs,
 ) -> T:
     """``work`` in a unit of work that writes, through the console user's tenant."""
-    try:
+    with _refusals():
         return await console.tenant.write(work, *args, **kwargs)
-    except AccessDenied:
-        raise SignInRequired() from None
-    except AppError as exc:
-        if exc.status_code in (400, 404, 409):
-            raise PageError(exc.status_code, exc.description) from exc
-        raise
