@@ -144,7 +144,7 @@ def _course_changed(session: Session, tenant: HasAccount, channel_id: int) -> No
     """An item that counts towards completion was added, removed, or made optional or required:
     every learner's completion of the course may have changed, so may his standing in the
     certificates it counts towards."""
-    standings.refresh(session, tenant, standings.certificates_of_course(session, tenant, channel_id))
+    standings.refresh_course(session, tenant, channel_id)
 
 
 def _upsert(

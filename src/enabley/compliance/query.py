@@ -1,11 +1,12 @@
-"""The SQL that classifies many learners at once, following ``certificates.rules`` and
-``compliance.rules``.
+"""The SQL of compliance, following ``certificates.rules`` and ``compliance.rules``.
 
-One statement per answer: the (learner, certificate) pairs in scope, each one's progress tallied
-per course by one grouped join over the item progress index, then the certificate's state, its
-dates and whether it is expiring computed by the database. A certificate's expiration date is
-computed by the database too (a calendar shift of months or days that keeps a month's end in
-range, as ``certificates.rules.add_period`` does), so that listings can be ordered by it.
+Two parts. ``certified`` derives many pairs' standings at once, for ``compliance.standings`` to
+keep: each pair's progress tallied per course by one grouped join over the item progress index,
+then the state when the certificate is not earned and the certification and expiration dates,
+computed by the database (the expiration a calendar shift of months or days that keeps a month's
+end in range, as ``certificates.rules.add_period`` does). ``classified`` reads the kept standings
+of the pairs in scope and classifies them against ``now``: what depends on it (expired, about to
+expire, expiring) is a comparison of dates, and every listing's status a range of ``due``.
 """
 
 from __future__ import annotations
@@ -85,16 +86,15 @@ def subtree(seed: AnySelect, name: str) -> CTE:
     return tree.union(select(tree.c.root, Group.id).join(tree, Group.parent_id == tree.c.group_id))
 
 
-def subtrees(
-    session: Session, tenant: HasAccount, seeds: ColumnElement[bool], recursive: bool
-) -> dict[int, int]:
-    """group_id -> root: each of the tenant's groups matching ``seeds`` (its own root) and, with
-    ``recursive``, every group under it. Read once, so that the statements that use it probe a
-    list of ids rather than walk the tree again for every row."""
+def subtree_ids(session: Session, tenant: HasAccount, group_id: int, recursive: bool) -> list[int]:
+    """The ids of the tenant's group and, with ``recursive``, of every group under it. Read once,
+    so that the statements that use them probe a list rather than walk the tree for every row."""
     seed = owned(Group, tenant).with_only_columns(Group.id.label("root"), Group.id.label("group_id"))
-    seed = seed.where(seeds)
-    found = select(seed.subquery()) if not recursive else select(subtree(seed, "compliance_tree"))
-    return {group_id: root for root, group_id in session.execute(found)}
+    seed = seed.where(Group.id == group_id)
+    if not recursive:
+        return list(session.scalars(seed.with_only_columns(Group.id)))
+    tree = subtree(seed, "compliance_tree")
+    return list(session.scalars(select(tree.c.group_id)))
 
 
 def child_members(tenant: HasAccount, parents: ColumnElement[bool], recursive: bool, rows: CTE) -> Subquery:

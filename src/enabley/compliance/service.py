@@ -65,7 +65,7 @@ class Resolved:
         group_ids = None
         if filters.group_identifier is not None:
             self.group = groups_service.require_group(session, tenant, filters.group_identifier)
-            group_ids = list(query.subtrees(session, tenant, Group.id == self.group.id, filters.subtree))
+            group_ids = query.subtree_ids(session, tenant, self.group.id, filters.subtree)
         sub_account = accounts_service.resolve_sub_account(session, tenant, filters.sub_account_name)
         self.selection = query.Selection(
             certificates=courses,

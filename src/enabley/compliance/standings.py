@@ -7,7 +7,7 @@ that classified every pair at read time before), run for the pairs a write touch
 write's transaction. The writes that call ``refresh``:
 
 - a learner's progress (``performance.service``: activity, force-complete): his pairs with the
-  certificates of that course;
+  certificates of that course (``refresh_course``);
 - a certificate's settings or courses (``certificates.service.upsert_certificate``) and a course's
   items (``channels.items``: an item added, removed or made optional changes every learner's
   completion of it): every pair of those certificates;
@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import cast
 
-from sqlalchemy import Table, and_, case, false, func, literal, select, union
+from sqlalchemy import ColumnElement, Table, and_, case, false, func, literal, select, true, union
 from sqlalchemy.orm import Session
 
 from enabley.compliance import query
@@ -71,15 +71,11 @@ def _courses(session: Session, certificate_ids: Sequence[int]) -> list[int]:
     )
 
 
-def certificates_of_course(session: Session, tenant: HasAccount, channel_id: int) -> list[int]:
-    """The tenant's certificates that the course counts towards."""
+def _certificates(session: Session, tenant: HasAccount, which: ColumnElement[bool]) -> list[int]:
+    """The ids of the tenant's certificates ``which`` selects, in id order (the locks' order)."""
     return list(
         session.scalars(
-            owned(Certificate, tenant)
-            .with_only_columns(Certificate.id)
-            .join(CertificateCourse, CertificateCourse.certificate_id == Certificate.id)
-            .where(CertificateCourse.channel_id == channel_id)
-            .order_by(Certificate.id)
+            owned(Certificate, tenant).with_only_columns(Certificate.id).where(which).order_by(Certificate.id)
         )
     )
 
@@ -93,25 +89,35 @@ def refresh(
     """Recompute the stored standings of the tenant's ``certificate_ids`` for ``user_ids`` (every
     learner with a record when None), in the session's transaction."""
     wanted = list(certificate_ids)
-    if not wanted:
-        return
-    ids = sorted(
-        set(
-            session.scalars(
-                owned(Certificate, tenant).with_only_columns(Certificate.id).where(Certificate.id.in_(wanted))
-            )
-        )
-    )
+    if wanted:
+        _refresh(session, tenant, _certificates(session, tenant, Certificate.id.in_(wanted)), user_ids)
+
+
+def refresh_course(
+    session: Session, tenant: HasAccount, channel_id: int, user_ids: Sequence[int] | None = None
+) -> None:
+    """``refresh`` of the tenant's certificates that the course counts towards."""
+    counted = select(CertificateCourse.certificate_id).where(CertificateCourse.channel_id == channel_id)
+    _refresh(session, tenant, _certificates(session, tenant, Certificate.id.in_(counted)), user_ids)
+
+
+def refresh_account(session: Session, tenant: HasAccount) -> None:
+    """Recompute every standing of the account, one certificate at a time."""
+    for certificate_id in _certificates(session, tenant, true()):
+        _refresh(session, tenant, [certificate_id], None)
+
+
+def _refresh(session: Session, tenant: HasAccount, ids: list[int], user_ids: Sequence[int] | None) -> None:
+    """``refresh`` of ``ids``, the tenant's certificates (in id order)."""
     if not ids:
         return
+    users = None if user_ids is None else sorted(set(user_ids))
     if _locking(session):
         # Shared for one learner's pairs (learners' writes run side by side), exclusive for a
         # whole certificate; always in id order.
         lock = select(Certificate.id).where(Certificate.id.in_(ids)).order_by(Certificate.id)
-        session.execute(lock.with_for_update(read=user_ids is not None))
-    if user_ids is not None:
-        users = sorted(set(user_ids))
-        if _locking(session):
+        session.execute(lock.with_for_update(read=users is not None))
+        if users is not None:
             # The pairs' own rows, made first if missing: two writes about one learner queue here.
             insert_ignore(
                 session,
@@ -124,13 +130,7 @@ def refresh(
                 .order_by(CertificateStanding.user_id, CertificateStanding.certificate_id)
                 .with_for_update()
             )
-    _store(session, tenant, ids, None if user_ids is None else sorted(set(user_ids)))
-
-
-def refresh_account(session: Session, tenant: HasAccount) -> None:
-    """Recompute every standing of the account, one certificate at a time."""
-    for certificate_id in list(session.scalars(owned(Certificate, tenant).with_only_columns(Certificate.id))):
-        refresh(session, tenant, [certificate_id])
+    _store(session, tenant, ids, users)
 
 
 def _placeholder(tenant: HasAccount, user_id: int, certificate_id: int) -> dict[str, object]:

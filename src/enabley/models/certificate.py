@@ -1,4 +1,5 @@
-"""Certificates, the courses that earn them, and per-user certificate facts."""
+"""Certificates, the courses that earn them, per-user certificate facts, and each learner's kept
+standing in each certificate."""
 
 from __future__ import annotations
 

@@ -262,7 +262,7 @@ def record_activity(
     if not created:
         _apply(progress, data.completed, data.score, score_given, occurred)
         session.flush()
-    _refresh_standings(session, tenant, channel, user)
+    standings.refresh_course(session, tenant, channel.id, [user.id])
     return emit_changes()
 
 
@@ -287,12 +287,6 @@ def _watch_completion(
         return row
 
     return after
-
-
-def _refresh_standings(session: Session, tenant: HasAccount, channel: Channel, user: User) -> None:
-    """The learner's stored standings in the certificates this course counts towards."""
-    certificates = standings.certificates_of_course(session, tenant, channel.id)
-    standings.refresh(session, tenant, certificates, [user.id])
 
 
 def _progress_of(session: Session, user_id: int, item_id: int) -> ItemProgress | None:
@@ -366,7 +360,7 @@ def force_complete(
         .values(completed=True, completed_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    _refresh_standings(session, tenant, channel, user)
+    standings.refresh_course(session, tenant, channel.id, [user.id])
     emit_changes()
 
 
