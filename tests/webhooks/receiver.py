@@ -49,7 +49,13 @@ class Receiver:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                length = int(self.headers.get("content-length", 0))
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender went away in the middle of its request (a killed worker): like
+                    # any HTTP server, drop what did not fully arrive rather than act on it.
+                    self.close_connection = True
+                    return
                 got = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 with receiver._lock:
                     receiver.received.append(got)
