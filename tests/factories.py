@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.auth import service as auth_service
-from enabley.compliance import standings
+from enabley.compliance import standings, tallies
 from enabley.console import service as console_service
 from enabley.events import log as events_log
 from enabley.models import (
@@ -246,6 +246,8 @@ def fill_account(db: Session, account: Account) -> None:
     db.add(endpoint)
     db.flush()
     standings.refresh_account(db, account)  # the certificate records above, written around the services
+    tallies.recount_account(db, account)
+    db.add(UserGroup(user_id=ana.id, group_id=parent.id))  # marks ana, counted, for a recount
     db.add(
         WebhookDelivery(
             account_id=account.id,

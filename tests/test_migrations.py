@@ -19,9 +19,13 @@ from enabley.models import (
     CertificateStanding,
     Channel,
     ChannelItem,
+    ComplianceRecount,
+    ComplianceTally,
+    Group,
     ItemProgress,
     User,
     UserCertificate,
+    UserGroup,
     UserPermission,
     UserTally,
 )
@@ -166,5 +170,56 @@ def test_0011_fills_the_standings_from_the_records(scratch):
             (ana, None, done, datetime(2026, 2, 28, 9, 30, tzinfo=UTC)),
             (bob, "INIT", None, None),
         ]
+    finally:
+        engine.dispose()
+
+
+def test_0013_counts_the_required_learners_in_their_groups(scratch):
+    """0013 fills the compliance tallies from the standings and memberships already there."""
+    url = _database_at(scratch, "0012")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            account, (ana, bob), channel, _item = _two_users_and_a_course(conn)
+            top, team = None, None
+            for name in ("top", "team"):
+                made = conn.execute(
+                    insert(Group)
+                    .values(account_id=account, external_id=name, name=name, parent_id=top)
+                    .returning(Group.id)
+                ).scalar_one()
+                top, team = (made, None) if top is None else (top, made)
+            conn.execute(
+                insert(UserGroup), [{"user_id": ana, "group_id": team}, {"user_id": bob, "group_id": top}]
+            )
+            certificate = conn.execute(
+                insert(Certificate)
+                .values(account_id=account, external_id="cert", name="Cert")
+                .returning(Certificate.id)
+            ).scalar_one()
+            conn.execute(insert(CertificateCourse).values(certificate_id=certificate, channel_id=channel))
+            conn.execute(
+                insert(UserCertificate).values(user_id=ana, certificate_id=certificate, is_required=True)
+            )
+            conn.execute(
+                insert(CertificateStanding).values(
+                    account_id=account,
+                    user_id=ana,
+                    certificate_id=certificate,
+                    is_required=True,
+                    unearned_state="INIT",
+                    due=datetime(9999, 12, 31, tzinfo=UTC),
+                )
+            )
+        migrate.upgrade(url)
+        with engine.begin() as conn:
+            t = ComplianceTally
+            counted = conn.execute(select(t.group_id, t.unearned_state, t.pairs).order_by(t.group_id)).all()
+            assert [tuple(row) for row in counted] == [(0, "INIT", 1), (top, "INIT", 1), (team, "INIT", 1)]
+            # The triggers are in place: bob, not counted, is not marked; ana is.
+            conn.execute(
+                insert(UserGroup), [{"user_id": u, "group_id": top if u == ana else team} for u in (ana, bob)]
+            )
+            assert list(conn.scalars(select(ComplianceRecount.user_id))) == [ana]
     finally:
         engine.dispose()

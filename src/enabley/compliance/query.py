@@ -33,6 +33,7 @@ from sqlalchemy.sql.selectable import CTE, Subquery
 
 from enabley.certificates.rules import CertificateState
 from enabley.channels import enrolment
+from enabley.compliance import tallies
 from enabley.compliance.rules import NOT_CERTIFIED, Scope, StatusFilter
 from enabley.db.base import AnySelect, HasAccount, owned
 from enabley.db.columns import UtcDateTime
@@ -68,6 +69,10 @@ class Selection:
     None: every learner."""
     sub_account_id: int | None
     scope: Scope
+    exact: list[tuple[datetime, datetime]] | None = None
+    """Only the pairs whose ``due`` falls in one of these ranges, or whose learner awaits a
+    recount of the compliance tallies (what a read adds to the tallies, ``compliance.tallies``);
+    with ``scope=required`` only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +165,9 @@ def _standings(tenant: HasAccount, selection: Selection, in_order: bool) -> Subq
         else:
             stmt = select(*columns).where(kept.certificate_id.in_(ids))
         stmt = stmt.where(kept.is_required.is_(True))
+        if selection.exact is not None:
+            days = [and_(kept.due >= start, kept.due < end) for start, end in selection.exact]
+            stmt = stmt.where(or_(*days, kept.user_id.in_(tallies.marked(tenant))))
         user_id: Any = kept.user_id
     else:
         pairs = _pairs(tenant, selection)

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, func, literal, select, tuple_, union_all
+from sqlalchemy import Date, Integer, cast, func, literal, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.certificates import service as certificates_service
 from enabley.certificates.rules import CertificateState
-from enabley.compliance import query
-from enabley.compliance.rules import Standing
+from enabley.compliance import query, tallies
+from enabley.compliance.rules import Scope, Standing, StatusFilter
 from enabley.compliance.schemas import (
     CertificateComplianceInfo,
     ComplianceCounts,
@@ -110,35 +111,90 @@ def _children(session: Session, tenant: HasAccount, parent: Group | None) -> lis
     )
 
 
+def _tallied(
+    session: Session,
+    tenant: HasAccount,
+    resolved: Resolved,
+    at: query.Instants,
+    subtree: bool,
+    children: list[int] | None,
+) -> dict[tuple[int, int | None], list[tuple[str, int, int]]]:
+    """(state, expiring, pairs) rows: overall (0, None), for each of ``children`` (1, group id) and
+    for each certificate (2, certificate id).
+
+    From the compliance tallies where they serve (scope ``required``, no sub-account, the
+    subtree), with the pairs they cannot classify read from the standings in the same statement;
+    else from the standings alone."""
+    found: dict[tuple[int, int | None], list[tuple[str, int, int]]] = defaultdict(list)
+    if not resolved.certificates:
+        return found
+    selection = resolved.selection
+    days = None
+    if (
+        selection.scope is Scope.REQUIRED
+        and selection.sub_account_id is None
+        and subtree
+        and tallies.waiting(session, tenant) <= tallies.READ_LIMIT
+    ):
+        days = tallies.Days.of(at.now, at.warning, at.within)
+        selection = replace(selection, exact=days.ranges())
+    rows = query.classified(tenant, selection, at).cte("compliance").prefix_with("MATERIALIZED")
+    no_int, no_day = cast(None, Integer()), cast(None, Date())
+
+    def tally(kind: int, ref: Any, of: Any) -> Any:
+        columns = (literal(kind).label("kind"), ref.label("ref"), of.c.state, of.c.expiring)
+        counted = func.count().label("pairs")
+        return select(*columns, counted, no_int, no_day).group_by(ref, of.c.state, of.c.expiring)
+
+    group = resolved.group
+    parts = [tally(0, no_int, rows)]
+    if children is not None:
+        parent = Group.parent_id.is_(None) if group is None else Group.parent_id == group.id
+        by_child = query.child_members(tenant, parent, subtree, rows)
+        parts.append(tally(1, by_child.c.root, by_child))
+    several = len(resolved.certificates) > 1
+    if several:
+        parts.append(tally(2, rows.c.certificate_id, rows))
+    overall = tallies.ACCOUNT if group is None else group.id
+    if days is not None:
+        kept = tallies.buckets(tenant, [overall, *(children or [])], list(resolved.certificates)).subquery()
+        columns = (
+            kept.c.group_id,
+            kept.c.unearned_state,
+            no_int,
+            kept.c.pairs,
+            kept.c.certificate_id,
+            kept.c.day,
+        )
+        parts.append(select(literal(3), *columns))
+    for kind, ref, state, expiring, pairs, certificate_id, day in session.execute(union_all(*parts)):
+        if kind != 3:
+            found[kind, ref].append((state, expiring, pairs))
+            continue
+        assert days is not None
+        bucket = days.classify(state, day)
+        if bucket is None:  # a boundary day's: its pairs came from the standings
+            continue
+        if ref == overall:
+            found[0, None].append((*bucket, pairs))
+            if several:
+                found[2, certificate_id].append((*bucket, pairs))
+        else:
+            found[1, ref].append((*bucket, pairs))
+    if not several:  # its counts are the overall ones
+        found[2, next(iter(resolved.certificates))] = found[0, None]
+    return found
+
+
 def summary(
     session: Session, tenant: HasAccount, filters: SummaryQuery, *, now: datetime, warning_days: int
 ) -> ComplianceSummaryInfo:
     """Counts by state and by compliant / non-compliant / expiring: overall, for each child group
-    of the group (each top-level group without one) and for each certificate, in one statement."""
+    of the group (each top-level group without one) and for each certificate."""
     resolved = Resolved(session, tenant, filters, warning_days)
     children = _children(session, tenant, resolved.group)
-    found: dict[tuple[int, int | None], list[tuple[str, int, int]]] = defaultdict(list)
-    if resolved.certificates:
-        rows = (
-            query.classified(tenant, resolved.selection, resolved.instants(now, warning_days))
-            .cte("compliance")
-            .prefix_with("MATERIALIZED")
-        )
-        parent = Group.parent_id.is_(None) if resolved.group is None else Group.parent_id == resolved.group.id
-        none = literal(None, Integer())
-
-        def tally(kind: int, ref: Any, of: Any) -> Any:
-            columns = (literal(kind).label("kind"), ref.label("ref"), of.c.state, of.c.expiring)
-            return select(*columns, func.count().label("pairs")).group_by(ref, of.c.state, of.c.expiring)
-
-        by_child = query.child_members(tenant, parent, filters.subtree, rows)
-        parts = [tally(0, none, rows), tally(1, by_child.c.root, by_child)]
-        if len(resolved.certificates) > 1:
-            parts.append(tally(2, rows.c.certificate_id, rows))
-        for kind, ref, state, expiring, pairs in session.execute(union_all(*parts)):
-            found[kind, ref].append((state, expiring, pairs))
-        if len(resolved.certificates) == 1:  # its counts are the overall ones
-            found[2, next(iter(resolved.certificates))] = found[0, None]
+    at = resolved.instants(now, warning_days)
+    found = _tallied(session, tenant, resolved, at, filters.subtree, [row.id for row in children])
     return ComplianceSummaryInfo(
         as_of=now,
         within_days=resolved.within_days,
@@ -230,9 +286,14 @@ def learners_page(
         stmt = stmt.where(clause)
     total = walk.cursor.total
     if total is None:
-        # The walk's first page counts it, over the stored standings alone (no learner's row).
-        counted = select(func.count()).select_from(rows)
-        total = session.scalar(counted if clause is None else counted.where(clause)) or 0
+        # The walk's first page counts it, as the summary does.
+        counts = _counts(_tallied(session, tenant, resolved, at, filters.subtree, None)[0, None])
+        total = {
+            StatusFilter.ALL: counts.in_scope,
+            StatusFilter.COMPLIANT: counts.compliant,
+            StatusFilter.NON_COMPLIANT: counts.non_compliant,
+            StatusFilter.EXPIRING: counts.expiring,
+        }[filters.status_or_default]
     page_stmt = stmt
     if walk.cursor.after is not None:
         after_due, after_user, after_certificate = walk.cursor.after

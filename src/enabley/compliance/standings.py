@@ -32,7 +32,7 @@ from typing import cast
 from sqlalchemy import ColumnElement, Table, and_, case, false, func, literal, select, true, union
 from sqlalchemy.orm import Session
 
-from enabley.compliance import query
+from enabley.compliance import query, tallies
 from enabley.compliance.rules import NEVER_ENDS, NOT_CERTIFIED
 from enabley.db.base import HasAccount, owned
 from enabley.db.columns import UtcDateTime
@@ -101,13 +101,21 @@ def refresh_course(
     _refresh(session, tenant, _certificates(session, tenant, Certificate.id.in_(counted)), user_ids)
 
 
-def refresh_account(session: Session, tenant: HasAccount) -> None:
-    """Recompute every standing of the account, one certificate at a time."""
+def refresh_account(session: Session, tenant: HasAccount, *, tallied: bool = True) -> None:
+    """Recompute every standing of the account, one certificate at a time. ``tallied``: mark the
+    learners for the compliance tallies' recount (False before the tallies existed)."""
     for certificate_id in _certificates(session, tenant, true()):
-        _refresh(session, tenant, [certificate_id], None)
+        _refresh(session, tenant, [certificate_id], None, tallied=tallied)
 
 
-def _refresh(session: Session, tenant: HasAccount, ids: list[int], user_ids: Sequence[int] | None) -> None:
+def _refresh(
+    session: Session,
+    tenant: HasAccount,
+    ids: list[int],
+    user_ids: Sequence[int] | None,
+    *,
+    tallied: bool = True,
+) -> None:
     """``refresh`` of ``ids``, the tenant's certificates (in id order)."""
     if not ids:
         return
@@ -130,7 +138,7 @@ def _refresh(session: Session, tenant: HasAccount, ids: list[int], user_ids: Seq
                 .order_by(CertificateStanding.user_id, CertificateStanding.certificate_id)
                 .with_for_update()
             )
-    _store(session, tenant, ids, users)
+    _store(session, tenant, ids, users, tallied=tallied)
 
 
 def _placeholder(tenant: HasAccount, user_id: int, certificate_id: int) -> dict[str, object]:
@@ -146,7 +154,9 @@ def _placeholder(tenant: HasAccount, user_id: int, certificate_id: int) -> dict[
     }
 
 
-def _store(session: Session, tenant: HasAccount, ids: list[int], users: list[int] | None) -> None:
+def _store(
+    session: Session, tenant: HasAccount, ids: list[int], users: list[int] | None, *, tallied: bool
+) -> None:
     """Replace the standings of the pairs of ``ids`` x ``users``: a row for every pair with a record
     (what is recorded about it, or completed progress in one of its courses); the others are
     INIT, never certified, and have none."""
@@ -208,3 +218,10 @@ def _store(session: Session, tenant: HasAccount, ids: list[int], users: list[int
         gone = gone.where(table.c.user_id.in_(users))
     session.execute(gone)
     session.execute(table.insert().from_select(list(_COLUMNS), rows))
+    if not tallied:
+        return
+    # The compliance tallies recount the learners counted before or required now.
+    required = select(table.c.user_id).where(table.c.certificate_id.in_(ids), table.c.is_required.is_(True))
+    if users is not None:
+        required = required.where(table.c.user_id.in_(users))
+    tallies.mark(session, tenant, union(required, tallies.counted_users(tenant, users, ids)))

@@ -1,5 +1,5 @@
-"""SQL constructs SQLAlchemy lacks: INSERT skipping existing keys, a join SQLite runs in order, a
-column SQLite must not seek by."""
+"""SQL constructs SQLAlchemy lacks: INSERT skipping existing keys or adding to them, a join SQLite
+runs in order, a column SQLite must not seek by."""
 
 from __future__ import annotations
 
@@ -22,6 +22,22 @@ def insert_ignoring(dialect: Dialect, table: Any) -> Any:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table).on_conflict_do_nothing()
+
+
+def insert_adding(dialect: Dialect, table: Any, keys: list[str], column: str) -> Any:
+    """``INSERT ... ON CONFLICT (keys) DO UPDATE``: a row whose key exists adds its ``column`` to the
+    existing row's (tallies)."""
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(table)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=keys, set_={column: table.c[column] + stmt.excluded[column]}
+    )
 
 
 def insert_ignore(session: Session | Connection, table: Any, rows: list[dict[str, Any]]) -> None:

@@ -2,7 +2,15 @@
 
 from enabley.models.account import Account, ApiClient, ScimToken, ServerSecret, SigningKey, SubAccount
 from enabley.models.catalog import CatalogEntry
-from enabley.models.certificate import Certificate, CertificateCourse, CertificateStanding, UserCertificate
+from enabley.models.certificate import (
+    Certificate,
+    CertificateCourse,
+    CertificateStanding,
+    ComplianceContribution,
+    ComplianceRecount,
+    ComplianceTally,
+    UserCertificate,
+)
 from enabley.models.channel import Channel, ChannelGroup, ChannelItem, ChannelUser, ItemProgress
 from enabley.models.console import ConsoleSession, ConsoleUser
 from enabley.models.event import CertificateNotice, Event
@@ -31,6 +39,9 @@ __all__ = [
     "ChannelGroup",
     "ChannelItem",
     "ChannelUser",
+    "ComplianceContribution",
+    "ComplianceRecount",
+    "ComplianceTally",
     "ConsoleSession",
     "ConsoleUser",
     "Entitlement",

@@ -4,9 +4,9 @@ standing in each certificate."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enabley.db.base import Base, TenantOwned
@@ -87,3 +87,55 @@ class CertificateStanding(TenantOwned, Base):
     certification_date: Mapped[datetime | None]
     expiration_date: Mapped[datetime | None]
     due: Mapped[datetime]
+
+
+class ComplianceTally(TenantOwned, Base):
+    """How many required (learner, certificate) pairs of a group's subtree stand in each bucket:
+    an unearned state, or for a certificate held the UTC day it ends (``compliance.tallies``).
+    Kept by the worker from ``ComplianceContribution``; ``group_id`` 0 is the whole account."""
+
+    __tablename__ = "compliance_tallies"
+    __table_args__ = (Index("ix_compliance_tallies_certificate_id", "certificate_id"),)
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(
+        ForeignKey("certificates.id", ondelete="CASCADE"), primary_key=True
+    )
+    unearned_state: Mapped[str] = mapped_column(String(32), primary_key=True)
+    """The standing's unearned state, '' when the certificate is held."""
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    """The UTC day of the standing's ``due``."""
+    pairs: Mapped[int] = mapped_column(BigInteger)
+
+
+class ComplianceContribution(TenantOwned, Base):
+    """Where each learner's required standings are counted in ``ComplianceTally``: one row per
+    (learner, certificate, group he counts in: each group he belongs to, their ancestors, and 0
+    for the account). No key to the user: a deleted learner's rows wait for the recount that
+    takes them out of the tallies."""
+
+    __tablename__ = "compliance_contributions"
+    __table_args__ = (
+        Index("ix_compliance_contributions_account_id_group_id", "account_id", "group_id"),
+        Index("ix_compliance_contributions_certificate_id", "certificate_id"),
+    )
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(
+        ForeignKey("certificates.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unearned_state: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)
+
+
+class ComplianceRecount(TenantOwned, Base):
+    """Learners whose contributions may no longer match their standings, memberships and groups:
+    marked in the transaction that changed them (by ``compliance.standings`` and by triggers on
+    memberships, groups and users), recounted by the worker. Reads correct for them meanwhile."""
+
+    __tablename__ = "compliance_recounts"
+    __table_args__ = (Index("ix_compliance_recounts_account_id_user_id", "account_id", "user_id"),)
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from enabley import idempotency
+from enabley.compliance import tallies
 from enabley.db.engine import WRITE_OPTION
 from enabley.events import expiry, log
 from enabley.uploads import jobs as upload_jobs
@@ -75,6 +76,19 @@ def purge_deliveries(context: WorkerContext, now: datetime) -> int:
         return delivery.purge_finished(session, now)
 
 
+def recount_compliance(context: WorkerContext, now: datetime) -> int:
+    """Bring the compliance tallies up to date for the learners marked since (one batch per pass)."""
+    with context.db.session(write=True) as session:
+        return tallies.recount_waiting(session)
+
+
+def purge_compliance_tallies(context: WorkerContext, now: datetime) -> int:
+    """Forget the compliance tallies that came down to nothing (never counts as work)."""
+    with context.db.session(write=True) as session:
+        tallies.purge_empty(session)
+    return 0
+
+
 def purge_idempotency_keys(context: WorkerContext, now: datetime) -> int:
     """Forget the idempotency keys older than a day (lookups ignore them already): an hour's worth
     at a time, in one short transaction."""
@@ -120,5 +134,7 @@ TASKS: tuple[Task, ...] = (
     Task("run upload jobs", upload_jobs.BackgroundUploads()),
     Task("purge upload jobs", upload_jobs.purge_upload_jobs, every=timedelta(hours=1)),
     Task("purge idempotency keys", purge_idempotency_keys, every=timedelta(hours=1)),
+    Task("recount compliance", recount_compliance),
+    Task("purge compliance tallies", purge_compliance_tallies, every=timedelta(hours=1)),
     *MAINTENANCE,
 )

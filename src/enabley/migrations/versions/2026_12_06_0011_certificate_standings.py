@@ -63,7 +63,7 @@ def upgrade() -> None:
 
     session = Session(bind=op.get_bind())
     for account_id in list(session.scalars(sa.text("SELECT id FROM accounts ORDER BY id"))):
-        standings.refresh_account(session, AccountScope(account_id))
+        standings.refresh_account(session, AccountScope(account_id), tallied=False)  # 0013 adds them
     session.flush()
 
 
