@@ -89,7 +89,7 @@ from enabley.channels import assignments, enrolment
 from enabley.channels import items as channel_items
 from enabley.channels import service as channels_service
 from enabley.channels.schemas import ChannelData, ContentItemData
-from enabley.compliance import standings
+from enabley.compliance import standings, tallies
 from enabley.config import Settings
 from enabley.db.bulk import BulkInsert
 from enabley.db.columns import utcnow
@@ -536,6 +536,8 @@ class Builder:
         # The progress and facts above went in as rows, around the services that keep them.
         with r.timed("certificate standings"), self.db.session(write=True) as session:
             standings.refresh_account(session, self.account)
+        with r.timed("compliance tallies"), self.db.session(write=True) as session:
+            tallies.recount_account(session, self.account)
         return creds
 
     def setup(self) -> dict[str, str]:

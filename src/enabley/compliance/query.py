@@ -27,6 +27,7 @@ from sqlalchemy import (
     select,
     type_coerce,
     union,
+    union_all,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import CTE, Subquery
@@ -165,10 +166,15 @@ def _standings(tenant: HasAccount, selection: Selection, in_order: bool) -> Subq
         else:
             stmt = select(*columns).where(kept.certificate_id.in_(ids))
         stmt = stmt.where(kept.is_required.is_(True))
-        if selection.exact is not None:
-            days = [and_(kept.due >= start, kept.due < end) for start, end in selection.exact]
-            stmt = stmt.where(or_(*days, kept.user_id.in_(tallies.marked(tenant))))
         user_id: Any = kept.user_id
+        if selection.exact is not None:
+            # Each day by the (certificate, due) index, the marked learners' other pairs by the
+            # primary key: one index range each, not a filter over every pair.
+            days = [and_(kept.due >= start, kept.due < end) for start, end in selection.exact]
+            parts = [stmt.where(day) for day in days]
+            parts.append(stmt.where(kept.user_id.in_(tallies.marked(tenant)), *(~day for day in days)))
+            exact = union_all(*parts).subquery("compliance_exact")
+            stmt, user_id = select(exact), exact.c.user_id
     else:
         pairs = _pairs(tenant, selection)
         stmt = (

@@ -63,7 +63,7 @@ from sqlalchemy.sql.selectable import CompoundSelect
 
 from enabley.certificates.rules import CertificateState
 from enabley.db.base import AnySelect, HasAccount, owned
-from enabley.db.sql import insert_adding
+from enabley.db.sql import OrderedJoin, insert_adding
 from enabley.models import (
     CertificateStanding,
     ComplianceContribution,
@@ -196,25 +196,22 @@ def closure(users: Any) -> CTE:
 def _desired(dialect: str, tenant: HasAccount, users: Any) -> CompoundSelect[Any]:
     """The contributions ``users``' required standings and groups call for."""
     kept = CertificateStanding
-    required = (
-        owned(kept, tenant)
-        .with_only_columns(
-            kept.user_id,
-            kept.certificate_id,
-            func.coalesce(kept.unearned_state, EARNED).label("unearned_state"),
-            day_of(dialect, kept.due).label("day"),
-        )
-        .where(kept.is_required.is_(True), kept.user_id.in_(users))
-        .cte("required_standings")
+    columns = (
+        kept.certificate_id,
+        func.coalesce(kept.unearned_state, EARNED).label("unearned_state"),
+        day_of(dialect, kept.due).label("day"),
     )
+    required = owned(kept, tenant).where(kept.is_required.is_(True))
     groups = closure(users)
-    columns = (required.c.certificate_id, required.c.unearned_state, required.c.day)
     account = literal(tenant.account_id)
     return union_all(
-        select(account, required.c.user_id, groups.c.group_id, *columns).join(
-            groups, groups.c.user_id == required.c.user_id
+        # Each (learner, group) of the closure finds his standings by their primary key.
+        required.with_only_columns(account, groups.c.user_id, groups.c.group_id, *columns).join(
+            groups, kept.user_id == groups.c.user_id
         ),
-        select(account, required.c.user_id, literal(ACCOUNT), *columns),
+        required.with_only_columns(account, kept.user_id, literal(ACCOUNT), *columns).where(
+            kept.user_id.in_(users)
+        ),
     )
 
 
@@ -342,10 +339,12 @@ def buckets(tenant: HasAccount, group_ids: Iterable[int], certificate_ids: Seque
         .with_only_columns(*keys, t.pairs)
         .where(t.group_id.in_(groups), t.certificate_id.in_(ids))
     )
+    waiting = marked(tenant).subquery("waiting")
     stale = (
-        owned(c, tenant)
-        .with_only_columns(c.group_id, c.certificate_id, c.unearned_state, c.day, literal(-1).label("pairs"))
-        .where(c.user_id.in_(marked(tenant)), c.group_id.in_(groups), c.certificate_id.in_(ids))
+        select(c.group_id, c.certificate_id, c.unearned_state, c.day, literal(-1).label("pairs"))
+        # From the few marked learners to their rows, never from a group's many rows.
+        .select_from(OrderedJoin(waiting, c, c.user_id == waiting.c.user_id))
+        .where(c.group_id.in_(groups), c.certificate_id.in_(ids))
     )
     both = union_all(kept, stale).subquery("tallied")
     by = (both.c.group_id, both.c.certificate_id, both.c.unearned_state, both.c.day)
