@@ -15,23 +15,28 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from enabley import migrate
 from enabley.certificates import service as certificates_service
 from enabley.compliance import service as compliance_service
-from enabley.compliance import tallies
+from enabley.compliance import standings, tallies
 from enabley.compliance.schemas import LearnersQuery, SummaryQuery
 from enabley.db.columns import utcnow
+from enabley.db.database import Database
+from enabley.db.engine import make_engine
 from enabley.errors import AppError
 from enabley.models import (
     Account,
+    Certificate,
     CertificateStanding,
     ComplianceContribution,
     ComplianceRecount,
     ComplianceTally,
     Group,
     User,
+    UserCertificate,
     UserGroup,
 )
 from tests import factories
@@ -276,3 +281,45 @@ def test_a_walks_count_is_the_summarys(db, http, context, monkeypatch):
             slow = page(status)
         assert fast.model_dump(exclude={"pagination_key"}) == slow.model_dump(exclude={"pagination_key"})
         assert len(fast.items) == total
+
+
+def test_a_recount_leaves_the_learners_another_transaction_is_changing(backend, scratch):
+    """PostgreSQL: a learner is added to a group (not committed yet) while a requirement makes him
+    counted and marks him: neither transaction sees the other, and the membership's trigger,
+    finding him neither counted nor marked, marks nobody. The recount must not count him without
+    the membership: it leaves him marked, and counts him in the group once it is in."""
+    if backend != "postgresql":
+        pytest.skip("SQLite writes one transaction at a time")
+    url = scratch.new()
+    migrate.upgrade(url)
+    database = Database(make_engine(url))
+    try:
+        with database.session(write=True) as session:
+            account = factories.make_account(session, "held")
+            team = factories.make_group(session, account, "team")
+            ana = factories.make_user(session, account, "ana")
+            certificate = Certificate(account_id=account.id, external_id="k1", name="k1")
+            session.add(certificate)
+            session.flush()
+            ids = account.id, team.id, ana.id, certificate.id
+        account_id, team_id, ana_id, certificate_id = ids
+        with database.engine.connect() as other:
+            other.execute(insert(UserGroup).values(user_id=ana_id, group_id=team_id))  # not committed
+            with database.session(write=True) as session:
+                session.add(UserCertificate(user_id=ana_id, certificate_id=certificate_id, is_required=True))
+                session.flush()
+                standings.refresh(session, tallies.Account(account_id), [certificate_id], [ana_id])
+            with database.session(write=True) as session:
+                assert set(session.scalars(select(ComplianceRecount.user_id))) == {ana_id}
+                assert tallies.recount_waiting(session) == 0
+            other.commit()
+        with database.session(write=True) as session:
+            assert tallies.recount_waiting(session) == 1
+            counted = set(
+                session.scalars(
+                    select(ComplianceContribution.group_id).where(ComplianceContribution.user_id == ana_id)
+                )
+            )
+        assert counted == {tallies.ACCOUNT, team_id}
+    finally:
+        database.engine.dispose()
