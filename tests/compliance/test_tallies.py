@@ -32,7 +32,7 @@ from enabley.models import (
     Certificate,
     CertificateStanding,
     ComplianceContribution,
-    ComplianceRecount,
+    ComplianceLearner,
     ComplianceTally,
     Group,
     User,
@@ -196,7 +196,9 @@ def test_the_tallies_summarise_as_the_standings_do(db, http, context, monkeypatc
     # Once every mark is recounted, the contributions are what the standings and groups say.
     while tallies.recount_waiting(db):
         pass
-    assert db.scalar(select(func.count()).select_from(ComplianceRecount)) == 0
+    assert (
+        db.scalar(select(func.count()).select_from(ComplianceLearner).where(ComplianceLearner.waiting)) == 0
+    )
     before = {tuple(row) for row in db.execute(select(ComplianceContribution.__table__))}
     with db.begin_nested() as savepoint:
         tallies.recount_account(db, account)
@@ -224,7 +226,7 @@ def test_each_door_marks_the_learners_it_moves(db, context):
     def after(step: Any) -> set[int]:
         step()
         db.flush()
-        found = set(db.scalars(select(ComplianceRecount.user_id)))
+        found = set(db.scalars(select(ComplianceLearner.user_id).where(ComplianceLearner.waiting)))
         tallies.recount_waiting(db)
         return found
 
@@ -244,6 +246,7 @@ def test_each_door_marks_the_learners_it_moves(db, context):
     assert after(lambda: db.execute(delete(User).where(User.id == counted.id))) == {counted.id}
     assert not db.scalar(select(func.sum(ComplianceTally.pairs)))
     assert not db.scalar(select(func.count()).select_from(ComplianceContribution))
+    assert not db.scalar(select(func.count()).select_from(ComplianceLearner))
 
 
 def test_a_walks_count_is_the_summarys(db, http, context, monkeypatch):
@@ -265,7 +268,9 @@ def test_a_walks_count_is_the_summarys(db, http, context, monkeypatch):
     _apply(db, account, context, ("activity", "u1", "c1", "i1", True, 10))
     _apply(db, account, context, ("activity", "u2", "c1", "i1", True, 400))
     tallies.recount_waiting(db)
-    assert db.scalar(select(func.count()).select_from(ComplianceRecount)) == 0
+    assert (
+        db.scalar(select(func.count()).select_from(ComplianceLearner).where(ComplianceLearner.waiting)) == 0
+    )
     assert db.scalar(select(func.count()).select_from(ComplianceTally)) > 0
 
     def page(status: str) -> Any:
@@ -310,7 +315,9 @@ def test_a_recount_leaves_the_learners_another_transaction_is_changing(backend, 
                 session.flush()
                 standings.refresh(session, tallies.Account(account_id), [certificate_id], [ana_id])
             with database.session(write=True) as session:
-                assert set(session.scalars(select(ComplianceRecount.user_id))) == {ana_id}
+                assert set(
+                    session.scalars(select(ComplianceLearner.user_id).where(ComplianceLearner.waiting))
+                ) == {ana_id}
                 assert tallies.recount_waiting(session) == 0
             other.commit()
         with database.session(write=True) as session:

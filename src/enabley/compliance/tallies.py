@@ -13,10 +13,11 @@ Three tables (``models.certificate``):
   (learner, certificate, group he counts in: each group he belongs to and every group above
   them, and ``ACCOUNT`` for the whole account), with the pair's bucket;
 - ``compliance_tallies``: their sums per (group, certificate, bucket);
-- ``compliance_recounts``: the learners whose contributions may no longer match what they
-  depend on, marked in the transaction that changed it: ``standings`` for a standing, the
-  triggers of migration 0013 for a membership, a group's parent or deletion, a user's deletion.
-  A mark is written by an upsert, which holds its row until that transaction ends.
+- ``compliance_learners``: one row per learner counted, or marked for a recount (``waiting``)
+  because what his contributions depend on may have changed: marked in the transaction that
+  changed it, by ``standings`` for a standing and by the triggers of migration 0013 for a
+  membership, a group's parent or deletion, a user's deletion. A mark holds its row until that
+  transaction ends; a trigger finds in one probe whether the learner is counted or marked.
 
 Only ``recount`` writes contributions and tallies, both at once: the tallies are always the sum
 of the contributions, and every learner without a mark is counted as his standings and groups
@@ -63,11 +64,11 @@ from sqlalchemy.sql.selectable import CompoundSelect
 
 from enabley.certificates.rules import CertificateState
 from enabley.db.base import AnySelect, HasAccount, owned
-from enabley.db.sql import OrderedJoin, insert_adding
+from enabley.db.sql import OrderedJoin, insert_adding, insert_ignoring
 from enabley.models import (
     CertificateStanding,
     ComplianceContribution,
-    ComplianceRecount,
+    ComplianceLearner,
     ComplianceTally,
     Group,
     User,
@@ -141,13 +142,14 @@ def day_of(dialect: str, due: Any) -> ColumnElement[date]:
 
 def marked(tenant: HasAccount) -> AnySelect:
     """The ids of the tenant's learners awaiting a recount."""
-    return owned(ComplianceRecount, tenant).with_only_columns(ComplianceRecount.user_id)
+    learner = ComplianceLearner
+    return owned(learner, tenant).with_only_columns(learner.user_id).where(learner.waiting.is_(True))
 
 
 def mark(session: Session, tenant: HasAccount, users: AnySelect | CompoundSelect[Any]) -> None:
-    """Mark ``users`` (a SELECT of distinct user ids) for a recount, by an upsert that holds the
-    mark's row until the transaction ends."""
-    table = cast(Table, ComplianceRecount.__table__)
+    """Mark ``users`` (a SELECT of user ids) for a recount, by an upsert that holds the mark's row
+    until the transaction ends."""
+    table = cast(Table, ComplianceLearner.__table__)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -157,12 +159,10 @@ def mark(session: Session, tenant: HasAccount, users: AnySelect | CompoundSelect
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         stmt = sqlite_insert(table)
-    rows = select(users.subquery().c[0], literal(tenant.account_id)).distinct()
+    rows = select(users.subquery().c[0], literal(tenant.account_id), literal(True)).distinct()
     # ``WHERE true``: SQLite's parser needs it between an INSERT's SELECT and ON CONFLICT.
-    stmt = stmt.from_select(["user_id", "account_id"], rows.where(literal(True)))
-    session.execute(
-        stmt.on_conflict_do_update(index_elements=["user_id"], set_={"account_id": stmt.excluded.account_id})
-    )
+    stmt = stmt.from_select(["user_id", "account_id", "waiting"], rows.where(literal(True)))
+    session.execute(stmt.on_conflict_do_update(index_elements=["user_id"], set_={"waiting": True}))
 
 
 def counted_users(
@@ -242,8 +242,27 @@ def recount(session: Session, tenant: HasAccount, users: Any) -> None:
         )
     )
     session.execute(adding.from_select([*_KEYS, "pairs"], tally(1)))
-    r = ComplianceRecount
-    session.execute(delete(r).where(r.account_id == tenant.account_id, r.user_id.in_(users)))
+    # The learners counted now keep a row, no longer waiting; the others none.
+    learner = cast(Table, ComplianceLearner.__table__)
+    counted = owned(c, tenant).with_only_columns(c.user_id).where(c.user_id.in_(users), c.group_id == ACCOUNT)
+    session.execute(
+        insert_ignoring(session.get_bind().dialect, learner).from_select(
+            ["user_id", "account_id", "waiting"],
+            counted.with_only_columns(c.user_id, c.account_id, literal(False)).where(literal(True)),
+        )
+    )
+    session.execute(
+        learner.update()
+        .where(learner.c.user_id.in_(counted), learner.c.account_id == tenant.account_id)
+        .values(waiting=False)
+    )
+    session.execute(
+        learner.delete().where(
+            learner.c.account_id == tenant.account_id,
+            learner.c.user_id.in_(users),
+            learner.c.user_id.not_in(counted),
+        )
+    )
 
 
 def recount_account(session: Session, tenant: HasAccount) -> None:
@@ -252,17 +271,23 @@ def recount_account(session: Session, tenant: HasAccount) -> None:
     c, kept = ComplianceContribution, CertificateStanding
     session.execute(delete(c).where(c.account_id == tenant.account_id))
     session.execute(delete(ComplianceTally).where(ComplianceTally.account_id == tenant.account_id))
-    learners = (
+    required = (
         owned(kept, tenant).with_only_columns(kept.user_id).where(kept.is_required.is_(True)).distinct()
     )
-    recount(session, tenant, learners.union(marked(tenant)))
+    known = owned(ComplianceLearner, tenant).with_only_columns(ComplianceLearner.user_id)
+    recount(session, tenant, required.union(known))
 
 
 def recount_waiting(session: Session, limit: int = BATCH) -> int:
     """Recount up to ``limit`` marked learners (every account's): how many were."""
     postgresql = session.get_bind().dialect.name == "postgresql"
-    r = ComplianceRecount
-    claim = select(r.account_id, r.user_id).order_by(r.user_id).limit(limit)
+    learner = ComplianceLearner
+    claim = (
+        select(learner.account_id, learner.user_id)
+        .where(learner.waiting.is_(True))
+        .order_by(learner.user_id)
+        .limit(limit)
+    )
     if postgresql:
         claim = claim.with_for_update(skip_locked=True)
     claimed: dict[int, list[int]] = defaultdict(list)

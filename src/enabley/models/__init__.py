@@ -7,7 +7,7 @@ from enabley.models.certificate import (
     CertificateCourse,
     CertificateStanding,
     ComplianceContribution,
-    ComplianceRecount,
+    ComplianceLearner,
     ComplianceTally,
     UserCertificate,
 )
@@ -40,7 +40,7 @@ __all__ = [
     "ChannelItem",
     "ChannelUser",
     "ComplianceContribution",
-    "ComplianceRecount",
+    "ComplianceLearner",
     "ComplianceTally",
     "ConsoleSession",
     "ConsoleUser",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enabley.db.base import Base, TenantOwned
@@ -130,12 +130,24 @@ class ComplianceContribution(TenantOwned, Base):
     day: Mapped[date] = mapped_column(Date)
 
 
-class ComplianceRecount(TenantOwned, Base):
-    """Learners whose contributions may no longer match their standings, memberships and groups:
-    marked in the transaction that changed them (by ``compliance.standings`` and by triggers on
-    memberships, groups and users), recounted by the worker. Reads correct for them meanwhile."""
+class ComplianceLearner(TenantOwned, Base):
+    """The learners counted in the compliance tallies (with contributions), or marked to be:
+    ``waiting`` when their contributions may no longer match their standings, memberships and
+    groups. Marked in the transaction that changed those (by ``compliance.standings`` and by
+    triggers on memberships, groups and users), recounted by the worker; reads correct for them
+    meanwhile. One row per learner, so that a membership's trigger finds in one probe whether he
+    is counted or marked."""
 
-    __tablename__ = "compliance_recounts"
-    __table_args__ = (Index("ix_compliance_recounts_account_id_user_id", "account_id", "user_id"),)
+    __tablename__ = "compliance_learners"
+    __table_args__ = (
+        Index(
+            "ix_compliance_learners_waiting",
+            "account_id",
+            "user_id",
+            sqlite_where=text("waiting"),
+            postgresql_where=text("waiting"),
+        ),
+    )
 
     user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    waiting: Mapped[bool] = mapped_column(Boolean)

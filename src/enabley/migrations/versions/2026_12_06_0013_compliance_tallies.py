@@ -3,7 +3,8 @@
 Three tables (``compliance.tallies``) and the triggers that mark for a recount the learners
 already counted, or marked, whose memberships change (from any door: the API, SCIM, uploads, a
 group's or user's deletion cascading), whose group moves or is deleted, or who is deleted. A mark
-is an upsert: it holds the mark's row until the writing transaction ends. PostgreSQL's triggers
+updates the learner's row, which it holds until the writing transaction ends; a learner neither
+counted nor marked has none, and costs a membership's insert one probe. PostgreSQL's triggers
 run once per statement over its rows (a 500-row insert of the bulk upload is one statement);
 SQLite's once per row. Filled by the same recount the worker keeps them with.
 
@@ -25,18 +26,10 @@ down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-MARK = (
-    "INSERT INTO compliance_recounts (user_id, account_id) {rows} "
-    "ON CONFLICT (user_id) DO UPDATE SET account_id = excluded.account_id"
-)
-"""The upsert of a mark; ``rows`` selects (user_id, account_id), each user once."""
-COUNTED = (
-    "SELECT account_id FROM compliance_contributions WHERE user_id = {user} AND group_id = 0 "
-    "UNION ALL SELECT account_id FROM compliance_recounts WHERE user_id = {user}"
-)
-"""The account of a learner counted or marked (one row, or two alike, or none)."""
+MARK = "UPDATE compliance_learners SET waiting = true WHERE user_id IN ({users})"
+"""A mark of the learners among ``users`` (a SELECT of user ids) counted or marked already."""
 IN_GROUP = (
-    "SELECT DISTINCT c.user_id, c.account_id FROM compliance_contributions c "
+    "SELECT c.user_id FROM compliance_contributions c "
     "JOIN {groups} g ON c.account_id = g.account_id AND c.group_id = g.id"
 )
 """The learners counted in groups (``groups``: rows of their id and account)."""
@@ -54,27 +47,22 @@ TRIGGERS = (
 def _postgresql() -> None:
     for name, event, table, rows, user in TRIGGERS:
         if user is not None:
-            picked = (
-                f"SELECT DISTINCT ON (r.{user}) r.{user}, c.account_id FROM {rows}_rows r "
-                f"CROSS JOIN LATERAL ({COUNTED.format(user=f'r.{user}')} LIMIT 1) c ORDER BY r.{user}"
-            )
+            users = f"SELECT {user} FROM {rows}_rows"
         elif event == "UPDATE":
             moved = (
                 "SELECT n.id, n.account_id FROM new_rows n JOIN old_rows o ON o.id = n.id "
                 "WHERE n.parent_id IS DISTINCT FROM o.parent_id"
             )
-            picked = IN_GROUP.format(groups=f"({moved})")
+            users = IN_GROUP.format(groups=f"({moved})")
         else:
-            picked = IN_GROUP.format(groups="old_rows")
+            users = IN_GROUP.format(groups="old_rows")
         op.execute(
             f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"{MARK.format(rows=picked)}; RETURN NULL; END $$"
+            f"{MARK.format(users=users)}; RETURN NULL; END $$"
         )
-        transitions = (
-            "NEW TABLE AS new_rows OLD TABLE AS old_rows"
-            if event == "UPDATE"
-            else f"{rows.upper()} TABLE AS {rows}_rows"
-        )
+        transitions = f"{rows.upper()} TABLE AS {rows}_rows"
+        if event == "UPDATE":
+            transitions = "NEW TABLE AS new_rows OLD TABLE AS old_rows"
         op.execute(
             f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {transitions} "
             f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
@@ -85,18 +73,14 @@ def _sqlite() -> None:
     for name, event, table, row, user in TRIGGERS:
         when = ""
         if user is not None:
-            picked = f"SELECT {row}.{user}, account_id FROM ({COUNTED.format(user=f'{row}.{user}')}) LIMIT 1"
+            mark = f"UPDATE compliance_learners SET waiting = 1 WHERE user_id = {row}.{user}"
         else:
-            picked = IN_GROUP.format(groups=f"(SELECT {row}.id AS id, {row}.account_id AS account_id)")
+            groups = f"(SELECT {row}.id AS id, {row}.account_id AS account_id)"
+            mark = MARK.format(users=IN_GROUP.format(groups=groups))
             if event == "UPDATE":
                 when = " WHEN old.parent_id IS NOT new.parent_id"
-        # ``WHERE true``: SQLite's parser needs it between an INSERT's SELECT and ON CONFLICT.
-        picked = f"SELECT * FROM ({picked}) WHERE true"
         of = " OF parent_id" if event == "UPDATE" else ""
-        op.execute(
-            f"CREATE TRIGGER {name} AFTER {event}{of} ON {table} FOR EACH ROW{when} BEGIN "
-            f"{MARK.format(rows=picked)}; END"
-        )
+        op.execute(f"CREATE TRIGGER {name} AFTER {event}{of} ON {table} FOR EACH ROW{when} BEGIN {mark}; END")
 
 
 def upgrade() -> None:
@@ -163,19 +147,24 @@ def upgrade() -> None:
     )
     op.create_index("ix_compliance_tallies_certificate_id", "compliance_tallies", ["certificate_id"])
     op.create_table(
-        "compliance_recounts",
+        "compliance_learners",
         sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("waiting", sa.Boolean(), nullable=False),
         sa.Column("account_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],
-            name=op.f("fk_compliance_recounts_account_id_accounts"),
+            name=op.f("fk_compliance_learners_account_id_accounts"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_compliance_recounts")),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_compliance_learners")),
     )
     op.create_index(
-        "ix_compliance_recounts_account_id_user_id", "compliance_recounts", ["account_id", "user_id"]
+        "ix_compliance_learners_waiting",
+        "compliance_learners",
+        ["account_id", "user_id"],
+        sqlite_where=sa.text("waiting"),
+        postgresql_where=sa.text("waiting"),
     )
     if op.get_bind().dialect.name == "postgresql":
         # No membership, group or user changes between the count below and the triggers.
@@ -198,8 +187,8 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if postgresql else ""))
         if postgresql:
             op.execute(f"DROP FUNCTION IF EXISTS {name}()")
-    op.drop_index("ix_compliance_recounts_account_id_user_id", table_name="compliance_recounts")
-    op.drop_table("compliance_recounts")
+    op.drop_index("ix_compliance_learners_waiting", table_name="compliance_learners")
+    op.drop_table("compliance_learners")
     op.drop_index("ix_compliance_contributions_certificate_id", table_name="compliance_contributions")
     op.drop_index("ix_compliance_contributions_account_id_group_id", table_name="compliance_contributions")
     op.drop_table("compliance_contributions")
