@@ -3,6 +3,8 @@
 Both answers are computed for ``now`` from each learner's stored standing in each certificate
 (``compliance.standings``: what the state will be at any instant, kept as records are written);
 the states that depend on ``now`` (expired, about to expire, expiring) are ranges of its dates.
+The counts of a group's subtree come from the tallies kept per group (``compliance.tallies``)
+where they serve, with what they cannot say read from the standings in the same statement.
 Reusable without HTTP (the console): the tenant is anything with an ``account_id``, the
 instant and the warning window are parameters.
 """

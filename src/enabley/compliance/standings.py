@@ -15,7 +15,8 @@ write's transaction. The writes that call ``refresh``:
 
 Deletions follow by the foreign keys' cascades. ``refresh_account`` recomputes a whole account
 (the migration that added the table, and data written around the services, as the benchmarks'
-generator does).
+generator does). A refresh also marks, for the compliance tallies' recount (``tallies``), the
+learners it recomputed who are counted or required.
 
 Concurrency (PostgreSQL, READ COMMITTED): a refresh computes from what its statement sees, so two
 writes must not each compute without the other's change and store the older answer last. Before
