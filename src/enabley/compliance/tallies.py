@@ -55,6 +55,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    true,
     type_coerce,
     union_all,
 )
@@ -143,7 +144,7 @@ def day_of(dialect: str, due: Any) -> ColumnElement[date]:
 def marked(tenant: HasAccount) -> AnySelect:
     """The ids of the tenant's learners awaiting a recount."""
     learner = ComplianceLearner
-    return owned(learner, tenant).with_only_columns(learner.user_id).where(learner.waiting.is_(True))
+    return owned(learner, tenant).with_only_columns(learner.user_id).where(learner.waiting == true())
 
 
 def mark(session: Session, tenant: HasAccount, users: AnySelect | CompoundSelect[Any]) -> None:
@@ -284,8 +285,8 @@ def recount_waiting(session: Session, limit: int = BATCH) -> int:
     learner = ComplianceLearner
     claim = (
         select(learner.account_id, learner.user_id)
-        .where(learner.waiting.is_(True))
-        .order_by(learner.user_id)
+        .where(learner.waiting == true())
+        .order_by(learner.account_id, learner.user_id)  # the marks' own index
         .limit(limit)
     )
     if postgresql:

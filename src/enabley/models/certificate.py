@@ -144,7 +144,7 @@ class ComplianceLearner(TenantOwned, Base):
             "ix_compliance_learners_waiting",
             "account_id",
             "user_id",
-            sqlite_where=text("waiting"),
+            sqlite_where=text("waiting = 1"),  # as SQLAlchemy writes the test
             postgresql_where=text("waiting"),
         ),
     )

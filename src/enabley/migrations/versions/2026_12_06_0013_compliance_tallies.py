@@ -163,7 +163,7 @@ def upgrade() -> None:
         "ix_compliance_learners_waiting",
         "compliance_learners",
         ["account_id", "user_id"],
-        sqlite_where=sa.text("waiting"),
+        sqlite_where=sa.text("waiting = 1"),  # as SQLAlchemy writes the test
         postgresql_where=sa.text("waiting"),
     )
     if op.get_bind().dialect.name == "postgresql":
