@@ -1,4 +1,5 @@
-"""The compliance tallies (``compliance.tallies``) give the summary the standings give, whatever
+"""The compliance tallies (``compliance.tallies``) give the summary (and the console's expirations
+per week) the standings give, whatever
 was written and whatever the worker has recounted so far: certificates earned, required,
 revoked; memberships added and removed; groups moved and deleted; users deleted; recounts of a
 few learners at a time in between. The summary read from the tallies equals the summary
@@ -121,6 +122,12 @@ def _summaries(db: Session, account: Account, context: Any, now: Any, within: in
     return compliance_service.summary(db, account, query, now=now, warning_days=warning).model_dump()
 
 
+def _weeks(db: Session, account: Account, context: Any, now: Any, group: str | None) -> list[int]:
+    query = SummaryQuery.model_validate({"groupIdentifier": group} if group else {})
+    warning = context.settings.cert_expiry_warning_days
+    return compliance_service.expirations(db, account, query, now=now, warning_days=warning, weeks=12)
+
+
 def _check(db: Session, account: Account, context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # The tallies are the sum of the contributions.
     t, c = ComplianceTally, ComplianceContribution
@@ -159,6 +166,13 @@ def _check(db: Session, account: Account, context: Any, monkeypatch: pytest.Monk
             patched.setattr(tallies, "READ_LIMIT", -1)  # the standings alone
             slow = _summaries(db, account, context, now, within, group)
         assert fast == slow, (now, group, within)
+    # The console's expirations per week, on and around the ends of the weeks.
+    ends = [due - timedelta(weeks=n) for due in dues[:2] for n in (0, 1, 11, 12)]
+    for now, group in itertools.product([utcnow(), *ends], groups[:2]):
+        fast_weeks = _weeks(db, account, context, now, group)
+        with monkeypatch.context() as patched:
+            patched.setattr(tallies, "READ_LIMIT", -1)
+            assert fast_weeks == _weeks(db, account, context, now, group), (now, group)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -274,11 +288,25 @@ def test_a_walks_count_is_the_summarys(db, http, context, monkeypatch):
     assert db.scalar(select(func.count()).select_from(ComplianceTally)) > 0
 
     def page(status: str) -> Any:
-        query = LearnersQuery.model_validate({"status": status, "groupIdentifier": "all"})
+        query = LearnersQuery.model_validate(
+            {"status": status, "groupIdentifier": "all", "certificateId": "k1"}
+        )
         walk = context.paginator.walk(query, account_id=account.id, endpoint="admin/v1/compliance/learners")
         warning = context.settings.cert_expiry_warning_days
         return compliance_service.learners_page(db, account, walk, now=utcnow(), warning_days=warning)
 
+    # A certificate of 30 days, earned 10 and 25 days ago: it ends in 20 days (week 3) and in 5.
+    _apply(db, account, context, ("put_certificate", "k2", ["c2"], (30, "DAY"), False))
+    _apply(db, account, context, ("put_item", "c2", "i1", False))
+    for user, days in (("u3", 10), ("u4", 25)):
+        _apply(db, account, context, ("require", "k2", user, True))
+        _apply(db, account, context, ("activity", user, "c2", "i1", True, days))
+    tallies.recount_waiting(db)
+    by_week = _weeks(db, account, context, utcnow(), "all")
+    with monkeypatch.context() as patched:
+        patched.setattr(tallies, "READ_LIMIT", -1)
+        assert by_week == _weeks(db, account, context, utcnow(), "all")
+    assert by_week == [1, 0, 1, *[0] * 9]
     for status, total in (("ALL", 4), ("COMPLIANT", 1), ("NON_COMPLIANT", 3), ("EXPIRING", 0)):
         fast = page(status)
         with monkeypatch.context() as patched:

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, cast, func, literal, select, tuple_, union_all
+from sqlalchemy import Date, Integer, String, cast, func, literal, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
@@ -113,6 +113,17 @@ def _children(session: Session, tenant: HasAccount, parent: Group | None) -> lis
     )
 
 
+def _tallies_serve(session: Session, tenant: HasAccount, selection: query.Selection, subtree: bool) -> bool:
+    """Whether the compliance tallies count what is asked: the required pairs of a group's subtree
+    (or of the account), no sub-account, and few enough learners awaiting a recount."""
+    return (
+        selection.scope is Scope.REQUIRED
+        and selection.sub_account_id is None
+        and subtree
+        and tallies.waiting(session, tenant) <= tallies.READ_LIMIT
+    )
+
+
 def _tallied(
     session: Session,
     tenant: HasAccount,
@@ -132,12 +143,7 @@ def _tallied(
         return found
     selection = resolved.selection
     days = None
-    if (
-        selection.scope is Scope.REQUIRED
-        and selection.sub_account_id is None
-        and subtree
-        and tallies.waiting(session, tenant) <= tallies.READ_LIMIT
-    ):
+    if _tallies_serve(session, tenant, selection, subtree):
         days = tallies.Days.of(at.now, at.warning, at.within)
         selection = replace(selection, exact=days.ranges())
     rows = query.classified(tenant, selection, at).cte("compliance").prefix_with("MATERIALIZED")
@@ -212,6 +218,56 @@ def summary(
             for cid, (identifier, name) in sorted(resolved.certificates.items(), key=lambda item: item[1][0])
         ],
     )
+
+
+def expirations(
+    session: Session,
+    tenant: HasAccount,
+    filters: SummaryQuery,
+    *,
+    now: datetime,
+    warning_days: int,
+    weeks: int,
+) -> list[int]:
+    """How many compliant pairs of the summary's scope end their certification in each of the next
+    ``weeks`` weeks from ``now`` (week ``n``: more than ``n`` weeks and at most ``n`` + 1 away).
+
+    From the compliance tallies where they serve (each day that no week's end falls on lies in one
+    week), the pairs of the other days and of the learners awaiting a recount read from the
+    standings in the same statement; else from the standings alone."""
+    window = SummaryQuery.model_validate({**filters.model_dump(by_alias=True), "withinDays": weeks * 7})
+    resolved = Resolved(session, tenant, window, warning_days)
+    counts = [0] * weeks
+    if not resolved.certificates:
+        return counts
+    at = resolved.instants(now, warning_days)
+    ends = [now + timedelta(weeks=n) for n in range(weeks + 1)]
+    selection = resolved.selection
+    fast = _tallies_serve(session, tenant, selection, window.subtree)
+    edges: list[date] = []
+    if fast:
+        edges = sorted({end.astimezone(UTC).date() for end in ends})
+        selection = replace(selection, exact=tallies.day_ranges(edges))
+    rows = query.classified(tenant, selection, at).subquery("compliance")
+    expiring = query.status_range(rows.c.due, StatusFilter.EXPIRING, at)
+    assert expiring is not None
+    parts: list[Any] = [
+        select(rows.c.expiration_date, cast(None, Date()), cast(None, String()), literal(1)).where(expiring)
+    ]
+    if fast:
+        overall = tallies.ACCOUNT if resolved.group is None else resolved.group.id
+        kept = tallies.buckets(tenant, [overall], list(resolved.certificates)).subquery()
+        held = kept.c.unearned_state == tallies.EARNED
+        parts.append(
+            select(cast(None, UtcDateTime()), kept.c.day, kept.c.unearned_state, kept.c.pairs).where(held)
+        )
+    for due, day, _state, pairs in session.execute(union_all(*parts)):
+        if due is not None:
+            counts[min(weeks - 1, max(0, (due - now).days // 7))] += pairs
+        elif edges[0] < day < edges[-1] and day not in edges:
+            # The day lies wholly after the ends of the weeks before it.
+            counts[sum(1 for edge in edges[1:] if edge < day)] += pairs
+    return counts
 
 
 # --- the learners ------------------------------------------------------------------------

@@ -109,8 +109,7 @@ class Days:
 
     def ranges(self) -> list[tuple[datetime, datetime]]:
         """Each boundary day as [start, end) instants, the ranges of ``due`` read pair by pair."""
-        starts = sorted(datetime.combine(day, time(), UTC) for day in self.boundary)
-        return [(start, start + timedelta(days=1)) for start in starts]
+        return day_ranges(self.boundary)
 
     def classify(self, unearned_state: str, day: date) -> tuple[str, int] | None:
         """(state, expiring) of every pair of the bucket, as ``query.classified`` has it; None for
@@ -124,6 +123,12 @@ class Days:
             return S.EXPIRED.value, 0
         state = S.ABOUT_TO_EXPIRE if day < self.warning else S.CERTIFIED
         return state.value, int(day < self.within)
+
+
+def day_ranges(days: Iterable[date]) -> list[tuple[datetime, datetime]]:
+    """Each UTC day as [start, end) instants."""
+    starts = sorted(datetime.combine(day, time(), UTC) for day in set(days))
+    return [(start, start + timedelta(days=1)) for start in starts]
 
 
 def _day(at: datetime) -> date:

@@ -17,14 +17,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from enabley.certificates import service as certificates_service
 from enabley.certificates.schemas import CertificateInformation
-from enabley.compliance import query
 from enabley.compliance import service as compliance_service
-from enabley.compliance.rules import StatusFilter
 from enabley.compliance.schemas import (
     ComplianceLearnerInfo,
     ComplianceSummaryInfo,
@@ -92,16 +89,9 @@ def expirations(
     session: Session, tenant: ConsoleTenant, filters: SummaryQuery, now: datetime, warning_days: int
 ) -> list[tuple[str, int]]:
     """Compliant learners whose certification ends in each of the next 12 weeks."""
-    window = SummaryQuery.model_validate({**filters.model_dump(by_alias=True), "withinDays": WEEKS * 7})
-    resolved = compliance_service.Resolved(session, tenant, window, warning_days)
-    counts = [0] * WEEKS
-    if resolved.certificates:
-        at = resolved.instants(now, warning_days)
-        rows = query.classified(tenant, resolved.selection, at).subquery()
-        expiring = query.status_range(rows.c.due, StatusFilter.EXPIRING, at)
-        assert expiring is not None
-        for (due,) in session.execute(select(rows.c.expiration_date).where(expiring)):
-            counts[min(WEEKS - 1, max(0, (due - now).days // 7))] += 1
+    counts = compliance_service.expirations(
+        session, tenant, filters, now=now, warning_days=warning_days, weeks=WEEKS
+    )
     return [(f"week {n + 1}", count) for n, count in enumerate(counts)]
 
 
