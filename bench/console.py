@@ -1,6 +1,6 @@
 """The console's pages on a large account: server time of each page, signed in as a console user.
 
-    python -m bench.console --users 1000000 [--backend postgresql] [--runs 7]
+    python -m bench.console --users 1000000 [--backend postgresql] [--runs 7] [--page channel]
 
 Each page is requested ``--runs`` times on one keep-alive connection after one warm-up request;
 the figures are the time from the request to the last byte of its answer, on the same machine
@@ -107,6 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help="a dataset's JSON in bench/.cache to use as it is, whatever its generator version",
     )
+    parser.add_argument(
+        "--page",
+        action="append",
+        default=[],
+        help="only the pages whose name contains this text (repeatable; all pages when absent)",
+    )
     opts = parser.parse_args(argv)
     if opts.dataset is not None:
         stored = json.loads(opts.dataset.read_text())
@@ -122,7 +128,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{ds.users:,} users, {ds.backend}; {machine()}", flush=True)
     try:
         with serve(["--factory", "enabley.main:create_app"], server_env(ds.url)) as server:
-            measure(server.base, email, password, pages(ds, "d0-team-0"), opts.runs)
+            targets = [
+                (name, path)
+                for name, path in pages(ds, "d0-team-0")
+                if not opts.page or any(part in name for part in opts.page)
+            ]
+            measure(server.base, email, password, targets, opts.runs)
     finally:
         _console_user(ds.url, email, remove=True)
     return 0
