@@ -545,3 +545,15 @@ def test_the_distribution_counts_each_learner_once_by_the_rows_own_tally(db, acc
     shown = performance_service.learner_rows(db, account, channel, counted.first)
     assert [r.external_user_id for r in shown] == [u.external_id for u in users[:3]]
     assert [r.progress for r in shown] == [100, 33, 0]
+
+
+def test_the_distribution_of_a_channel_without_required_items(db, account):
+    channel = factories.make_channel(db, account)
+    extra = factories.make_channel_item(db, channel, optional=True)
+    learner = factories.make_user(db, account)
+    factories.enrol_user(db, channel, learner)
+    db.add(ItemProgress(user_id=learner.id, item_id=extra.id, channel_id=channel.id, completed=True))
+    db.flush()
+    counted = distribution.of_channel(db, account, channel.id, first=3)
+    assert (counted.learners, counted.required, counted.first) == (1, 0, [learner.id])
+    assert counted.by_completed == {}

@@ -30,10 +30,11 @@ def of_channel(session: Session, tenant: HasAccount, channel_id: int, *, first: 
     """The channel's learners, counted and distributed by completed required items, and the ids of
     the first ``first`` of them: a distribution without a row per learner.
 
-    One statement over the learners, deduplicated once: their count, their first ids, and the
-    set each learner's completions are checked against. The completions are counted per learner
-    from the channel's progress rows in index order, and checked against the set once per learner
-    rather than once per row."""
+    After the list of the channel's required items, one statement over the learners, deduplicated
+    once: their count, their first ids, and the set each learner's completions are checked
+    against. The completions are counted per learner from the channel's progress rows, read from
+    the index alone in its order, and checked against the set once per learner rather than once
+    per row."""
     required_items = (
         owned(ChannelItem, tenant)
         .with_only_columns(ChannelItem.id)
@@ -43,14 +44,16 @@ def of_channel(session: Session, tenant: HasAccount, channel_id: int, *, first: 
             ChannelItem.kind.in_(ITEM_KINDS),
         )
     )
-    required = session.scalar(select(func.count()).select_from(required_items.subquery()))
+    # Listed first, as values: the progress rows are then filtered in the index's order, which
+    # PostgreSQL's semi-join with the items would lose (a sort of every row, 40 ms at 100,000).
+    required = session.scalars(required_items).all()
     learners = enrolment.distinct_learner_ids(channel_id).cte("learners").prefix_with("MATERIALIZED")
     per_user = (
         select(ItemProgress.user_id, func.count().label("completed"))
         .where(
             ItemProgress.channel_id == channel_id,
             ItemProgress.completed.is_(True),
-            ItemProgress.item_id.in_(required_items),
+            ItemProgress.item_id.in_(required),
         )
         .group_by(ItemProgress.user_id)
     )
@@ -73,7 +76,7 @@ def of_channel(session: Session, tenant: HasAccount, channel_id: int, *, first: 
     ).all()
     return Distribution(
         learners=sum(int(count) for kind, _, count in rows if kind == _LEARNERS),
-        required=int(required or 0),
+        required=len(required),
         by_completed={int(key): int(count) for kind, key, count in rows if kind == _COMPLETED},
         first=sorted(int(key) for kind, key, _ in rows if kind == _FIRST),
     )
