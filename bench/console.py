@@ -1,10 +1,12 @@
 """The console's pages on a large account: server time of each page, signed in as a console user.
 
-    python -m bench.console --users 1000000 [--backend postgresql] [--runs 7]
+    python -m bench.console --users 1000000 [--backend postgresql] [--runs 7] [--page channel]
 
 Each page is requested ``--runs`` times on one keep-alive connection after one warm-up request;
 the figures are the time from the request to the last byte of its answer, on the same machine
-(so mostly the server's time). The dataset is ``bench/scale_data.py``'s, built once and cached.
+(so mostly the server's time), and the server process's CPU time per request (all its threads:
+with SQLite that includes the database's work, with PostgreSQL not), the figure to compare when
+the machine is shared. The dataset is ``bench/scale_data.py``'s, built once and cached.
 A console user is created for the run and deleted after it.
 """
 
@@ -25,7 +27,7 @@ from pathlib import Path
 import httpx2
 
 from bench import scale_data
-from bench.harness import machine, serve, server_env
+from bench.harness import cpu_seconds, machine, serve, server_env
 from enabley import migrate
 from enabley.console import service as console_service
 from enabley.db.database import Database
@@ -71,7 +73,9 @@ def _console_user(url: str, email: str, remove: bool = False) -> str:
         db.dispose()
 
 
-def measure(base: str, email: str, password: str, targets: list[tuple[str, str]], runs: int) -> None:
+def measure(
+    base: str, pid: int, email: str, password: str, targets: list[tuple[str, str]], runs: int
+) -> None:
     with httpx2.Client(base_url=base, timeout=120) as client:
         form = client.get("/console/login")
         token = CSRF.search(form.text)
@@ -80,18 +84,25 @@ def measure(base: str, email: str, password: str, targets: list[tuple[str, str]]
             "/console/login", data={"csrf_token": token.group(1), "email": email, "password": password}
         )
         assert signed.status_code == 303, signed.text
-        print("| page | first ms | median ms | max ms |\n|---|---:|---:|---:|")
+        print("| page | first ms | median ms | max ms | server CPU ms (first / mean) |")
+        print("|---|---:|---:|---:|---:|")
         for name, path in targets:
-            started = time.perf_counter()
+            cpu, started = cpu_seconds(pid), time.perf_counter()
             client.get(path)
             first = (time.perf_counter() - started) * 1000
+            first_cpu, cpu = (cpu_seconds(pid) - cpu) * 1000, cpu_seconds(pid)
             times = []
             for _ in range(runs):
                 started = time.perf_counter()
                 answer = client.get(path)
                 times.append((time.perf_counter() - started) * 1000)
                 assert answer.status_code == 200, f"{path}: {answer.status_code} {answer.text[:300]}"
-            print(f"| {name} | {first:.0f} | {statistics.median(times):.0f} | {max(times):.0f} |", flush=True)
+            mean_cpu = (cpu_seconds(pid) - cpu) * 1000 / runs
+            print(
+                f"| {name} | {first:.0f} | {statistics.median(times):.0f} | {max(times):.0f} "
+                f"| {first_cpu:.0f} / {mean_cpu:.0f} |",
+                flush=True,
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,6 +117,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--dataset",
         type=Path,
         help="a dataset's JSON in bench/.cache to use as it is, whatever its generator version",
+    )
+    parser.add_argument(
+        "--page",
+        action="append",
+        default=[],
+        help="only the pages whose name contains this text (repeatable; all pages when absent)",
     )
     opts = parser.parse_args(argv)
     if opts.dataset is not None:
@@ -122,7 +139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{ds.users:,} users, {ds.backend}; {machine()}", flush=True)
     try:
         with serve(["--factory", "enabley.main:create_app"], server_env(ds.url)) as server:
-            measure(server.base, email, password, pages(ds, "d0-team-0"), opts.runs)
+            targets = [
+                (name, path)
+                for name, path in pages(ds, "d0-team-0")
+                if not opts.page or any(part in name for part in opts.page)
+            ]
+            measure(server.base, server.process.pid, email, password, targets, opts.runs)
     finally:
         _console_user(ds.url, email, remove=True)
     return 0

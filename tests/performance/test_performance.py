@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ from sqlalchemy import delete, event, select
 
 from enabley.channels import enrolment
 from enabley.models import ChannelUser, ItemProgress
+from enabley.performance import distribution
 from enabley.performance import service as performance_service
 from tests import factories
 
@@ -502,3 +504,56 @@ def test_other_accounts_see_not_found(client, headers, course, auth, db):
     assert key_page["paginationKey"] is None
     error(_force(client, other, "c-1", "ana"), 404, "not_found")
     error(activity(client, other, "ana", "c-1", "video"), 404, "not_found")
+
+
+def test_the_distribution_counts_each_learner_once_by_the_rows_own_tally(db, account):
+    channel = factories.make_channel(db, account)
+    required = [factories.make_channel_item(db, channel, kind=k) for k in ("CONTENT", "CONTENT", "EVENT")]
+    extra = factories.make_channel_item(db, channel, optional=True)
+    top = factories.make_group(db, account)
+    leaf = factories.make_group(db, account, parent=factories.make_group(db, account, parent=top))
+    factories.assign_channel_group(db, channel, top, recursive=True)
+    users = [factories.make_user(db, account) for _ in range(8)]
+    for user, group in ((users[0], top), (users[0], leaf), (users[1], leaf), (users[2], leaf)):
+        factories.add_to_group(db, user.id, group)
+    for user in (users[2], users[3], users[7]):
+        factories.enrol_user(db, channel, user)  # users[2] learns twice over
+    factories.enrol_user(db, channel, users[4], role="INSTRUCTOR")
+    done = {  # users[4] teaches and users[5] left: their completions count for no learner
+        users[0]: required,
+        users[1]: [required[0], extra],
+        users[2]: [extra],
+        users[3]: required[:2],
+        users[4]: required,
+        users[5]: required,
+    }
+    for user, items in done.items():
+        for item in items:
+            db.add(ItemProgress(user_id=user.id, item_id=item.id, channel_id=channel.id, completed=True))
+    db.add(ItemProgress(user_id=users[3].id, item_id=required[2].id, channel_id=channel.id, completed=False))
+    db.flush()
+
+    counted = distribution.of_channel(db, account, channel.id, first=3)
+
+    stmt, order = performance_service.performance_stmt(account, channel=channel, user=None)
+    rows = db.execute(stmt.order_by(*order)).all()
+    assert counted.learners == len(rows) == 5
+    assert counted.required == 3 == {row.required for row in rows}.pop()
+    by_completed = Counter(row.completed for row in rows if row.completed)
+    assert counted.by_completed == by_completed == {3: 1, 1: 1, 2: 1}
+    assert counted.first == [users[0].id, users[1].id, users[2].id]
+    shown = performance_service.learner_rows(db, account, channel, counted.first)
+    assert [r.external_user_id for r in shown] == [u.external_id for u in users[:3]]
+    assert [r.progress for r in shown] == [100, 33, 0]
+
+
+def test_the_distribution_of_a_channel_without_required_items(db, account):
+    channel = factories.make_channel(db, account)
+    extra = factories.make_channel_item(db, channel, optional=True)
+    learner = factories.make_user(db, account)
+    factories.enrol_user(db, channel, learner)
+    db.add(ItemProgress(user_id=learner.id, item_id=extra.id, channel_id=channel.id, completed=True))
+    db.flush()
+    counted = distribution.of_channel(db, account, channel.id, first=3)
+    assert (counted.learners, counted.required, counted.first) == (1, 0, [learner.id])
+    assert counted.by_completed == {}

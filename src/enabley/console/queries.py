@@ -25,6 +25,7 @@ from enabley.groups import service as groups_service
 from enabley.groups.schemas import GroupInfo
 from enabley.models import Channel, Group, SubAccountTally, UserGroup, UserSubAccount, UserTally
 from enabley.pagination import Walk
+from enabley.performance import distribution
 from enabley.performance import rules as performance_rules
 from enabley.performance import service as performance_service
 from enabley.profiles import service as profiles_service
@@ -193,7 +194,7 @@ def user_page(session: Session, tenant: ConsoleTenant, context: AppContext, iden
         )
         if inside is None:
             raise NotFound(f"User {identifier!r} not found")
-    channels = performance_service.performance_rows(session, tenant, channel=None, user=user, limit=200)
+    channels = performance_service.performance_rows(session, tenant, user, limit=200)
     return UserPage(
         user=users_service.info_of(session, user),
         groups=groups_service.groups_of_user(session, tenant, identifier, tenant.sub_account_name),
@@ -236,26 +237,22 @@ def channel_page(session: Session, tenant: ConsoleTenant, base_url: str, identif
     """A channel, its learners' progress as a distribution, and its first learners.
 
     The distribution is counted, not listed: how many learners completed how many required items,
-    in one aggregate over the channel's progress rows; each count turned into a percentage by the
-    rule the performance API uses."""
+    with the learners' count and first ids, in one statement (``performance.distribution``); each
+    count turned into a percentage by the rule the performance API uses."""
     sub = accounts_service.resolve_sub_account(session, tenant, tenant.sub_account_name)
     channel = channels_service.require_channel(session, tenant, identifier)
     if sub is not None and channel.sub_account_id != sub.id:
         raise NotFound(f"Channel {identifier!r} not found")
     info = channels_service.channel_info(session, tenant, identifier, base_url=base_url)
-    total = enrolment.count_learners(session, channel.id)
-    required, by_completed = performance_service.completion_counts(session, tenant, channel.id)
-    bands = Counter({PROGRESS_BANDS[0]: total - sum(by_completed.values())})
-    for completed, learners in by_completed.items():
-        tally = performance_rules.Tally(required, completed, None, 0, 0)
+    counted = distribution.of_channel(session, tenant, channel.id, first=MAX_MEMBERS_SHOWN)
+    bands = Counter({PROGRESS_BANDS[0]: counted.learners - sum(counted.by_completed.values())})
+    for completed, learners in counted.by_completed.items():
+        tally = performance_rules.Tally(counted.required, completed, None, 0, 0)
         bands[_band(performance_rules.progress(tally))] += learners
-    rows = performance_service.performance_rows(
-        session, tenant, channel=channel, user=None, limit=MAX_MEMBERS_SHOWN
-    )
     return ChannelPage(
         channel=info,
-        learners=rows,
-        total=total,
+        learners=performance_service.learner_rows(session, tenant, channel, counted.first),
+        total=counted.learners,
         bands=[(band, bands.get(band, 0)) for band in PROGRESS_BANDS],
     )
 

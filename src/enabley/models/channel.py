@@ -104,7 +104,14 @@ class ItemProgress(Base):
 
     __tablename__ = "item_progress"
     __table_args__ = (
-        Index("ix_item_progress_channel_id_user_id", "channel_id", "user_id"),
+        # Item and completion included: a channel's distribution reads the index alone.
+        Index(
+            "ix_item_progress_channel_id_user_id_item_id_completed",
+            "channel_id",
+            "user_id",
+            "item_id",
+            "completed",
+        ),
         Index("ix_item_progress_item_id", "item_id"),
     )
 

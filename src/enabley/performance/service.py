@@ -110,23 +110,26 @@ def _to_row(row: Any) -> ExternalUserChannelPerformance:
     )
 
 
+def _row_columns(tenant: HasAccount, channel_id: Any = Channel.id) -> tuple[ColumnElement[Any], ...]:
+    return (
+        User.external_id.label("user_identifier"),
+        Channel.external_id.label("channel_identifier"),
+        Channel.name.label("channel_name"),
+        *tally_columns(tenant, User.id, channel_id),
+    )
+
+
 def performance_stmt(
     tenant: HasAccount,
     *,
     channel: Channel | None,
     user: User | None,
     after: tuple[Any, ...] | None = None,
-    among: Sequence[int] | None = None,
 ) -> tuple[Select[Any], list[Any]]:
     """The performance rows of current learners (of ``channel``, of ``user``, both or neither)
     and the unique order they are listed in; ``after``, a position in that order, only narrows
     what the database reads (the caller still filters on it)."""
-    columns = (
-        User.external_id.label("user_identifier"),
-        Channel.external_id.label("channel_identifier"),
-        Channel.name.label("channel_name"),
-        *tally_columns(tenant, User.id, Channel.id),
-    )
+    columns = _row_columns(tenant)
     order: list[Any]  # mapped columns, in a unique order
     if channel is not None:
         stmt = (
@@ -141,8 +144,7 @@ def performance_stmt(
             # The page's learners all come after its position: reading only those, a page deep in
             # the walk costs no more than the first.
             learners = enrolment.learner_ids(channel.id, after=after[0] if after is not None else None)
-            # ``among``: ids already known to be the channel's learners.
-            stmt = stmt.where(User.id.in_(among if among is not None else learners))
+            stmt = stmt.where(User.id.in_(learners))
         order = [User.id]
     elif user is not None:
         stmt = (
@@ -365,51 +367,30 @@ def force_complete(
 
 
 def performance_rows(
-    session: Session,
-    tenant: HasAccount,
-    *,
-    channel: Channel | None,
-    user: User | None,
-    limit: int | None = None,
+    session: Session, tenant: HasAccount, user: User, *, limit: int
 ) -> list[ExternalUserChannelPerformance]:
-    """The performance rows of a channel's learners or of a user's channels, in their order; a
-    channel's first ``limit`` learners are found first, so that only their tallies are read."""
-    among = None
-    if channel is not None and user is None and limit is not None:
-        learners = enrolment.learner_ids(channel.id).subquery()
-        among = session.scalars(
-            select(learners.c.user_id).distinct().order_by(learners.c.user_id).limit(limit)
-        ).all()
-    stmt, order = performance_stmt(tenant, channel=channel, user=user, among=among)
+    """The performance rows of a user's first ``limit`` channels, in their order."""
+    stmt, order = performance_stmt(tenant, channel=None, user=user)
     return [_to_row(row) for row in session.execute(stmt.order_by(*order).limit(limit))]
 
 
-def completion_counts(session: Session, tenant: HasAccount, channel_id: int) -> tuple[int, dict[int, int]]:
-    """The channel's required items, and how many of its current learners completed how many of
-    them (learners who completed none left out): a distribution without a row per learner."""
-    required = session.scalar(
-        owned(ChannelItem, tenant)
-        .with_only_columns(func.count())
-        .where(
-            ChannelItem.channel_id == channel_id,
-            ChannelItem.optional.is_(False),
-            ChannelItem.kind.in_(ITEM_KINDS),
-        )
+def learner_rows(
+    session: Session, tenant: HasAccount, channel: Channel, learners: Sequence[int]
+) -> list[ExternalUserChannelPerformance]:
+    """The performance rows of ``learners``, ids known to be the channel's learners, in id order.
+
+    From the (owned) channel to the users by their ids: a query from the users' side filters on
+    their account too, and SQLite, with no statistics, reads the account's whole range of their
+    account index for it rather than seeking each id."""
+    if not learners:
+        return []
+    stmt = (
+        owned(Channel, tenant)
+        # The channel as a value: its required items are counted once, not once per row.
+        .with_only_columns(*_row_columns(tenant, channel.id))
+        .select_from(Channel)
+        .join(User, User.id.in_(learners))
+        .where(Channel.id == channel.id)
+        .order_by(User.id)
     )
-    per_learner = (
-        select(ItemProgress.user_id, func.count().label("completed"))
-        .join(ChannelItem, ChannelItem.id == ItemProgress.item_id)
-        .where(
-            ItemProgress.channel_id == channel_id,
-            ItemProgress.completed.is_(True),
-            ChannelItem.optional.is_(False),
-            ChannelItem.kind.in_(ITEM_KINDS),
-            ItemProgress.user_id.in_(enrolment.learner_ids(channel_id)),
-        )
-        .group_by(ItemProgress.user_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(per_learner.c.completed, func.count()).group_by(per_learner.c.completed)
-    ).all()
-    return int(required or 0), {int(completed): int(learners) for completed, learners in rows}
+    return [_to_row(row) for row in session.execute(stmt)]
