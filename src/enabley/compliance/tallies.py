@@ -65,7 +65,7 @@ from sqlalchemy.sql.selectable import CompoundSelect
 
 from enabley.certificates.rules import CertificateState
 from enabley.db.base import AnySelect, HasAccount, owned
-from enabley.db.sql import OrderedJoin, insert_adding, insert_ignoring
+from enabley.db.sql import OrderedJoin, insert_adding, insert_ignoring, insert_setting
 from enabley.models import (
     CertificateStanding,
     ComplianceContribution,
@@ -156,19 +156,10 @@ def mark(session: Session, tenant: HasAccount, users: AnySelect | CompoundSelect
     """Mark ``users`` (a SELECT of user ids) for a recount, by an upsert that holds the mark's row
     until the transaction ends."""
     table = cast(Table, ComplianceLearner.__table__)
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt: Any = pg_insert(table)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt = sqlite_insert(table)
+    stmt = insert_setting(session.get_bind().dialect, table, ["user_id"], {"waiting": True})
     rows = select(users.subquery().c[0], literal(tenant.account_id), literal(True)).distinct()
     # ``WHERE true``: SQLite's parser needs it between an INSERT's SELECT and ON CONFLICT.
-    stmt = stmt.from_select(["user_id", "account_id", "waiting"], rows.where(literal(True)))
-    session.execute(stmt.on_conflict_do_update(index_elements=["user_id"], set_={"waiting": True}))
+    session.execute(stmt.from_select(["user_id", "account_id", "waiting"], rows.where(literal(True))))
 
 
 def counted_users(

@@ -24,20 +24,30 @@ def insert_ignoring(dialect: Dialect, table: Any) -> Any:
     return sqlite_insert(table).on_conflict_do_nothing()
 
 
-def insert_adding(dialect: Dialect, table: Any, keys: list[str], column: str) -> Any:
-    """``INSERT ... ON CONFLICT (keys) DO UPDATE``: a row whose key exists adds its ``column`` to the
-    existing row's (tallies)."""
+def _insert(dialect: Dialect, table: Any) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT."""
     if dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        stmt: Any = pg_insert(table)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        stmt = sqlite_insert(table)
+    return sqlite_insert(table)
+
+
+def insert_adding(dialect: Dialect, table: Any, keys: list[str], column: str) -> Any:
+    """``INSERT ... ON CONFLICT (keys) DO UPDATE``: a row whose key exists adds its ``column`` to the
+    existing row's (tallies)."""
+    stmt = _insert(dialect, table)
     return stmt.on_conflict_do_update(
         index_elements=keys, set_={column: table.c[column] + stmt.excluded[column]}
     )
+
+
+def insert_setting(dialect: Dialect, table: Any, keys: list[str], values: dict[str, Any]) -> Any:
+    """``INSERT ... ON CONFLICT (keys) DO UPDATE SET values``: a row whose key exists is updated,
+    and locked, instead."""
+    return _insert(dialect, table).on_conflict_do_update(index_elements=keys, set_=values)
 
 
 def insert_ignore(session: Session | Connection, table: Any, rows: list[dict[str, Any]]) -> None:
