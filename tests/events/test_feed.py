@@ -117,6 +117,22 @@ def test_sequence_numbers_every_waiting_event_once(db, account):
     assert [e["data"]["identifier"] for e in page["items"]] == [f"x{i}" for i in range(5)]
 
 
+def test_numbering_takes_every_account_s_waiting_events_each_in_the_order_written(db, account):
+    """The index of unnumbered events holds them by account: one pass numbers each account's in
+    turn, within ``limit`` in all, and each account's in the order they were written."""
+    other = accounts_service.create_account(db, "numbered-too", [])
+    conn = db.connection()
+    log.emit_many(conn, [(other.id, "user.created", {"identifier": f"o{i}"}) for i in range(3)])
+    log.emit_many(conn, [(account.id, "user.created", {"identifier": f"a{i}"}) for i in range(3)])
+    log.emit_many(conn, [(other.id, "user.created", {"identifier": f"o{i}"}) for i in range(3, 5)])
+    assert log.number_waiting(conn, limit=6) == 6
+    assert log.number_waiting(conn, limit=6) == 2
+    assert log.number_waiting(conn) == 0
+    for owner, wanted in ((account, ["a0", "a1", "a2"]), (other, [f"o{i}" for i in range(5)])):
+        page = json.loads(feed.read_feed(db, SimpleNamespace(account_id=owner.id), None, [], 10))
+        assert [e["data"]["identifier"] for e in page["items"]] == wanted
+
+
 def test_commits_out_of_order_are_seen_once_in_the_order_they_became_visible(engine, backend):
     """T1 writes first and commits last: a reader that already read past T2's event still gets
     T1's, after it; nothing twice."""

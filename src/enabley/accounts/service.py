@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, union_all
 from sqlalchemy.orm import Session
 
 from enabley.db.base import HasAccount, owned
@@ -37,14 +37,17 @@ def delete_account(session: Session, name: str) -> None:
 
     Two statements: every table referencing the account cascades from it in the database, through
     indexed foreign keys, however many rows it owns; the change log, which has no foreign key
-    (docs/decisions/0013-cheaper-change-log-rows.md), after it, by its index on the account. In
+    (docs/decisions/0013-cheaper-change-log-rows.md), after it, by its indexes on the account. In
     that order: deleting the account waits for any write holding it (``events.log``), so the
     second statement sees that write's events; no write can hold it afterwards. No row is loaded
     into the session.
     """
     account = get_account(session, name)
     session.execute(delete(Account).where(Account.id == account.id))
-    session.execute(delete(Event).where(Event.account_id == account.id))
+    # Its numbered and its unnumbered events, each found by its partial index on the account.
+    mine = select(Event.id).where(Event.account_id == account.id)
+    held = union_all(mine.where(Event.position.is_not(None)), mine.where(Event.position.is_(None)))
+    session.execute(delete(Event).where(Event.id.in_(held)))
     session.expunge(account)
 
 

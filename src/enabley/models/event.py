@@ -24,8 +24,9 @@ class Event(TenantOwned, Base):
     transaction committed, in the order changes became visible, which is the feed's order. ``id``
     is the order of insertion only: a transaction that inserts first may commit last.
 
-    A new row touches as few indexes as can serve the log's readers (decision 0013): the unique
-    index of positions holds numbered rows only, and ``event_id`` (80 random bits) has none;
+    A new row touches as few indexes as can serve the log's readers (decisions 0013 and 0014): the
+    indexes of positions hold numbered rows only, the index of unnumbered rows holds them by
+    account, and ``event_id`` (80 random bits) has none;
     ``account_id`` has no foreign key, which PostgreSQL would check once per row of a bulk write:
     ``events.log`` holds the account as that check did, once per write, and deleting an account
     deletes its events (``accounts.service.delete_account``). ``data`` is JSON text as written
@@ -33,14 +34,28 @@ class Event(TenantOwned, Base):
 
     __tablename__ = "events"
     __table_args__ = (
-        Index("ix_events_account_id_position", "account_id", "position"),
+        # The feed's order (an account's numbered events).
+        Index(
+            "ix_events_account_id_position",
+            "account_id",
+            "position",
+            postgresql_where=NUMBERED,
+            sqlite_where=NUMBERED,
+        ),
         # The numbering's order and the fan-out's (across accounts), and the proof of the
         # sequencer's promise that no position is given twice.
         Index(
             "uq_events_position", "position", unique=True, postgresql_where=NUMBERED, sqlite_where=NUMBERED
         ),
-        # What the sequencer looks for: the few rows not numbered yet, without scanning the log.
-        Index("ix_events_unsequenced", "id", postgresql_where=UNNUMBERED, sqlite_where=UNNUMBERED),
+        # The rows not numbered yet, by account (the feed numbers its own account's), without
+        # scanning the log: a new row's only index but the primary key's.
+        Index(
+            "ix_events_unsequenced",
+            "account_id",
+            "id",
+            postgresql_where=UNNUMBERED,
+            sqlite_where=UNNUMBERED,
+        ),
         NEVER_REUSED_IDS,
     )
 
