@@ -8,17 +8,16 @@ import time
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from itertools import groupby
+from functools import lru_cache
+from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic_core import to_json
 from sqlalchemy import (
-    JSON,
     Column,
     Connection,
-    Dialect,
     Integer,
     MetaData,
     String,
@@ -29,9 +28,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeDecorator
 
-from enabley.db.bulk import BulkCopy, BulkInsert, Direct, KeyedRead, copies, execute
+from enabley.db.bulk import BulkCopy, Direct, KeyedRead, copies, execute
 from enabley.db.columns import UtcDateTime, utcnow
 from enabley.db.engine import WRITE_OPTION
 from enabley.errors import NotFound
@@ -47,18 +45,21 @@ PURGE_BATCH = 10_000
 FEW_ROWS = 20  # up to this many events, one INSERT rather than COPY
 SEQUENCER_LOCK = 0x656E61626C6579  # any constant: the advisory lock every sequencer takes
 
-# The waiting events, numbered after the highest position given (the unique index of numbered rows
-# finds it at once: the condition lets SQLite use that partial index); SQLite's writer (BEGIN
-# IMMEDIATE) or PostgreSQL's advisory lock keeps it the highest.
-_NUMBER_WAITING = (
+# An account's waiting events, numbered after the highest position given (the unique index of
+# numbered rows finds it at once: the condition lets SQLite use that partial index); SQLite's
+# writer (BEGIN IMMEDIATE) or PostgreSQL's advisory lock keeps it the highest. The index of
+# unnumbered rows gives them by account, in the order they were written.
+NUMBER_ACCOUNT_WAITING = text(
     "UPDATE events SET position = waiting.last + waiting.n "
     "FROM (SELECT id, row_number() OVER (ORDER BY id) AS n, "
     "(SELECT coalesce(max(position), 0) FROM events WHERE position IS NOT NULL) AS last "
-    "FROM events WHERE position IS NULL{account} ORDER BY id LIMIT :limit) AS waiting "
-    "WHERE events.id = waiting.id"
+    "FROM events WHERE position IS NULL AND account_id = :account_id ORDER BY id LIMIT :limit) "
+    "AS waiting WHERE events.id = waiting.id"
 )
-NUMBER_WAITING = text(_NUMBER_WAITING.format(account=""))
-NUMBER_ACCOUNT_WAITING = text(_NUMBER_WAITING.format(account=" AND account_id = :account_id"))
+# The next account with waiting events: one probe of the index of unnumbered rows.
+NEXT_WAITING_ACCOUNT = text(
+    "SELECT min(account_id) FROM events WHERE position IS NULL AND account_id > :after"
+)
 
 # The bulk writes take ``data`` already as JSON text (pydantic_core's encoder, several times faster
 # than the column type's json.dumps): the same table, its data column declared as text.
@@ -74,25 +75,15 @@ _RAW = Table(
 _copy_rows = BulkCopy(_RAW, EMITTED_KEYS)
 
 
-class _EncodedJson(TypeDecorator[str]):
-    """The data column's own type (an INSERT's parameter is cast to ``json`` on PostgreSQL),
-    given text already JSON: nothing to convert."""
-
-    impl = JSON
-    cache_ok = True
-
-    def bind_processor(self, dialect: Dialect) -> None:
-        return None
+SQLITE_ROWS = 1000  # rows per INSERT on SQLite: three parameters a row, under its 32,766
 
 
-_insert_rows = BulkInsert(
-    Table(
-        "events",
-        MetaData(),
-        *(Column(c.name, _EncodedJson() if c.name == "data" else c.type) for c in _RAW.columns),
-    ),
-    EMITTED_KEYS,
-)
+@lru_cache(maxsize=8)
+def _sqlite_insert(rows: int) -> str:
+    """An INSERT of ``rows`` events on SQLite: their own values numbered from ``?3``, the write's
+    time and account (``?1``, ``?2``) bound once for all of them."""
+    values = ", ".join(f"(?{3 * i + 3}, ?{3 * i + 4}, ?{3 * i + 5}, ?1, ?2)" for i in range(rows))
+    return f"INSERT INTO events ({', '.join(EMITTED_KEYS)}) VALUES {values}"  # noqa: S608 (constants)
 
 
 # On PostgreSQL a few events go by one statement that also holds their account as ``_HOLD_ACCOUNTS``
@@ -210,7 +201,11 @@ def _write(
         else:
             _copy_rows.run_text(target, text)
     else:
-        _insert_rows.run(target, rows, (now, account_id))
+        to_stored = _RAW.c.occurred_at.type.bind_processor(target.dialect)
+        stored_now = now if to_stored is None else to_stored(now)
+        for start in range(0, len(rows), SQLITE_ROWS):
+            batch = rows[start : start + SQLITE_ROWS]
+            execute(target, _sqlite_insert(len(batch)), [stored_now, account_id, *chain.from_iterable(batch)])
 
 
 def _gone() -> NotFound:
@@ -258,15 +253,26 @@ def _transaction(connection: Connection) -> AbstractContextManager[Any]:
 
 def number_waiting(connection: Connection, limit: int = SEQUENCE_BATCH, account_id: int | None = None) -> int:
     """Number up to ``limit`` committed events without a position (of ``account_id`` only, when
-    given), in the caller's transaction, which must be able to write; answers how many. The lock
-    it takes lasts until that transaction ends."""
+    given, else account by account), in the caller's transaction, which must be able to write;
+    answers how many. The lock it takes lasts until that transaction ends."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEQUENCER_LOCK})
-    # Within one transaction, the events of one change keep the order they were written in.
-    if account_id is None:
-        result = connection.execute(NUMBER_WAITING, {"limit": limit})
-    else:
-        result = connection.execute(NUMBER_ACCOUNT_WAITING, {"limit": limit, "account_id": account_id})
+    # Within one account, the events of one change keep the order they were written in; accounts'
+    # events are independent (each reads its own feed), and the fan-out follows positions.
+    if account_id is not None:
+        return _number_account(connection, account_id, limit)
+    numbered, after = 0, 0
+    while numbered < limit:
+        account = connection.execute(NEXT_WAITING_ACCOUNT, {"after": after}).scalar()
+        if account is None:
+            break
+        numbered += _number_account(connection, account, limit - numbered)
+        after = account
+    return numbered
+
+
+def _number_account(connection: Connection, account_id: int, limit: int) -> int:
+    result = connection.execute(NUMBER_ACCOUNT_WAITING, {"limit": limit, "account_id": account_id})
     return int(result.rowcount)
 
 
