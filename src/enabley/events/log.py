@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from itertools import chain, groupby
@@ -166,23 +167,48 @@ def emit_many(target: Session | Connection | Direct, rows: Iterable[tuple[int, s
 def emit_encoded(target: Session | Direct, account_id: int, rows: Sequence[tuple[str, str]]) -> int:
     """``emit_many`` for events of one account whose data is JSON text already: rows of
     ``(type, data)`` (the upload's, encoded while it plans). Answers how many were written."""
-    ids = new_event_ids(len(rows))
-    _write(
-        target,
-        account_id,
-        utcnow(),
-        [(event_id, type_, data) for event_id, (type_, data) in zip(ids, rows, strict=True)],
-    )
-    return len(rows)
+    return emit_batch(target, encoded_batch(account_id, rows, copy=copies(Direct.of(target))))
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Events of one account made ready to write (``encoded_batch``), then written with the change
+    (``emit_batch``): rows of ``(event_id, type, data)``, and when they go by COPY their text in
+    COPY's format (None: psycopg escapes them value by value)."""
+
+    account_id: int
+    now: datetime
+    rows: list[tuple[str, str, str]]
+    copy_text: str | None
+
+
+def encoded_batch(account_id: int, rows: Sequence[tuple[str, str]], *, copy: bool) -> Batch:
+    """``emit_encoded``'s first half, which needs no connection: the events' ids, and with ``copy``
+    (PostgreSQL) their COPY text. The upload makes it on its own thread while its write-behind
+    thread writes the previous chunk, on which it would otherwise hold the connection idle."""
+    now, ids = utcnow(), new_event_ids(len(rows))
+    laid_out = [(event_id, type_, data) for event_id, (type_, data) in zip(ids, rows, strict=True)]
+    text = _copy_text(laid_out, now, account_id) if copy and len(laid_out) > FEW_ROWS else None
+    return Batch(account_id, now, laid_out, text)
+
+
+def emit_batch(target: Session | Direct, batch: Batch) -> int:
+    """Write ``encoded_batch``'s events in the target's transaction; answers how many."""
+    _write(target, batch.account_id, batch.now, batch.rows, batch.copy_text)
+    return len(batch.rows)
 
 
 def _write(
-    target: Session | Direct, account_id: int, now: datetime, rows: list[tuple[str, str, str]]
+    target: Session | Direct,
+    account_id: int,
+    now: datetime,
+    rows: list[tuple[str, str, str]],
+    copy_text: str | None = None,
 ) -> None:
     """Write events of ``account_id`` that occurred ``now``: rows of ``(event_id, type, data)``,
-    ``data`` already JSON text. A few rows go by one INSERT, which psycopg prepares once per
-    connection: COPY costs a round trip more than an INSERT, more than it saves on a handful of
-    rows (bench/README.md)."""
+    ``data`` already JSON text (``copy_text``: the same in COPY's format, when made already). A
+    few rows go by one INSERT, which psycopg prepares once per connection: COPY costs a round
+    trip more than an INSERT, more than it saves on a handful of rows (bench/README.md)."""
     if not rows:
         return
     target = Direct.of(target)
@@ -195,7 +221,7 @@ def _write(
     if not _HOLD_ACCOUNTS.all(target, [account_id]):
         raise _gone()
     if copy:
-        text = _copy_text(rows, now, account_id)
+        text = copy_text if copy_text is not None else _copy_text(rows, now, account_id)
         if text is None:
             _copy_rows.run(target, rows, (now, account_id))
         else:

@@ -333,7 +333,9 @@ class UsersUpload:
                     self.unchanged += plan.unchanged
                     if plan and not self.problems and self.writes:
                         if copy:
-                            writer.submit(partial(self._write, target, plan))
+                            # The events' COPY text is made here, while the writer writes.
+                            events = log.encoded_batch(self.tenant.account_id, plan.events, copy=True)
+                            writer.submit(partial(self._write, target, plan, events))
                         else:
                             plans.append(plan.dump())
             for taken in self.taken:
@@ -352,8 +354,9 @@ class UsersUpload:
             tables = ", ".join(table.name for table in (_USERS, *(table for table, _ in _LINKS.values())))
             self.session.execute(text(f"ANALYZE {tables}"))
 
-    def _write(self, target: Direct, plan: ChunkPlan) -> None:
-        """Runs on ``WriteBehind``'s thread: only ``target``, never the session."""
+    def _write(self, target: Direct, plan: ChunkPlan, events: log.Batch | None = None) -> None:
+        """Runs on ``WriteBehind``'s thread: only ``target``, never the session. ``events``: the
+        plan's, made ready already."""
         if plan.release:
             _RELEASE.run(target, plan.release)
         for keys, rows in _by_keys(plan.updates).items():
@@ -361,7 +364,9 @@ class UsersUpload:
         constants = (self.tenant.account_id, self.now, self.now)
         copy = copies(target)
         account_id = self.tenant.account_id
-        log.emit_encoded(target, account_id, plan.events)
+        if events is None:
+            events = log.encoded_batch(account_id, plan.events, copy=copy)
+        log.emit_batch(target, events)
         new_ids: dict[str, int]
         if copy:
             ids = _COPY_USERS.run(target, plan.inserts, constants)
