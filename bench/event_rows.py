@@ -11,8 +11,10 @@ alternate round by round; the figures are medians.
 Layouts: ``0006`` (migration 0006: unique ``event_id``, unique ``position``, foreign key,
 ``jsonb``), then what each change removes: ``no-event-id`` (no unique index on ``event_id``),
 ``json`` (``data`` as ``json``, PostgreSQL), ``no-key`` (no foreign key), ``numbered`` (the
-unique index of positions holds numbered rows only: migration 0012's layout, decision 0013), and
-``both-numbered`` (the account's index too, which 0013 left as it was).
+unique index of positions holds numbered rows only: migration 0012's layout, decision 0013),
+``both-numbered`` (the account's index too, which 0013 left as it was), and ``by-account`` (and
+the index of unnumbered rows on ``(account_id, id)``: migration 0013's layout, decision 0014,
+which serves what the account's index served for unnumbered rows).
 
     python bench/event_rows.py [--rows 250000] [--rounds 3] [--backend sqlite|postgresql]
 """
@@ -42,6 +44,7 @@ LAYOUTS = {
     "no-key": {"no-event-id", "json", "no-key"},
     "numbered": {"no-event-id", "json", "no-key", "numbered"},
     "both-numbered": {"no-event-id", "json", "no-key", "numbered", "both-numbered"},
+    "by-account": {"no-event-id", "json", "no-key", "numbered", "both-numbered", "by-account"},
 }
 BATCH = 2_500
 PER_STATEMENT = 500
@@ -86,6 +89,7 @@ def schema(layout: set[str], postgresql: bool) -> list[str]:
     event_id = "" if "no-event-id" in layout else ", CONSTRAINT uq_events_event_id UNIQUE (event_id)"
     numbered = " WHERE position IS NOT NULL"
     account_where = numbered if "both-numbered" in layout else ""
+    unnumbered = "account_id, id" if "by-account" in layout else "id"
     id_column = "id serial PRIMARY KEY" if postgresql else "id INTEGER PRIMARY KEY AUTOINCREMENT"
     time_type = "timestamptz" if postgresql else "DATETIME"
     return [
@@ -95,7 +99,7 @@ def schema(layout: set[str], postgresql: bool) -> list[str]:
         f"CREATE UNIQUE INDEX uq_events_position ON events (position)"
         f"{numbered if 'numbered' in layout else ''}",
         f"CREATE INDEX ix_events_account_id_position ON events (account_id, position){account_where}",
-        "CREATE INDEX ix_events_unsequenced ON events (id) WHERE position IS NULL",
+        f"CREATE INDEX ix_events_unsequenced ON events ({unnumbered}) WHERE position IS NULL",
     ]
 
 
