@@ -13,7 +13,7 @@ Layouts: ``0006`` (migration 0006: unique ``event_id``, unique ``position``, for
 ``json`` (``data`` as ``json``, PostgreSQL), ``no-key`` (no foreign key), ``numbered`` (the
 unique index of positions holds numbered rows only: migration 0012's layout, decision 0013),
 ``both-numbered`` (the account's index too, which 0013 left as it was), and ``by-account`` (and
-the index of unnumbered rows on ``(account_id, id)``: migration 0013's layout, decision 0014,
+the index of unnumbered rows on ``(account_id, id)``: migration 0015's layout, decision 0015,
 which serves what the account's index served for unnumbered rows).
 
     python bench/event_rows.py [--rows 250000] [--rounds 3] [--backend sqlite|postgresql]

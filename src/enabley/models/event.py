@@ -24,7 +24,7 @@ class Event(TenantOwned, Base):
     transaction committed, in the order changes became visible, which is the feed's order. ``id``
     is the order of insertion only: a transaction that inserts first may commit last.
 
-    A new row touches as few indexes as can serve the log's readers (decisions 0013 and 0014): the
+    A new row touches as few indexes as can serve the log's readers (decisions 0013 and 0015): the
     indexes of positions hold numbered rows only, the index of unnumbered rows holds them by
     account, and ``event_id`` (80 random bits) has none;
     ``account_id`` has no foreign key, which PostgreSQL would check once per row of a bulk write:

@@ -1,10 +1,10 @@
 """A new change-log row is added to one index but its primary key: the unnumbered rows' by account
 
-See docs/decisions/0014-one-index-for-new-events.md: the index on ``(account_id, position)``
+See docs/decisions/0015-one-index-for-new-events.md: the index on ``(account_id, position)``
 holds numbered rows only; the index of unnumbered rows is on ``(account_id, id)``.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06 17:00:00
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0012"
+revision: str = "0015"
+down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
