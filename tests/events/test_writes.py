@@ -35,6 +35,19 @@ def test_data_is_stored_as_written(db, account, count):
     assert stored_data(db, account.id) == expected
 
 
+@pytest.mark.parametrize("count", [1, log.FEW_ROWS + 1])
+def test_a_bulk_write_stores_its_time_as_the_orm_compares_it(db, account, monkeypatch, count):
+    """The time a bulk write binds once for its events is stored in the column's own form: a
+    query by time (replay's ``since``) finds them, also at a whole second (SQLite compares the
+    text it stores)."""
+    at = datetime(2026, 12, 6, 16, 13, 36, tzinfo=UTC)
+    monkeypatch.setattr(log, "utcnow", lambda: at)
+    log.emit_encoded(db, account.id, [("user.created", '{"identifier":"x"}')] * count)
+    found = select(func.count()).select_from(Event).where(Event.account_id == account.id)
+    assert db.scalar(found.where(Event.occurred_at >= at)) == count
+    assert db.scalar(found.where(Event.occurred_at == at)) == count
+
+
 def test_data_with_layout_goes_by_the_driver_and_is_kept(db, account):
     """JSON text with tabs and line breaks between its tokens (which no emitter writes) would
     break COPY's text format if written as is: it is escaped value by value instead."""

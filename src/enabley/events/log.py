@@ -227,7 +227,7 @@ def _write(
         else:
             _copy_rows.run_text(target, text)
     else:
-        to_stored = _RAW.c.occurred_at.type.bind_processor(target.dialect)
+        to_stored = _RAW.c.occurred_at.type.dialect_impl(target.dialect).bind_processor(target.dialect)
         stored_now = now if to_stored is None else to_stored(now)
         for start in range(0, len(rows), SQLITE_ROWS):
             batch = rows[start : start + SQLITE_ROWS]
