@@ -263,6 +263,18 @@ def test_each_door_marks_the_learners_it_moves(db, context):
     assert not db.scalar(select(func.count()).select_from(ComplianceLearner))
 
 
+def test_a_recount_serves_every_account_with_marks(db, context):
+    """However small the batch, one pass recounts learners of every account with marks: one
+    account's waiting learners (held by its long upload, say) never hold up another's."""
+    for name in ("first", "second"):
+        account = factories.make_account(db, f"tallies-share-{name}")
+        user = factories.make_user(db, account, "ana")
+        factories.enrol_user(db, factories.make_channel(db, account, "c1"), user)
+        _apply(db, account, context, ("put_certificate", "k1", ["c1"], None, False))
+        certificates_service.set_requirement(db, account, context, "k1", "ana", True)
+    assert tallies.recount_waiting(db, limit=1) == 2
+
+
 def test_a_walks_count_is_the_summarys(db, http, context, monkeypatch):
     """The learners' first page counts its walk from the tallies once recounted: the same pages
     as from the standings alone."""

@@ -39,7 +39,6 @@ SQLite writes one transaction at a time.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -276,29 +275,31 @@ def recount_account(session: Session, tenant: HasAccount) -> None:
 
 
 def recount_waiting(session: Session, limit: int = BATCH) -> int:
-    """Recount up to ``limit`` marked learners (every account's): how many were."""
+    """Recount about ``limit`` marked learners, shared among the accounts with marks, each at
+    least one (so that one account's learners, held by its long upload, never hold up
+    another's): how many were."""
     postgresql = session.get_bind().dialect.name == "postgresql"
     learner = ComplianceLearner
-    claim = (
-        select(learner.account_id, learner.user_id)
-        .where(learner.waiting == true())
-        .order_by(learner.account_id, learner.user_id)  # the marks' own index
-        .limit(limit)
-    )
-    if postgresql:
-        claim = claim.with_for_update(skip_locked=True)
-    claimed: dict[int, list[int]] = defaultdict(list)
-    for account_id, user_id in session.execute(claim):
-        claimed[account_id].append(user_id)
+    waiting = learner.waiting == true()
+    accounts = list(session.scalars(select(learner.account_id).where(waiting).distinct()))
     done = 0
-    for account_id, users in claimed.items():
-        tenant = Account(account_id)
+    for account_id in accounts:
+        claim = (
+            owned(learner, Account(account_id))
+            .with_only_columns(learner.user_id)
+            .where(waiting)
+            .order_by(learner.user_id)  # the marks' own index
+            .limit(max(1, limit // len(accounts)))  # each account at least one
+        )
         if postgresql:
+            claim = claim.with_for_update(skip_locked=True)
+        users = list(session.scalars(claim))
+        if postgresql and users:
             if not session.scalar(select(func.pg_try_advisory_xact_lock(_LOCK_CLASS, account_id))):
                 continue
             users = _unheld(session, users)
         if users:
-            recount(session, tenant, users)
+            recount(session, Account(account_id), users)
             done += len(users)
     return done
 
