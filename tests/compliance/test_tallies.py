@@ -24,6 +24,7 @@ from enabley.certificates import service as certificates_service
 from enabley.compliance import service as compliance_service
 from enabley.compliance import standings, tallies
 from enabley.compliance.schemas import LearnersQuery, SummaryQuery
+from enabley.db.base import AccountScope
 from enabley.db.columns import utcnow
 from enabley.db.database import Database
 from enabley.db.engine import make_engine
@@ -353,7 +354,7 @@ def test_a_recount_leaves_the_learners_another_transaction_is_changing(backend, 
             with database.session(write=True) as session:
                 session.add(UserCertificate(user_id=ana_id, certificate_id=certificate_id, is_required=True))
                 session.flush()
-                standings.refresh(session, tallies.Account(account_id), [certificate_id], [ana_id])
+                standings.refresh(session, AccountScope(account_id), [certificate_id], [ana_id])
             with database.session(write=True) as session:
                 assert set(
                     session.scalars(select(ComplianceLearner.user_id).where(ComplianceLearner.waiting))

@@ -25,7 +25,7 @@ from enabley.certificates.schemas import (
 )
 from enabley.channels import enrolment
 from enabley.compliance import standings
-from enabley.db.base import HasAccount, owned
+from enabley.db.base import AccountScope, HasAccount, owned
 from enabley.db.columns import utcnow
 from enabley.db.sql import insert_ignore
 from enabley.db.upsert import add, insert_or_find
@@ -200,13 +200,6 @@ def _replace_courses(session: Session, certificate: Certificate, channel_ids: li
 
 
 # --- a user's certificates ---------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AccountScope:
-    """An account to scope queries by, where no tenant is at hand (the public PDF link)."""
-
-    account_id: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, String, cast, func, literal, select, tuple_, union_all
+from sqlalchemy import Date, Integer, cast, func, literal, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
@@ -79,6 +79,11 @@ class Resolved:
         )
         self.within_days = filters.within_days if filters.within_days is not None else warning_days
         self.dialect = session.get_bind().dialect.name
+
+    @property
+    def tally_group(self) -> int:
+        """The group whose compliance tallies count the pairs asked for (the account's without one)."""
+        return tallies.ACCOUNT if self.group is None else self.group.id
 
     def instants(self, now: datetime, warning_days: int) -> query.Instants:
         return query.Instants(now, timedelta(days=warning_days), timedelta(days=self.within_days))
@@ -163,7 +168,7 @@ def _tallied(
     several = len(resolved.certificates) > 1
     if several:
         parts.append(tally(2, rows.c.certificate_id, rows))
-    overall = tallies.ACCOUNT if group is None else group.id
+    overall = resolved.tally_group
     if days is not None:
         kept = tallies.buckets(tenant, [overall, *(children or [])], list(resolved.certificates)).subquery()
         columns = (
@@ -230,7 +235,8 @@ def expirations(
     weeks: int,
 ) -> list[int]:
     """How many compliant pairs of the summary's scope end their certification in each of the next
-    ``weeks`` weeks from ``now`` (week ``n``: more than ``n`` weeks and at most ``n`` + 1 away).
+    ``weeks`` weeks from ``now`` (week ``n``: at least ``n`` weeks and less than ``n`` + 1 away; the
+    last also holds the end of the window itself).
 
     From the compliance tallies where they serve (each day that no week's end falls on lies in one
     week), the pairs of the other days and of the learners awaiting a recount read from the
@@ -251,17 +257,12 @@ def expirations(
     rows = query.classified(tenant, selection, at).subquery("compliance")
     expiring = query.status_range(rows.c.due, StatusFilter.EXPIRING, at)
     assert expiring is not None
-    parts: list[Any] = [
-        select(rows.c.expiration_date, cast(None, Date()), cast(None, String()), literal(1)).where(expiring)
-    ]
+    parts: list[Any] = [select(rows.c.expiration_date, cast(None, Date()), literal(1)).where(expiring)]
     if fast:
-        overall = tallies.ACCOUNT if resolved.group is None else resolved.group.id
-        kept = tallies.buckets(tenant, [overall], list(resolved.certificates)).subquery()
+        kept = tallies.buckets(tenant, [resolved.tally_group], list(resolved.certificates)).subquery()
         held = kept.c.unearned_state == tallies.EARNED
-        parts.append(
-            select(cast(None, UtcDateTime()), kept.c.day, kept.c.unearned_state, kept.c.pairs).where(held)
-        )
-    for due, day, _state, pairs in session.execute(union_all(*parts)):
+        parts.append(select(cast(None, UtcDateTime()), kept.c.day, kept.c.pairs).where(held))
+    for due, day, pairs in session.execute(union_all(*parts)):
         if due is not None:
             counts[min(weeks - 1, max(0, (due - now).days // 7))] += pairs
         elif edges[0] < day < edges[-1] and day not in edges:

@@ -63,8 +63,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import CompoundSelect
 
 from enabley.certificates.rules import CertificateState
-from enabley.db.base import AnySelect, HasAccount, owned
-from enabley.db.sql import OrderedJoin, insert_adding, insert_ignoring, insert_setting
+from enabley.db.base import AccountScope, AnySelect, HasAccount, owned
+from enabley.db.sql import OrderedJoin, insert_adding, insert_setting
 from enabley.models import (
     CertificateStanding,
     ComplianceContribution,
@@ -102,20 +102,16 @@ class Days:
     def of(cls, now: datetime, warning: timedelta, within: timedelta) -> Days:
         return cls(_day(now), _day(now + warning), _day(now + within))
 
-    @property
-    def boundary(self) -> frozenset[date]:
-        return frozenset((self.now, self.warning, self.within))
-
     def ranges(self) -> list[tuple[datetime, datetime]]:
         """Each boundary day as [start, end) instants, the ranges of ``due`` read pair by pair."""
-        return day_ranges(self.boundary)
+        return day_ranges((self.now, self.warning, self.within))
 
     def classify(self, unearned_state: str, day: date) -> tuple[str, int] | None:
         """(state, expiring) of every pair of the bucket, as ``query.classified`` has it; None for
         a boundary day's bucket of held certificates."""
         if unearned_state != EARNED:
             return unearned_state, 0
-        if day in self.boundary:
+        if day == self.now or day == self.warning or day == self.within:
             return None
         # Every ``due`` of the day is before, or after, each instant together.
         if day < self.now:
@@ -242,15 +238,13 @@ def recount(session: Session, tenant: HasAccount, users: Any) -> None:
     learner = cast(Table, ComplianceLearner.__table__)
     counted = owned(c, tenant).with_only_columns(c.user_id).where(c.user_id.in_(users), c.group_id == ACCOUNT)
     session.execute(
-        insert_ignoring(session.get_bind().dialect, learner).from_select(
+        insert_setting(session.get_bind().dialect, learner, ["user_id"], {"waiting": False}).from_select(
             ["user_id", "account_id", "waiting"],
-            counted.with_only_columns(c.user_id, c.account_id, literal(False)).where(literal(True)),
+            # Once a learner (he has a row of group 0 for each certificate).
+            counted.with_only_columns(c.user_id, c.account_id, literal(False))
+            .distinct()
+            .where(literal(True)),
         )
-    )
-    session.execute(
-        learner.update()
-        .where(learner.c.user_id.in_(counted), learner.c.account_id == tenant.account_id)
-        .values(waiting=False)
     )
     session.execute(
         learner.delete().where(
@@ -285,7 +279,7 @@ def recount_waiting(session: Session, limit: int = BATCH) -> int:
     done = 0
     for account_id in accounts:
         claim = (
-            owned(learner, Account(account_id))
+            owned(learner, AccountScope(account_id))
             .with_only_columns(learner.user_id)
             .where(waiting)
             .order_by(learner.user_id)  # the marks' own index
@@ -299,16 +293,9 @@ def recount_waiting(session: Session, limit: int = BATCH) -> int:
                 continue
             users = _unheld(session, users)
         if users:
-            recount(session, Account(account_id), users)
+            recount(session, AccountScope(account_id), users)
             done += len(users)
     return done
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    """An account as a tenant, for the tasks that serve every account."""
-
-    account_id: int
 
 
 def _unheld(session: Session, users: list[int]) -> list[int]:

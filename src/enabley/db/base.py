@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeAlias, TypeVar
 
@@ -35,6 +36,14 @@ class TenantOwned:
 class HasAccount(Protocol):
     @property
     def account_id(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AccountScope:
+    """An account to scope queries by, where no tenant is at hand (the public PDF link, the
+    worker's tasks that serve every account, migrations)."""
+
+    account_id: int
 
 
 M = TypeVar("M", bound=TenantOwned)

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from enabley.certificates.events import state_data
 from enabley.certificates.rules import CertificateState
-from enabley.certificates.service import AccountScope, _outcomes
+from enabley.certificates.service import _outcomes
+from enabley.db.base import AccountScope
 from enabley.db.engine import WRITE_OPTION
 from enabley.events import log
 from enabley.models import (

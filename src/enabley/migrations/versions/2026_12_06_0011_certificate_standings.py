@@ -58,8 +58,8 @@ def upgrade() -> None:
         ["certificate_id", "due", "user_id"],
     )
     # Filled by the same derivation the writes keep it with, account by account.
-    from enabley.certificates.service import AccountScope
     from enabley.compliance import standings
+    from enabley.db.base import AccountScope
 
     session = Session(bind=op.get_bind())
     for account_id in list(session.scalars(sa.text("SELECT id FROM accounts ORDER BY id"))):

@@ -174,10 +174,11 @@ def upgrade() -> None:
         _sqlite()
     # Filled by the recount the worker keeps them with, account by account.
     from enabley.compliance import tallies
+    from enabley.db.base import AccountScope
 
     session = Session(bind=op.get_bind())
     for account_id in list(session.scalars(sa.text("SELECT id FROM accounts ORDER BY id"))):
-        tallies.recount_account(session, tallies.Account(account_id))
+        tallies.recount_account(session, AccountScope(account_id))
     session.flush()
 
 
