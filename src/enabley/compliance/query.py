@@ -50,9 +50,7 @@ from enabley.models import (
     UserGroup,
     UserSubAccount,
 )
-
-ITEM_KINDS = ("CONTENT", "EVENT")
-"""What counts towards progress (as ``performance.service``)."""
+from enabley.performance.rules import ITEM_KINDS
 
 S = CertificateState
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from enabley.channels import enrolment
 from enabley.db.base import HasAccount, owned
 from enabley.models import ChannelItem, ItemProgress
-from enabley.performance.service import ITEM_KINDS
+from enabley.performance.rules import ITEM_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,10 @@ class Distribution:
     """Learners by required items completed; those who completed none are left out."""
     first: list[int]
     """The ids of the first learners, in id order."""
+
+
+_COMPLETED, _LEARNERS, _FIRST = 0, 1, 2
+"""What a row of ``of_channel``'s statement holds: (completed, learners), (0, learners), (id, 0)."""
 
 
 def of_channel(session: Session, tenant: HasAccount, channel_id: int, *, first: int) -> Distribution:
@@ -80,7 +84,3 @@ def of_channel(session: Session, tenant: HasAccount, channel_id: int, *, first: 
         by_completed={int(key): int(count) for kind, key, count in rows if kind == _COMPLETED},
         first=sorted(int(key) for kind, key, _ in rows if kind == _FIRST),
     )
-
-
-_COMPLETED, _LEARNERS, _FIRST = 0, 1, 2
-"""What a row of ``distribution``'s statement holds: (completed, learners), (0, learners), (id, 0)."""

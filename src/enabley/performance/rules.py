@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+ITEM_KINDS = ("CONTENT", "EVENT")
+"""The kinds of item that count towards progress (when not optional)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Tally:

@@ -35,7 +35,6 @@ from enabley.performance.schemas import ActivityData, ExternalUserChannelPerform
 from enabley.users import service as users_service
 
 MAX_UNPAGED_ROWS = 10_000
-ITEM_KINDS = ("CONTENT", "EVENT")
 COMPLETE = 100
 """The progress, in percent, of a learner who completed the channel."""
 
@@ -58,7 +57,7 @@ def tally_columns(tenant: HasAccount, user_id: Any, channel_id: Any) -> tuple[Co
         .where(
             ItemProgress.channel_id == channel_id,
             ItemProgress.user_id == user_id,
-            ChannelItem.kind.in_(ITEM_KINDS),
+            ChannelItem.kind.in_(rules.ITEM_KINDS),
         )
         .correlate_except(ItemProgress, ChannelItem)
     )
@@ -73,7 +72,7 @@ def tally_columns(tenant: HasAccount, user_id: Any, channel_id: Any) -> tuple[Co
         .where(
             ChannelItem.channel_id == channel_id,
             ChannelItem.optional.is_(False),
-            ChannelItem.kind.in_(ITEM_KINDS),
+            ChannelItem.kind.in_(rules.ITEM_KINDS),
         )
         .correlate_except(ChannelItem)
         .scalar_subquery()
@@ -242,7 +241,7 @@ def record_activity(
             owned(ChannelItem, tenant).where(
                 ChannelItem.channel_id == channel.id,
                 ChannelItem.external_id == data.item_identifier,
-                ChannelItem.kind.in_(ITEM_KINDS),
+                ChannelItem.kind.in_(rules.ITEM_KINDS),
             ),
         )
     )
@@ -329,7 +328,7 @@ def force_complete(
             .where(
                 ChannelItem.channel_id == channel.id,
                 ChannelItem.optional.is_(False),
-                ChannelItem.kind.in_(ITEM_KINDS),
+                ChannelItem.kind.in_(rules.ITEM_KINDS),
             ),
         )
     ).all()
