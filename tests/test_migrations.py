@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -11,7 +13,9 @@ from sqlalchemy import func, insert, inspect, select, text
 
 from enabley import migrate
 from enabley.db.base import Base
+from enabley.db.bulk import Direct
 from enabley.db.engine import make_engine
+from enabley.events import log, stored
 from enabley.models import (
     Account,
     Certificate,
@@ -21,6 +25,7 @@ from enabley.models import (
     ChannelItem,
     ComplianceLearner,
     ComplianceTally,
+    Event,
     Group,
     ItemProgress,
     User,
@@ -29,6 +34,7 @@ from enabley.models import (
     UserPermission,
     UserTally,
 )
+from enabley.uploads import row_events
 
 
 def test_models_and_migrations_agree(engine):
@@ -223,5 +229,45 @@ def test_0013_counts_the_required_learners_in_their_groups(scratch):
             assert list(conn.scalars(select(ComplianceLearner.user_id).where(ComplianceLearner.waiting))) == [
                 ana
             ]
+    finally:
+        engine.dispose()
+
+
+def test_0016_downgrade_lays_each_bundle_out_as_its_events(scratch):
+    """Going back to one row an event keeps every event: its id, type, data and position."""
+    url = scratch.new()
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    pairs = [["g1", "u1"], ["g2", "u1"], ["g1", "u2"]]
+    try:
+        with engine.begin() as conn:
+            account = conn.execute(insert(Account).values(name="acme").returning(Account.id)).scalar_one()
+            direct = Direct(conn.dialect, conn.connection.driver_connection)
+            members = stored.Table("group.member_added", row_events.MEMBERSHIP_KEYS, pairs, {})
+            deletion = ("user.deleted", '{"identifier":"x","type":"user"}', 1)
+            log.emit_encoded(direct, account, [deletion, *stored.encode(members)])
+            log.number_waiting(conn)
+            waiting = stored.Table("group.member_removed", row_events.MEMBERSHIP_KEYS, pairs[:2], {})
+            log.emit_encoded(direct, account, stored.encode(waiting))
+            rows = conn.execute(select(*stored.ROW_COLUMNS).order_by(Event.id)).all()
+            before = [(e.position, e.event_id, e.type, json.loads(e.data)) for e in stored.events(rows[:2])]
+            as_if_numbered = SimpleNamespace(**{**rows[2]._asdict(), "position": 2})
+            unnumbered = stored.events([as_if_numbered])
+            later = [(e.event_id, e.type, json.loads(e.data)) for e in unnumbered]
+        assert [p for p, *_ in before] == [1, 2, 3, 4] and len(later) == 2
+        config = migrate.alembic_config(url)
+        with migrate.locked_connection(url) as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0015")
+        with engine.begin() as conn:
+            after = conn.execute(text("SELECT position, event_id, type, data FROM events ORDER BY id")).all()
+        laid_out = [(p, i, t, json.loads(d) if isinstance(d, str) else d) for p, i, t, d in after]
+        numbered = sorted(row for row in laid_out if row[0] is not None)
+        assert numbered == before
+        assert [row[1:] for row in laid_out if row[0] is None] == later
+        assert later[1][2] == {"groupIdentifier": "g2", "userIdentifier": "u1"}
+        migrate.upgrade(url)
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT count(*) FROM events WHERE span <> 1")).scalar() == 0
     finally:
         engine.dispose()

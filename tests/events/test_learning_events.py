@@ -112,17 +112,20 @@ def test_the_bulk_upload_emits_its_rows_and_its_outcome(client, headers):
     )
     assert r.status_code == 200, r.text
     found = events(client, headers)
+    # A chunk's users' events, then their memberships (uploads.row_events.ORDER).
     assert [e["type"] for e in found] == [
         "group.created",
         "user.created",
-        "group.member_added",
         "user.created",
+        "group.member_added",
         "upload.completed",
     ]
     assert found[0]["data"]["identifier"] == "g1"
     assert found[1]["data"]["identifier"] == "u1" and found[1]["data"]["firstName"] == "Ana"
-    assert found[2]["data"] == {"groupIdentifier": "g1", "userIdentifier": "u1"}
+    assert found[2]["data"]["identifier"] == "u2" and found[2]["data"]["firstName"] == "Bo"
+    assert found[3]["data"] == {"groupIdentifier": "g1", "userIdentifier": "u1"}
     assert found[4]["data"] == r.json()
+    assert len({e["id"] for e in found}) == len(found)
     after = cursor(client, headers)
     assert _upload(client, headers, "identifier,firstName,groups\nu1,Anna,\n").status_code == 200
     changed = events(client, headers, after)

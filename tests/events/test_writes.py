@@ -42,7 +42,7 @@ def test_a_bulk_write_stores_its_time_as_the_orm_compares_it(db, account, monkey
     text it stores)."""
     at = datetime(2026, 12, 6, 16, 13, 36, tzinfo=UTC)
     monkeypatch.setattr(log, "utcnow", lambda: at)
-    log.emit_encoded(db, account.id, [("user.created", '{"identifier":"x"}')] * count)
+    log.emit_encoded(db, account.id, [("user.created", '{"identifier":"x"}', 1)] * count)
     found = select(func.count()).select_from(Event).where(Event.account_id == account.id)
     assert db.scalar(found.where(Event.occurred_at >= at)) == count
     assert db.scalar(found.where(Event.occurred_at == at)) == count
@@ -52,7 +52,7 @@ def test_data_with_layout_goes_by_the_driver_and_is_kept(db, account):
     """JSON text with tabs and line breaks between its tokens (which no emitter writes) would
     break COPY's text format if written as is: it is escaped value by value instead."""
     laid_out = '{\n\t"identifier": "x",\r\n\t"n": 1\n}'
-    log.emit_encoded(db, account.id, [("user.created", laid_out)] * (log.FEW_ROWS + 1))
+    log.emit_encoded(db, account.id, [("user.created", laid_out, 1)] * (log.FEW_ROWS + 1))
     stored = db.execute(select(func.count()).where(Event.account_id == account.id, Event.data.is_not(None)))
     assert stored.scalar_one() == log.FEW_ROWS + 1
     assert stored_data(db, account.id) == ['{"identifier":"x","n":1}'] * (log.FEW_ROWS + 1)

@@ -34,13 +34,17 @@ from enabley.db.bulk import BulkCopy, Direct, KeyedRead, copies, execute
 from enabley.db.columns import UtcDateTime, utcnow
 from enabley.db.engine import WRITE_OPTION
 from enabley.errors import NotFound
+from enabley.events import stored
 from enabley.models import Account, Event
 from enabley.models.event import EVENT_ID_LENGTH, EVENT_TYPE_LENGTH
 
 EVENTS: Table = Event.__table__  # type: ignore[assignment]
-EMITTED_KEYS = ("event_id", "type", "data", "occurred_at", "account_id")
-"""The columns an event is written with: the first three its own, the last two those of the write."""
+EMITTED_KEYS = ("event_id", "type", "data", "span", "occurred_at", "account_id")
+"""The columns a row is written with: the first four its own, the last two those of the write."""
 _BACKSLASH, _ESCAPED = "\\", "\\\\"
+Row = tuple[str, str, str, int]
+"""A row as written: ``(event_id, type, data, span)``, ``data`` JSON text (a bundle's table when
+``span`` is over 1: ``events.stored``)."""
 SEQUENCE_BATCH = 10_000
 PURGE_BATCH = 10_000
 FEW_ROWS = 20  # up to this many events, one INSERT rather than COPY
@@ -49,10 +53,11 @@ SEQUENCER_LOCK = 0x656E61626C6579  # any constant: the advisory lock every seque
 # An account's waiting events, numbered after the highest position given (the unique index of
 # numbered rows finds it at once: the condition lets SQLite use that partial index); SQLite's
 # writer (BEGIN IMMEDIATE) or PostgreSQL's advisory lock keeps it the highest. The index of
-# unnumbered rows gives them by account, in the order they were written.
+# unnumbered rows gives them by account, in the order they were written. A row takes the
+# position of its last event: a bundle's ``span`` events take the positions up to it.
 NUMBER_ACCOUNT_WAITING = text(
     "UPDATE events SET position = waiting.last + waiting.n "
-    "FROM (SELECT id, row_number() OVER (ORDER BY id) AS n, "
+    "FROM (SELECT id, sum(span) OVER (ORDER BY id) AS n, "
     "(SELECT coalesce(max(position), 0) FROM events WHERE position IS NOT NULL) AS last "
     "FROM events WHERE position IS NULL AND account_id = :account_id ORDER BY id LIMIT :limit) "
     "AS waiting WHERE events.id = waiting.id"
@@ -70,20 +75,23 @@ _RAW = Table(
     Column("event_id", String(EVENT_ID_LENGTH)),
     Column("type", String(EVENT_TYPE_LENGTH)),
     Column("data", Text()),
+    Column("span", Integer()),
     Column("occurred_at", UtcDateTime()),
     Column("account_id", Integer()),
 )
 _copy_rows = BulkCopy(_RAW, EMITTED_KEYS)
 
 
-SQLITE_ROWS = 1000  # rows per INSERT on SQLite: three parameters a row, under its 32,766
+SQLITE_ROWS = 1000  # rows per INSERT on SQLite: four parameters a row, under its 32,766
 
 
 @lru_cache(maxsize=8)
 def _sqlite_insert(rows: int) -> str:
-    """An INSERT of ``rows`` events on SQLite: their own values numbered from ``?3``, the write's
+    """An INSERT of ``rows`` rows on SQLite: their own values numbered from ``?3``, the write's
     time and account (``?1``, ``?2``) bound once for all of them."""
-    values = ", ".join(f"(?{3 * i + 3}, ?{3 * i + 4}, ?{3 * i + 5}, ?1, ?2)" for i in range(rows))
+    values = ", ".join(
+        f"(?{4 * i + 3}, ?{4 * i + 4}, ?{4 * i + 5}, ?{4 * i + 6}, ?1, ?2)" for i in range(rows)
+    )
     return f"INSERT INTO events ({', '.join(EMITTED_KEYS)}) VALUES {values}"  # noqa: S608 (constants)
 
 
@@ -93,12 +101,12 @@ def _sqlite_insert(rows: int) -> str:
 # elements of an array in Python, which for JSON text cost more than the rest of the write.
 _INSERT_HELD = (
     "WITH held AS (SELECT id FROM accounts WHERE id = %s FOR KEY SHARE) "
-    "INSERT INTO events (event_id, type, data, occurred_at, account_id) "
-    "SELECT e.event_id, e.type, e.data::json, %s::timestamptz, held.id "
-    "FROM held, (VALUES {values}) AS e(event_id, type, data, n) ORDER BY e.n"
+    "INSERT INTO events (event_id, type, data, span, occurred_at, account_id) "
+    "SELECT e.event_id, e.type, e.data::json, e.span::integer, %s::timestamptz, held.id "
+    "FROM held, (VALUES {values}) AS e(event_id, type, data, span, n) ORDER BY e.n"
 )
 _INSERTS_HELD = [
-    _INSERT_HELD.format(values=", ".join(f"(%s, %s, %s, {n})" for n in range(count)))
+    _INSERT_HELD.format(values=", ".join(f"(%s, %s, %s, %s, {n})" for n in range(count)))
     for count in range(FEW_ROWS + 1)
 ]
 
@@ -133,7 +141,7 @@ def emit(session: Session, account_id: int, type: str, data: dict[str, Any]) -> 
 
     Written as ``emit_many`` writes (a prepared statement on the session's own connection): an
     ORM insert built per call cost more than the rest of a ``PUT /api/v2/users`` (bench/README.md)."""
-    _write(session, account_id, utcnow(), [(new_event_id(), type, to_json(data).decode())])
+    _write(session, account_id, utcnow(), [(new_event_id(), type, to_json(data).decode(), 1)])
 
 
 def emit_object(session: Session, account_id: int, type: str, shown: BaseModel) -> None:
@@ -141,7 +149,7 @@ def emit_object(session: Session, account_id: int, type: str, shown: BaseModel) 
     encoded straight from the model: the same JSON as its ``model_dump(mode="json")`` encoded
     again, without the intermediate dictionary."""
     encoded = shown.__pydantic_serializer__.to_json(shown, by_alias=True).decode()
-    _write(session, account_id, utcnow(), [(new_event_id(), type, encoded)])
+    _write(session, account_id, utcnow(), [(new_event_id(), type, encoded, 1)])
 
 
 def deleted(kind: str, identifier: str) -> dict[str, Any]:
@@ -159,41 +167,45 @@ def emit_many(target: Session | Connection | Direct, rows: Iterable[tuple[int, s
     # Each run of one account's events is a write of its own, in the order given.
     for account_id, run in groupby(rows, key=itemgetter(0)):
         _write(
-            target, account_id, now, [(next(ids), type_, to_json(data).decode()) for _, type_, data in run]
+            target, account_id, now, [(next(ids), type_, to_json(data).decode(), 1) for _, type_, data in run]
         )
     return len(rows)
 
 
-def emit_encoded(target: Session | Direct, account_id: int, rows: Sequence[tuple[str, str]]) -> int:
-    """``emit_many`` for events of one account whose data is JSON text already: rows of
-    ``(type, data)`` (the upload's, encoded while it plans). Answers how many were written."""
+def emit_encoded(target: Session | Direct, account_id: int, rows: Sequence[stored.Encoded]) -> int:
+    """``emit_many`` for rows of one account encoded already (``stored.encode``: the upload's,
+    encoded while it plans). Answers how many rows were written."""
     return emit_batch(target, encoded_batch(account_id, rows, copy=copies(Direct.of(target))))
 
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """Events of one account made ready to write (``encoded_batch``), then written with the change
-    (``emit_batch``): rows of ``(event_id, type, data)``, and when they go by COPY their text in
+    """Rows of one account made ready to write (``encoded_batch``), then written with the change
+    (``emit_batch``): ``(event_id, type, data, span)``, and when they go by COPY their text in
     COPY's format (None: psycopg escapes them value by value)."""
 
     account_id: int
     now: datetime
-    rows: list[tuple[str, str, str]]
+    rows: list[Row]
     copy_text: str | None
 
 
-def encoded_batch(account_id: int, rows: Sequence[tuple[str, str]], *, copy: bool) -> Batch:
-    """``emit_encoded``'s first half, which needs no connection: the events' ids, and with ``copy``
-    (PostgreSQL) their COPY text. The upload makes it on its own thread while its write-behind
-    thread writes the previous chunk, on which it would otherwise hold the connection idle."""
+def encoded_batch(account_id: int, rows: Sequence[stored.Encoded], *, copy: bool) -> Batch:
+    """``emit_encoded``'s first half, which needs no connection: the rows' ids (a bundle's, its
+    first event's), and with ``copy`` (PostgreSQL) their COPY text. The upload makes it on its
+    own thread while its write-behind thread writes the previous chunk, on which it would
+    otherwise hold the connection idle."""
     now, ids = utcnow(), new_event_ids(len(rows))
-    laid_out = [(event_id, type_, data) for event_id, (type_, data) in zip(ids, rows, strict=True)]
+    laid_out = [
+        (event_id if span == 1 else stored.bundle_id(event_id), type_, data, span)
+        for event_id, (type_, data, span) in zip(ids, rows, strict=True)
+    ]
     text = _copy_text(laid_out, now, account_id) if copy and len(laid_out) > FEW_ROWS else None
     return Batch(account_id, now, laid_out, text)
 
 
 def emit_batch(target: Session | Direct, batch: Batch) -> int:
-    """Write ``encoded_batch``'s events in the target's transaction; answers how many."""
+    """Write ``encoded_batch``'s rows in the target's transaction; answers how many."""
     _write(target, batch.account_id, batch.now, batch.rows, batch.copy_text)
     return len(batch.rows)
 
@@ -202,11 +214,11 @@ def _write(
     target: Session | Direct,
     account_id: int,
     now: datetime,
-    rows: list[tuple[str, str, str]],
+    rows: list[Row],
     copy_text: str | None = None,
 ) -> None:
-    """Write events of ``account_id`` that occurred ``now``: rows of ``(event_id, type, data)``,
-    ``data`` already JSON text (``copy_text``: the same in COPY's format, when made already). A
+    """Write events of ``account_id`` that occurred ``now``: rows of ``(event_id, type, data,
+    span)``, ``data`` already JSON text (``copy_text``: the same in COPY's format, when made already). A
     few rows go by one INSERT, which psycopg prepares once per connection: COPY costs a round
     trip more than an INSERT, more than it saves on a handful of rows (bench/README.md)."""
     if not rows:
@@ -238,16 +250,19 @@ def _gone() -> NotFound:
     return NotFound("The account no longer exists")
 
 
-def _copy_text(rows: list[tuple[str, str, str]], now: datetime, account_id: int) -> str | None:
+def _copy_text(rows: list[Row], now: datetime, account_id: int) -> str | None:
     """The rows (then ``now`` and ``account_id``) in COPY's text format, written at once: a
     quarter of what psycopg's conversion value by value costs. None when a value holds a tab, a
     line break or a carriage return (compact JSON, ids and types hold none): the caller then
     leaves the escaping to psycopg. A backslash, which JSON's own escapes use, is doubled."""
     tail = f"\t{now.astimezone(UTC).isoformat()}\t{account_id}\n"
     text = "".join(
-        [f"{event_id}\t{type_}\t{data.replace(_BACKSLASH, _ESCAPED)}{tail}" for event_id, type_, data in rows]
+        [
+            f"{event_id}\t{type_}\t{data.replace(_BACKSLASH, _ESCAPED)}\t{span}{tail}"
+            for event_id, type_, data, span in rows
+        ]
     )
-    if text.count("\t") != 4 * len(rows) or text.count("\n") != len(rows) or "\r" in text:
+    if text.count("\t") != 5 * len(rows) or text.count("\n") != len(rows) or "\r" in text:
         return None
     return text
 

@@ -6,13 +6,14 @@ import base64
 import binascii
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import islice
 
-from sqlalchemy import ColumnElement, Text, cast, or_
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.orm import Session
 
 from enabley.db.base import HasAccount, owned
 from enabley.errors import Gone, InvalidRequest
-from enabley.events import log
+from enabley.events import log, stored
 from enabley.events.schemas import MAX_TYPE_PATTERNS, TYPE_PATTERN
 from enabley.models import Event
 from enabley.schemas import format_timestamp
@@ -71,8 +72,15 @@ def read_feed(
     start = 0
     if after:
         start, event_id = decode_cursor(after)
-        kept = owned(Event, tenant).with_only_columns(Event.id)
-        if session.scalar(kept.where(Event.position == start, Event.event_id == event_id)) is None:
+        holding = (
+            owned(Event, tenant)
+            .with_only_columns(Event.event_id, Event.span, Event.position)
+            .where(Event.position >= start)
+            .order_by(Event.position)
+            .limit(1)
+        )
+        row = session.execute(holding).first()
+        if row is None or stored.id_at(row.event_id, row.span, row.position, start) != event_id:
             raise Gone(
                 "The cursor is older than the events kept (ENABLEY_EVENT_RETENTION_DAYS) or is not "
                 "this account's: resync (read the objects you follow again), then read the feed "
@@ -85,25 +93,20 @@ def read_feed(
     stmt = owned(Event, tenant).where(Event.position > start)
     if condition is not None:
         stmt = stmt.where(condition)
-    rows = (
-        session.connection()
-        .execute(
-            stmt.with_only_columns(
-                Event.event_id, Event.type, Event.occurred_at, cast(Event.data, Text), Event.position
-            )
-            .order_by(Event.position)
-            .limit(limit)
-        )
-        .all()
-    )
+    rows = stored.read_rows(session.connection(), stmt, start, limit)
     # Event ids, types and cursors hold no character JSON escapes (base64url, [a-z_.], hex).
     # A bulk write's events share one time: each time is formatted once.
     stamps: dict[datetime, str] = {}
+    page = list(islice(stored.events(rows, start), limit))
     items = ",".join(
-        f'{{"id":"{event_id}","type":"{type_}","timestamp":"'
-        f'{stamps.get(at) or stamps.setdefault(at, format_timestamp(at))}","data":{data}}}'
-        for event_id, type_, at, data, _ in rows
+        f'{{"id":"{event.event_id}","type":"{event.type}","timestamp":"{_stamp(stamps, event.occurred_at)}"'
+        f',"data":{event.data}}}'
+        for event in page
     )
-    next_cursor = encode_cursor(rows[-1].position, rows[-1].event_id) if rows else after or None
+    next_cursor = encode_cursor(page[-1].position, page[-1].event_id) if page else after or None
     cursor_json = "null" if next_cursor is None else f'"{next_cursor}"'
     return f'{{"items":[{items}],"nextCursor":{cursor_json}}}'.encode()
+
+
+def _stamp(stamps: dict[datetime, str], at: datetime) -> str:
+    return stamps.get(at) or stamps.setdefault(at, format_timestamp(at))

@@ -30,7 +30,10 @@ class Event(TenantOwned, Base):
     ``account_id`` has no foreign key, which PostgreSQL would check once per row of a bulk write:
     ``events.log`` holds the account as that check did, once per write, and deleting an account
     deletes its events (``accounts.service.delete_account``). ``data`` is JSON text as written
-    (not ``jsonb``, whose parsing a bulk write paid per row, and which nothing queries into)."""
+    (not ``jsonb``, whose parsing a bulk write paid per row, and which nothing queries into).
+
+    A row holds one event, or many of one type written together by one bulk write (a bundle,
+    decision 0016): ``events.stored`` lays them out and reads them back as events."""
 
     __tablename__ = "events"
     __table_args__ = (
@@ -65,6 +68,10 @@ class Event(TenantOwned, Base):
     occurred_at: Mapped[datetime]
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     position: Mapped[int | None] = mapped_column(BigInteger)
+    """The feed position of the row's last event: a row holds ``span`` events, at ``position -
+    span + 1`` to ``position``."""
+    span: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    """How many events the row holds: one, or a bundle's (``events.stored``)."""
     account_id: Mapped[int] = mapped_column(Integer)
 
 

@@ -41,6 +41,7 @@ from enabley.db.bulk import (
     estimated_rows,
 )
 from enabley.events import log
+from enabley.events.stored import Encoded
 from enabley.models import Group, Profile, User, UserGroup, UserProfile, UserSubAccount
 from enabley.schemas import format_timestamp
 from enabley.uploads import row_events, rules, user_rows
@@ -198,22 +199,36 @@ class ChunkPlan:
         self.updates: list[dict[str, Any]] = []
         self.add: dict[str, list[tuple[int | str, int | str]]] = defaultdict(list)
         self.remove: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        self.events: list[row_events.Encoded] = []
-        """(type, data as JSON text) of the change log's events for what this chunk writes, in row order."""
+        self.events = row_events.Events()
+        """The change log's events for what this chunk writes."""
+        self.encoded: list[Encoded] | None = None
+        """Their rows to write, once encoded (``encoded_events``)."""
         self.created = self.updated = self.unchanged = 0
 
     def __bool__(self) -> bool:
         return bool(self.inserts or self.updates or any(self.add.values()) or any(self.remove.values()))
 
+    def encoded_events(self) -> list[Encoded]:
+        if self.encoded is None:
+            self.encoded = self.events.encoded()
+        return self.encoded
+
     def dump(self) -> bytes:
         return marshal.dumps(
-            (self.release, self.inserts, self.updates, dict(self.add), dict(self.remove), self.events)
+            (
+                self.release,
+                self.inserts,
+                self.updates,
+                dict(self.add),
+                dict(self.remove),
+                self.encoded_events(),
+            )
         )
 
     @classmethod
     def load(cls, blob: bytes) -> ChunkPlan:
         plan = cls()
-        plan.release, plan.inserts, plan.updates, add, remove, plan.events = marshal.loads(blob)  # noqa: S302
+        plan.release, plan.inserts, plan.updates, add, remove, plan.encoded = marshal.loads(blob)  # noqa: S302
         plan.add.update(add)
         plan.remove.update(remove)
         return plan
@@ -334,7 +349,8 @@ class UsersUpload:
                     if plan and not self.problems and self.writes:
                         if copy:
                             # The events' COPY text is made here, while the writer writes.
-                            events = log.encoded_batch(self.tenant.account_id, plan.events, copy=True)
+                            encoded = plan.encoded_events()
+                            events = log.encoded_batch(self.tenant.account_id, encoded, copy=True)
                             writer.submit(partial(self._write, target, plan, events))
                         else:
                             plans.append(plan.dump())
@@ -365,7 +381,7 @@ class UsersUpload:
         copy = copies(target)
         account_id = self.tenant.account_id
         if events is None:
-            events = log.encoded_batch(account_id, plan.events, copy=copy)
+            events = log.encoded_batch(account_id, plan.encoded_events(), copy=copy)
         log.emit_batch(target, events)
         new_ids: dict[str, int]
         if copy:
@@ -509,12 +525,11 @@ class UsersUpload:
             for target in wanted:
                 add.append((identifier, target))
         subs = [self.sub_names[int(sub)] for sub in targets.get("subAccountName", ())]
-        fields = dict(zip(_STORED, stored, strict=True))
-        plan.events.append(
-            row_events.user_event("user.created", identifier, fields, self.stamps["created"], subs)
+        row_events.user_event(
+            plan.events, "user.created", identifier, _STORED, stored, self.stamps["created"], subs
         )
-        plan.events += row_events.memberships(
-            "group.member_added", identifier, self._group_names(targets.get("groups", ()))
+        row_events.memberships(
+            plan.events, "group.member_added", identifier, self._group_names(targets.get("groups", ()))
         )
 
     def _plan_update(
@@ -528,12 +543,12 @@ class UsersUpload:
         user_id = user[0]
         # Only the columns that change: an unchanged search key would still cost its index.
         diff = {column: value for column, value in values.items() if user[_AT[column]] != value}
-        changed = bool(diff)
         if diff:
             for field, key in _KEYS:
                 if field in diff:
                     diff[key] = user_rules.search_key(diff[field])
             plan.updates.append({"id": user_id, **diff})
+        joined = linked = False
         for kind, wanted in targets.items():
             have = current[kind].get(user_id, ())
             added = [t for t in wanted if t not in have]
@@ -543,10 +558,11 @@ class UsersUpload:
                 plan.add[kind].extend([(user_id, t) for t in added])
             if removed:
                 plan.remove[kind].extend([(user_id, t) for t in removed])
-            changed = changed or bool(added or removed)
-        if changed:
+            linked = linked or bool(added or removed)
+            joined = joined or (kind == "subAccountName" and bool(added))
+        if diff or linked:
             plan.updated += 1
-            self._plan_update_events(plan, user, values, targets, current)
+            self._plan_update_events(plan, user, values, targets, current, bool(diff), joined)
         else:
             plan.unchanged += 1
 
@@ -557,22 +573,29 @@ class UsersUpload:
         values: dict[str, Any],
         targets: Mapping[str, list[int | str]],
         current: Mapping[str, Mapping[int, set[int]]],
+        modified: bool,
+        joined: bool,
     ) -> None:
+        """``user.updated`` when the user as the API shows it changed (``modified``: its columns,
+        which moves its ``modified`` time; ``joined``: a sub-account, which does not, as with
+        *Create or update User*), and an event a membership added or removed."""
         identifier = user[1]
-        fields = {column: values.get(column, user[_AT[column]]) for column in _STORED}
-        subs = None
-        if "subAccountName" in targets:
-            have = current["subAccountName"].get(user[0], set())
-            subs = sorted(self.sub_names[int(sub)] for sub in {*have, *targets["subAccountName"]})
-        stamps = self.stamps["updated"]
-        plan.events.append(row_events.user_event("user.updated", identifier, fields, stamps, subs))
+        if modified or joined:
+            fields = [values.get(column, user[_AT[column]]) for column in _STORED]
+            subs = None
+            if "subAccountName" in targets:
+                have = current["subAccountName"].get(user[0], set())
+                subs = sorted(self.sub_names[int(sub)] for sub in {*have, *targets["subAccountName"]})
+            # Without a new ``modified`` time, the event leaves the stored one out.
+            stamps = self.stamps["updated"] if modified else {}
+            row_events.user_event(plan.events, "user.updated", identifier, _STORED, fields, stamps, subs)
         if "groups" in targets:
             have = current["groups"].get(user[0], set())
             wanted = targets["groups"]
             added = self._group_names([t for t in wanted if t not in have])
             removed = self._group_names([t for t in have if t not in wanted])
-            plan.events += row_events.memberships("group.member_added", identifier, added)
-            plan.events += row_events.memberships("group.member_removed", identifier, removed)
+            row_events.memberships(plan.events, "group.member_added", identifier, added)
+            row_events.memberships(plan.events, "group.member_removed", identifier, removed)
 
     def _group_names(self, targets: Sequence[int | str]) -> list[str]:
         """Group identifiers of ``targets``: ids of stored groups (those the file names, or that

@@ -1,8 +1,8 @@
-"""The change log turned into deliveries: each numbered event, once, for every endpoint that wants it."""
+"""The change log turned into deliveries: each numbered event, once, for every endpoint that wants
+it. A bundle (``events.stored``) is read whole and gives a delivery for each of its events."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Row, insert, select
 from sqlalchemy.orm import Session
 
+from enabley.events import stored
 from enabley.models import Event
 from enabley.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookFanout
 from enabley.schemas import format_timestamp
@@ -20,18 +21,13 @@ from enabley.webhooks.service import delivery_row
 BATCH = 1000
 CURSOR = "events"
 
-EVENT_COLUMNS = (Event.id, Event.event_id, Event.type, Event.occurred_at, Event.data, Event.account_id)
 
-
-def event_body(event: Any) -> str:
-    """The JSON an attempt POSTs: the event as the change feed shows it."""
-    body = {
-        "id": event.event_id,
-        "type": event.type,
-        "timestamp": format_timestamp(event.occurred_at),
-        "data": event.data,
-    }
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+def event_body(event: stored.Stored) -> str:
+    """The JSON an attempt POSTs: the event as the change feed shows it (its data as stored)."""
+    return (
+        f'{{"id":"{event.event_id}","type":"{event.type}",'
+        f'"timestamp":"{format_timestamp(event.occurred_at)}","data":{event.data}}}'
+    )
 
 
 def fan_out(session: Session, now: datetime, batch: int = BATCH) -> int:
@@ -44,29 +40,23 @@ def fan_out(session: Session, now: datetime, batch: int = BATCH) -> int:
     )
     if cursor is None:
         return 0
-    events = session.execute(
-        select(*EVENT_COLUMNS, Event.position)
-        .where(Event.position > cursor.position)
-        .order_by(Event.position)
-        .limit(batch)
-    ).all()
-    if not events:
+    after = select(Event).where(Event.position > cursor.position)
+    rows = stored.read_rows(session.connection(), after, cursor.position, batch)
+    if not rows:
         return 0
-    insert_deliveries(session, deliveries_for(session, events, now))
-    position = events[-1].position
-    assert position is not None
-    cursor.position = position
+    insert_deliveries(session, deliveries_for(session, rows, now))
+    cursor.position = rows[-1].position
     session.flush()
-    return len(events)
+    return sum(row.span for row in rows)
 
 
 def deliveries_for(
-    session: Session, events: Sequence[Row[Any]], now: datetime, endpoints: Iterable[Any] | None = None
+    session: Session, rows: Sequence[Row[Any]], now: datetime, endpoints: Iterable[Any] | None = None
 ) -> list[dict[str, Any]]:
-    """The deliveries owed for ``events``: to each enabled endpoint of their account (or to
-    ``endpoints``) whose event types match."""
+    """The deliveries owed for the events of ``rows`` (``stored.ROW_COLUMNS`` and the account):
+    to each enabled endpoint of their account (or to ``endpoints``) whose event types match."""
     if endpoints is None:
-        accounts = {event.account_id for event in events}
+        accounts = {row.account_id for row in rows}
         endpoints = session.execute(
             select(WebhookEndpoint.id, WebhookEndpoint.account_id, WebhookEndpoint.event_types).where(
                 WebhookEndpoint.account_id.in_(accounts), WebhookEndpoint.enabled.is_(True)
@@ -75,16 +65,17 @@ def deliveries_for(
     by_account: dict[int, list[Any]] = defaultdict(list)
     for endpoint in endpoints:
         by_account[endpoint.account_id].append(endpoint)
-    rows = []
-    for event in events:
-        wanting = [e for e in by_account[event.account_id] if rules.matches(e.event_types, event.type)]
-        if wanting:
+    deliveries = []
+    for row in rows:
+        # A row's events share its type: one bundle of thousands is matched once.
+        wanting = [e for e in by_account[row.account_id] if rules.matches(e.event_types, row.type)]
+        for event in stored.events([row]) if wanting else ():
             body = event_body(event)
-            rows += [
-                delivery_row(e, event.event_id, event.type, now, event_id=event.id, payload=body)
+            deliveries += [
+                delivery_row(e, event.event_id, event.type, now, event_id=event.row_id, payload=body)
                 for e in wanting
             ]
-    return rows
+    return deliveries
 
 
 def insert_deliveries(session: Session, rows: list[dict[str, Any]]) -> None:

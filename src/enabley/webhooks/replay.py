@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from enabley.db.base import HasAccount, owned
 from enabley.db.columns import utcnow
+from enabley.events import stored
 from enabley.models import Event
 from enabley.webhooks import fanout
 from enabley.webhooks.schemas import ReplayInfo
@@ -19,17 +20,12 @@ def replay_events(session: Session, tenant: HasAccount, identifier: str, since: 
     its event types, in the feed's order."""
     endpoint = require_endpoint(session, tenant, identifier)
     now = utcnow()
-    stmt = (
-        owned(Event, tenant)
-        .with_only_columns(*fanout.EVENT_COLUMNS, Event.position)
-        .where(Event.position.is_not(None), Event.occurred_at >= since)
-        .order_by(Event.position)
-        .limit(fanout.BATCH)
-    )
+    stmt = owned(Event, tenant).where(Event.position.is_not(None), Event.occurred_at >= since)
+    connection = session.connection()
     queued, after = 0, 0
-    while events := session.execute(stmt.where(Event.position > after)).all():
-        rows = fanout.deliveries_for(session, events, now, endpoints=[endpoint])
-        fanout.insert_deliveries(session, rows)
-        queued += len(rows)
-        after = events[-1].position
+    while rows := stored.read_rows(connection, stmt.where(Event.position > after), after, fanout.BATCH):
+        deliveries = fanout.deliveries_for(session, rows, now, endpoints=[endpoint])
+        fanout.insert_deliveries(session, deliveries)
+        queued += len(deliveries)
+        after = rows[-1].position
     return ReplayInfo(queued=queued, since=since)
