@@ -7,12 +7,16 @@ import socket
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from standardwebhooks import WebhookVerificationError
 
+from enabley.db.bulk import Direct
 from enabley.db.columns import utcnow
-from enabley.events import log
-from enabley.models import WebhookDelivery, WebhookEndpoint
+from enabley.events import log, stored
+from enabley.models import Event, WebhookDelivery, WebhookEndpoint
+from enabley.models.webhook import WebhookFanout
+from enabley.uploads import row_events
+from enabley.webhooks import fanout
 from tests.webhooks.conftest import HOOKS, put_hook
 from tests.webhooks.receiver import Reply
 
@@ -299,3 +303,45 @@ def test_ended_deliveries_are_forgotten_after_thirty_days(client, headers, recei
     assert purge_finished(db, now + timedelta(days=29)) == 0
     assert purge_finished(db, now + timedelta(days=31)) == 1, "the pending one stays"
     assert [d["status"] for d in deliveries(client, headers)] == ["pending"]
+
+
+def test_each_event_of_a_bundle_is_delivered_and_replayed(client, headers, account, db, receiver, driver):
+    """A bundle (an upload's events of one type) gives a delivery an event, with the event's own
+    id and data, as the feed shows it; replay sends them again."""
+    secret = put_hook(client, headers, receiver.url, eventTypes=["group.member_added"])["secret"]
+    start = utcnow()
+    pairs = [["g", f"u{i}"] for i in range(5)]
+    table = stored.Table("group.member_added", row_events.MEMBERSHIP_KEYS, pairs, {})
+    log.emit_encoded(Direct.of(db), account.id, stored.encode(table))
+    emit(db, account, "user.created", identifier="ana")
+    worker = driver()
+    worker.run()
+    payloads = [r.verify(secret) for r in receiver.received]
+    assert sorted(p["data"]["userIdentifier"] for p in payloads) == [f"u{i}" for i in range(5)]
+    feed = client.get("/api/admin/v1/events", params={"types": "group.*"}, headers=headers).json()["items"]
+    assert sorted(payloads, key=lambda p: p["id"]) == feed
+    assert {r.id for r in receiver.received} == {e["id"] for e in feed}
+    replay = client.post(
+        f"{HOOKS}/crm/replay", params={"since": start.isoformat().replace("+00:00", "Z")}, headers=headers
+    )
+    assert replay.json()["queued"] == 5
+    worker.run()
+    assert sorted(r.id for r in receiver.received[5:]) == sorted(e["id"] for e in feed)
+
+
+def test_the_fan_out_takes_whole_bundles_up_to_its_batch(db, account):
+    log.emit_encoded(
+        Direct.of(db),
+        account.id,
+        [
+            ("user.deleted", '{"identifier":"x","type":"user"}', 1),
+            *stored.encode(stored.Table("t.x", ("a",), [[i] for i in range(5)], {})),
+            ("user.deleted", '{"identifier":"y","type":"user"}', 1),
+        ],
+    )
+    conn = db.connection()
+    log.number_waiting(conn)
+    db.execute(update(WebhookFanout).values(position=select(func.max(Event.position)).scalar_subquery() - 7))
+    assert fanout.fan_out(db, utcnow(), batch=3) == 6  # the plain event and the whole bundle
+    assert fanout.fan_out(db, utcnow(), batch=3) == 1
+    assert fanout.fan_out(db, utcnow(), batch=3) == 0
