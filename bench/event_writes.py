@@ -2,7 +2,8 @@
 
 ``bench/event_rows.py``'s 250,000 rows (two in five ``user.created``, the others
 ``group.member_added``) written with ``events.log.emit_encoded`` in chunks of 5,000 (the upload's:
-2,000 users a chunk), in one transaction, on a freshly migrated database: this checkout's table
+2,000 users a chunk), one row an event (the upload itself writes bundles since decision 0016: a
+row a type and chunk), in one transaction, on a freshly migrated database: this checkout's table
 layout and writing code together. Reports this process's CPU seconds (the client's side, and on
 SQLite all of it) while writing and with the commit, the PostgreSQL backend's CPU seconds and the
 WAL it wrote; medians of ``--rounds``. To compare two checkouts, run each one's copy of this file
@@ -102,7 +103,7 @@ def main() -> int:
     opts = parser.parse_args()
     postgresql = bool(os.environ.get("ENABLEY_BENCH_POSTGRES_URL"))
     backends = opts.backend or ["sqlite", *(["postgresql"] if postgresql else [])]
-    rows = [(type_, data) for _, type_, _, data, _ in event_rows.events(opts.rows)]
+    rows = [(type_, data, 1) for _, type_, _, data, _ in event_rows.events(opts.rows)]
     for backend in backends:
         runs: list[dict[str, Any]] = [once(backend, rows) for _ in range(opts.rounds)]
         medians = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
