@@ -243,11 +243,11 @@ def test_0016_downgrade_lays_each_bundle_out_as_its_events(scratch):
         with engine.begin() as conn:
             account = conn.execute(insert(Account).values(name="acme").returning(Account.id)).scalar_one()
             direct = Direct(conn.dialect, conn.connection.driver_connection)
-            members = stored.Table("group.member_added", row_events.MEMBERSHIP_KEYS, pairs, {})
+            members = stored.Table.of_rows("group.member_added", row_events.MEMBERSHIP_KEYS, pairs, {})
             deletion = ("user.deleted", '{"identifier":"x","type":"user"}', 1)
             log.emit_encoded(direct, account, [deletion, *stored.encode(members)])
             log.number_waiting(conn)
-            waiting = stored.Table("group.member_removed", row_events.MEMBERSHIP_KEYS, pairs[:2], {})
+            waiting = stored.Table.of_rows("group.member_removed", row_events.MEMBERSHIP_KEYS, pairs[:2], {})
             log.emit_encoded(direct, account, stored.encode(waiting))
             rows = conn.execute(select(*stored.ROW_COLUMNS).order_by(Event.id)).all()
             before = [(e.position, e.event_id, e.type, json.loads(e.data)) for e in stored.events(rows[:2])]

@@ -33,7 +33,9 @@ def pairs(count, group="g"):
 
 
 def test_stored_events_and_their_data():
-    table = stored.Table("user.created", ("identifier", "firstName"), [["a", "Ana"], ["b", None]], {"k": 1})
+    table = stored.Table.of_rows(
+        "user.created", ("identifier", "firstName"), [["a", "Ana"], ["b", None]], {"k": 1}
+    )
     ((type_, data, span),) = stored.encode(table)
     assert (type_, span) == ("user.created", 2)
     row = type("Row", (), {"position": 12, "span": 2, "event_id": "evt_" + "0" * 28 + "0000", "type": type_})
@@ -45,8 +47,8 @@ def test_stored_events_and_their_data():
     ]
     assert [e.position for e in stored.events([row], after=11)] == [12]
     # One event is a row of its own; more than a bundle holds are several bundles.
-    assert stored.encode(stored.Table("t", ("a",), [[1]], {})) == [("t", '{"a":1}', 1)]
-    many = stored.encode(stored.Table("t", ("a",), [[i] for i in range(stored.BUNDLE_LIMIT + 1)], {}))
+    assert stored.encode(stored.Table.of_rows("t", ("a",), [[1]], {})) == [("t", '{"a":1}', 1)]
+    many = stored.encode(stored.Table.of_rows("t", ("a",), [[i] for i in range(stored.BUNDLE_LIMIT + 1)], {}))
     assert [span for *_, span in many] == [stored.BUNDLE_LIMIT, 1]
 
 
@@ -56,9 +58,9 @@ def test_pages_run_through_bundles_without_gaps_or_repeats(client, headers, db, 
     write(
         db,
         account.id,
-        stored.Table("group.member_added", MEMBERS, pairs(5), {}),
+        stored.Table.of_rows("group.member_added", MEMBERS, pairs(5), {}),
         ("user.deleted", '{"identifier":"x","type":"user"}'),
-        stored.Table("group.member_removed", MEMBERS, pairs(4, "h"), {}),
+        stored.Table.of_rows("group.member_removed", MEMBERS, pairs(4, "h"), {}),
     )
     client.put("/api/v2/users", json=user_body("last"), headers=headers)
     found = events(client, headers, limit=limit)
@@ -82,7 +84,7 @@ def test_pages_run_through_bundles_without_gaps_or_repeats(client, headers, db, 
 
 
 def test_a_cursor_within_a_bundle_and_type_patterns(client, headers, db, account):
-    write(db, account.id, stored.Table("group.member_added", MEMBERS, pairs(6), {}))
+    write(db, account.id, stored.Table.of_rows("group.member_added", MEMBERS, pairs(6), {}))
     first = read(client, headers, limit=2)
     rest = events(client, headers, first["nextCursor"])
     assert [e["data"]["userIdentifier"] for e in first["items"] + rest] == [f"u{i}" for i in range(6)]
@@ -92,7 +94,7 @@ def test_a_cursor_within_a_bundle_and_type_patterns(client, headers, db, account
 
 
 def test_a_cursor_naming_no_event_of_the_bundle_is_410(client, headers, db, account):
-    write(db, account.id, stored.Table("group.member_added", MEMBERS, pairs(3), {}))
+    write(db, account.id, stored.Table.of_rows("group.member_added", MEMBERS, pairs(3), {}))
     page = read(client, headers, limit=2)
     position, event_id = decode_cursor(page["nextCursor"])
     forged = encode_cursor(position, event_id[:-4] + "0009")
@@ -104,7 +106,7 @@ def test_a_cursor_naming_no_event_of_the_bundle_is_410(client, headers, db, acco
 
 
 def test_a_cursor_within_a_purged_bundle_is_410(client, headers, db, account):
-    write(db, account.id, stored.Table("group.member_added", MEMBERS, pairs(3), {}))
+    write(db, account.id, stored.Table.of_rows("group.member_added", MEMBERS, pairs(3), {}))
     inside = read(client, headers, limit=1)["nextCursor"]
     client.put("/api/v2/users", json=user_body("kept"), headers=headers)
     kept = cursor(client, headers)
@@ -124,7 +126,7 @@ def test_numbering_gives_each_event_of_a_bundle_a_position(db, account):
         db,
         account.id,
         ("user.deleted", '{"identifier":"x","type":"user"}'),
-        stored.Table("group.member_added", MEMBERS, pairs(5), {}),
+        stored.Table.of_rows("group.member_added", MEMBERS, pairs(5), {}),
         ("user.deleted", '{"identifier":"y","type":"user"}'),
     )
     conn = db.connection()

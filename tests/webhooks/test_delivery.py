@@ -311,7 +311,7 @@ def test_each_event_of_a_bundle_is_delivered_and_replayed(client, headers, accou
     secret = put_hook(client, headers, receiver.url, eventTypes=["group.member_added"])["secret"]
     start = utcnow()
     pairs = [["g", f"u{i}"] for i in range(5)]
-    table = stored.Table("group.member_added", row_events.MEMBERSHIP_KEYS, pairs, {})
+    table = stored.Table.of_rows("group.member_added", row_events.MEMBERSHIP_KEYS, pairs, {})
     log.emit_encoded(Direct.of(db), account.id, stored.encode(table))
     emit(db, account, "user.created", identifier="ana")
     worker = driver()
@@ -335,7 +335,7 @@ def test_the_fan_out_takes_whole_bundles_up_to_its_batch(db, account):
         account.id,
         [
             ("user.deleted", '{"identifier":"x","type":"user"}', 1),
-            *stored.encode(stored.Table("t.x", ("a",), [[i] for i in range(5)], {})),
+            *stored.encode(stored.Table.of_rows("t.x", ("a",), [[i] for i in range(5)], {})),
             ("user.deleted", '{"identifier":"y","type":"user"}', 1),
         ],
     )

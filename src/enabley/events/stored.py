@@ -5,9 +5,10 @@ A row holds one event (``span`` 1: its id, type and data as the feed shows them)
 memberships), in one row whose ``span`` is how many. A bundle's ``data`` is a table rather
 than a document an event::
 
-    {"keys": ["groupIdentifier", "userIdentifier"], "rows": [["g1", "u1"], ...], "common": {}}
+    {"keys": ["groupIdentifier", "userIdentifier"], "columns": [["g1", "g2", ...], ["u1", "u1", ...]],
+     "common": {}}
 
-its *i*-th event's data being ``{keys[k]: rows[i][k], ..., **common}``. Its events share the
+its *i*-th event's data being ``{keys[k]: columns[k][i], ..., **common}``. Its events share the
 row's type and time; their ids are the row's ``event_id`` with its last four hex digits
 replaced by *i*'s (the row's is its first event's), their positions ``position - span + 1``
 onwards. Nothing a consumer reads tells a bundled event from another: the feed and the
@@ -39,13 +40,24 @@ INDEX_DIGITS = 4
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """Events of one type written together, as a table: ``keys``, a row of values an event,
-    and what every event's data has in ``common``."""
+    """Events of one type written together, as a table: ``keys``, a column of values a key
+    (the *i*-th value of each is the *i*-th event's), and what every event's data has in
+    ``common``."""
 
     type: str
     keys: tuple[str, ...]
-    rows: list[Sequence[Any]]
+    columns: Sequence[Sequence[Any]]
     common: dict[str, Any]
+
+    @classmethod
+    def of_rows(
+        cls, type: str, keys: tuple[str, ...], rows: Sequence[Sequence[Any]], common: dict[str, Any]
+    ) -> Table:
+        """The table of ``rows`` of values, one an event."""
+        return cls(type, keys, list(zip(*rows, strict=True)) if rows else [() for _ in keys], common)
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
 
 
 Encoded = tuple[str, str, int]
@@ -55,17 +67,16 @@ Encoded = tuple[str, str, int]
 def encode(table: Table) -> list[Encoded]:
     """The table's events as rows to write: bundles of up to ``BUNDLE_LIMIT`` events (one JSON
     document each, encoded at once); a single event as a row of its own."""
-    if len(table.rows) == 1:
-        return [(table.type, _json(_data(table.keys, table.rows[0], table.common)), 1)]
+    count = len(table)
+    if count == 1:
+        return [(table.type, _json(_data(table.keys, [c[0] for c in table.columns], table.common)), 1)]
     keys, common = list(table.keys), table.common
-    return [
-        (
-            table.type,
-            _json({"keys": keys, "rows": table.rows[start : start + BUNDLE_LIMIT], "common": common}),
-            len(table.rows[start : start + BUNDLE_LIMIT]),
-        )
-        for start in range(0, len(table.rows), BUNDLE_LIMIT)
-    ]
+    encoded = []
+    for start in range(0, count, BUNDLE_LIMIT):
+        columns = [column[start : start + BUNDLE_LIMIT] for column in table.columns]
+        span = min(BUNDLE_LIMIT, count - start)
+        encoded.append((table.type, _json({"keys": keys, "columns": columns, "common": common}), span))
+    return encoded
 
 
 def bundle_id(event_id: str) -> str:
@@ -110,16 +121,15 @@ def events(rows: Iterable[Any], after: int = 0) -> Iterator[Stored]:
                 yield Stored(row.position, row.event_id, row.type, row.occurred_at, row.id, row.data)
             continue
         bundle = json.loads(row.data)
-        keys, common = bundle["keys"], bundle["common"]
-        skip = max(0, after - first + 1)
-        for index, values in enumerate(bundle["rows"][skip:], start=skip):
+        keys, columns, common = bundle["keys"], bundle["columns"], bundle["common"]
+        for index in range(max(0, after - first + 1), row.span):
             yield Stored(
                 first + index,
                 member_id(row.event_id, index),
                 row.type,
                 row.occurred_at,
                 row.id,
-                _json(_data(keys, values, common)),
+                _json(_data(keys, [column[index] for column in columns], common)),
             )
 
 

@@ -200,18 +200,14 @@ class ChunkPlan:
         self.add: dict[str, list[tuple[int | str, int | str]]] = defaultdict(list)
         self.remove: dict[str, list[tuple[int, int]]] = defaultdict(list)
         self.events = row_events.Events()
-        """The change log's events for what this chunk writes."""
-        self.encoded: list[Encoded] | None = None
-        """Their rows to write, once encoded (``encoded_events``)."""
+        """The change log's events of the users this chunk updates (``UsersUpload._events``
+        adds the new users')."""
+        self.encoded: list[Encoded] = []
+        """The change log's rows for what this chunk writes, encoded (``UsersUpload._events``)."""
         self.created = self.updated = self.unchanged = 0
 
     def __bool__(self) -> bool:
         return bool(self.inserts or self.updates or any(self.add.values()) or any(self.remove.values()))
-
-    def encoded_events(self) -> list[Encoded]:
-        if self.encoded is None:
-            self.encoded = self.events.encoded()
-        return self.encoded
 
     def dump(self) -> bytes:
         return marshal.dumps(
@@ -221,7 +217,7 @@ class ChunkPlan:
                 self.updates,
                 dict(self.add),
                 dict(self.remove),
-                self.encoded_events(),
+                self.encoded,
             )
         )
 
@@ -347,10 +343,10 @@ class UsersUpload:
                     self.updated += plan.updated
                     self.unchanged += plan.unchanged
                     if plan and not self.problems and self.writes:
+                        plan.encoded = self._events(plan)
                         if copy:
                             # The events' COPY text is made here, while the writer writes.
-                            encoded = plan.encoded_events()
-                            events = log.encoded_batch(self.tenant.account_id, encoded, copy=True)
+                            events = log.encoded_batch(self.tenant.account_id, plan.encoded, copy=True)
                             writer.submit(partial(self._write, target, plan, events))
                         else:
                             plans.append(plan.dump())
@@ -381,7 +377,7 @@ class UsersUpload:
         copy = copies(target)
         account_id = self.tenant.account_id
         if events is None:
-            events = log.encoded_batch(account_id, plan.encoded_events(), copy=copy)
+            events = log.encoded_batch(account_id, plan.encoded, copy=copy)
         log.emit_batch(target, events)
         new_ids: dict[str, int]
         if copy:
@@ -524,13 +520,6 @@ class UsersUpload:
             add = plan.add[kind]
             for target in wanted:
                 add.append((identifier, target))
-        subs = [self.sub_names[int(sub)] for sub in targets.get("subAccountName", ())]
-        row_events.user_event(
-            plan.events, "user.created", identifier, _STORED, stored, self.stamps["created"], subs
-        )
-        row_events.memberships(
-            plan.events, "group.member_added", identifier, self._group_names(targets.get("groups", ()))
-        )
 
     def _plan_update(
         self,
@@ -596,6 +585,25 @@ class UsersUpload:
             removed = self._group_names([t for t in have if t not in wanted])
             row_events.memberships(plan.events, "group.member_added", identifier, added)
             row_events.memberships(plan.events, "group.member_removed", identifier, removed)
+
+    def _events(self, plan: ChunkPlan) -> list[Encoded]:
+        """The chunk's change-log rows. Its new users' events and their groups' are made from the
+        columns it inserts and the memberships it adds, a column at a time; its updated users'
+        were gathered as they were planned."""
+        if plan.inserts:
+            identifiers, *values = list(zip(*plan.inserts, strict=True))[: 1 + len(_STORED)]
+            joined: dict[str, list[str]] = {}
+            for user, sub in plan.add.get("subAccountName", ()):
+                if isinstance(user, str):
+                    joined.setdefault(user, []).append(self.sub_names[int(sub)])
+            subs = [joined.get(identifier, []) for identifier in identifiers]
+            stamps = self.stamps["created"]
+            row_events.created_users(plan.events, identifiers, _STORED, values, subs, stamps)
+            added = [(user, group) for user, group in plan.add.get("groups", ()) if isinstance(user, str)]
+            if added:
+                users, groups = zip(*added, strict=True)
+                row_events.joined_groups(plan.events, self._group_names(groups), users)
+        return plan.events.encoded()
 
     def _group_names(self, targets: Sequence[int | str]) -> list[str]:
         """Group identifiers of ``targets``: ids of stored groups (those the file names, or that

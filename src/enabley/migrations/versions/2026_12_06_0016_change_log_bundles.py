@@ -62,6 +62,7 @@ def _unbundle(connection: sa.Connection) -> None:
         for bundle in bundles:
             table = json.loads(bundle.text)
             keys, common = table["keys"], table["common"]
+            columns = table["columns"]
             first = None if bundle.position is None else bundle.position - bundle.span + 1
             connection.execute(events.delete().where(events.c.id == bundle.id))  # its position first
             connection.execute(
@@ -71,11 +72,14 @@ def _unbundle(connection: sa.Connection) -> None:
                         "event_id": f"{bundle.event_id[:-4]}{index:04x}",
                         "type": bundle.type,
                         "occurred_at": bundle.occurred_at,
-                        "data": {**dict(zip(keys, values, strict=True)), **common},
+                        "data": {
+                            **{key: column[index] for key, column in zip(keys, columns, strict=True)},
+                            **common,
+                        },
                         "position": None if first is None else first + index,
                         "account_id": bundle.account_id,
                     }
-                    for index, values in enumerate(table["rows"])
+                    for index in range(bundle.span)
                 ],
             )
         after = bundles[-1].id
