@@ -269,7 +269,7 @@ def _copy_text(rows: list[Row], now: datetime, account_id: int) -> str | None:
 
 def sequence(connection: Connection) -> int:
     """Number the committed events that have no position yet, after every position given so far;
-    answers how many. Commits its own short transactions.
+    answers how many rows (a bundle is one). Commits its own short transactions.
 
     A transaction sees only committed rows, and sequencers take turns (an advisory lock on
     PostgreSQL, the single writer on SQLite): an event gets a position above every position any
@@ -293,9 +293,9 @@ def _transaction(connection: Connection) -> AbstractContextManager[Any]:
 
 
 def number_waiting(connection: Connection, limit: int = SEQUENCE_BATCH, account_id: int | None = None) -> int:
-    """Number up to ``limit`` committed events without a position (of ``account_id`` only, when
+    """Number up to ``limit`` committed rows without a position (of ``account_id`` only, when
     given, else account by account), in the caller's transaction, which must be able to write;
-    answers how many. The lock it takes lasts until that transaction ends."""
+    answers how many rows. The lock it takes lasts until that transaction ends."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEQUENCER_LOCK})
     # Within one account, the events of one change keep the order they were written in; accounts'
