@@ -18,6 +18,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from functools import partial
+from itertools import islice
 from typing import Any, NamedTuple, cast
 
 from pydantic import ValidationError
@@ -591,12 +592,13 @@ class UsersUpload:
         columns it inserts and the memberships it adds, a column at a time; its updated users'
         were gathered as they were planned."""
         if plan.inserts:
-            identifiers, *values = list(zip(*plan.inserts, strict=True))[: 1 + len(_STORED)]
+            # The identifier and the stored values: the first columns of an insert.
+            identifiers, *values = islice(zip(*plan.inserts, strict=True), 1 + len(_STORED))
             joined: dict[str, list[str]] = {}
             for user, sub in plan.add.get("subAccountName", ()):
                 if isinstance(user, str):
                     joined.setdefault(user, []).append(self.sub_names[int(sub)])
-            subs = [joined.get(identifier, []) for identifier in identifiers]
+            subs = [joined.get(identifier, ()) for identifier in identifiers]
             stamps = self.stamps["created"]
             row_events.created_users(plan.events, identifiers, _STORED, values, subs, stamps)
             added = [(user, group) for user, group in plan.add.get("groups", ()) if isinstance(user, str)]
