@@ -1,5 +1,6 @@
 """The application with the change log switched off, for ``bench/events.py`` to compare against:
 ``emit``, ``emit_object``, ``emit_many``, ``emit_encoded`` and ``emit_batch`` write nothing,
+``emit_object_in`` runs its statement without the event,
 ``encoded_batch`` prepares nothing, and the upload builds no event data (``row_events``), so
 that the difference is all the change log costs; everything else is this checkout's code."""
 
@@ -22,12 +23,17 @@ def _no_events(*args: Any, **kwargs: Any) -> list[Any]:
     return []
 
 
+def _statement_only(session: Any, statement: Any, params: dict[str, Any], *args: Any) -> Any:
+    return session.connection().execute(statement, params)
+
+
 def create_app() -> FastAPI:
     row_events.user_event = _nothing  # type: ignore[assignment]
     row_events.memberships = _no_events  # type: ignore[assignment]
     log.emit = _nothing  # type: ignore[assignment]
     log.emit_many = _nothing
     log.emit_object = _nothing  # type: ignore[assignment]
+    log.emit_object_in = _statement_only
     log.emit_encoded = _nothing
     log.encoded_batch = _nothing  # type: ignore[assignment]
     log.emit_batch = _nothing  # type: ignore[assignment]
