@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from enabley.accounts import service as accounts_service
 from enabley.errors import NotFound
 from enabley.events import log
 from enabley.events import service as feed
-from enabley.models import Account, Event
+from enabley.models import Account, Event, User
+from enabley.users import service as users_service
+from enabley.users.schemas import UserData
 
 AWKWARD = ["back\\slash", 'quote " and \\" both', "tab\tand\nnewline\r", "ünïcødé ✓ \u2028", "\\N", "\\."]
 
@@ -102,3 +105,90 @@ def test_an_account_deleted_while_a_write_emits_keeps_none_of_its_events(engine,
     with Session(engine) as session:
         assert session.scalar(select(func.count()).where(Event.account_id == account_id)) == 0
         assert session.get(Account, account_id) is None
+
+
+def _account_with_user(engine: Engine, label: str) -> tuple[str, int]:
+    name = f"{label}-{datetime.now(UTC).timestamp()}"
+    with Session(engine) as session, session.begin():
+        account = accounts_service.create_account(session, name, ["EU"])
+        users_service.put_user(
+            session, SimpleNamespace(account_id=account.id), UserData(identifier="u"), None
+        )
+        return name, account.id
+
+
+def _deleting(engine: Engine, name: str) -> tuple[threading.Thread, threading.Event, list[BaseException]]:
+    """The account's deletion, started on a connection of its own."""
+    deleted, failed = threading.Event(), []
+
+    def delete() -> None:
+        try:
+            with Session(engine) as session, session.begin():
+                accounts_service.delete_account(session, name)
+            deleted.set()
+        except BaseException as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=delete)
+    thread.start()
+    return thread, deleted, failed
+
+
+def _left(engine: Engine, account_id: int) -> tuple[int, Account | None]:
+    with Session(engine) as session:
+        events = session.scalar(select(func.count()).where(Event.account_id == account_id))
+        return int(events or 0), session.get(Account, account_id)
+
+
+def test_an_account_deleted_while_a_user_is_updated_keeps_none_of_its_events(engine, backend):
+    """``user.updated`` rides in the user's UPDATE and takes no lock on the account's row: the
+    user's row, locked and updated, holds the account. Its deletion, which deletes that row,
+    waits for the update to commit, then deletes its event with the rest."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time: a deletion cannot run during a write")
+    name, account_id = _account_with_user(engine, "deleted-while-updating")
+    with Session(engine) as writer:
+        writer.begin()
+        tenant = SimpleNamespace(account_id=account_id)
+        users_service.put_user(writer, tenant, UserData(identifier="u", first_name="Changed"), None)
+        deleting, deleted, failed = _deleting(engine, name)
+        assert not deleted.wait(0.5)  # waits for the write holding the user's row
+        writer.commit()
+    deleting.join(10)
+    assert deleted.is_set(), failed
+    assert _left(engine, account_id) == (0, None)
+
+
+def test_a_user_held_before_the_deletion_began_is_updated_and_its_event_deleted(engine, backend):
+    """The update holds the user's row (its first statement) before the deletion begins; the
+    deletion then holds the account's row (deleted) and waits for the user's. The update's event
+    must not wait for the account's row in turn, as a lock on it would: a deadlock, which fails
+    one of the two after PostgreSQL's deadlock_timeout."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time: a deletion cannot run during a write")
+    name, account_id = _account_with_user(engine, "deleted-while-held")
+    with Session(engine) as writer:
+        writer.begin()
+        held = select(User.id).where(User.account_id == account_id, User.external_id == "u").with_for_update()
+        assert writer.execute(held).scalar() is not None
+        deleting, deleted, failed = _deleting(engine, name)
+        _wait_until_blocked(engine, name)
+        tenant = SimpleNamespace(account_id=account_id)
+        users_service.put_user(writer, tenant, UserData(identifier="u", first_name="Changed"), None)
+        writer.commit()
+    deleting.join(10)
+    assert deleted.is_set(), failed
+    assert _left(engine, account_id) == (0, None)
+
+
+def _wait_until_blocked(engine: Engine, name: str) -> None:
+    """Until the deletion of account ``name`` waits for a lock (on the user's row)."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM%'"
+    )
+    for _ in range(100):
+        with engine.connect() as probe:
+            if probe.execute(waiting).scalar():
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"the deletion of {name} never waited")

@@ -38,9 +38,11 @@ def delete_account(session: Session, name: str) -> None:
     Two statements: every table referencing the account cascades from it in the database, through
     indexed foreign keys, however many rows it owns; the change log, which has no foreign key
     (docs/decisions/0013-cheaper-change-log-rows.md), after it, by its indexes on the account. In
-    that order: deleting the account waits for any write holding it (``events.log``), so the
-    second statement sees that write's events; no write can hold it afterwards. No row is loaded
-    into the session.
+    that order: deleting the account waits for any write holding it, so the second statement
+    sees that write's events; no write can hold it afterwards. A write holds the account by a
+    lock on its row (``events.log``), or by a row of the account's it has locked or changed,
+    which the cascade deletes and so waits for (``log.emit_object_in``, decision 0017). No row is
+    loaded into the session.
     """
     account = get_account(session, name)
     session.execute(delete(Account).where(Account.id == account.id))

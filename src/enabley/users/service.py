@@ -360,9 +360,7 @@ def put_user(
             log.emit_object(session, tenant.account_id, "user.created", info)
             return info, True
         current = stored
-    info, changed = _update(connection, reader, tenant, current, data, password_hash, sub_id, extra)
-    if changed:
-        log.emit_object(session, tenant.account_id, "user.updated", info)
+    info = _update(session, reader, tenant, current, data, password_hash, sub_id, extra)
     return info, False
 
 
@@ -468,7 +466,7 @@ def _create(
 
 
 def _update(
-    connection: Connection,
+    session: Session,
     reader: Reader,
     tenant: HasAccount,
     current: Any,
@@ -476,8 +474,14 @@ def _update(
     password_hash: str | None,
     sub_id: int | None,
     extra: dict[str, Any] | None = None,
-) -> tuple[UserInfo, bool]:
-    """The user as it now is, and whether anything about it changed."""
+) -> UserInfo:
+    """The user as it now is; ``user.updated`` emitted when anything about it changed.
+
+    ``current`` is the user's row read FOR UPDATE: held by this transaction, it holds the account
+    too (deleting the account deletes it), so the event rides in the UPDATE itself
+    (``log.emit_object_in``). The event shows the user as updated, sub-accounts included: they
+    are joined and read before the UPDATE, which changes none of them."""
+    connection = session.connection()
     wanted = {**_stored_values(data, password_hash, creating=False), **(extra or {})}
     changed = _with_search_keys(
         {
@@ -486,17 +490,8 @@ def _update(
             if field == "password_hash" or getattr(current, field) != value
         }
     )
-    user = current._asdict()
-    if changed:
-        if "username_key" in changed:
-            _check_username(reader, tenant, changed, current.id)
-        changed["modified_at"] = utcnow()
-        try:
-            connection.execute(_UPDATE_USER, {**changed, "user_id": current.id})
-        except IntegrityError:
-            # A concurrent request took the username after the check.
-            raise ItemExists(f"Username {changed['username']!r} is already taken") from None
-        user.update(changed)
+    if "username_key" in changed:
+        _check_username(reader, tenant, changed, current.id)
     joined = False
     if sub_id is not None:
         # RETURNING: psycopg answers no row count for an INSERT ... ON CONFLICT DO NOTHING.
@@ -510,7 +505,27 @@ def _update(
             is not None
         )
     names = [row.name for row in _SUB_NAMES.all(reader, {"user_id": current.id})]
-    return to_info(SimpleNamespace(**user), names), bool(changed) or joined
+    user = current._asdict()
+    if changed:
+        changed["modified_at"] = utcnow()
+        user.update(changed)
+    info = to_info(SimpleNamespace(**user), names)
+    if changed:
+        try:
+            log.emit_object_in(
+                session,
+                _UPDATE_USER,
+                {**changed, "user_id": current.id},
+                tenant.account_id,
+                "user.updated",
+                info,
+            )
+        except IntegrityError:
+            # A concurrent request took the username after the check.
+            raise ItemExists(f"Username {changed['username']!r} is already taken") from None
+    elif joined:
+        log.emit_object(session, tenant.account_id, "user.updated", info)
+    return info
 
 
 _NULLABLE = ("address", "custom_attributes", "email", "first_name", "last_name", "phone", "username")
