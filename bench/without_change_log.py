@@ -1,9 +1,8 @@
 """The application with the change log switched off, for ``bench/events.py`` to compare against:
 ``emit``, ``emit_object``, ``emit_many``, ``emit_encoded`` and ``emit_batch`` write nothing,
 ``emit_object_in`` runs its statement without the event, ``encoded_batch`` prepares nothing, and
-the upload builds no event data (``row_events``, ``UsersUpload._events``,
-``_plan_update_events``), so that the difference is all the change log costs; everything else is
-this checkout's code."""
+the upload builds no event data (``UsersUpload._events``, ``_plan_update_events``), so that the
+difference is all the change log costs; everything else is this checkout's code."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from fastapi import FastAPI
 
 from enabley.events import log
 from enabley.main import create_app as create_enabley_app
-from enabley.uploads import row_events, users_file
+from enabley.uploads import users_file
 
 
 def _nothing(*args: Any, **kwargs: Any) -> int:
@@ -31,8 +30,6 @@ def _statement_only(session: Any, statement: Any, params: dict[str, Any], *args:
 def create_app() -> FastAPI:
     users_file.UsersUpload._events = _no_events  # type: ignore[method-assign]
     users_file.UsersUpload._plan_update_events = _nothing  # type: ignore[method-assign]
-    row_events.user_event = _nothing  # type: ignore[assignment]
-    row_events.memberships = _no_events  # type: ignore[assignment]
     log.emit = _nothing  # type: ignore[assignment]
     log.emit_many = _nothing
     log.emit_object = _nothing  # type: ignore[assignment]

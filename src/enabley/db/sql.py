@@ -15,13 +15,7 @@ from sqlalchemy.sql.selectable import Join
 def insert_ignoring(dialect: Dialect, table: Any) -> Any:
     """``INSERT ... ON CONFLICT DO NOTHING`` into ``table``: rows that collide with an existing key,
     any of its unique keys, are skipped."""
-    if dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table).on_conflict_do_nothing()
+    return _insert(dialect, table).on_conflict_do_nothing()
 
 
 def _insert(dialect: Dialect, table: Any) -> Any:

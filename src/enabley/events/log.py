@@ -153,8 +153,12 @@ def emit_object(session: Session, account_id: int, type: str, shown: BaseModel) 
     """``emit`` with ``data`` the object as the integration API shows it (its wire model),
     encoded straight from the model: the same JSON as its ``model_dump(mode="json")`` encoded
     again, without the intermediate dictionary."""
-    encoded = shown.__pydantic_serializer__.to_json(shown, by_alias=True).decode()
-    _write(session, account_id, utcnow(), [(new_event_id(), type, encoded, 1)])
+    _write(session, account_id, utcnow(), [(new_event_id(), type, _shown(shown), 1)])
+
+
+def _shown(shown: BaseModel) -> str:
+    """The wire model's JSON, encoded straight from the model."""
+    return shown.__pydantic_serializer__.to_json(shown, by_alias=True).decode()
 
 
 # ``emit_object_in``'s event on PostgreSQL: an INSERT carried by the change's own statement as a
@@ -195,7 +199,7 @@ def emit_object_in(
     updated): that row holds the account as the account's own lock would. Deleting the account
     deletes it, so the deletion waits for this transaction, then deletes the events it committed;
     and the row exists, so the account does. The account's own row is neither read nor locked."""
-    encoded = shown.__pydantic_serializer__.to_json(shown, by_alias=True).decode()
+    encoded = _shown(shown)
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         result = connection.execute(statement, params)

@@ -94,15 +94,11 @@ def read_feed(
     if condition is not None:
         stmt = stmt.where(condition)
     rows = stored.read_rows(session.connection(), stmt, start, limit)
-    # Event ids, types and cursors hold no character JSON escapes (base64url, [a-z_.], hex).
-    # A bulk write's events share one time: each time is formatted once.
+    # A bulk write's events share one time: each time is formatted once. A cursor (base64url)
+    # holds no character JSON escapes.
     stamps: dict[datetime, str] = {}
     page = list(islice(stored.events(rows, start), limit))
-    items = ",".join(
-        f'{{"id":"{event.event_id}","type":"{event.type}","timestamp":"{_stamp(stamps, event.occurred_at)}"'
-        f',"data":{event.data}}}'
-        for event in page
-    )
+    items = ",".join(stored.as_json(event, _stamp(stamps, event.occurred_at)) for event in page)
     next_cursor = encode_cursor(page[-1].position, page[-1].event_id) if page else after or None
     cursor_json = "null" if next_cursor is None else f'"{next_cursor}"'
     return f'{{"items":[{items}],"nextCursor":{cursor_json}}}'.encode()

@@ -133,6 +133,13 @@ def events(rows: Iterable[Any], after: int = 0) -> Iterator[Stored]:
             )
 
 
+def as_json(event: Stored, timestamp: str) -> str:
+    """The event as the change feed shows it and a webhook delivery posts it, ``timestamp`` its
+    time formatted: its data goes as stored. Ids and types hold no character JSON escapes
+    (``evt_`` and hex, ``[a-z_.]``)."""
+    return f'{{"id":"{event.event_id}","type":"{event.type}","timestamp":"{timestamp}","data":{event.data}}}'
+
+
 def rows_holding(spans: Sequence[Any], after: int, limit: int) -> int:
     """How many of the first rows (with ``position`` and ``span``, in position order) hold the
     first ``limit`` events after ``after``: whole rows, at least one."""

@@ -4,7 +4,7 @@ it. A bundle (``events.stored``) is read whole and gives a delivery for each of 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,14 +20,6 @@ from enabley.webhooks.service import delivery_row
 
 BATCH = 1000
 CURSOR = "events"
-
-
-def event_body(event: stored.Stored) -> str:
-    """The JSON an attempt POSTs: the event as the change feed shows it (its data as stored)."""
-    return (
-        f'{{"id":"{event.event_id}","type":"{event.type}",'
-        f'"timestamp":"{format_timestamp(event.occurred_at)}","data":{event.data}}}'
-    )
 
 
 def fan_out(session: Session, now: datetime, batch: int = BATCH) -> int:
@@ -52,50 +44,47 @@ def fan_out(session: Session, now: datetime, batch: int = BATCH) -> int:
     if not heads:
         return 0
     heads = heads[: stored.rows_holding(heads, cursor.position, batch)]
-    endpoints = _endpoints(session, {head.account_id for head in heads})
+    endpoints = enabled_endpoints(session, {head.account_id for head in heads})
     wanted = [head.id for head in heads if _wanting(endpoints, head)]
     if wanted:
         rows = connection.execute(
             select(*stored.ROW_COLUMNS).where(Event.id.in_(wanted)).order_by(Event.position)
         ).all()
-        insert_deliveries(session, deliveries_for(session, rows, now, endpoints))
+        insert_deliveries(session, deliveries_for(rows, now, endpoints))
     cursor.position = heads[-1].position
     session.flush()
     return sum(head.span for head in heads)
 
 
-def _endpoints(session: Session, accounts: Iterable[int]) -> list[Any]:
-    """The enabled endpoints of ``accounts``."""
-    return list(
-        session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.account_id, WebhookEndpoint.event_types).where(
-                WebhookEndpoint.account_id.in_(list(accounts)), WebhookEndpoint.enabled.is_(True)
-            )
-        ).all()
+def enabled_endpoints(session: Session, accounts: Iterable[int]) -> dict[int, list[Any]]:
+    """The enabled endpoints of ``accounts``, by account."""
+    found = session.execute(
+        select(WebhookEndpoint.id, WebhookEndpoint.account_id, WebhookEndpoint.event_types).where(
+            WebhookEndpoint.account_id.in_(list(accounts)), WebhookEndpoint.enabled.is_(True)
+        )
     )
+    by_account: dict[int, list[Any]] = defaultdict(list)
+    for endpoint in found:
+        by_account[endpoint.account_id].append(endpoint)
+    return by_account
 
 
-def _wanting(endpoints: Iterable[Any], row: Any) -> list[Any]:
-    """The endpoints that want the events of ``row`` (its account's, matching its type)."""
-    return [e for e in endpoints if e.account_id == row.account_id and rules.matches(e.event_types, row.type)]
+def _wanting(endpoints: Mapping[int, list[Any]], row: Any) -> list[Any]:
+    """The endpoints (by account) that want the events of ``row``: its account's, matching its type."""
+    return [e for e in endpoints.get(row.account_id, ()) if rules.matches(e.event_types, row.type)]
 
 
 def deliveries_for(
-    session: Session, rows: Sequence[Any], now: datetime, endpoints: Iterable[Any] | None = None
+    rows: Sequence[Any], now: datetime, endpoints: Mapping[int, list[Any]]
 ) -> list[dict[str, Any]]:
-    """The deliveries owed for the events of ``rows`` (``stored.ROW_COLUMNS``): to each enabled
-    endpoint of their account (or of ``endpoints``) whose event types match."""
-    if endpoints is None:
-        endpoints = _endpoints(session, {row.account_id for row in rows})
-    by_account: dict[int, list[Any]] = defaultdict(list)
-    for endpoint in endpoints:
-        by_account[endpoint.account_id].append(endpoint)
+    """The deliveries owed for the events of ``rows`` (``stored.ROW_COLUMNS``): to each of
+    ``endpoints`` (by account) of their account whose event types match."""
     deliveries = []
     for row in rows:
         # A row's events share its type: one bundle of thousands is matched once.
-        wanting = _wanting(by_account[row.account_id], row)
+        wanting = _wanting(endpoints, row)
         for event in stored.events([row]) if wanting else ():
-            body = event_body(event)
+            body = stored.as_json(event, format_timestamp(event.occurred_at))
             deliveries += [
                 delivery_row(e, event.event_id, event.type, now, event_id=event.row_id, payload=body)
                 for e in wanting

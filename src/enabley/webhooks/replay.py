@@ -24,7 +24,7 @@ def replay_events(session: Session, tenant: HasAccount, identifier: str, since: 
     connection = session.connection()
     queued, after = 0, 0
     while rows := stored.read_rows(connection, stmt.where(Event.position > after), after, fanout.BATCH):
-        deliveries = fanout.deliveries_for(session, rows, now, endpoints=[endpoint])
+        deliveries = fanout.deliveries_for(rows, now, {endpoint.account_id: [endpoint]})
         fanout.insert_deliveries(session, deliveries)
         queued += len(deliveries)
         after = rows[-1].position
